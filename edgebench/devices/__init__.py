@@ -1,0 +1,24 @@
+"""Device profiles: the YAML schema and the registry that finds profiles by name or path."""
+
+from edgebench.devices.profile import (
+    AgentConnection,
+    CostModel,
+    DeviceProfile,
+    Runtime,
+    Sourced,
+    latency_source,
+)
+from edgebench.devices.registry import get_device, list_devices, load_profile, profile_dirs
+
+__all__ = [
+    "AgentConnection",
+    "CostModel",
+    "DeviceProfile",
+    "Runtime",
+    "Sourced",
+    "get_device",
+    "latency_source",
+    "list_devices",
+    "load_profile",
+    "profile_dirs",
+]

@@ -1,0 +1,63 @@
+"""Enumerations shared across edgebench: precisions and where a latency came from."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Precision(str, Enum):
+    """Numeric precision of a converted artifact."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    INT8 = "int8"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Source(str, Enum):
+    """Where a latency figure came from; every latency edgebench shows carries one."""
+
+    MEASURED = "measured"  # timed on this machine by a real backend
+    AGENT = "agent"  # timed on the device through the remote agent
+    ESTIMATED = "estimated"  # computed by the device profile's cost model
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Status(str, Enum):
+    """Outcome of one unit of work (a benchmark row, a candidate)."""
+
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def parse_precision(value: str) -> Precision:
+    """Parse 'fp32' / 'FP16' / 'int8' into a Precision, or raise UnknownNameError."""
+    from edgebench.exceptions import UnknownNameError
+
+    try:
+        return Precision(value.lower())
+    except ValueError:
+        raise UnknownNameError("precision", value, [p.value for p in Precision]) from None
+
+
+class KernelKind(str, Enum):
+    """Kernel families a device cost model distinguishes (fused conv-bn-act counts as its conv)."""
+
+    CONV = "conv"
+    DEPTHWISE_CONV = "depthwise_conv"
+    POINTWISE_CONV = "pointwise_conv"
+    GROUPED_CONV = "grouped_conv"
+    POOLING = "pooling"
+    ELEMENTWISE = "elementwise"
+    LINEAR = "linear"
+    ACTIVATION = "activation"
+
+    def __str__(self) -> str:
+        return self.value
