@@ -1,0 +1,87 @@
+"""OpenVINO backend on CPU: FP32 (f32 hint, never the silent bf16 default), FP16, INT8 via NNCF."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgebench.backends._optional import require
+from edgebench.backends.base import Artifact, Backend, Session
+from edgebench.backends.registry import register
+from edgebench.model import Model
+from edgebench.types import Precision
+
+#: Inference precision per artifact precision. INT8 keeps f32 for layers NNCF leaves unquantized.
+_HINT = {Precision.FP32: "f32", Precision.FP16: "f16", Precision.INT8: "f32"}
+
+
+def _ov() -> Any:
+    return require("openvino", "openvino", "openvino")
+
+
+def compile_config(precision: Precision, threads: int) -> dict[str, Any]:
+    """The CPU plugin settings edgebench uses: one stream, fixed threads, explicit precision."""
+    return {
+        "INFERENCE_NUM_THREADS": threads,
+        "NUM_STREAMS": 1,
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": _HINT[precision],
+    }
+
+
+class OvSession(Session):
+    def __init__(self, artifact: Artifact, threads: int) -> None:
+        super().__init__(artifact, threads)
+        ov = _ov()
+        self._compiled = ov.Core().compile_model(str(artifact.path), "CPU", compile_config(artifact.precision, threads))
+        self._request = self._compiled.create_infer_request()
+
+    def _infer(self, x: np.ndarray) -> np.ndarray:
+        result = self._request.infer({0: x})
+        return np.asarray(result[0], dtype=np.float32).copy()
+
+    def _bind(self, x: np.ndarray) -> None:
+        self._request.set_input_tensor(_ov().Tensor(x, shared_memory=True))
+        self._x = x
+
+    def _call_bound(self) -> None:
+        self._request.infer()
+
+    def close(self) -> None:
+        del self._request, self._compiled
+
+
+@register
+class OpenVinoBackend(Backend):
+    name = "openvino"
+    extra = "openvino"
+    precisions = (Precision.FP32, Precision.FP16, Precision.INT8)
+
+    @classmethod
+    def version(cls) -> str:
+        return str(_ov().get_version()).split("-")[0]
+
+    def _export(self, model: Model, precision: Precision, out_dir: Path, calibration: np.ndarray | None) -> Path:
+        ov = _ov()
+        ir = ov.convert_model(str(model.to_onnx(out_dir / "src")))
+        if precision is Precision.INT8:
+            ir = self._quantize(ir, calibration)
+        dest = out_dir / f"{model.name}.{precision}.xml"
+        ov.save_model(ir, str(dest), compress_to_fp16=precision is Precision.FP16)
+        return dest
+
+    def _quantize(self, ir: Any, calibration: np.ndarray | None) -> Any:
+        nncf = require("nncf", self.name, self.extra)
+        assert calibration is not None
+        samples = [calibration[i : i + 1].astype(np.float32) for i in range(len(calibration))]
+        logging.getLogger("nncf").setLevel(logging.ERROR)
+        with contextlib.redirect_stdout(io.StringIO()):  # NNCF draws its own progress bars
+            return nncf.quantize(ir, nncf.Dataset(samples), subset_size=len(samples))
+
+    def open(self, artifact: Artifact, threads: int) -> Session:
+        return OvSession(artifact, threads)

@@ -1,0 +1,111 @@
+"""Model: the network a backend converts, held as a PyTorch module, an ONNX file, or both."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from edgebench.exceptions import ModelLoadError
+
+ONNX_OPSET = 17
+
+
+@dataclass
+class Model:
+    """A single-input, single-output network with a static input shape (batch first, batch 1).
+
+    Backends that start from ONNX call :meth:`to_onnx`; those that start from PyTorch call
+    :meth:`module`. Either form is derived from the other on first use.
+    """
+
+    name: str
+    input_shape: tuple[int, ...]
+    torch_module: torch.nn.Module | None = None
+    onnx_path: Path | None = None
+    _onnx_module: torch.nn.Module | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.torch_module is None and self.onnx_path is None:
+            raise ValueError("a Model needs a torch module or an ONNX file")
+
+    def module(self) -> torch.nn.Module:
+        """The network as an eval-mode PyTorch module (imported from ONNX if that is all there is)."""
+        if self.torch_module is not None:
+            return self.torch_module.eval()
+        if self._onnx_module is None:
+            from edgebench.onnx_import import onnx_to_torch
+
+            assert self.onnx_path is not None
+            self._onnx_module = onnx_to_torch(onnx.load(str(self.onnx_path)))
+        return self._onnx_module
+
+    def to_onnx(self, out_dir: Path) -> Path:
+        """Write the network as ``out_dir/NAME.onnx`` (exported or copied) and return the path."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        dest = out_dir / f"{self.name}.onnx"
+        if self.onnx_path is not None:
+            if self.onnx_path.resolve() != dest.resolve():
+                shutil.copyfile(self.onnx_path, dest)
+            return dest
+        example = torch.zeros(self.input_shape)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                self.module(),
+                (example,),
+                str(dest),
+                input_names=["input"],
+                output_names=["output"],
+                opset_version=ONNX_OPSET,
+                dynamo=False,
+            )
+        return dest
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        """PyTorch outputs for a batch, one sample at a time as the backends run it."""
+        module = self.module()
+        with torch.inference_mode():
+            outs = [module(torch.from_numpy(x[i : i + 1])).numpy() for i in range(len(x))]
+        return np.concatenate(outs)
+
+
+def from_module(name: str, module: torch.nn.Module, input_shape: tuple[int, ...]) -> Model:
+    """Wrap a PyTorch module; ``input_shape`` includes the batch dimension, which must be 1."""
+    if input_shape[0] != 1:
+        raise ValueError(f"input_shape must have batch 1, got {input_shape}")
+    return Model(name=name, input_shape=tuple(input_shape), torch_module=module.eval())
+
+
+def load_onnx(path: str | Path) -> Model:
+    """Load and check an ONNX file; a symbolic batch dimension is fixed to 1.
+
+    Raises:
+        ModelLoadError: the file is missing, is not ONNX, or has not exactly one input and output.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    try:
+        proto = onnx.load(str(path))
+        onnx.checker.check_model(proto)
+    except Exception as e:  # onnx raises DecodeError, ValidationError, ... for junk files
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelLoadError(f"{path}: not a valid ONNX model ({first[:160]})") from None
+    init_names = {i.name for i in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in init_names]
+    if len(inputs) != 1 or len(proto.graph.output) != 1:
+        raise ModelLoadError(
+            f"{path}: edgebench benchmarks single-input single-output models; this one has "
+            f"{len(inputs)} inputs and {len(proto.graph.output)} outputs"
+        )
+    dims = inputs[0].type.tensor_type.shape.dim
+    shape = tuple(d.dim_value if d.dim_value > 0 else 1 for d in dims)
+    if not shape or any(d.dim_value <= 0 for d in dims[1:]):
+        raise ModelLoadError(f"{path}: input '{inputs[0].name}' needs a static shape after the batch dim")
+    return Model(name=path.stem, input_shape=shape, onnx_path=path)
