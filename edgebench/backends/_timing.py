@@ -43,16 +43,17 @@ class Measurement:
         return (self.p90_ms - self.p10_ms) / self.median_ms if self.median_ms else 0.0
 
 
-def time_calls(call: Callable[[], object], warmup: int, repeats: int) -> Measurement:
-    """Run ``call`` ``warmup`` times untimed, then ``repeats`` times each timed on its own."""
+def wall_ms(call: Callable[[], object]) -> float:
+    """Wall-clock milliseconds of one call."""
+    t0 = time.perf_counter_ns()
+    call()
+    return (time.perf_counter_ns() - t0) / 1e6
+
+
+def time_calls(timed_call: Callable[[], float], warmup: int, repeats: int) -> Measurement:
+    """Run ``timed_call`` (which returns its own latency in ms) ``warmup`` times, then keep ``repeats`` samples."""
     if repeats < 1 or warmup < 0:
         raise ValueError("need repeats >= 1 and warmup >= 0")
     for _ in range(warmup):
-        call()
-    clock = time.perf_counter_ns
-    samples = []
-    for _ in range(repeats):
-        t0 = clock()
-        call()
-        samples.append((clock() - t0) / 1e6)
-    return Measurement.from_samples(samples)
+        timed_call()
+    return Measurement.from_samples([timed_call() for _ in range(repeats)])

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from edgebench.backends._timing import Measurement, time_calls
+from edgebench.backends._timing import Measurement, time_calls, wall_ms
 from edgebench.exceptions import UnsupportedError
 from edgebench.model import Model
 from edgebench.types import Precision
@@ -49,6 +49,10 @@ class Session(ABC):
     def _call_bound(self) -> None:
         """One inference on the bound input, by the backend's fastest call path."""
 
+    def _timed_call(self) -> float:
+        """Latency (ms) of one bound inference: wall clock, unless the runtime times itself."""
+        return wall_ms(self._call_bound)
+
     def run(self, x: np.ndarray) -> np.ndarray:
         """Outputs for a batch of inputs, run one sample at a time (artifacts have batch 1)."""
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -59,7 +63,7 @@ class Session(ABC):
         if x is None:
             x = np.random.default_rng(0).standard_normal(self.artifact.input_shape, dtype=np.float32)
         self._bind(np.ascontiguousarray(x, dtype=np.float32))
-        return time_calls(self._call_bound, warmup=warmup, repeats=repeats)
+        return time_calls(self._timed_call, warmup=warmup, repeats=repeats)
 
     @abstractmethod
     def close(self) -> None:

@@ -1,0 +1,166 @@
+"""The ``edgebench`` command: parse, call one api function, render. Errors become one line and exit 2."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from edgebench import api
+from edgebench.devices import latency_source
+from edgebench.exceptions import EdgebenchError
+
+app = typer.Typer(
+    help="Pick the student network to deploy on an edge device, and know its accuracy and latency cost.\n\n"
+    "Example: edgebench bench model.onnx --device host --backend all --precision fp32 --precision int8",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+devices_app = typer.Typer(
+    help="List device profiles, or show one.\n\nExample: edgebench devices show myriadx",
+    invoke_without_command=True,
+)
+app.add_typer(devices_app, name="devices")
+
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_USAGE = 2
+
+
+def _fail(exc: BaseException) -> None:
+    if logging.getLogger("edgebench").isEnabledFor(logging.DEBUG):  # --debug
+        err.print_exception()
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def handles_errors(fn: F) -> F:
+    """Turn EdgebenchError into a one-line message and exit code 2 (traceback only with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EdgebenchError as e:
+            _fail(e)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    """edgebench: which student network should I deploy on this device, and what will it cost?"""
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("edgebench").setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+@devices_app.callback()
+@handles_errors
+def devices(ctx: typer.Context) -> None:
+    """List device profiles: kind, backends and precisions, and whether latencies are measured or estimated."""
+    if ctx.invoked_subcommand:
+        return
+    table = Table(title="Device profiles")
+    for col in ("name", "kind", "processor", "backends (precisions)", "threads", "latency"):
+        table.add_column(col)
+    for p in api.devices():
+        runtimes = ", ".join(f"{r.backend} ({'/'.join(map(str, r.precisions))})" for r in p.runtimes)
+        table.add_row(p.name, p.kind, p.processor, runtimes, str(p.threads), str(latency_source(p)))
+    out.print(table)
+
+
+@devices_app.command("show")
+@handles_errors
+def devices_show(
+    name: Annotated[str, typer.Argument(help="Profile name (see `edgebench devices`) or path to a YAML file.")],
+) -> None:
+    """Print one device profile in full, with the provenance of every cost-model number.
+
+    Example: edgebench devices show rpi4
+    """
+    import yaml
+
+    profile = api.device(name)
+    out.print(f"[bold]{profile.name}[/]: {profile.description} (latency: {latency_source(profile)})")
+    out.print(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False), highlight=False)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+@app.command()
+@handles_errors
+def bench(
+    model: Annotated[
+        str, typer.Argument(help="An .onnx file, or a built-in network name such as mobilenetv2-0.5-cifar.")
+    ],
+    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
+    backend: Annotated[
+        list[str] | None,
+        typer.Option("--backend", "-b", help="onnxruntime, openvino, tflite, or all (repeatable; default all)."),
+    ] = None,
+    precision: Annotated[
+        list[str] | None, typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default fp32).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Inference threads (default: the profile's).")] = None,
+    warmup: Annotated[int, typer.Option(help="Untimed runs before measuring.")] = 10,
+    repeats: Annotated[int, typer.Option(help="Timed runs.")] = 100,
+    calibration: Annotated[
+        Path | None, typer.Option(help="INT8 calibration inputs: .npy or .npz with 'x' (default: random normal).")
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Where converted artifacts are written (default: a temp dir).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the records (stats, samples, versions) as JSON.")
+    ] = None,
+) -> None:
+    """Convert a model for each backend and precision, check parity with PyTorch, and measure latency.
+
+    Example: edgebench bench model.onnx --device host --backend all --precision fp32 --precision int8
+    """
+    backends = [] if not backend or "all" in backend else backend
+    precisions = precision or ["fp32"]
+    pairs, stream = api.bench(model, device, backends, precisions, work_dir, threads, warmup, repeats, calibration)
+    records = []
+    with err.status("") as status:
+        for i, (b, p) in enumerate(pairs):
+            status.update(f"[{i + 1}/{len(pairs)}] converting and measuring {b} {p} ...")
+            records.append(next(stream))
+    table = Table(title=f"{model} on {device}", caption="latency in ms; parity = max |error| / max |reference|")
+    for col in ("backend", "precision", "median", "p10", "p90", "runs", "parity", "source", "status"):
+        table.add_column(col, justify="left" if col in ("backend", "precision", "source", "status") else "right")
+    for r in records:
+        name = f"{r.backend} {r.backend_version}".strip()
+        table.add_row(
+            name,
+            r.precision,
+            _fmt(r.median_ms),
+            _fmt(r.p10_ms),
+            _fmt(r.p90_ms),
+            str(r.count),
+            "-" if r.parity_max_rel_err is None else f"{r.parity_max_rel_err:.1e}",
+            r.source,
+            r.status if not r.error else f"[red]{r.status}[/]",
+        )
+    out.print(table)
+    for r in records:
+        if r.error:
+            err.print(f"[red]{r.backend} {r.precision} failed:[/] {escape(r.error)}", highlight=False, soft_wrap=True)
+    if json_out:
+        api.write_records(records, json_out)
+        out.print(f"wrote {json_out}")
+    if any(r.error for r in records):
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Conformance suites shipped with edgebench, so every backend is tested the same way."""
