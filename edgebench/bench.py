@@ -48,6 +48,7 @@ class BenchRecord:
     count: int = 0
     parity_max_abs_err: float | None = None
     parity_max_rel_err: float | None = None
+    parity_reference: str = ""
     size_bytes: int | None = None
     calibration: str = ""
     host: str = field(default_factory=platform.node)
@@ -145,6 +146,7 @@ def bench_model(
             source=str(source),
             status=str(Status.FAILED),
             calibration=calib_note if precision is Precision.INT8 else "",
+            parity_reference=model.reference_name,
         )
         try:
             version = backend.version()
