@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,8 @@ class OpenVinoBackend(Backend):
 
     def _export(self, model: Model, precision: Precision, out_dir: Path, calibration: np.ndarray | None) -> Path:
         ov = _ov()
-        ir = ov.convert_model(str(model.to_onnx(out_dir / "src")))
+        # Core.read_model, not convert_model: the converter sends usage telemetry from forked processes.
+        ir = ov.Core().read_model(str(model.to_onnx(out_dir / "src")))
         if precision is Precision.INT8:
             ir = self._quantize(ir, calibration)
         dest = out_dir / f"{model.name}.{precision}.xml"
@@ -80,6 +82,8 @@ class OpenVinoBackend(Backend):
         return dest
 
     def _quantize(self, ir: Any, calibration: np.ndarray | None) -> Any:
+        # NNCF sends usage telemetry unless this is set before its import; edgebench does not report on its users.
+        os.environ.setdefault("NNCF_CI", "1")
         nncf = require("nncf", self.name, self.extra)
         assert calibration is not None
         samples = [calibration[i : i + 1].astype(np.float32) for i in range(len(calibration))]
