@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -129,6 +130,9 @@ def bench(
 ) -> None:
     """Convert a model for each backend and precision, check parity with PyTorch, and measure latency.
 
+    An ONNX file is converted to PyTorch by edgebench's importer for the reference (and for TFLite); if it holds
+    an op the importer cannot convert, ONNX Runtime's output of the original file is the reference instead.
+
     Example: edgebench bench model.onnx --device host --backend all --precision fp32 --precision int8
     """
     backends = [] if not backend or "all" in backend else backend
@@ -139,13 +143,21 @@ def bench(
         for i, (b, p) in enumerate(pairs):
             status.update(f"[{i + 1}/{len(pairs)}] converting and measuring {b} {p} ...")
             records.append(next(stream))
-    table = Table(title=f"{model} on {device}", caption="latency in ms; parity = max |error| / max |reference|")
-    for col in ("backend", "precision", "median", "p10", "p90", "runs", "parity", "source", "status"):
-        table.add_column(col, justify="left" if col in ("backend", "precision", "source", "status") else "right")
+    reference = records[0].parity_reference if records else "pytorch"
+    versions = ", ".join(sorted({f"{r.backend} {r.backend_version}" for r in records if r.backend_version}))
+    table = Table(
+        title=f"{model} on {device}",
+        caption=f"latency in ms; parity = max |error| / max |{reference} output|; {versions}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for col in ("backend", "prec", "median", "p10", "p90", "runs", "parity", "source", "status"):
+        table.add_column(col, justify="left" if col in ("backend", "prec", "source", "status") else "right")
     for r in records:
-        name = f"{r.backend} {r.backend_version}".strip()
         table.add_row(
-            name,
+            r.backend,
             r.precision,
             _fmt(r.median_ms),
             _fmt(r.p10_ms),
