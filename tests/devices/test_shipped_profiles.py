@@ -1,0 +1,96 @@
+"""Every shipped device profile loads strictly, carries provenance, and broken profiles fail with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgebench.devices.profile import KNOWN_RUNTIMES, DeviceProfile, Sourced
+from edgebench.devices.registry import SHIPPED_DIR, get_device, profile_paths
+from edgebench.exceptions import ConfigError, UnknownNameError, UnsupportedError
+from edgebench.types import Precision
+
+SHIPPED = {"host", "myriadx", "rpi4", "rpi5", "jetson-nano"}
+HOST_TEXT = (SHIPPED_DIR / "host.yaml").read_text()
+
+
+def _sourced_values(profile: DeviceProfile) -> list[tuple[str, Sourced]]:
+    cm = profile.cost_model
+    return [
+        *((f"peak_gflops.{k}", v) for k, v in cm.peak_gflops.items()),
+        ("memory_bandwidth_gbps", cm.memory_bandwidth_gbps),
+        *((f"efficiency.{k}", v) for k, v in cm.efficiency.items()),
+        ("overhead_per_layer_ms", cm.overhead_per_layer_ms),
+        ("overhead_per_network_ms", cm.overhead_per_network_ms),
+    ]
+
+
+def _write(tmp_path: Path, text: str, name: str = "host") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(profile_paths()))
+def test_profile_loads_with_provenance(name: str) -> None:
+    profile = get_device(name)
+    assert profile.name == name == profile_paths()[name].stem
+    for field, sourced in _sourced_values(profile):
+        assert sourced.source.strip(), f"{name}: cost_model.{field} has no source"
+    assert set(profile.backends) <= set(KNOWN_RUNTIMES)
+
+
+def test_all_shipped_profiles_present() -> None:
+    assert set(profile_paths()) >= SHIPPED
+
+
+def test_myriadx_runs_only_openvino_fp16() -> None:
+    profile = get_device("myriadx")
+    assert profile.backends == ("openvino",)
+    profile.check_supports("openvino", Precision.FP16)
+    with pytest.raises(UnsupportedError, match="fp16"):
+        profile.check_supports("openvino", Precision.INT8)
+    with pytest.raises(UnsupportedError):
+        profile.precisions("onnxruntime")
+
+
+def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, HOST_TEXT + "threds: 2\n")
+    with pytest.raises(ConfigError) as err:
+        get_device(str(path))
+    assert str(path) in str(err.value)
+    assert "threds" in str(err.value).replace(str(path), "")
+
+
+def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, HOST_TEXT.replace("[fp32, int8]", "[fp32, int8", 1))
+    with pytest.raises(ConfigError) as err:
+        get_device(str(path))
+    assert str(path) in str(err.value)
+    assert "line" in str(err.value).replace(str(path), "")
+
+
+def test_efficiency_above_one_is_rejected(tmp_path: Path) -> None:
+    text = HOST_TEXT.replace("conv: {value: 0.35", "conv: {value: 1.5", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(ConfigError, match=r"cost_model\.efficiency"):
+        get_device(str(_write(tmp_path, text)))
+
+
+def test_name_must_match_file_stem(tmp_path: Path) -> None:
+    path = _write(tmp_path, HOST_TEXT, name="other")
+    with pytest.raises(ConfigError) as err:
+        get_device(str(path))
+    assert "name" in str(err.value).replace(str(path), "")
+
+
+def test_unknown_device_suggests_closest() -> None:
+    with pytest.raises(UnknownNameError, match="Did you mean 'myriadx'"):
+        get_device("myriad")
+
+
+def test_get_device_loads_from_path(tmp_path: Path) -> None:
+    profile = get_device(str(_write(tmp_path, HOST_TEXT)))
+    assert profile.name == "host"
+    assert profile.connection == "local"
