@@ -1,6 +1,7 @@
 """edgebench's OpenVINO latency vs OpenVINO's own benchmark_app on the same IR and settings.
 
-Settings for both: CPU, 1 thread, 1 stream, 1 infer request, sync API, f32 inference precision.
+Settings for both: CPU, 1 thread, 1 stream, 1 infer request, sync API, f32 inference precision, pinned to the
+same core.
 Runs alternate (benchmark_app, edgebench) over several rounds; each round gives a paired ratio, which
 cancels the slow drift of this VM (5-30 % between runs), and the median paired ratio is printed with its
 range. Target: ratio within 0.97-1.03 (the harness adds nothing measurable).
@@ -13,6 +14,7 @@ Usage: python benchmarks/overhead.py [--net mobilenetv2-1.0-224 ...] [--rounds 9
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -27,7 +29,13 @@ from edgebench.model import from_module
 from edgebench.nets import create_net
 from edgebench.types import Precision
 
+CORE = max(os.sched_getaffinity(0))
 MEDIAN = re.compile(r"Median:\s+([\d.]+)\s*(ms|us)")
+
+
+def _pin() -> None:
+    """Both contenders run on the same core: a thread migrating between this VM's vCPUs is noise, not overhead."""
+    os.sched_setaffinity(0, {CORE})
 
 
 def benchmark_app_median_ms(xml: Path, runs: int) -> float:
@@ -53,7 +61,7 @@ def benchmark_app_median_ms(xml: Path, runs: int) -> float:
         "-niter",
         str(runs),
     ]
-    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True, preexec_fn=_pin).stdout
     match = MEDIAN.search(text)
     if match is None:
         raise RuntimeError(f"no median latency in benchmark_app output:\n{text[-2000:]}")
@@ -67,6 +75,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
+    _pin()
     backend = get_backend("openvino")
     print(f"openvino {backend.version()}, 1 thread, sync, 1 request, f32; {args.rounds} rounds x {args.runs} runs")
     header = ("network", "benchmark_app ms", "edgebench ms", "ratio", "wall-clock ms", "ratio")
