@@ -10,10 +10,15 @@ import numpy as np
 
 from edgebench import nets
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
-from edgebench.devices import DeviceProfile, get_device, list_devices
-from edgebench.exceptions import ModelLoadError, UnknownNameError
+from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices
+from edgebench.exceptions import MissingRowError, ModelLoadError, UnknownNameError, UnreachableDeviceError
+from edgebench.lut.builder import BuildResult, BuildSettings, Progress, build_lut
+from edgebench.lut.predictor import Prediction, Predictor
+from edgebench.lut.store import LutId, LutMeta, default_cache_dir, read_table
+from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import Model, from_module, load_onnx
-from edgebench.types import parse_precision
+from edgebench.search.space import SearchSpace, get_space, load_arch
+from edgebench.types import Precision, Source, parse_precision
 
 
 def devices() -> list[DeviceProfile]:
@@ -83,3 +88,97 @@ def write_records(records: Sequence[BenchRecord], path: Path) -> None:
     """Write benchmark records as JSON (a list of flat objects with schema_version)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([r.to_dict() for r in records], indent=2) + "\n")
+
+
+def profile_plan(
+    device: str, backends: Sequence[str], precisions: Sequence[str], space: str
+) -> tuple[DeviceProfile, list[tuple[str, Precision]], SearchSpace]:
+    """Validate a LUT request (device reachable, backends and precisions it runs, space) before any work."""
+    prof = get_device(device)
+    if latency_source(prof) is Source.ESTIMATED:
+        raise UnreachableDeviceError(
+            f"device '{prof.name}' cannot be measured from here (connection: none), and filling its LUT from the "
+            "profile's cost model is not implemented yet; build a LUT for a device you can measure, such as host"
+        )
+    pairs = plan(prof, backends, [parse_precision(p) for p in precisions])
+    require_measurable(prof)
+    return prof, pairs, get_space(space)
+
+
+def profile(
+    prof: DeviceProfile,
+    pairs: Sequence[tuple[str, Precision]],
+    space: SearchSpace,
+    cache_dir: Path | None = None,
+    settings: BuildSettings | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Iterator[BuildResult]:
+    """Build (or resume, or load) the LUT of each (backend, precision) pair, yielding each as it is done."""
+    for backend, precision in pairs:
+        yield build_lut(
+            prof,
+            backend,
+            precision,
+            space,
+            cache_dir or default_cache_dir(),
+            settings or BuildSettings(),
+            force,
+            progress,
+        )
+
+
+def validate_lut(
+    prof: DeviceProfile,
+    result: BuildResult,
+    space: SearchSpace,
+    n: int,
+    cache_dir: Path | None = None,
+    settings: BuildSettings | None = None,
+    progress: Progress | None = None,
+) -> tuple[Validation, Path]:
+    """Time ``n`` random networks against a LUT; write the predicted-vs-measured PNG and CSV next to it."""
+    meta = result.table.meta
+    precision = parse_precision(meta.precision)
+    v = validate(
+        prof, meta.backend, precision, space, result.table, cache_dir or default_cache_dir(), n, settings, progress
+    )
+    stem = result.path.with_suffix("")
+    v.networks.to_csv(stem.with_suffix(".validation.csv"), index=False)
+    png = plot(
+        v,
+        f"{meta.device} {meta.backend} {meta.precision} ({meta.space}), {n} networks",
+        stem.with_suffix(".validation.png"),
+    )
+    return v, png
+
+
+def predict(
+    arch_path: Path,
+    device: str,
+    backend: str | None,
+    precision: str,
+    cache_dir: Path | None = None,
+    space: str | None = None,
+) -> tuple[Prediction, LutMeta]:
+    """Predict an ``ArchSpec`` JSON's latency from the device's LUT for its space.
+
+    Raises:
+        ConfigError: the architecture file is malformed or does not fit its space.
+        MissingRowError: no LUT for this device/backend/precision/space, or a block without a row.
+    """
+    arch = load_arch(arch_path)
+    prof = get_device(device)
+    sp = get_space(space or arch.space).for_device(prof.channel_multiple)
+    sp.validate_arch(arch)
+    prec = parse_precision(precision)
+    backend = backend or next((b for b in prof.backends if prec in prof.precisions(b)), prof.backends[0])
+    prof.check_supports(backend, prec)
+    path = LutId(prof.name, backend, str(prec), sp.name).table_path(cache_dir or default_cache_dir())
+    if not path.exists():
+        raise MissingRowError(
+            f"no LUT for {prof.name} {backend} {prec} and space '{sp.name}' in {path.parent}; build it with `edgebench "
+            f"profile --device {prof.name} --backend {backend} --precision {prec} --space {space or sp.name}`"
+        )
+    table = read_table(path)
+    return Predictor(table, sp).predict(arch), table.meta

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -12,11 +13,21 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from edgebench import api
 from edgebench.devices import latency_source
 from edgebench.exceptions import EdgebenchError
+from edgebench.lut.builder import BuildSettings
 
 app = typer.Typer(
     help="Pick the student network to deploy on an edge device, and know its accuracy and latency cost.\n\n"
@@ -176,3 +187,132 @@ def bench(
         out.print(f"wrote {json_out}")
     if any(r.error for r in records):
         raise typer.Exit(1)
+
+
+class _Bar:
+    """Rich progress bar behind the library's Progress protocol: one task per phase, with ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+
+    def phase(self, name: str, total: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, visible=False)
+        self._task = self._progress.add_task(name, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, n)
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True)
+
+
+@app.command("profile")
+@handles_errors
+def profile_cmd(
+    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
+    backend: Annotated[
+        list[str] | None, typer.Option("--backend", "-b", help="Backend(s) (repeatable; default: all the device runs).")
+    ] = None,
+    precision: Annotated[
+        list[str] | None, typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default fp32).")
+    ] = None,
+    space: Annotated[str, typer.Option(help="Search space name (models/spaces/) or YAML path.")] = "mbv2-cifar",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="LUT cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Re-measure even if a finished LUT exists (conversions are reused).")
+    ] = False,
+    validate: Annotated[
+        int, typer.Option(help="Then time this many random networks end to end and score the predictor.")
+    ] = 0,
+    passes: Annotated[int, typer.Option(help="Interleaved timing passes over all blocks.")] = BuildSettings.passes,
+    window: Annotated[int, typer.Option(help="Timed runs per block per pass.")] = BuildSettings.window,
+    workers: Annotated[int | None, typer.Option(help="Conversion processes (default: one per core).")] = None,
+) -> None:
+    """Build the latency lookup table (LUT) of a search space's blocks on a device, resumably.
+
+    Every block is converted, then timed in interleaved passes; whole networks timed alongside fit the correction
+    for what isolated blocks pay at their edges. A killed build resumes when rerun with the same command.
+
+    Example: edgebench profile --device host --backend onnxruntime --precision fp32 --validate 20
+    """
+    prof, pairs, sp = api.profile_plan(device, backend or [], precision or ["fp32"], space)
+    settings = BuildSettings(passes=passes, window=window)
+    if workers:
+        settings = replace(settings, workers=workers)
+    summary = Table(title=f"LUTs of {sp.name} on {prof.name}", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in ("backend", "prec", "rows", "failed", "time s", "median cv", "source"):
+        summary.add_column(col, justify="right" if col in ("rows", "failed", "time s", "median cv") else "left")
+    validations = []
+    with _progress() as bar:
+        for result in api.profile(prof, pairs, sp, cache_dir, settings, force, _Bar(bar)):
+            rows, meta = result.table.rows, result.table.meta
+            when = f"{result.seconds:.0f}" if result.built else "cached"
+            summary.add_row(
+                meta.backend, meta.precision, str(len(rows)), str(result.failed), when,
+                f"{rows['cv'].median():.3f}", meta.source,
+            )  # fmt: skip
+            folder = result.path.parent
+            if result.resumed_windows:
+                err.print(f"{meta.backend} {meta.precision}: resumed, kept {result.resumed_windows} timed windows")
+            if validate:
+                validations.append(
+                    (meta, *api.validate_lut(prof, result, sp, validate, cache_dir, settings, _Bar(bar)))
+                )
+    out.print(summary)
+    out.print(f"tables in {folder}", highlight=False)
+    for meta, v, png in validations:
+        m, s = v.metrics, v.metrics_same_state
+        out.print(
+            f"{meta.backend} {meta.precision}: {m.n} networks, RMSE {m.rmse_ms:.3f} ms, RMSPE {m.rmspe_pct:.1f} %, "
+            f"within ±5 % {m.within_5_pct:.0f} %, ±10 % {m.within_10_pct:.0f} %, Kendall τ {m.kendall_tau:.2f}; "
+            f"blocks re-timed now: RMSPE {s.rmspe_pct:.1f} %, ±10 % {s.within_10_pct:.0f} %; "
+            f"rows drifted {v.row_drift_pct:.1f} % since the build. Plot: {png}",
+            highlight=False,
+        )
+
+
+@app.command("predict")
+@handles_errors
+def predict_cmd(
+    arch: Annotated[Path, typer.Argument(help="An ArchSpec JSON file (its 'space' names the search space).")],
+    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="Backend (default: the device's first).")
+    ] = None,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="fp32, fp16 or int8.")] = "fp32",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="LUT cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench).")
+    ] = None,
+    space: Annotated[
+        str | None, typer.Option(help="Search space name or YAML path (default: the one the JSON names).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
+) -> None:
+    """Predict an architecture's latency on a device from its LUT (block rows + per-network overhead).
+
+    Example: edgebench predict arch.json --device host --backend openvino --precision fp32
+    """
+    prediction, meta = api.predict(arch, device, backend, precision, cache_dir, space)
+    if json_out:
+        import json
+
+        record = {
+            "arch": str(arch), "device": meta.device, "backend": meta.backend, "backend_version": meta.backend_version,
+            "precision": meta.precision, "threads": meta.threads, "latency_ms": prediction.latency_ms,
+            "source": prediction.source, "overhead_ms": prediction.overhead_ms,
+            "blocks": [{"block": label, "ms": ms} for label, ms in prediction.blocks],
+        }  # fmt: skip
+        out.print_json(json.dumps(record))
+        return
+    out.print(
+        f"{arch}: [bold]{prediction.latency_ms:.3f} ms[/] on {meta.device} {meta.backend} {meta.precision} "
+        f"({prediction.source}, {len(prediction.blocks)} blocks + {prediction.overhead_ms:.3f} ms network overhead)",
+        highlight=False,
+    )

@@ -10,7 +10,8 @@ Tree::
     │   └── UnreachableDeviceError a device that cannot be measured from here
     ├── ModelLoadError            a file that is not a model
     ├── BackendUnavailableError   an optional backend package is not installed
-    └── ParityError               a converted artifact disagrees with the PyTorch reference
+    ├── ParityError               a converted artifact disagrees with the PyTorch reference
+    └── MissingRowError           a latency table has no row for a block a prediction needs
 """
 
 from __future__ import annotations
@@ -75,3 +76,7 @@ class BackendUnavailableError(EdgebenchError):
 
 class ParityError(EdgebenchError):
     """Converted outputs differ from the reference beyond the precision's tolerance."""
+
+
+class MissingRowError(EdgebenchError):
+    """A prediction needs a LUT row that is not there; the message names the block."""

@@ -1,0 +1,1 @@
+"""Latency lookup tables: block keys, the resumable builder, the store, and the predictor."""

@@ -1,0 +1,191 @@
+"""Where LUTs live and how they are written: a journal while building, a CSV table with a metadata header after.
+
+Layout under the cache directory (default ``$EDGEBENCH_CACHE`` or ``~/.cache/edgebench``)::
+
+    luts/DEVICE/SPACE/BACKEND-PRECISION.csv            the finished table (metadata in '#' header lines)
+    luts/DEVICE/SPACE/BACKEND-PRECISION.journal.jsonl  measurements appended as they are taken (resume point)
+    artifacts/vN/DEVICE/SPACE/BACKEND-VERSION-PRECISION/KEYID/  converted blocks (reused by --force)
+
+Nothing is pickled: the journal is JSON lines, the table is CSV, both carry ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from edgebench.exceptions import ConfigError
+
+SCHEMA_VERSION = 1
+HEADER_PREFIX = "# edgebench-lut "
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("EDGEBENCH_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edgebench"
+
+
+@dataclass(frozen=True)
+class LutId:
+    """Which table: one per (device, backend, precision, space)."""
+
+    device: str
+    backend: str
+    precision: str
+    space: str
+
+    def table_path(self, cache_dir: Path) -> Path:
+        return cache_dir / "luts" / self.device / self.space / f"{self.backend}-{self.precision}.csv"
+
+    def journal_path(self, cache_dir: Path) -> Path:
+        return self.table_path(cache_dir).with_suffix(".journal.jsonl")
+
+    def artifact_dir(self, cache_dir: Path, backend_version: str) -> Path:
+        """Converted blocks, kept across ``--force`` rebuilds while the backend version stays the same."""
+        name = f"{self.backend}-{backend_version}-{self.precision}"
+        return cache_dir / "artifacts" / f"v{SCHEMA_VERSION}" / self.device / self.space / name
+
+
+@dataclass(frozen=True)
+class Correction:
+    """Whole-network latency = overhead + sum over blocks of (row latency - boundary_ms_per_melem * block I/O).
+
+    Fitted on measured whole networks; it removes what isolated blocks pay at their edges and a network does not
+    (layout conversions, per-inference overhead).
+    """
+
+    overhead_ms: float = 0.0
+    boundary_ms_per_melem: float = 0.0
+    networks: int = 0
+    fit_rmspe: float = 0.0
+
+
+@dataclass(frozen=True)
+class LutMeta:
+    """The header of a LUT file: what was measured, where, how, and when."""
+
+    device: str
+    backend: str
+    backend_version: str
+    precision: str
+    space: str
+    resolution: int
+    threads: int
+    source: str
+    statistic: str
+    passes: int
+    window: int
+    host: str
+    created: str
+    correction: Correction = field(default_factory=Correction)
+    build_seconds: float = 0.0
+    schema_version: int = SCHEMA_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> LutMeta:
+        data = json.loads(text)
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ConfigError(f"LUT schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}; rebuild it")
+        data["correction"] = Correction(**data.get("correction", {}))
+        return cls(**data)
+
+
+@dataclass
+class LutTable:
+    """A finished LUT: its metadata and one row per key (key columns, latency statistics, status)."""
+
+    meta: LutMeta
+    rows: pd.DataFrame
+
+
+def write_table(table: LutTable, path: Path) -> None:
+    """Write atomically (temp file + rename), so a reader never sees half a table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w") as f:
+        f.write(HEADER_PREFIX + table.meta.to_json() + "\n")
+        table.rows.to_csv(f, index=False)
+    tmp.replace(path)
+
+
+def read_table(path: Path) -> LutTable:
+    """Read a table written by :func:`write_table`; ConfigError names the file if it is not one."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read LUT ({e.strerror})") from None
+    first, _, body = text.partition("\n")
+    if not first.startswith(HEADER_PREFIX):
+        raise ConfigError(f"{path}: not an edgebench LUT (no '{HEADER_PREFIX.strip()}' header line)")
+    try:
+        meta = LutMeta.from_json(first[len(HEADER_PREFIX) :])
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ConfigError(f"{path}: LUT header is damaged ({e}); rebuild with --force") from None
+    rows = pd.read_csv(io.StringIO(body))
+    if "error" in rows:  # CSV cannot tell an empty string from a missing value
+        rows["error"] = rows["error"].fillna("").astype(str)
+    return LutTable(meta, rows)
+
+
+def key_id(key_fields: dict[str, Any]) -> str:
+    """A short stable file-system name for a key (file names only; tables keep the key's columns)."""
+    return hashlib.sha1(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class Journal:
+    """Append-only JSON-lines record of a build: a header line, then one line per measured window or failure.
+
+    Each line is flushed as written, so a killed build loses at most the line it was writing, which
+    :meth:`entries` skips.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def start(self, header: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("w") as f:
+            f.write(json.dumps({"header": header}) + "\n")
+
+    def header(self) -> dict[str, Any] | None:
+        if not self.path.exists():
+            return None
+        with self.path.open() as f:
+            try:
+                return dict(json.loads(f.readline())["header"])
+            except (json.JSONDecodeError, KeyError):
+                return None
+
+    def repair(self) -> None:
+        """Drop a last line cut short by a kill, so appends start on a fresh line."""
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            self.path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        with self.path.open() as f:
+            f.readline()
+            for line in f:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:  # a line a kill cut short
+                    continue
+
+    def append(self, entry: dict[str, Any]) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()

@@ -1,0 +1,1 @@
+"""Student search: spaces and architectures (more to come: NAS searcher, pruning)."""

@@ -1,0 +1,42 @@
+"""LUT tables round-trip with their metadata; journals survive a cut-short line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edgebench.exceptions import ConfigError
+from edgebench.lut.store import Correction, Journal, read_table, write_table
+from edgebench.search.space import SearchSpace
+from tests.lut.conftest import synthetic_table
+
+
+def test_table_round_trips_with_metadata(cifar: SearchSpace, tmp_path: Path) -> None:
+    table = synthetic_table(cifar, Correction(0.1, 0.2, 12, 0.03), drop=2)
+    path = tmp_path / "t.csv"
+    write_table(table, path)
+    back = read_table(path)
+    assert back.meta == table.meta
+    pd.testing.assert_frame_equal(back.rows, table.rows, check_dtype=False)
+    assert path.read_text().startswith("# edgebench-lut {") and not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_file_that_is_not_a_lut_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError, match=r"x.csv: not an edgebench LUT"):
+        read_table(path)
+
+
+def test_journal_drops_a_line_cut_short_by_a_kill(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.start({"a": 1})
+    journal.append({"id": "k1", "pass": 0, "samples": [1.0]})
+    with journal.path.open("a") as f:
+        f.write('{"id": "k2", "pass": 0, "sam')  # what kill -9 leaves
+    journal.repair()
+    journal.append({"id": "k3", "pass": 0, "samples": [2.0]})
+    assert journal.header() == {"a": 1}
+    assert [e["id"] for e in journal.entries()] == ["k1", "k3"]
