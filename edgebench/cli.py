@@ -46,6 +46,7 @@ out = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def _fail(exc: BaseException) -> None:
@@ -64,6 +65,9 @@ def handles_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except EdgebenchError as e:
             _fail(e)
+        except KeyboardInterrupt:
+            err.print("interrupted: what was measured is kept; rerun the same command to resume")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
 
