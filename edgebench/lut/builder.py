@@ -55,7 +55,7 @@ class BuildSettings:
     window: int = 30
     warmup: int = 5
     statistic: str = "p25"  # the row latency: one of sampling.STATISTICS
-    networks: int = 12  # whole networks timed alongside the blocks to fit the boundary correction
+    networks: int = 24  # whole networks timed alongside the blocks to fit the boundary correction
     seed: int = 0
     workers: int = field(default_factory=default_workers)
 
