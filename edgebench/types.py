@@ -61,3 +61,24 @@ class KernelKind(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class SizeClass(str, Enum):
+    """How much work a kernel does: small ones cannot fill the machine, large ones amortise their set-up."""
+
+    SMALL = "small"  # under 2 MFLOP (1 M multiply-adds)
+    MEDIUM = "medium"  # under 20 MFLOP
+    LARGE = "large"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Upper FLOP bounds of the small and medium classes (2 MFLOP = 1 M multiply-adds, 20 MFLOP = 10 M).
+SIZE_BOUNDS = (2e6, 2e7)
+
+
+def size_class(flops: float) -> SizeClass:
+    if flops < SIZE_BOUNDS[0]:
+        return SizeClass.SMALL
+    return SizeClass.MEDIUM if flops < SIZE_BOUNDS[1] else SizeClass.LARGE

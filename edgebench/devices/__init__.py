@@ -8,7 +8,7 @@ from edgebench.devices.profile import (
     Sourced,
     latency_source,
 )
-from edgebench.devices.registry import get_device, list_devices, load_profile, profile_dirs
+from edgebench.devices.registry import get_device, list_devices, load_profile, profile_dirs, save_profile
 
 __all__ = [
     "AgentConnection",
@@ -21,4 +21,5 @@ __all__ = [
     "list_devices",
     "load_profile",
     "profile_dirs",
+    "save_profile",
 ]

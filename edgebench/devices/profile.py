@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edgebench.exceptions import UnsupportedError
-from edgebench.types import KernelKind, Precision, Source
+from edgebench.types import KernelKind, Precision, SizeClass, Source
 
 #: Runtimes a profile may name. TensorRT is a real Jetson runtime edgebench estimates but does not drive.
 KNOWN_RUNTIMES = ("onnxruntime", "openvino", "tflite", "tensorrt")
@@ -46,22 +47,72 @@ class AgentConnection(_Strict):
     token_env: str = "EDGEBENCH_AGENT_TOKEN"
 
 
+def _fractions(v: dict[KernelKind, float]) -> dict[KernelKind, float]:
+    bad = [str(k) for k, e in v.items() if not 0 < e <= 1]
+    if bad:
+        raise ValueError(f"efficiency must be in (0, 1] for {', '.join(bad)}")
+    return v
+
+
+class FitError(_Strict):
+    """How well a calibration predicts networks it was not fitted on (nn-Meter's metrics)."""
+
+    networks: int = Field(ge=1)
+    rmspe_pct: float = Field(ge=0)
+    within_10_pct: float = Field(ge=0, le=100)
+    kendall_tau: float = Field(ge=-1, le=1)
+
+
+class Calibration(_Strict):
+    """Cost-model parameters fitted on end-to-end measurements of one backend at one precision."""
+
+    backend: str
+    precision: Precision
+    threads: int = Field(ge=1)
+    fitted_on: str = Field(min_length=1)
+    date: datetime.date
+    efficiency: dict[KernelKind, float] = Field(min_length=1)
+    size_factor: dict[KernelKind, dict[SizeClass, float]] = {}
+    overhead_per_layer_ms: float = Field(ge=0)
+    overhead_per_network_ms: float = Field(ge=0)
+    held_out: FitError
+
+    @field_validator("efficiency")
+    @classmethod
+    def _fractions(cls, v: dict[KernelKind, float]) -> dict[KernelKind, float]:
+        return _fractions(v)
+
+
 class CostModel(_Strict):
-    """Roofline parameters: latency = max(compute/(peak*eff), bytes/(bw*eff)) + overheads."""
+    """Roofline priors with provenance: a kernel takes max(flops / (peak x eff), bytes / (bandwidth x eff)) plus a
+    fixed per-layer overhead, where eff = efficiency[kind] (times a per-kind size-class factor that calibration
+    fits, 1 before it); a network adds a fixed per-network overhead. ``peak_gflops`` is the whole device's (all
+    ``cores``); at fewer threads it is scaled down, each thread past the first adding ``parallel_efficiency`` of a
+    core. ``calibrations`` hold parameters fitted on measurements, per backend and precision."""
 
     peak_gflops: dict[Precision, Sourced] = Field(min_length=1)
     memory_bandwidth_gbps: Sourced
     efficiency: dict[KernelKind, Sourced] = Field(min_length=1)
     overhead_per_layer_ms: Sourced
     overhead_per_network_ms: Sourced
+    cores: int = Field(default=1, ge=1)
+    parallel_efficiency: Sourced | None = None
+    calibrations: tuple[Calibration, ...] = ()
 
     @field_validator("efficiency")
     @classmethod
     def _fractions(cls, v: dict[KernelKind, Sourced]) -> dict[KernelKind, Sourced]:
-        bad = [str(k) for k, s in v.items() if not 0 < s.value <= 1]
-        if bad:
-            raise ValueError(f"efficiency must be in (0, 1] for {', '.join(bad)}")
+        _fractions({k: s.value for k, s in v.items()})
         return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> CostModel:
+        missing = [str(k) for k in KernelKind if k not in self.efficiency]
+        if missing:
+            raise ValueError(f"efficiency needs every kernel kind; missing: {', '.join(missing)}")
+        if self.cores > 1 and self.parallel_efficiency is None:
+            raise ValueError("parallel_efficiency is required when cores > 1")
+        return self
 
 
 class DeviceProfile(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -66,6 +67,11 @@ def profile_paths() -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
+def device_path(name_or_path: str) -> Path | None:
+    """The file a profile name (or path) refers to, if any."""
+    return Path(name_or_path) if _is_path(name_or_path) else profile_paths().get(name_or_path)
+
+
 def get_device(name_or_path: str) -> DeviceProfile:
     """Load a profile by registered name or by path to a YAML file.
 
@@ -84,3 +90,21 @@ def get_device(name_or_path: str) -> DeviceProfile:
 def list_devices() -> list[DeviceProfile]:
     """All registered profiles, by name."""
     return [load_profile(p) for p in profile_paths().values()]
+
+
+def leading_comments(path: Path) -> list[str]:
+    """The comment lines at the top of a profile file, without their '#'."""
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line[1:].strip())
+    return lines
+
+
+def save_profile(profile: DeviceProfile, path: Path, header: Sequence[str] = ()) -> None:
+    """Write a profile as YAML that :func:`load_profile` reads back, behind ``header`` as comment lines."""
+    body = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=120)
+    comments = "".join(f"# {line}\n" for line in header)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(comments + body)

@@ -10,7 +10,7 @@ import pytest
 from edgebench import api
 from edgebench.devices import get_device
 from edgebench.lut.builder import BuildResult
-from edgebench.lut.validate import Metrics, kendall_tau
+from edgebench.lut.metrics import Metrics, kendall_tau
 from edgebench.search.space import SearchSpace
 from tests.lut.test_builder import SETTINGS, built  # noqa: F401  (module fixture)
 

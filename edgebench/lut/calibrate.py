@@ -1,0 +1,213 @@
+"""Fit a profile's cost model to end-to-end latencies: robust least squares in log space, bounded to physical
+values and pulled gently towards the profile's priors, so a parameter the data cannot see stays where the specs
+put it instead of drifting to whatever memorises the rows."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from edgebench.devices.profile import Calibration, DeviceProfile, FitError
+from edgebench.exceptions import ConfigError
+from edgebench.lut.costmodel import KINDS, SIZES, CostParams, KernelTable, params_for
+from edgebench.lut.measurements import MeasuredNetwork
+from edgebench.lut.metrics import Metrics
+from edgebench.types import Precision
+
+#: Weight of a base efficiency's or overhead's log-distance from its prior, against one network's log error.
+PRIOR_WEIGHT = 0.1
+#: Weight of a size-class factor's log-distance from 1: a kind's sizes differ only where the data insists.
+SIZE_WEIGHT = 0.3
+#: Robust loss scale: log errors past ~5 % count less and less, so a broken measurement cannot drag the fit.
+LOSS_SCALE = 0.05
+#: Physical bounds of each fitted parameter, in its own unit.
+BOUNDS = {
+    "efficiency": (1e-4, 1.0),
+    "size_factor": (0.1, 10.0),
+    "overhead_per_layer_ms": (1e-5, 5.0),
+    "overhead_per_network_ms": (1e-4, 100.0),
+}
+_N_FACTORS = len(KINDS) * len(SIZES)
+
+
+def _pack(p: CostParams) -> np.ndarray:
+    values = [
+        *(p.efficiency[k] for k in KINDS),
+        *(p.size_factor[k][s] for k in KINDS for s in SIZES),
+        p.overhead_per_layer_ms,
+        p.overhead_per_network_ms,
+    ]
+    return np.log(np.asarray(values, dtype=np.float64))
+
+
+def _unpack(theta: np.ndarray, template: CostParams) -> CostParams:
+    v = np.exp(theta)
+    n = len(KINDS)
+    factors = v[n : n + _N_FACTORS].reshape(len(KINDS), len(SIZES))
+    return replace(
+        template,
+        efficiency={k: float(e) for k, e in zip(KINDS, v[:n], strict=True)},
+        size_factor={
+            k: {s: float(f) for s, f in zip(SIZES, row, strict=True)} for k, row in zip(KINDS, factors, strict=True)
+        },
+        overhead_per_layer_ms=float(v[-2]),
+        overhead_per_network_ms=float(v[-1]),
+        calibration=None,
+    )
+
+
+def _bounds() -> tuple[np.ndarray, np.ndarray]:
+    groups = [
+        *(["efficiency"] * len(KINDS)),
+        *(["size_factor"] * _N_FACTORS),
+        "overhead_per_layer_ms",
+        "overhead_per_network_ms",
+    ]
+    lo, hi = zip(*(BOUNDS[g] for g in groups), strict=True)
+    return np.log(lo), np.log(hi)
+
+
+def fit(
+    prior: CostParams, table: KernelTable, measured_ms: np.ndarray, prior_weight: float = PRIOR_WEIGHT
+) -> CostParams:
+    """Cost-model parameters that best explain ``measured_ms`` (one per network of ``table``).
+
+    Starts from ``prior`` and is regularised towards it (size factors towards 1), so kinds and sizes the data
+    does not contain keep their prior values. Peak compute and bandwidth stay the profile's: a roofline cannot
+    tell a slower peak from a lower efficiency.
+    """
+    if len(measured_ms) != table.networks or np.any(~np.isfinite(measured_ms)) or np.any(measured_ms <= 0):
+        raise ValueError("need one positive, finite measured latency per network")
+    lo, hi = _bounds()
+    theta0 = np.clip(_pack(prior), lo + 1e-9, hi - 1e-9)
+    weights = np.full(len(theta0), prior_weight)
+    weights[len(KINDS) : len(KINDS) + _N_FACTORS] = SIZE_WEIGHT
+    log_measured = np.log(measured_ms)
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        predicted = table.network_ms(_unpack(theta, prior))
+        return np.concatenate([np.log(predicted) - log_measured, weights * (theta - theta0)])
+
+    solution = least_squares(residuals, theta0, bounds=(lo, hi), loss="soft_l1", f_scale=LOSS_SCALE)
+    return _unpack(solution.x, prior)
+
+
+@dataclass(frozen=True)
+class FlopsLinear:
+    """The usual baseline: latency = a x MACs + b, fitted to minimise relative error."""
+
+    ms_per_gmac: float
+    intercept_ms: float
+
+    @classmethod
+    def fit(cls, gmacs: np.ndarray, measured_ms: np.ndarray) -> FlopsLinear:
+        design = np.column_stack([gmacs, np.ones_like(gmacs)]) / measured_ms[:, None]
+        (a, b), *_ = np.linalg.lstsq(design, np.ones_like(measured_ms), rcond=None)
+        return cls(float(a), float(b))
+
+    def predict(self, gmacs: np.ndarray) -> np.ndarray:
+        return self.ms_per_gmac * gmacs + self.intercept_ms
+
+
+def split(n: int, seed: int = 0, test_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """A random (fit, held-out) split of ``n`` rows."""
+    order = np.random.default_rng(seed).permutation(n)
+    cut = n - round(n * test_fraction)
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def calibration_record(
+    params: CostParams,
+    backend: str,
+    precision: Precision,
+    threads: int,
+    fitted_on: str,
+    held_out: Metrics,
+    ndigits: int = 4,
+) -> Calibration:
+    """The fitted parameters as a profile's calibration entry, with their held-out error."""
+
+    def r(x: float) -> float:
+        return float(f"{x:.{ndigits}g}")
+
+    return Calibration(
+        backend=backend,
+        precision=precision,
+        threads=threads,
+        fitted_on=fitted_on,
+        date=datetime.date.today(),
+        efficiency={k: r(e) for k, e in params.efficiency.items()},
+        size_factor={
+            k: {s: r(f) for s, f in factors.items()}
+            for k, factors in params.size_factor.items()
+            if any(f != 1.0 for f in factors.values())
+        },
+        overhead_per_layer_ms=r(params.overhead_per_layer_ms),
+        overhead_per_network_ms=r(params.overhead_per_network_ms),
+        held_out=FitError(
+            networks=held_out.n,
+            rmspe_pct=round(held_out.rmspe_pct, 2),
+            within_10_pct=round(held_out.within_10_pct, 1),
+            kendall_tau=round(held_out.kendall_tau, 3),
+        ),
+    )
+
+
+def gmacs(networks: Sequence[KernelTable]) -> np.ndarray:
+    """Multiply-adds (G) per network of each table."""
+    return np.array([t.flops.sum() / 2e9 for t in networks])
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """A calibration's outcome: the profile carrying it, and how it and the FLOPs baseline did on held-out rows."""
+
+    profile: DeviceProfile
+    calibration: Calibration
+    fit_metrics: Metrics
+    held_out: Metrics
+    baseline: Metrics  # FLOPs-linear, fitted on the same rows
+
+
+def calibrate_profile(
+    profile: DeviceProfile,
+    backend: str,
+    precision: Precision,
+    threads: int,
+    networks: Sequence[MeasuredNetwork],
+    fitted_on: str,
+    test_fraction: float = 0.5,
+    seed: int = 0,
+) -> CalibrationReport:
+    """Fit the profile's cost model for one backend and precision on part of ``networks``, score it on the rest,
+    and return the profile with that calibration in place of any earlier one for the same backend and precision.
+
+    The parameters kept are those fitted on the fit part, so the held-out error recorded is theirs.
+    """
+    if len(networks) < 4:
+        raise ConfigError(f"{fitted_on}: {len(networks)} measured networks; calibration needs at least 4")
+    train, test = split(len(networks), seed, test_fraction)
+    measured = np.array([n.latency_ms for n in networks])
+    tables = [KernelTable.of([n.kernels]) for n in networks]
+    prior = params_for(profile, backend, precision, threads, calibrated=False)
+    params = fit(prior, KernelTable.of([networks[i].kernels for i in train]), measured[train])
+    predicted = np.array([t.network_ms(params)[0] for t in tables])
+    macs = gmacs(tables)
+    baseline = FlopsLinear.fit(macs[train], measured[train])
+    held_out = Metrics.of(measured[test], predicted[test])
+    record = calibration_record(
+        params, backend, precision, threads, f"{fitted_on} ({len(train)} of {len(networks)} networks)", held_out
+    )
+    kept = [c for c in profile.cost_model.calibrations if (c.backend, c.precision) != (backend, precision)]
+    cost_model = profile.cost_model.model_copy(update={"calibrations": (*kept, record)})
+    return CalibrationReport(
+        profile=profile.model_copy(update={"cost_model": cost_model}),
+        calibration=record,
+        fit_metrics=Metrics.of(measured[train], predicted[train]),
+        held_out=held_out,
+        baseline=Metrics.of(measured[test], baseline.predict(macs[test])),
+    )

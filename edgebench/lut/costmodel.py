@@ -1,0 +1,156 @@
+"""Estimate latency from a device profile's roofline cost model, for devices edgebench cannot measure.
+
+Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_per_layer`` with ``eff =
+efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. The
+parameters come from the profile: its calibration for the backend and precision when it has one, else its priors.
+Every number this module returns is an estimate (``source=estimated``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgebench.devices.profile import Calibration, DeviceProfile
+from edgebench.lut.kernels import Kernel
+from edgebench.types import KernelKind, Precision, SizeClass, Source, size_class
+
+KINDS = tuple(KernelKind)
+SIZES = tuple(SizeClass)
+BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
+
+
+@dataclass(frozen=True)
+class CostParams:
+    """A cost model resolved for one backend, precision and thread count."""
+
+    peak_gflops: float
+    bandwidth_gbps: float
+    bytes_per_elem: float
+    efficiency: Mapping[KernelKind, float]
+    size_factor: Mapping[KernelKind, Mapping[SizeClass, float]]
+    overhead_per_layer_ms: float
+    overhead_per_network_ms: float
+    calibration: Calibration | None = None
+
+    @property
+    def provenance(self) -> str:
+        """Which numbers these are, and how well they did on held-out networks."""
+        c = self.calibration
+        if c is None:
+            return "uncalibrated priors (error unknown)"
+        e = c.held_out
+        return (
+            f"calibrated on {c.fitted_on} ({c.backend} {c.precision}, {c.threads} thread(s)); held-out error: "
+            f"RMSPE {e.rmspe_pct:.1f} %, {e.within_10_pct:.0f} % within ±10 %, Kendall τ {e.kendall_tau:.2f} "
+            f"over {e.networks} networks"
+        )
+
+
+def effective_peak(profile: DeviceProfile, precision: Precision, threads: int) -> float:
+    """The device's peak GFLOP/s at ``precision`` when the runtime uses ``threads`` threads."""
+    cm = profile.cost_model
+    peak = cm.peak_gflops[precision].value
+    if cm.cores == 1:
+        return peak
+    assert cm.parallel_efficiency is not None
+    used = min(threads, cm.cores)
+    return peak / cm.cores * (1 + (used - 1) * cm.parallel_efficiency.value)
+
+
+def calibration_for(profile: DeviceProfile, backend: str, precision: Precision) -> Calibration | None:
+    """The profile's calibration for this backend at this precision, else at any precision, else none."""
+    own = [c for c in profile.cost_model.calibrations if c.backend == backend]
+    exact = [c for c in own if c.precision is precision]
+    return next(iter(exact or own), None)
+
+
+def params_for(
+    profile: DeviceProfile,
+    backend: str,
+    precision: Precision,
+    threads: int | None = None,
+    calibrated: bool = True,
+) -> CostParams:
+    """Resolve the profile's cost model for a backend, precision and thread count: its calibration for them when
+    it has one (and ``calibrated``), else its priors."""
+    profile.check_supports(backend, precision)
+    cm = profile.cost_model
+    cal = calibration_for(profile, backend, precision) if calibrated else None
+    efficiency = {k: s.value for k, s in cm.efficiency.items()}
+    size_factor = {k: dict.fromkeys(SizeClass, 1.0) for k in KernelKind}
+    per_layer, per_network = cm.overhead_per_layer_ms.value, cm.overhead_per_network_ms.value
+    if cal is not None:
+        efficiency.update(cal.efficiency)
+        for kind, factors in cal.size_factor.items():
+            size_factor[kind].update(factors)
+        per_layer, per_network = cal.overhead_per_layer_ms, cal.overhead_per_network_ms
+    return CostParams(
+        peak_gflops=effective_peak(profile, precision, threads or profile.threads),
+        bandwidth_gbps=cm.memory_bandwidth_gbps.value,
+        bytes_per_elem=BYTES_PER_ELEM[precision],
+        efficiency=efficiency,
+        size_factor=size_factor,
+        overhead_per_layer_ms=per_layer,
+        overhead_per_network_ms=per_network,
+        calibration=cal,
+    )
+
+
+@dataclass(frozen=True)
+class KernelTable:
+    """The kernels of many networks as flat arrays, so estimates over a whole data set are one numpy pass."""
+
+    network: np.ndarray  # index of the network each kernel belongs to
+    kind: np.ndarray  # index into KINDS
+    size: np.ndarray  # index into SIZES
+    flops: np.ndarray
+    elems: np.ndarray  # activation + weight elements touched
+    networks: int
+
+    @classmethod
+    def of(cls, networks: Sequence[Sequence[Kernel]]) -> KernelTable:
+        flat = [(i, k) for i, ks in enumerate(networks) for k in ks]
+        return cls(
+            network=np.array([i for i, _ in flat], dtype=np.int64),
+            kind=np.array([KINDS.index(k.kind) for _, k in flat], dtype=np.int64),
+            size=np.array([SIZES.index(size_class(k.flops)) for _, k in flat], dtype=np.int64),
+            flops=np.array([k.flops for _, k in flat], dtype=np.float64),
+            elems=np.array([k.activation_elems + k.weight_elems for _, k in flat], dtype=np.float64),
+            networks=len(networks),
+        )
+
+    def kernel_ms(self, p: CostParams) -> np.ndarray:
+        """Each kernel's estimated milliseconds, its per-layer overhead included."""
+        factor = np.array([[p.size_factor[k][s] for s in SIZES] for k in KINDS])
+        eff = np.array([p.efficiency[k] for k in KINDS])[self.kind] * factor[self.kind, self.size]
+        eff = np.clip(eff, 1e-9, 1.0)
+        compute = self.flops / (p.peak_gflops * eff * 1e6)
+        memory = self.elems * p.bytes_per_elem / (p.bandwidth_gbps * eff * 1e6)
+        return np.maximum(compute, memory) + p.overhead_per_layer_ms
+
+    def network_ms(self, p: CostParams) -> np.ndarray:
+        """Each network's estimated milliseconds."""
+        per_net = np.bincount(self.network, weights=self.kernel_ms(p), minlength=self.networks)
+        return per_net + p.overhead_per_network_ms
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A cost-model latency with its parts and the provenance of its parameters."""
+
+    latency_ms: float
+    kernels: tuple[tuple[Kernel, float], ...]  # (kernel, ms) in graph order
+    overhead_ms: float
+    provenance: str
+    source: Source = Source.ESTIMATED
+
+
+def estimate(kernels: Sequence[Kernel], params: CostParams) -> Estimate:
+    """Estimate one network from its kernels."""
+    per_kernel = KernelTable.of([kernels]).kernel_ms(params)
+    total = float(per_kernel.sum()) + params.overhead_per_network_ms
+    parts = tuple(zip(kernels, (float(ms) for ms in per_kernel), strict=True))
+    return Estimate(total, parts, params.overhead_per_network_ms, params.provenance)

@@ -1,0 +1,99 @@
+"""Measurement files for calibration: end-to-end latencies of networks edgebench can rebuild and price.
+
+A CSV with one row per measured network and a latency column (``latency_ms`` unless named otherwise). Each row
+names its network in one of two ways:
+
+- ``model``: an ONNX file, relative to the CSV;
+- ``arch_str``: a NAS-Bench-201 cell, with optional ``C`` (channels, default 16), ``N`` (cells per stage, 5),
+  ``input_chw`` (``3x32x32``) and ``num_classes`` (100) columns, as in HW-NAS-Bench files.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from edgebench.exceptions import ConfigError, ModelLoadError
+from edgebench.lut.kernels import Kernel, load_kernels, module_kernels
+from edgebench.nets import settle_batchnorm
+from edgebench.nets.nb201 import nb201
+
+
+@dataclass(frozen=True)
+class MeasuredNetwork:
+    """One row of a measurement file: the network's kernels and its measured latency."""
+
+    name: str
+    kernels: tuple[Kernel, ...]
+    latency_ms: float
+
+
+@functools.lru_cache(maxsize=4096)
+def nb201_kernels(
+    arch: str, channels: int, cells: int, input_chw: tuple[int, ...], classes: int, backend: str | None = None
+) -> tuple[Kernel, ...]:
+    """Kernels ``backend`` runs for a NAS-Bench-201 network built as its reference code builds it (the graph
+    published latencies were measured on); cached, as building and exporting one takes about a second."""
+    shape = (1, *input_chw)
+    module = settle_batchnorm(nb201(arch, channels, cells, classes, input_chw[0], reference=True), shape)
+    return tuple(module_kernels(module, shape, backend))
+
+
+def _chw(text: str, path: Path, row: int) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in str(text).lower().split("x"))
+    except ValueError:
+        dims = ()
+    if len(dims) != 3 or min(dims) < 1:
+        raise ConfigError(f"{path}: row {row}: input_chw '{text}' should read like 3x32x32")
+    return dims
+
+
+def read_measurements(
+    path: Path,
+    latency_column: str = "latency_ms",
+    backend: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[MeasuredNetwork]:
+    """Read a measurement CSV into networks with the kernels ``backend`` runs; rows without a positive latency
+    are skipped.
+
+    Raises:
+        ConfigError: a missing column, a malformed cell, or a model file that is not a model.
+    """
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: cannot read the measurement CSV ({e})") from None
+    if latency_column not in table.columns:
+        raise ConfigError(
+            f"{path}: no latency column '{latency_column}'; columns are {', '.join(map(str, table.columns))}"
+            " (choose one with --latency-column)"
+        )
+    if "model" not in table.columns and "arch_str" not in table.columns:
+        raise ConfigError(f"{path}: each row needs a 'model' (ONNX path) or an 'arch_str' (NAS-Bench-201) column")
+    table = table[pd.to_numeric(table[latency_column], errors="coerce") > 0]
+    models: dict[str, tuple[Kernel, ...]] = {}
+    out = []
+    for n, (i, row) in enumerate(table.iterrows()):
+        try:
+            if "model" in table.columns and isinstance(row.get("model"), str):
+                name = str(row["model"])
+                if name not in models:
+                    models[name] = tuple(load_kernels(path.parent / name, backend))
+                kernels = models[name]
+            else:
+                name = str(row["arch_str"])
+                chw = _chw(row.get("input_chw", "3x32x32"), path, int(i))
+                kernels = nb201_kernels(name, int(row.get("C", 16)), int(row.get("N", 5)), chw,
+                                        int(row.get("num_classes", 100)), backend)  # fmt: skip
+        except (ConfigError, ModelLoadError) as e:
+            raise ConfigError(f"{path}: row {i}: {e}") from None
+        out.append(MeasuredNetwork(name, kernels, float(row[latency_column])))
+        if progress:
+            progress(n + 1, len(table))
+    return out

@@ -1,0 +1,106 @@
+"""Calibration recovers known parameters, shrugs off a broken measurement, and writes a profile that loads."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from edgebench.devices import get_device, load_profile
+from edgebench.lut.calibrate import FlopsLinear, calibration_record, fit, split
+from edgebench.lut.costmodel import CostParams, KernelTable, params_for
+from edgebench.lut.kernels import Kernel
+from edgebench.lut.metrics import Metrics
+from edgebench.types import KernelKind, Precision, SizeClass
+
+KINDS_SEEN = (KernelKind.CONV, KernelKind.POINTWISE_CONV, KernelKind.POOLING, KernelKind.ELEMENTWISE)
+
+
+def _networks(n: int, seed: int = 0) -> list[list[Kernel]]:
+    """Random networks of conv and 1x1 conv kernels (all of the medium size class), pooling and adds."""
+    rng = np.random.default_rng(seed)
+    nets = []
+    for _ in range(n):
+        ks = []
+        for kind in KINDS_SEEN:
+            for j in range(int(rng.integers(1, 6))):
+                flops = float(rng.uniform(3e6, 1.5e7)) if kind in KINDS_SEEN[:2] else float(rng.uniform(1e4, 1e5))
+                elems = int(rng.uniform(1e4, 2e5))
+                ks.append(Kernel(f"{kind}{j}", kind, (str(kind),), flops, elems, 0))
+        nets.append(ks)
+    return nets
+
+
+def _truth() -> tuple[CostParams, CostParams]:
+    prior = params_for(get_device("rpi5"), "onnxruntime", Precision.FP32, threads=1, calibrated=False)
+    truth = replace(
+        prior,
+        efficiency={**prior.efficiency, KernelKind.CONV: 0.4, KernelKind.POINTWISE_CONV: 0.25,
+                    KernelKind.POOLING: 0.02, KernelKind.ELEMENTWISE: 0.2},
+        overhead_per_layer_ms=0.004,
+        overhead_per_network_ms=0.3,
+    )  # fmt: skip
+    return prior, truth
+
+
+def test_fit_recovers_known_parameters_and_predicts_held_out_networks() -> None:
+    prior, truth = _truth()
+    nets = _networks(120)
+    measured = KernelTable.of(nets).network_ms(truth)
+    train, test = split(len(nets), seed=1)
+    fitted = fit(prior, KernelTable.of([nets[i] for i in train]), measured[train])
+    predicted = KernelTable.of([nets[i] for i in test]).network_ms(fitted)
+    m = Metrics.of(measured[test], predicted)
+    assert m.rmspe_pct < 1.0 and m.within_5_pct == 100.0
+    conv = fitted.efficiency[KernelKind.CONV] * fitted.size_factor[KernelKind.CONV][SizeClass.MEDIUM]
+    assert conv == pytest.approx(0.4, rel=0.05)
+    # a kind the data never shows keeps its prior
+    assert fitted.efficiency[KernelKind.DEPTHWISE_CONV] == pytest.approx(prior.efficiency[KernelKind.DEPTHWISE_CONV])
+
+
+def test_one_broken_measurement_does_not_drag_the_fit() -> None:
+    prior, truth = _truth()
+    nets = _networks(80, seed=2)
+    measured = KernelTable.of(nets).network_ms(truth)
+    broken = measured.copy()
+    broken[5] *= 5.0  # a measurement taken while something else ran
+    fitted = fit(prior, KernelTable.of(nets), broken)
+    err = KernelTable.of(nets).network_ms(fitted) / measured - 1
+    assert np.mean(np.abs(np.delete(err, 5)) < 0.02) >= 0.99
+
+
+def test_bad_measurements_are_refused() -> None:
+    prior, _ = _truth()
+    with pytest.raises(ValueError, match="positive"):
+        fit(prior, KernelTable.of(_networks(3)), np.array([1.0, -1.0, 2.0]))
+
+
+def test_flops_linear_baseline_is_exact_on_linear_data() -> None:
+    gmacs = np.array([0.1, 0.2, 0.5, 1.0])
+    baseline = FlopsLinear.fit(gmacs, 30 * gmacs + 0.5)
+    assert baseline.ms_per_gmac == pytest.approx(30) and baseline.intercept_ms == pytest.approx(0.5)
+
+
+def test_split_is_disjoint_and_reproducible() -> None:
+    a, b = split(11, seed=3)
+    assert sorted([*a, *b]) == list(range(11)) and len(b) == 6
+    assert np.array_equal(split(11, seed=3)[0], a)
+
+
+def test_calibration_record_round_trips_through_a_profile_yaml(tmp_path: Path) -> None:
+    _, truth = _truth()
+    held_out = Metrics.of(np.array([1.0, 2.0, 3.0]), np.array([1.2, 1.9, 3.0]))
+    record = calibration_record(truth, "onnxruntime", Precision.FP32, 1, "synthetic rows", held_out)
+    rpi5 = get_device("rpi5")
+    data = rpi5.model_dump(mode="json")
+    data["cost_model"]["calibrations"] = [record.model_dump(mode="json")]
+    path = tmp_path / "rpi5.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    loaded = load_profile(path)
+    params = params_for(loaded, "onnxruntime", Precision.FP32, threads=1)
+    assert params.efficiency[KernelKind.CONV] == pytest.approx(0.4)
+    assert params.overhead_per_network_ms == pytest.approx(0.3)
+    assert loaded.cost_model.calibrations[0].held_out.within_10_pct == pytest.approx(100 * 2 / 3, abs=0.1)

@@ -1,0 +1,92 @@
+"""The roofline cost model: hand-computed estimates, thread scaling, calibrations chosen over priors."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import replace
+
+import pytest
+
+from edgebench.devices import get_device
+from edgebench.devices.profile import Calibration, FitError
+from edgebench.exceptions import UnsupportedError
+from edgebench.lut.costmodel import CostParams, effective_peak, estimate, params_for
+from edgebench.lut.kernels import Kernel
+from edgebench.types import KernelKind, Precision, SizeClass, Source
+
+ONES = {k: dict.fromkeys(SizeClass, 1.0) for k in KernelKind}
+
+
+def _params(**changes: object) -> CostParams:
+    base = CostParams(
+        peak_gflops=100.0,
+        bandwidth_gbps=10.0,
+        bytes_per_elem=4.0,
+        efficiency=dict.fromkeys(KernelKind, 0.5),
+        size_factor=ONES,
+        overhead_per_layer_ms=0.01,
+        overhead_per_network_ms=0.2,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+CONV = Kernel("c", KernelKind.CONV, ("Conv",), flops=1e8, activation_elems=1000, weight_elems=0)  # large
+ADD = Kernel("a", KernelKind.ELEMENTWISE, ("Add",), flops=1e5, activation_elems=3_000_000, weight_elems=0)
+
+
+def test_compute_and_memory_bound_kernels_by_hand() -> None:
+    e = estimate([CONV, ADD], _params())
+    conv_ms = 1e8 / (100.0 * 0.5 * 1e6) + 0.01  # compute-bound: 2 ms + per-layer
+    add_ms = 3e6 * 4 / (10.0 * 0.5 * 1e6) + 0.01  # memory-bound: 2.4 ms + per-layer
+    assert [ms for _, ms in e.kernels] == pytest.approx([conv_ms, add_ms])
+    assert e.latency_ms == pytest.approx(conv_ms + add_ms + 0.2)
+    assert e.source is Source.ESTIMATED
+
+
+def test_size_factor_scales_one_kind_and_efficiency_is_capped_at_one() -> None:
+    factors = {**ONES, KernelKind.CONV: {**ONES[KernelKind.CONV], SizeClass.LARGE: 0.5}}
+    slower = estimate([CONV], _params(size_factor=factors))
+    assert slower.kernels[0][1] == pytest.approx(1e8 / (100.0 * 0.25 * 1e6) + 0.01)
+    capped = estimate([CONV], _params(efficiency=dict.fromkeys(KernelKind, 1.0), size_factor={
+        **ONES, KernelKind.CONV: dict.fromkeys(SizeClass, 4.0)}))  # fmt: skip
+    assert capped.kernels[0][1] == pytest.approx(1e8 / (100.0 * 1e6) + 0.01)
+
+
+def test_peak_scales_with_threads() -> None:
+    rpi5 = get_device("rpi5")
+    assert effective_peak(rpi5, Precision.FP32, 1) == pytest.approx(153.6 / 4)
+    pe = rpi5.cost_model.parallel_efficiency
+    assert pe is not None
+    assert effective_peak(rpi5, Precision.FP32, 4) == pytest.approx(153.6 / 4 * (1 + 3 * pe.value))
+    assert effective_peak(rpi5, Precision.FP32, 16) == effective_peak(rpi5, Precision.FP32, 4)
+
+
+def test_calibration_replaces_priors_for_its_backend_only() -> None:
+    rpi5 = get_device("rpi5")
+    cal = Calibration(
+        backend="tflite",
+        precision=Precision.FP32,
+        threads=1,
+        fitted_on="test rows",
+        date=datetime.date(2026, 1, 1),
+        efficiency={KernelKind.CONV: 0.9},
+        size_factor={KernelKind.CONV: {SizeClass.SMALL: 0.5}},
+        overhead_per_layer_ms=0.02,
+        overhead_per_network_ms=0.3,
+        held_out=FitError(networks=10, rmspe_pct=3.0, within_10_pct=99.0, kendall_tau=0.95),
+    )
+    profile = rpi5.model_copy(update={"cost_model": rpi5.cost_model.model_copy(update={"calibrations": (cal,)})})
+    tflite = params_for(profile, "tflite", Precision.INT8)  # no INT8 fit: the FP32 one is used
+    assert tflite.efficiency[KernelKind.CONV] == 0.9
+    assert tflite.efficiency[KernelKind.POOLING] == rpi5.cost_model.efficiency[KernelKind.POOLING].value
+    assert tflite.size_factor[KernelKind.CONV][SizeClass.SMALL] == 0.5
+    assert tflite.overhead_per_network_ms == 0.3 and tflite.bytes_per_elem == 1.0
+    assert "test rows" in tflite.provenance and "99 % within ±10 %" in tflite.provenance
+    ort = params_for(profile, "onnxruntime", Precision.FP32)
+    assert ort.calibration is None and "uncalibrated" in ort.provenance
+    assert params_for(profile, "tflite", Precision.FP32, calibrated=False).calibration is None
+
+
+def test_precision_the_device_cannot_run() -> None:
+    with pytest.raises(UnsupportedError, match="fp16"):
+        params_for(get_device("myriadx"), "openvino", Precision.INT8)

@@ -1,0 +1,129 @@
+"""ONNX graphs become the kernels a runtime runs: fusion, free ops, deduplication, work and data counted right."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgebench.exceptions import ModelLoadError, UnsupportedOpError
+from edgebench.lut.kernels import kernels, load_kernels
+from edgebench.model import from_module
+from edgebench.nets import create_net
+from edgebench.types import KernelKind
+
+
+def _graph(
+    nodes: list[onnx.NodeProto], shapes: dict[str, list[int]], out: str, out_shape: list[int]
+) -> onnx.ModelProto:
+    inits = [numpy_helper.from_array(np.zeros(s, np.float32), n) for n, s in shapes.items() if n != "x"]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shapes["x"])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_shape)],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _conv_bn_relu() -> onnx.ModelProto:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["n"], name="bn"),
+        helper.make_node("Relu", ["n"], ["y"], name="relu"),
+    ]
+    shapes = {"x": [1, 3, 16, 16], "w": [8, 3, 3, 3], "g": [8], "b": [8], "m": [8], "v": [8]}
+    return _graph(nodes, shapes, "y", [1, 8, 8, 8])
+
+
+def test_conv_bn_relu_is_one_kernel_with_counted_work() -> None:
+    (k,) = kernels(_conv_bn_relu())
+    assert k.kind is KernelKind.CONV
+    assert k.ops == ("Conv", "BatchNormalization", "Relu")
+    assert k.flops == 2 * (8 * 8 * 8) * (3 * 9)  # 2 x output elements x input channels x window
+    assert k.activation_elems == 3 * 16 * 16 + 8 * 8 * 8
+    assert k.weight_elems == 8 * 3 * 3 * 3
+    assert k.bytes(2.0) == 2.0 * (k.activation_elems + k.weight_elems)
+
+
+def test_activation_with_two_consumers_stays_a_kernel_of_its_own() -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Add", ["c", "r"], ["y"], name="add"),
+    ]
+    ks = kernels(_graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1]}, "y", [1, 4, 8, 8]))
+    assert [k.ops for k in ks] == [("Conv",), ("Relu",), ("Add",)]
+    assert [k.kind for k in ks] == [KernelKind.POINTWISE_CONV, KernelKind.ACTIVATION, KernelKind.ELEMENTWISE]
+    assert ks[2].flops == 4 * 8 * 8  # one add per output element
+
+
+def test_identical_nodes_run_once_and_adds_absorb_their_activation() -> None:
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r1"], name="relu1"),
+        helper.make_node("Relu", ["x"], ["r2"], name="relu2"),  # the same op on the same input: one kernel
+        helper.make_node("Add", ["r1", "r2"], ["s"], name="add"),
+        helper.make_node("Relu", ["s"], ["y"], name="relu3"),
+    ]
+    ks = kernels(_graph(nodes, {"x": [1, 2, 4, 4]}, "y", [1, 2, 4, 4]))
+    assert [k.ops for k in ks] == [("Relu",), ("Add", "Relu")]
+
+
+def test_depthwise_grouped_and_free_ops() -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "dw"], ["a"], name="dw", group=8, pads=[2, 2, 2, 2]),
+        helper.make_node("Conv", ["a", "gw"], ["b"], name="grouped", group=2, pads=[1, 1, 1, 1]),
+        helper.make_node("Flatten", ["b"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "fc", "fb"], ["y"], name="fc", transB=1),
+    ]
+    shapes = {"x": [1, 8, 4, 4], "dw": [8, 1, 5, 5], "gw": [8, 4, 3, 3], "fc": [10, 128], "fb": [10]}
+    ks = kernels(_graph(nodes, shapes, "y", [1, 10]))
+    assert [k.kind for k in ks] == [KernelKind.DEPTHWISE_CONV, KernelKind.GROUPED_CONV, KernelKind.LINEAR]
+    assert ks[0].flops == 2 * (8 * 4 * 4) * 25
+    assert ks[1].flops == 2 * (8 * 4 * 4) * 4 * 9
+    assert ks[2].flops == 2 * 10 * 128 and ks[2].weight_elems == 10 * 128
+
+
+def test_unknown_op_names_the_op_and_node() -> None:
+    nodes = [helper.make_node("Einsum", ["x", "x"], ["y"], name="mystery", equation="ij,ij->ij")]
+    with pytest.raises(UnsupportedOpError, match=r"'Einsum' \(node 'mystery'\)"):
+        kernels(_graph(nodes, {"x": [2, 2]}, "y", [2, 2]))
+
+
+def test_a_file_that_is_not_a_model(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"definitely not protobuf \xff\xff")
+    with pytest.raises(ModelLoadError, match=r"junk\.onnx"):
+        load_kernels(junk)
+
+
+def test_mobilenetv2_224_matches_its_published_size(tmp_path: Path) -> None:
+    module, shape = create_net("mobilenetv2-1.0-224")
+    ks = load_kernels(from_module("mbv2", module, shape).to_onnx(tmp_path))
+    counts = Counter(k.kind for k in ks)
+    assert counts[KernelKind.DEPTHWISE_CONV] == 17
+    assert counts[KernelKind.POINTWISE_CONV] == 34  # 16 expansions + 17 projections + the last 1x1 conv
+    assert counts[KernelKind.ELEMENTWISE] == 10  # the residual adds
+    assert sum(k.flops for k in ks) / 2e6 == pytest.approx(300, rel=0.01)  # ~300 M multiply-adds (10 classes)
+
+
+def test_litert_folds_multiplies_by_zero_but_still_runs_convolutions_on_them() -> None:
+    zero = numpy_helper.from_array(np.zeros((), np.float32), "zero")
+    nodes = [
+        helper.make_node("Mul", ["x", "zero"], ["z"], name="none_edge"),
+        helper.make_node("Relu", ["z"], ["rz"], name="relu_of_zero"),
+        helper.make_node("Conv", ["rz", "w"], ["c"], name="conv_of_zero", pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c", "z"], ["s"], name="plus_zero"),  # s is c: the add goes
+        helper.make_node("Add", ["s", "x"], ["y"], name="residual"),
+    ]
+    model = _graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 3, 3]}, "y", [1, 4, 8, 8])
+    model.graph.initializer.append(zero)
+    assert [k.name for k in kernels(model, "tflite")] == ["conv_of_zero", "residual"]
+    assert [k.name for k in kernels(model, "onnxruntime")] == [
+        "none_edge", "relu_of_zero", "conv_of_zero", "plus_zero", "residual",
+    ]  # fmt: skip
