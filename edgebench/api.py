@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgebench import nets
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
-from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices
+from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
+from edgebench.devices.registry import device_path, leading_comments
 from edgebench.exceptions import MissingRowError, ModelLoadError, UnknownNameError, UnreachableDeviceError
 from edgebench.lut.builder import BuildResult, BuildSettings, Progress, build_lut
+from edgebench.lut.calibrate import CalibrationReport, calibrate_profile
+from edgebench.lut.costmodel import Estimate, estimate, params_for
+from edgebench.lut.estimated import estimate_lut
+from edgebench.lut.kernels import load_kernels
+from edgebench.lut.measurements import read_measurements
 from edgebench.lut.predictor import Prediction, Predictor
 from edgebench.lut.store import LutId, LutMeta, default_cache_dir, read_table
 from edgebench.lut.validate import Validation, plot, validate
@@ -95,13 +102,9 @@ def profile_plan(
 ) -> tuple[DeviceProfile, list[tuple[str, Precision]], SearchSpace]:
     """Validate a LUT request (device reachable, backends and precisions it runs, space) before any work."""
     prof = get_device(device)
-    if latency_source(prof) is Source.ESTIMATED:
-        raise UnreachableDeviceError(
-            f"device '{prof.name}' cannot be measured from here (connection: none), and filling its LUT from the "
-            "profile's cost model is not implemented yet; build a LUT for a device you can measure, such as host"
-        )
     pairs = plan(prof, backends, [parse_precision(p) for p in precisions])
-    require_measurable(prof)
+    if latency_source(prof) is not Source.ESTIMATED:
+        require_measurable(prof)
     return prof, pairs, get_space(space)
 
 
@@ -114,8 +117,14 @@ def profile(
     force: bool = False,
     progress: Progress | None = None,
 ) -> Iterator[BuildResult]:
-    """Build (or resume, or load) the LUT of each (backend, precision) pair, yielding each as it is done."""
+    """Build (or resume, or load) the LUT of each (backend, precision) pair, yielding each as it is done.
+
+    A device that cannot be measured from here gets a table of cost-model estimates (``source=estimated``).
+    """
     for backend, precision in pairs:
+        if latency_source(prof) is Source.ESTIMATED:
+            yield estimate_lut(prof, backend, precision, space, cache_dir or default_cache_dir(), force, progress)
+            continue
         yield build_lut(
             prof,
             backend,
@@ -139,6 +148,12 @@ def validate_lut(
 ) -> tuple[Validation, Path]:
     """Time ``n`` random networks against a LUT; write the predicted-vs-measured PNG and CSV next to it."""
     meta = result.table.meta
+    if meta.source == Source.ESTIMATED:
+        raise UnreachableDeviceError(
+            f"device '{prof.name}' cannot be measured from here, so its estimated LUT cannot be validated by timing "
+            "networks; its cost model's held-out error is in `edgebench devices show` (calibrate it with "
+            "`edgebench calibrate`)"
+        )
     precision = parse_precision(meta.precision)
     v = validate(
         prof, meta.backend, precision, space, result.table, cache_dir or default_cache_dir(), n, settings, progress
@@ -153,11 +168,52 @@ def validate_lut(
     return v, png
 
 
+def runtime_for(prof: DeviceProfile, backend: str | None, precision: str | None) -> tuple[str, Precision]:
+    """The backend and precision to use on a device: as given, else the first the device runs."""
+    prec = parse_precision(precision) if precision else None
+    if backend is None:
+        backend = next((b for b in prof.backends if prec is None or prec in prof.precisions(b)), prof.backends[0])
+    prec = prec or prof.precisions(backend)[0]
+    prof.check_supports(backend, prec)
+    return backend, prec
+
+
+@dataclass(frozen=True)
+class ModelEstimate:
+    """A cost-model latency for an ONNX model on a device, with the runtime it assumes."""
+
+    model: Path
+    device: str
+    backend: str
+    precision: Precision
+    threads: int
+    estimate: Estimate
+
+
+def predict_model(
+    model: Path, device: str, backend: str | None, precision: str | None, threads: int | None = None
+) -> ModelEstimate:
+    """Estimate any ONNX CNN on a device from its kernels and the profile's cost model (calibrated if it can be).
+
+    Raises:
+        ModelLoadError: the file is not an ONNX model. UnsupportedOpError: an op the cost model does not know.
+    """
+    prof = get_device(device)
+    backend, prec = runtime_for(prof, backend, precision)
+    threads = threads or prof.threads
+    if not model.is_file():
+        raise ModelLoadError(f"{model}: no such model file")
+    kernels = load_kernels(model, backend)
+    return ModelEstimate(
+        model, prof.name, backend, prec, threads, estimate(kernels, params_for(prof, backend, prec, threads))
+    )
+
+
 def predict(
     arch_path: Path,
     device: str,
     backend: str | None,
-    precision: str,
+    precision: str | None,
     cache_dir: Path | None = None,
     space: str | None = None,
 ) -> tuple[Prediction, LutMeta]:
@@ -171,9 +227,7 @@ def predict(
     prof = get_device(device)
     sp = get_space(space or arch.space).for_device(prof.channel_multiple)
     sp.validate_arch(arch)
-    prec = parse_precision(precision)
-    backend = backend or next((b for b in prof.backends if prec in prof.precisions(b)), prof.backends[0])
-    prof.check_supports(backend, prec)
+    backend, prec = runtime_for(prof, backend, precision)
     path = LutId(prof.name, backend, str(prec), sp.name).table_path(cache_dir or default_cache_dir())
     if not path.exists():
         raise MissingRowError(
@@ -182,3 +236,39 @@ def predict(
         )
     table = read_table(path)
     return Predictor(table, sp).predict(arch), table.meta
+
+
+def calibrate(
+    device: str,
+    measurements: Path,
+    latency_column: str,
+    backend: str | None,
+    precision: str | None,
+    threads: int | None,
+    output: Path | None,
+    test_fraction: float = 0.5,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[CalibrationReport, Path]:
+    """Fit a device's cost model to a measurement CSV and write the calibrated profile (default: NAME.yaml in the
+    working directory, which ``EDGEBENCH_DEVICE_PATH=.`` puts ahead of the shipped one).
+
+    Raises:
+        ConfigError: the CSV cannot be read or names networks edgebench cannot rebuild.
+    """
+    prof = get_device(device)
+    backend, prec = runtime_for(prof, backend, precision)
+    networks = read_measurements(measurements, latency_column, backend, progress)
+    threads = threads or prof.threads
+    report = calibrate_profile(
+        prof, backend, prec, threads, networks, f"{measurements.name}:{latency_column}", test_fraction, seed
+    )
+    path = output or Path(f"{prof.name}.yaml")
+    source = device_path(device)
+    header = leading_comments(source) if source else [prof.description]
+    c = report.calibration
+    note = f"`edgebench calibrate` {c.date}: {backend} {prec}, {threads} thread(s), fitted on {c.fitted_on}."
+    save_profile(
+        report.profile, path, [line for line in header if not line.startswith("`edgebench calibrate`")] + [note]
+    )
+    return report, path

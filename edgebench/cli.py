@@ -282,15 +282,72 @@ def profile_cmd(
         )
 
 
+@app.command("calibrate")
+@handles_errors
+def calibrate_cmd(
+    measurements: Annotated[
+        Path,
+        typer.Option(
+            "--measurements", "-m", help="CSV of measured networks: a 'model' (ONNX) or 'arch_str' column + latency."
+        ),
+    ],
+    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")],
+    latency_column: Annotated[str, typer.Option(help="The CSV column holding latencies in ms.")] = "latency_ms",
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="The backend the latencies were measured with.")
+    ] = None,
+    precision: Annotated[str | None, typer.Option("--precision", "-p", help="Their precision.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Threads they were measured with (default: the profile's).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Calibrated profile to write (default: ./NAME.yaml).")
+    ] = None,
+    test_fraction: Annotated[float, typer.Option(help="Share of rows held back to score the fit.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split.")] = 0,
+) -> None:
+    """Fit a device's cost model to your end-to-end measurements and write a calibrated profile.
+
+    Robust least squares in log space over per-kind efficiencies, size factors and overheads (bounded to physical
+    values, pulled towards the profile's priors); peaks stay the specs'. The error on held-back rows is printed,
+    next to a FLOPs-linear baseline fitted on the same rows, and recorded in the profile.
+
+    Example: edgebench calibrate --device rpi5 -m pi5.csv --latency-column pi5_onnx_lat_ms -b onnxruntime --threads 1
+    """
+    with _progress() as bar:
+        task = bar.add_task("reading networks", total=None)
+        report, path = api.calibrate(
+            device, measurements, latency_column, backend, precision, threads, output, test_fraction, seed,
+            lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    c = report.calibration
+    table = Table(
+        title=f"{report.profile.name} {c.backend} {c.precision}, {c.threads} thread(s): {c.fitted_on}",
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+    )  # fmt: skip
+    for col in ("rows", "networks", "RMSE ms", "RMSPE %", "±5 %", "±10 %", "Kendall τ"):
+        table.add_column(col, justify="left" if col == "rows" else "right")
+    for label, m in (("fit", report.fit_metrics), ("held out", report.held_out), ("FLOPs-linear", report.baseline)):
+        table.add_row(label, str(m.n), f"{m.rmse_ms:.3f}", f"{m.rmspe_pct:.1f}", f"{m.within_5_pct:.1f}",
+                      f"{m.within_10_pct:.1f}", f"{m.kendall_tau:.3f}")  # fmt: skip
+    out.print(table)
+    out.print(f"wrote {path} (use it with --device {path}, or EDGEBENCH_DEVICE_PATH={path.parent})", highlight=False)
+
+
 @app.command("predict")
 @handles_errors
 def predict_cmd(
-    arch: Annotated[Path, typer.Argument(help="An ArchSpec JSON file (its 'space' names the search space).")],
+    target: Annotated[
+        Path, typer.Argument(help="An ONNX model (priced by the cost model), or an ArchSpec JSON (read from a LUT).")
+    ],
     device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
     backend: Annotated[
         str | None, typer.Option("--backend", "-b", help="Backend (default: the device's first).")
     ] = None,
-    precision: Annotated[str, typer.Option("--precision", "-p", help="fp32, fp16 or int8.")] = "fp32",
+    precision: Annotated[
+        str | None, typer.Option("--precision", "-p", help="fp32, fp16 or int8 (default: the backend's first).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Threads, for ONNX models (default: the profile's).")] = None,
     cache_dir: Annotated[
         Path | None, typer.Option(help="LUT cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench).")
     ] = None,
@@ -299,24 +356,55 @@ def predict_cmd(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the prediction as JSON.")] = False,
 ) -> None:
-    """Predict an architecture's latency on a device from its LUT (block rows + per-network overhead).
+    """Predict a network's latency on a device, measured or not.
 
-    Example: edgebench predict arch.json --device host --backend openvino --precision fp32
+    An ONNX model is split into the kernels the runtime runs (conv+bn+act, add+act, ...) and each is priced by the
+    device profile's cost model: the result is an estimate, shown with the calibration behind it and its error.
+    An ArchSpec JSON is predicted from the device's LUT (block rows + per-network overhead).
+
+    Example: edgebench predict resnet18.onnx --device myriadx --json
     """
-    prediction, meta = api.predict(arch, device, backend, precision, cache_dir, space)
+    if target.suffix == ".onnx":
+        _print_model_estimate(api.predict_model(target, device, backend, precision, threads), json_out)
+        return
+    prediction, meta = api.predict(target, device, backend, precision, cache_dir, space)
     if json_out:
         import json
 
         record = {
-            "arch": str(arch), "device": meta.device, "backend": meta.backend, "backend_version": meta.backend_version,
-            "precision": meta.precision, "threads": meta.threads, "latency_ms": prediction.latency_ms,
-            "source": prediction.source, "overhead_ms": prediction.overhead_ms,
-            "blocks": [{"block": label, "ms": ms} for label, ms in prediction.blocks],
+            "arch": str(target), "device": meta.device, "backend": meta.backend,
+            "backend_version": meta.backend_version, "precision": meta.precision, "threads": meta.threads,
+            "latency_ms": prediction.latency_ms, "source": prediction.source, "overhead_ms": prediction.overhead_ms,
+            "note": meta.note, "blocks": [{"block": label, "ms": ms} for label, ms in prediction.blocks],
+        }  # fmt: skip
+        out.print_json(json.dumps(record))
+        return
+    note = f"; {meta.note}" if meta.note else ""
+    out.print(
+        f"{target}: [bold]{prediction.latency_ms:.3f} ms[/] on {meta.device} {meta.backend} {meta.precision} "
+        f"({prediction.source}, {len(prediction.blocks)} blocks + {prediction.overhead_ms:.3f} ms network "
+        f"overhead{note})",
+        highlight=False,
+    )
+
+
+def _print_model_estimate(m: api.ModelEstimate, json_out: bool) -> None:
+    e = m.estimate
+    if json_out:
+        import json
+
+        record = {
+            "model": str(m.model), "device": m.device, "backend": m.backend, "precision": str(m.precision),
+            "threads": m.threads, "latency_ms": e.latency_ms, "source": str(e.source),
+            "overhead_ms": e.overhead_ms, "cost_model": e.provenance,
+            "kernels": [{"name": k.name, "kind": str(k.kind), "ops": "+".join(k.ops), "mflops": k.flops / 1e6,
+                         "ms": ms} for k, ms in e.kernels],
         }  # fmt: skip
         out.print_json(json.dumps(record))
         return
     out.print(
-        f"{arch}: [bold]{prediction.latency_ms:.3f} ms[/] on {meta.device} {meta.backend} {meta.precision} "
-        f"({prediction.source}, {len(prediction.blocks)} blocks + {prediction.overhead_ms:.3f} ms network overhead)",
+        f"{m.model}: [bold]{e.latency_ms:.3f} ms[/] on {m.device} {m.backend} {m.precision}, {m.threads} thread(s) "
+        f"([bold]{e.source}[/]: {len(e.kernels)} kernels + {e.overhead_ms:.3f} ms network overhead)",
         highlight=False,
     )
+    out.print(f"cost model: {e.provenance}", highlight=False, soft_wrap=True)

@@ -90,6 +90,7 @@ class LutMeta:
     created: str
     correction: Correction = field(default_factory=Correction)
     build_seconds: float = 0.0
+    note: str = ""  # for estimated tables: which cost-model parameters priced the rows
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:

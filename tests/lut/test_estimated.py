@@ -1,0 +1,55 @@
+"""Devices that cannot be measured get LUTs priced by their cost model, labelled estimated end to end."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgebench.cli import app
+from edgebench.devices import get_device
+from edgebench.lut.costmodel import estimate, params_for
+from edgebench.lut.estimated import estimate_lut
+from edgebench.lut.kernels import module_kernels
+from edgebench.lut.keys import arch_keys
+from edgebench.lut.predictor import Predictor
+from edgebench.lut.store import read_table
+from edgebench.search.space import SearchSpace
+from edgebench.types import Precision
+
+from .conftest import TINY_SPACE
+
+
+def test_every_row_is_a_cost_model_estimate(tiny: SearchSpace, tmp_path: Path) -> None:
+    myriadx = get_device("myriadx")
+    result = estimate_lut(myriadx, "openvino", Precision.FP16, tiny, tmp_path)
+    table = read_table(result.path)
+    assert table.meta.source == "estimated" and set(table.rows["source"]) == {"estimated"}
+    assert "uncalibrated" in table.meta.note
+    params = params_for(myriadx, "openvino", Precision.FP16)
+    assert table.meta.correction.overhead_ms == params.overhead_per_network_ms
+    space = tiny.for_device(myriadx.channel_multiple)
+    arch = space.sample(random.Random(1))
+    keys = arch_keys(space, arch)
+    by_hand = params.overhead_per_network_ms + sum(
+        estimate(module_kernels(k.build().eval(), k.input_shape), params).latency_ms - params.overhead_per_network_ms
+        for k in keys
+    )
+    prediction = Predictor(table, space).predict(arch)
+    assert prediction.source == "estimated"
+    assert prediction.latency_ms == pytest.approx(by_hand, rel=1e-4)
+    assert not estimate_lut(myriadx, "openvino", Precision.FP16, tiny, tmp_path).built  # reused
+
+
+def test_profile_command_estimates_an_unreachable_device_and_refuses_to_validate_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    args = ["profile", "--device", "rpi4", "-b", "tflite", "--space", str(TINY_SPACE), "--cache-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "estimated" in result.output
+    refused = runner.invoke(app, [*args, "--validate", "3"])
+    assert refused.exit_code == 2
+    assert "cannot be validated by timing" in refused.output

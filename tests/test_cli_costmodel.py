@@ -1,0 +1,79 @@
+"""`edgebench predict MODEL.onnx` and `edgebench calibrate`: estimates labelled as such, calibrated profiles that
+load back, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from edgebench.cli import app
+from edgebench.devices import load_profile
+from edgebench.lut.costmodel import KernelTable, params_for
+from edgebench.lut.measurements import read_measurements
+from edgebench.types import Precision
+
+from .test_cli import one_line_error
+
+ARCHS = [
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+    "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|avg_pool_3x3~2|",
+    "|nor_conv_1x1~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|",
+    "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|",
+    "|skip_connect~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|skip_connect~1|none~2|",
+    "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|",
+    "|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|",
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+]
+
+
+def test_predict_an_onnx_model_on_an_unmeasured_device(runner: CliRunner, tiny_onnx: Path) -> None:
+    result = runner.invoke(app, ["predict", str(tiny_onnx), "--device", "myriadx", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["source"] == "estimated" and record["precision"] == "fp16" and record["backend"] == "openvino"
+    assert "uncalibrated" in record["cost_model"]
+    kernel_ms = sum(k["ms"] for k in record["kernels"])
+    assert record["latency_ms"] == kernel_ms + record["overhead_ms"]
+    text = runner.invoke(app, ["predict", str(tiny_onnx), "--device", "rpi4"], terminal_width=300)
+    assert text.exit_code == 0 and "estimated" in text.output and "cost model:" in text.output
+
+
+def test_predict_a_file_that_is_not_a_model(runner: CliRunner, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_text("hello")
+    line = one_line_error(runner.invoke(app, ["predict", str(junk), "--device", "rpi5"], terminal_width=300))
+    assert "junk.onnx" in line and "not a valid ONNX model" in line
+
+
+def test_calibrate_writes_a_profile_that_predicts_the_measurements(runner: CliRunner, tmp_path: Path) -> None:
+    csv = tmp_path / "pi.csv"
+    csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,1.0\n" for a in ARCHS))
+    # latencies a known cost model gives, so a good fit must reproduce them on the held-out rows
+    networks = read_measurements(csv, "lat", "tflite")
+    truth = params_for(load_profile(Path("devices/rpi5.yaml")), "tflite", Precision.FP32, threads=1)
+    measured = KernelTable.of([n.kernels for n in networks]).network_ms(truth) * 1.3
+    csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,{m:.6f}\n" for a, m in zip(ARCHS, measured, strict=True)))
+    out = tmp_path / "rpi5.yaml"
+    args = ["calibrate", "-d", "rpi5", "-m", str(csv), "--latency-column", "lat", "-b", "tflite", "--threads", "1"]
+    result = runner.invoke(app, [*args, "-o", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "held out" in result.output and "FLOPs-linear" in result.output
+    calibrated = load_profile(out)
+    (cal,) = calibrated.cost_model.calibrations
+    assert (cal.backend, cal.precision, cal.threads, cal.held_out.networks) == ("tflite", Precision.FP32, 1, 4)
+    assert cal.held_out.within_10_pct == 100.0
+    fitted = KernelTable.of([n.kernels for n in networks]).network_ms(
+        params_for(calibrated, "tflite", Precision.FP32, threads=1)
+    )
+    assert np.allclose(fitted, measured, rtol=0.1)  # the priors were 23 % off on every network
+    assert out.read_text().startswith("# ")
+
+
+def test_calibrate_with_a_missing_column_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_text(f"arch_str,ms\n{ARCHS[0]},1\n")
+    line = one_line_error(runner.invoke(app, ["calibrate", "-d", "rpi5", "-m", str(csv)], terminal_width=300))
+    assert "m.csv" in line and "no latency column 'latency_ms'" in line
