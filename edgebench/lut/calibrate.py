@@ -16,9 +16,21 @@ from edgebench.exceptions import ConfigError
 from edgebench.lut.costmodel import KINDS, SIZES, CostParams, KernelTable, params_for
 from edgebench.lut.measurements import MeasuredNetwork
 from edgebench.lut.metrics import Metrics
-from edgebench.types import Precision
+from edgebench.types import KernelKind, Precision
 
-#: Weight of a base efficiency's or overhead's log-distance from its prior, against one network's log error.
+#: Kinds whose efficiencies move together unless the data separates them: kernels of one GEMM/convolution
+#: library, and memory-bound elementwise work. A family that lacks a kind (dense 3x3 convs in MobileNets) then
+#: carries what it says about its relatives over to it, in the ratios the priors set.
+GROUPS = {
+    KernelKind.CONV: 0, KernelKind.POINTWISE_CONV: 0, KernelKind.DEPTHWISE_CONV: 0, KernelKind.GROUPED_CONV: 0,
+    KernelKind.LINEAR: 0, KernelKind.POOLING: 1, KernelKind.ELEMENTWISE: 1, KernelKind.ACTIVATION: 1,
+}  # fmt: skip
+_N_GROUPS = 2
+#: Weight of a group scale's log-distance from 1: nearly free, once the first pass (scales pinned) has converged.
+GROUP_WEIGHT = 0.01
+PINNED = 1e3
+#: Weight of a kind's efficiency (relative to its group) or an overhead's log-distance from its prior, against
+#: one network's log error.
 PRIOR_WEIGHT = 0.1
 #: Weight of a size-class factor's log-distance from 1: a kind's sizes differ only where the data insists.
 SIZE_WEIGHT = 0.3
@@ -26,16 +38,25 @@ SIZE_WEIGHT = 0.3
 LOSS_SCALE = 0.05
 #: Physical bounds of each fitted parameter, in its own unit.
 BOUNDS = {
+    "group_scale": (0.05, 20.0),
     "efficiency": (1e-4, 1.0),
     "size_factor": (0.1, 10.0),
     "overhead_per_layer_ms": (1e-5, 5.0),
     "overhead_per_network_ms": (1e-4, 100.0),
 }
 _N_FACTORS = len(KINDS) * len(SIZES)
+_KIND_GROUP = np.array([GROUPS[k] for k in KINDS])
+_LAYOUT = (
+    ["group_scale"] * _N_GROUPS
+    + ["efficiency"] * len(KINDS)
+    + ["size_factor"] * _N_FACTORS
+    + ["overhead_per_layer_ms", "overhead_per_network_ms"]
+)
 
 
 def _pack(p: CostParams) -> np.ndarray:
     values = [
+        *([1.0] * _N_GROUPS),
         *(p.efficiency[k] for k in KINDS),
         *(p.size_factor[k][s] for k in KINDS for s in SIZES),
         p.overhead_per_layer_ms,
@@ -46,11 +67,16 @@ def _pack(p: CostParams) -> np.ndarray:
 
 def _unpack(theta: np.ndarray, template: CostParams) -> CostParams:
     v = np.exp(theta)
+    scales, rest = v[:_N_GROUPS], v[_N_GROUPS:]
     n = len(KINDS)
-    factors = v[n : n + _N_FACTORS].reshape(len(KINDS), len(SIZES))
+    efficiency = rest[:n] * scales[_KIND_GROUP]
+    # a base efficiency over 1 moves its excess into the kind's size factors: the same estimates, valid numbers
+    excess = np.maximum(efficiency, 1.0)
+    efficiency = efficiency / excess
+    factors = rest[n : n + _N_FACTORS].reshape(len(KINDS), len(SIZES)) * excess[:, None]
     return replace(
         template,
-        efficiency={k: float(e) for k, e in zip(KINDS, v[:n], strict=True)},
+        efficiency={k: float(e) for k, e in zip(KINDS, efficiency, strict=True)},
         size_factor={
             k: {s: float(f) for s, f in zip(SIZES, row, strict=True)} for k, row in zip(KINDS, factors, strict=True)
         },
@@ -60,40 +86,35 @@ def _unpack(theta: np.ndarray, template: CostParams) -> CostParams:
     )
 
 
-def _bounds() -> tuple[np.ndarray, np.ndarray]:
-    groups = [
-        *(["efficiency"] * len(KINDS)),
-        *(["size_factor"] * _N_FACTORS),
-        "overhead_per_layer_ms",
-        "overhead_per_network_ms",
-    ]
-    lo, hi = zip(*(BOUNDS[g] for g in groups), strict=True)
-    return np.log(lo), np.log(hi)
-
-
 def fit(
     prior: CostParams, table: KernelTable, measured_ms: np.ndarray, prior_weight: float = PRIOR_WEIGHT
 ) -> CostParams:
     """Cost-model parameters that best explain ``measured_ms`` (one per network of ``table``).
 
-    Starts from ``prior`` and is regularised towards it (size factors towards 1), so kinds and sizes the data
-    does not contain keep their prior values. Peak compute and bandwidth stay the profile's: a roofline cannot
-    tell a slower peak from a lower efficiency.
+    Starts from ``prior`` and is regularised towards it: each group of kinds has a nearly free common scale,
+    each kind a dearer deviation from its prior ratio, each size class a factor near 1, so kinds and sizes the
+    data does not contain follow their group or keep their priors. Peak compute and bandwidth stay the
+    profile's: a roofline cannot tell a slower peak from a lower efficiency.
     """
     if len(measured_ms) != table.networks or np.any(~np.isfinite(measured_ms)) or np.any(measured_ms <= 0):
         raise ValueError("need one positive, finite measured latency per network")
-    lo, hi = _bounds()
+    lo, hi = (np.log([BOUNDS[g][i] for g in _LAYOUT]) for i in (0, 1))
     theta0 = np.clip(_pack(prior), lo + 1e-9, hi - 1e-9)
-    weights = np.full(len(theta0), prior_weight)
-    weights[len(KINDS) : len(KINDS) + _N_FACTORS] = SIZE_WEIGHT
     log_measured = np.log(measured_ms)
 
-    def residuals(theta: np.ndarray) -> np.ndarray:
-        predicted = table.network_ms(_unpack(theta, prior))
-        return np.concatenate([np.log(predicted) - log_measured, weights * (theta - theta0)])
+    def solve(start: np.ndarray, group_weight: float) -> np.ndarray:
+        weight = {"group_scale": group_weight, "size_factor": SIZE_WEIGHT}
+        weights = np.array([weight.get(g, prior_weight) for g in _LAYOUT])
 
-    solution = least_squares(residuals, theta0, bounds=(lo, hi), loss="soft_l1", f_scale=LOSS_SCALE)
-    return _unpack(solution.x, prior)
+        def residuals(theta: np.ndarray) -> np.ndarray:
+            predicted = table.network_ms(_unpack(theta, prior))
+            return np.concatenate([np.log(predicted) - log_measured, weights * (theta - theta0)])
+
+        return least_squares(residuals, start, bounds=(lo, hi), loss="soft_l1", f_scale=LOSS_SCALE).x
+
+    # Group scales pinned first, then freed from that solution: freeing them from the start lets the optimiser
+    # trade them against the per-layer overhead into a poor local minimum.
+    return _unpack(solve(solve(theta0, PINNED), GROUP_WEIGHT), prior)
 
 
 @dataclass(frozen=True)

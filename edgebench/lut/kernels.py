@@ -169,8 +169,9 @@ def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
 
 
 def _fold_zeros(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray]) -> tuple[list[onnx.NodeProto], set[str]]:
-    """Drop what a folding converter removes: multiplies by zero, adds of a zero, and elementwise ops whose every
-    input is a zero or a constant. Returns the nodes left and the names that became constants."""
+    """Drop what a folding converter removes: multiplies by zero, the zero terms of sums, and every op but
+    convolution, pooling and linear layers whose inputs are all constants. Returns the nodes left and the names
+    that became constants."""
     zero = {n for n, v in values.items() if v.size and not np.any(v)}
     const: set[str] = set(values)
     alias: dict[str, str] = {}
@@ -182,9 +183,17 @@ def _fold_zeros(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray]) -> t
         dynamic = [i for i in inputs if i and i not in const and i not in zero]
         if node.op_type == "Mul" and any(i in zero for i in inputs):
             zero.update(node.output)
-        elif node.op_type in ("Add", "Sum") and len(dynamic) == 1 and all(i in zero for i in inputs if i != dynamic[0]):
-            alias[node.output[0]] = dynamic[0]
-        elif not dynamic and any(i in zero for i in inputs) and node.op_type not in RUN_ON_CONSTANTS:
+        elif node.op_type in ("Add", "Sum") and any(i in zero for i in inputs):
+            rest = [i for i in inputs if i not in zero]
+            if not rest:
+                zero.update(node.output)
+            elif len(rest) == 1:
+                alias[node.output[0]] = rest[0]
+            else:
+                del node.input[:]
+                node.input.extend(rest)
+                kept.append(node)
+        elif not dynamic and node.op_type not in RUN_ON_CONSTANTS:
             const.update(node.output)
         else:
             kept.append(node)

@@ -1,0 +1,138 @@
+"""Does the cost model generalise? Fit it on host measurements of one family at one input shape, then predict
+measured networks of other families and other input shapes.
+
+Fit set: random networks of the default MobileNetV2-style space (``mbv2-cifar``) at 3x32x32. Test sets, all
+measured here in the same interleaved passes as the fit set (so the VM's drift is shared): held-out networks of the
+same space; NAS-Bench-201 networks (shared arch strings); ResNet-18 at several widths; the space's networks at
+1x52x16 (one channel, not square) and 1x88x88; and 3x224x224 networks (MobileNetV2, ResNet-18, the space's).
+Prints nn-Meter's metrics per test set. Target (issue 4): >= 95 % within +-10 % of measured on the other families
+and shapes. ``--write PATH`` saves the host profile with this calibration.
+
+Usage: python benchmarks/costmodel_host.py [--backend onnxruntime] [--fit 60] [--per-set 20] [--write host.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from edgebench.backends import get_backend
+from edgebench.devices import get_device, save_profile
+from edgebench.devices.registry import SHIPPED_DIR, leading_comments
+from edgebench.lut.calibrate import calibration_record, fit
+from edgebench.lut.costmodel import KernelTable, params_for
+from edgebench.lut.kernels import load_kernels
+from edgebench.lut.metrics import Metrics
+from edgebench.lut.sampling import Stats, measure_passes
+from edgebench.model import from_module, load_onnx
+from edgebench.nets import create_net
+from edgebench.nets.nb201 import nb201
+from edgebench.nets.resnet import resnet18
+from edgebench.search.space import get_space
+from edgebench.types import Precision
+
+ARCHS = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "nb201_arch_strings.csv"
+FIT = "mbv2-cifar 3x32x32 (fit)"
+
+
+def _networks(n_fit: int, per_set: int, seed: int) -> list[tuple[str, str, nn.Module, tuple[int, ...]]]:
+    """(set, name, module, input shape) of every network to measure."""
+    rng = random.Random(seed)
+    space = get_space("mbv2-cifar")
+    one_channel = space.model_copy(update={"in_channels": 1})
+    nets = [(FIT, f"mbv2-{i}", space.build(space.sample(rng)), (1, 3, 32, 32)) for i in range(n_fit)]
+    nets += [("mbv2-cifar 3x32x32 (held out)", f"mbv2-h{i}", space.build(space.sample(rng)), (1, 3, 32, 32))
+             for i in range(per_set)]  # fmt: skip
+    with ARCHS.open() as f:
+        arch_strings = [row["arch_str"] for row in csv.DictReader(f)]
+    for i, arch in enumerate(rng.sample(arch_strings, per_set)):
+        nets.append(("NAS-Bench-201 3x32x32", f"nb201-{i}", nb201(arch), (1, 3, 32, 32)))
+    for w in (0.25, 0.375, 0.5, 0.75, 1.0):
+        nets.append(("ResNet-18 3x32x32", f"resnet18-{w}", resnet18(w), (1, 3, 32, 32)))
+    for shape in ((1, 1, 52, 16), (1, 1, 88, 88)):
+        label = "x".join(map(str, shape[1:]))
+        nets += [(f"mbv2-cifar {label}", f"mbv2-{label}-{i}", one_channel.build(one_channel.sample(rng)), shape)
+                 for i in range(per_set)]  # fmt: skip
+    for name in ("mobilenetv2-0.5-224", "mobilenetv2-1.0-224", "resnet18-224"):
+        module, shape = create_net(name)
+        nets.append(("3x224x224", name, module, shape))
+    nets += [("3x224x224", f"mbv2-224-{i}", space.build(space.sample(rng)), (1, 3, 224, 224)) for i in range(3)]
+    return nets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument("--fit", type=int, default=60)
+    parser.add_argument("--per-set", type=int, default=20)
+    parser.add_argument("--passes", type=int, default=4)
+    parser.add_argument("--window", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write", type=Path, default=None, help="write the host profile with this calibration")
+    args = parser.parse_args()
+    host, backend = get_device("host"), get_backend(args.backend)
+    started = time.perf_counter()
+    nets = _networks(args.fit, args.per_set, args.seed)
+    sessions, inputs, kernels, sets = {}, {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="edgebench-costmodel-") as tmp:
+        for set_name, name, module, shape in nets:
+            onnx_path = from_module(name, module, shape).to_onnx(Path(tmp) / name)
+            kernels[name] = load_kernels(onnx_path, args.backend)
+            artifact = backend.export(load_onnx(onnx_path), Precision.FP32, Path(tmp) / name / "artifact")
+            sessions[name] = backend.open(artifact, threads=host.threads)
+            inputs[name] = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+            sets[name] = set_name
+        took = time.perf_counter() - started
+        print(f"{len(nets)} networks converted for {args.backend} {backend.version()} in {took:.0f} s", flush=True)
+        samples: dict[str, list[float]] = {n: [] for n in sessions}
+        order = list(sessions)
+        random.Random(args.seed).shuffle(order)
+        measure_passes(
+            {n: sessions[n] for n in order}, inputs, args.passes, args.window, 3, {},
+            lambda sid, _p, s: samples[sid].extend(s), lambda sid, why: print(f"  {sid} failed: {why}"),
+        )  # fmt: skip
+        for s in sessions.values():
+            s.close()
+    measured = {n: Stats.of(s).value_ms("p25") for n, s in samples.items() if s}
+    names = [n for n in sessions if n in measured]
+    prior = params_for(host, args.backend, Precision.FP32, calibrated=False)
+    fit_names = [n for n in names if sets[n] == FIT]
+    params = fit(prior, KernelTable.of([kernels[n] for n in fit_names]), np.array([measured[n] for n in fit_names]))
+    print(f"host {args.backend} fp32, {host.threads} thread(s); fitted on {len(fit_names)} networks of {FIT}")
+    print(f"{'test set':32} {'n':>3} {'range ms':>13} {'RMSPE %':>8} {'±5 %':>6} {'±10 %':>6} {'tau':>6}")
+    others_true, others_pred = [], []
+    for set_name in dict.fromkeys(sets[n] for n in names):
+        group = [n for n in names if sets[n] == set_name]
+        truth = np.array([measured[n] for n in group])
+        pred = KernelTable.of([kernels[n] for n in group]).network_ms(params)
+        m = Metrics.of(truth, pred)
+        print(f"{set_name:32} {m.n:3} {truth.min():6.2f}-{truth.max():6.2f} {m.rmspe_pct:8.1f} "
+              f"{m.within_5_pct:6.0f} {m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
+        if set_name not in (FIT, "mbv2-cifar 3x32x32 (held out)"):
+            others_true.append(truth)
+            others_pred.append(pred)
+    other = Metrics.of(np.concatenate(others_true), np.concatenate(others_pred))
+    print(f"{'other families and shapes':32} {other.n:3} {'':13} {other.rmspe_pct:8.1f} {other.within_5_pct:6.0f} "
+          f"{other.within_10_pct:6.0f} {other.kendall_tau:6.2f}   (target: >= 95 % within ±10 %)")  # fmt: skip
+    print(f"({time.perf_counter() - started:.0f} s)")
+    if args.write:
+        record = calibration_record(
+            params, args.backend, Precision.FP32, host.threads,
+            f"costmodel_host.py: {len(fit_names)} networks of {FIT} measured here", other,
+        )  # fmt: skip
+        calibrated = [c for c in host.cost_model.calibrations if (c.backend, c.precision) != (args.backend, "fp32")]
+        cost_model = host.cost_model.model_copy(update={"calibrations": (*calibrated, record)})
+        save_profile(host.model_copy(update={"cost_model": cost_model}), args.write,
+                     leading_comments(SHIPPED_DIR / "host.yaml"))  # fmt: skip
+        print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()
