@@ -267,8 +267,7 @@ def calibrate(
     source = device_path(device)
     header = leading_comments(source) if source else [prof.description]
     c = report.calibration
-    note = f"`edgebench calibrate` {c.date}: {backend} {prec}, {threads} thread(s), fitted on {c.fitted_on}."
-    save_profile(
-        report.profile, path, [line for line in header if not line.startswith("`edgebench calibrate`")] + [note]
-    )
+    tag = f"Calibrated {backend} {prec}:"
+    note = f"{tag} `edgebench calibrate` {c.date}, {threads} thread(s), on {c.fitted_on}."
+    save_profile(report.profile, path, [line for line in header if not line.startswith(tag)] + [note])
     return report, path

@@ -53,7 +53,7 @@ def test_calibrate_writes_a_profile_that_predicts_the_measurements(runner: CliRu
     csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,1.0\n" for a in ARCHS))
     # latencies a known cost model gives, so a good fit must reproduce them on the held-out rows
     networks = read_measurements(csv, "lat", "tflite")
-    truth = params_for(load_profile(Path("devices/rpi5.yaml")), "tflite", Precision.FP32, threads=1)
+    truth = params_for(load_profile(Path("devices/rpi5.yaml")), "tflite", Precision.FP32, 1, calibrated=False)
     measured = KernelTable.of([n.kernels for n in networks]).network_ms(truth) * 1.3
     csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,{m:.6f}\n" for a, m in zip(ARCHS, measured, strict=True)))
     out = tmp_path / "rpi5.yaml"
@@ -62,14 +62,17 @@ def test_calibrate_writes_a_profile_that_predicts_the_measurements(runner: CliRu
     assert result.exit_code == 0, result.output
     assert "held out" in result.output and "FLOPs-linear" in result.output
     calibrated = load_profile(out)
-    (cal,) = calibrated.cost_model.calibrations
+    by_backend = {c.backend: c for c in calibrated.cost_model.calibrations}
+    assert len(by_backend) == len(calibrated.cost_model.calibrations)  # the tflite fit replaced the shipped one
+    cal = by_backend["tflite"]
     assert (cal.backend, cal.precision, cal.threads, cal.held_out.networks) == ("tflite", Precision.FP32, 1, 4)
     assert cal.held_out.within_10_pct == 100.0
     fitted = KernelTable.of([n.kernels for n in networks]).network_ms(
         params_for(calibrated, "tflite", Precision.FP32, threads=1)
     )
     assert np.allclose(fitted, measured, rtol=0.1)  # the priors were 23 % off on every network
-    assert out.read_text().startswith("# ")
+    header = out.read_text().splitlines()[:6]
+    assert header[0].startswith("# Raspberry Pi 5") and any("Calibrated tflite fp32:" in line for line in header)
 
 
 def test_calibrate_with_a_missing_column_is_one_line(runner: CliRunner, tmp_path: Path) -> None:

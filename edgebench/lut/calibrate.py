@@ -155,6 +155,8 @@ def calibration_record(
     def r(x: float) -> float:
         return float(f"{x:.{ndigits}g}")
 
+    rounded = {k: {s: r(f) for s, f in factors.items()} for k, factors in params.size_factor.items()}
+
     return Calibration(
         backend=backend,
         precision=precision,
@@ -162,11 +164,7 @@ def calibration_record(
         fitted_on=fitted_on,
         date=datetime.date.today(),
         efficiency={k: r(e) for k, e in params.efficiency.items()},
-        size_factor={
-            k: {s: r(f) for s, f in factors.items()}
-            for k, factors in params.size_factor.items()
-            if any(f != 1.0 for f in factors.values())
-        },
+        size_factor={k: factors for k, factors in rounded.items() if set(factors.values()) != {1.0}},
         overhead_per_layer_ms=r(params.overhead_per_layer_ms),
         overhead_per_network_ms=r(params.overhead_per_network_ms),
         held_out=FitError(
