@@ -1,4 +1,4 @@
-"""Reference networks by name (like timm's ``create_model``): MobileNetV2 and ResNet-18 families."""
+"""Reference networks by name (like timm's ``create_model``): MobileNet V1/V2, ResNet-18/50, EfficientNet-Lite0."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import torch
 from torch import nn
 
 from edgebench.exceptions import UnknownNameError
+from edgebench.nets.efficientnet_lite import efficientnet_lite0
+from edgebench.nets.mobilenetv1 import mobilenetv1
 from edgebench.nets.mobilenetv2 import mobilenetv2
-from edgebench.nets.resnet import resnet18
+from edgebench.nets.resnet import resnet18, resnet50
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ def _entries() -> dict[str, NetEntry]:
     for w in (0.25, 0.5, 1.0):
         nets[f"resnet18-{w}-cifar"] = NetEntry(partial(resnet18, w, cifar=True), cifar)
     nets["resnet18-224"] = NetEntry(partial(resnet18, 1.0, cifar=False), imagenet)
+    nets["resnet50-224"] = NetEntry(resnet50, imagenet)
+    for w in (0.25, 0.5, 0.75, 1.0):
+        nets[f"mobilenetv1-{w}-224"] = NetEntry(partial(mobilenetv1, w), imagenet)
+    nets["efficientnet-lite0-224"] = NetEntry(efficientnet_lite0, imagenet)
     return nets
 
 
@@ -56,14 +62,19 @@ def settle_batchnorm(module: nn.Module, input_shape: tuple[int, ...], batches: i
     return module.eval()
 
 
+def net_entry(name: str) -> NetEntry:
+    """A registered network's builder and input shape; UnknownNameError suggests the closest name."""
+    if name not in NETS:
+        raise UnknownNameError("network", name, NETS)
+    return NETS[name]
+
+
 def create_net(name: str, classes: int = 10, seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
     """Build a registered network with seeded random weights and settled BatchNorm statistics.
 
     Returns the eval-mode module and its input shape (batch 1).
     """
-    if name not in NETS:
-        raise UnknownNameError("network", name, NETS)
-    entry = NETS[name]
+    entry = net_entry(name)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         module = settle_batchnorm(entry.build(classes), entry.input_shape)

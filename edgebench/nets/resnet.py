@@ -1,4 +1,4 @@
-"""ResNet-18 (basic blocks), in CIFAR (3x3 stem, no max-pool) and ImageNet (7x7 stem + max-pool) forms."""
+"""ResNet-18 (basic blocks, CIFAR and ImageNet forms) and ResNet-50 v1.5 (bottlenecks, ImageNet)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,35 @@ def resnet18(width: float = 1.0, classes: int = 10, cifar: bool = True) -> nn.Mo
         blocks += [BasicBlock(cin, cout, 1 if i == 0 else 2), BasicBlock(cout, cout, 1)]
         cin = cout
     return nn.Sequential(*stem, *blocks, ClassifierHead(cin, classes))
+
+
+class Bottleneck(nn.Module):
+    """ResNet v1.5 bottleneck: 1x1 reduce, 3x3 (carrying the stride), 1x1 expand x4, projected shortcut if needed."""
+
+    def __init__(self, cin: int, width: int, stride: int) -> None:
+        super().__init__()
+        cout = width * 4
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, cout, 1, bias=False), nn.BatchNorm2d(cout),
+        )  # fmt: skip
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def resnet50(classes: int = 1000) -> nn.Module:
+    """Build ResNet-50 v1.5 (MLPerf's) for 224x224 inputs: 3-4-6-3 bottlenecks, about 25.6 M parameters."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1),
+    ]  # fmt: skip
+    cin = 64
+    for i, (width, repeats) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3))):
+        for j in range(repeats):
+            layers.append(Bottleneck(cin, width, 2 if i and not j else 1))
+            cin = width * 4
+    return nn.Sequential(*layers, ClassifierHead(cin, classes))
