@@ -88,11 +88,13 @@ def devices(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand:
         return
     table = Table(title="Device profiles")
-    for col in ("name", "kind", "processor", "backends (precisions)", "threads", "latency"):
+    for col in ("name", "kind", "processor", "backends (precisions)", "threads", "latency", "cost model"):
         table.add_column(col)
     for p in api.devices():
         runtimes = ", ".join(f"{r.backend} ({'/'.join(map(str, r.precisions))})" for r in p.runtimes)
-        table.add_row(p.name, p.kind, p.processor, runtimes, str(p.threads), str(latency_source(p)))
+        fits = [f"{c.backend} {c.precision} ±10 %: {c.held_out.within_10_pct:.0f} %" for c in p.cost_model.calibrations]
+        cost = "calibrated " + ", ".join(fits) if fits else "priors"
+        table.add_row(p.name, p.kind, p.processor, runtimes, str(p.threads), str(latency_source(p)), cost)
     out.print(table)
 
 
@@ -303,7 +305,12 @@ def calibrate_cmd(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Calibrated profile to write (default: ./NAME.yaml).")
     ] = None,
-    test_fraction: Annotated[float, typer.Option(help="Share of rows held back to score the fit.")] = 0.5,
+    test_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=0.9, help="Share of rows held back to score the fit; 0: fit all, score by leave-one-out."
+        ),
+    ] = 0.5,
     seed: Annotated[int, typer.Option(help="Seed of the fit/held-out split.")] = 0,
 ) -> None:
     """Fit a device's cost model to your end-to-end measurements and write a calibrated profile.

@@ -30,6 +30,10 @@ from edgebench.lut.store import Correction, Journal, LutId, LutMeta, LutTable, k
 from edgebench.search.space import ArchSpec, SearchSpace
 from edgebench.types import Precision, Status
 
+#: The columns of a LUT table, in order.
+ROW_COLUMNS = (*KEY_COLUMNS, "residual", "label", "latency_ms", "median_ms", "p10_ms", "p90_ms", "spread", "cv",
+               "count", "source", "status", "error")  # fmt: skip
+
 
 class Progress(Protocol):
     """What the builder reports: a named phase with a total, then one advance per unit of work."""
@@ -325,19 +329,7 @@ def _rows(
                 count=s.count,
             )
         rows.append(row)
-    columns = [
-        *KEY_COLUMNS,
-        "residual",
-        "label",
-        "latency_ms",
-        "median_ms",
-        "p10_ms",
-        "p90_ms",
-        "spread",
-        "cv",
-        "count",
-    ]
-    return pd.DataFrame(rows, columns=[*columns, "source", "status", "error"])
+    return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
 
 
 def _networks_frame(

@@ -202,31 +202,49 @@ def calibrate_profile(
     test_fraction: float = 0.5,
     seed: int = 0,
 ) -> CalibrationReport:
-    """Fit the profile's cost model for one backend and precision on part of ``networks``, score it on the rest,
-    and return the profile with that calibration in place of any earlier one for the same backend and precision.
+    """Fit the profile's cost model for one backend and precision, score it on networks it was not fitted on, and
+    return the profile with that calibration in place of any earlier one for the same backend and precision.
 
-    The parameters kept are those fitted on the fit part, so the held-out error recorded is theirs.
+    With ``test_fraction`` > 0 the parameters kept are those fitted on the rest, so the held-out error recorded
+    is theirs. With 0 (for a handful of published numbers) they are fitted on every network, and the held-out
+    error is leave-one-out: each network predicted by a fit on all the others.
     """
-    if len(networks) < 4:
-        raise ConfigError(f"{fitted_on}: {len(networks)} measured networks; calibration needs at least 4")
-    train, test = split(len(networks), seed, test_fraction)
+    if len(networks) < 2 or (test_fraction > 0 and len(networks) < 4):
+        raise ConfigError(
+            f"{fitted_on}: {len(networks)} measured networks are too few (a split needs 4, leave-one-out 2)"
+        )
     measured = np.array([n.latency_ms for n in networks])
     tables = [KernelTable.of([n.kernels]) for n in networks]
-    prior = params_for(profile, backend, precision, threads, calibrated=False)
-    params = fit(prior, KernelTable.of([networks[i].kernels for i in train]), measured[train])
-    predicted = np.array([t.network_ms(params)[0] for t in tables])
     macs = gmacs(tables)
-    baseline = FlopsLinear.fit(macs[train], measured[train])
-    held_out = Metrics.of(measured[test], predicted[test])
-    record = calibration_record(
-        params, backend, precision, threads, f"{fitted_on} ({len(train)} of {len(networks)} networks)", held_out
-    )
+    prior = params_for(profile, backend, precision, threads, calibrated=False)
+
+    def fitted(rows: np.ndarray) -> tuple[CostParams, FlopsLinear]:
+        table = KernelTable.of([networks[i].kernels for i in rows])
+        return fit(prior, table, measured[rows]), FlopsLinear.fit(macs[rows], measured[rows])
+
+    everything = np.arange(len(networks))
+    if test_fraction > 0:
+        train, test = split(len(networks), seed, test_fraction)
+        params, baseline = fitted(train)
+        held_out = np.array([tables[i].network_ms(params)[0] for i in test])
+        baseline_held_out = baseline.predict(macs[test])
+        how = f"{len(train)} of {len(networks)} networks"
+    else:
+        train = test = everything
+        params, _ = fitted(everything)
+        folds = [fitted(np.delete(everything, i)) for i in everything]
+        held_out = np.array([tables[i].network_ms(p)[0] for i, (p, _) in enumerate(folds)])
+        baseline_held_out = np.array([b.predict(macs[i : i + 1])[0] for i, (_, b) in enumerate(folds)])
+        how = f"all {len(networks)} networks; held-out error by leave-one-out"
+    predicted = np.array([t.network_ms(params)[0] for t in tables])
+    scored = Metrics.of(measured[test], held_out)
+    record = calibration_record(params, backend, precision, threads, f"{fitted_on} ({how})", scored)
     kept = [c for c in profile.cost_model.calibrations if (c.backend, c.precision) != (backend, precision)]
     cost_model = profile.cost_model.model_copy(update={"calibrations": (*kept, record)})
     return CalibrationReport(
         profile=profile.model_copy(update={"cost_model": cost_model}),
         calibration=record,
         fit_metrics=Metrics.of(measured[train], predicted[train]),
-        held_out=held_out,
-        baseline=Metrics.of(measured[test], baseline.predict(macs[test])),
+        held_out=scored,
+        baseline=Metrics.of(measured[test], baseline_held_out),
     )

@@ -34,6 +34,8 @@ class CostParams:
     overhead_per_layer_ms: float
     overhead_per_network_ms: float
     calibration: Calibration | None = None
+    threads: int = 1
+    precision: Precision = Precision.FP32
 
     @property
     def provenance(self) -> str:
@@ -42,11 +44,16 @@ class CostParams:
         if c is None:
             return "uncalibrated priors (error unknown)"
         e = c.held_out
-        return (
+        text = (
             f"calibrated on {c.fitted_on} ({c.backend} {c.precision}, {c.threads} thread(s)); held-out error: "
             f"RMSPE {e.rmspe_pct:.1f} %, {e.within_10_pct:.0f} % within ±10 %, Kendall τ {e.kendall_tau:.2f} "
             f"over {e.networks} networks"
         )
+        if c.threads != self.threads:
+            text += f"; scaled to {self.threads} thread(s) by the profile's parallel_efficiency prior (unchecked)"
+        if c.precision is not self.precision:
+            text += f"; used for {self.precision} with its peak and byte width (unchecked)"
+        return text
 
 
 def effective_peak(profile: DeviceProfile, precision: Precision, threads: int) -> float:
@@ -87,8 +94,9 @@ def params_for(
         for kind, factors in cal.size_factor.items():
             size_factor[kind].update(factors)
         per_layer, per_network = cal.overhead_per_layer_ms, cal.overhead_per_network_ms
+    threads = threads or profile.threads
     return CostParams(
-        peak_gflops=effective_peak(profile, precision, threads or profile.threads),
+        peak_gflops=effective_peak(profile, precision, threads),
         bandwidth_gbps=cm.memory_bandwidth_gbps.value,
         bytes_per_elem=BYTES_PER_ELEM[precision],
         efficiency=efficiency,
@@ -96,6 +104,8 @@ def params_for(
         overhead_per_layer_ms=per_layer,
         overhead_per_network_ms=per_network,
         calibration=cal,
+        threads=threads,
+        precision=precision,
     )
 
 

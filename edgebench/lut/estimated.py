@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench.devices import DeviceProfile
-from edgebench.lut.builder import BuildResult, Progress, _Silent
+from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, _Silent
 from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
-from edgebench.lut.keys import KEY_COLUMNS, enumerate_keys
+from edgebench.lut.keys import enumerate_keys
 from edgebench.lut.store import Correction, LutId, LutMeta, LutTable, read_table, write_table
 from edgebench.search.space import SearchSpace
 from edgebench.types import Precision, Source, Status
@@ -53,7 +53,6 @@ def estimate_lut(
                      "p90_ms": ms, "spread": 0.0, "cv": 0.0, "count": 0, "source": str(Source.ESTIMATED),
                      "status": str(Status.COMPLETE), "error": ""})  # fmt: skip
         progress.advance()
-    columns = [*KEY_COLUMNS, "residual", "label", "latency_ms", "median_ms", "p10_ms", "p90_ms", "spread", "cv"]
     seconds = time.perf_counter() - started
     meta = LutMeta(
         device=profile.name,
@@ -73,6 +72,6 @@ def estimate_lut(
         build_seconds=round(seconds, 1),
         note=params.provenance,
     )
-    table = LutTable(meta, pd.DataFrame(rows, columns=[*columns, "count", "source", "status", "error"]))
+    table = LutTable(meta, pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
     write_table(table, path)
     return BuildResult(table, path, seconds, built=True)

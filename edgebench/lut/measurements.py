@@ -1,9 +1,10 @@
 """Measurement files for calibration: end-to-end latencies of networks edgebench can rebuild and price.
 
 A CSV with one row per measured network and a latency column (``latency_ms`` unless named otherwise). Each row
-names its network in one of two ways:
+names its network in one of three ways:
 
 - ``model``: an ONNX file, relative to the CSV;
+- ``net``: a built-in network (``edgebench bench --help`` lists them), with an optional ``num_classes`` (1000);
 - ``arch_str``: a NAS-Bench-201 cell, with optional ``C`` (channels, default 16), ``N`` (cells per stage, 5),
   ``input_chw`` (``3x32x32``) and ``num_classes`` (100) columns, as in HW-NAS-Bench files.
 """
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgebench.exceptions import ConfigError, ModelLoadError
+from edgebench.exceptions import ConfigError, ModelLoadError, UnknownNameError
 from edgebench.lut.kernels import Kernel, load_kernels, module_kernels
+from edgebench.nets import net_entry
 from edgebench.nets.nb201 import nb201
 
 
@@ -52,6 +54,31 @@ def _chw(text: str, path: Path, row: int) -> tuple[int, ...]:
     return dims
 
 
+def _given(row: pd.Series, column: str) -> bool:
+    return column in row and isinstance(row[column], str) and bool(row[column])
+
+
+def _row_kernels(
+    row: pd.Series, path: Path, i: int, backend: str | None, models: dict[str, tuple[Kernel, ...]]
+) -> tuple[str, tuple[Kernel, ...]]:
+    """The network a row names, and its kernels (ONNX files and built-in networks read once per file)."""
+    for column in ("model", "net"):
+        if _given(row, column):
+            name = str(row[column])
+            if name not in models:
+                if column == "model":
+                    models[name] = tuple(load_kernels(path.parent / name, backend))
+                else:
+                    entry = net_entry(name)  # untrained: weights change no kernel
+                    module = entry.build(int(row.get("num_classes", 1000))).eval()
+                    models[name] = tuple(module_kernels(module, entry.input_shape, backend))
+            return name, models[name]
+    name = str(row["arch_str"])
+    chw = _chw(row.get("input_chw", "3x32x32"), path, i)
+    return name, nb201_kernels(name, int(row.get("C", 16)), int(row.get("N", 5)), chw,
+                               int(row.get("num_classes", 100)), backend)  # fmt: skip
+
+
 def read_measurements(
     path: Path,
     latency_column: str = "latency_ms",
@@ -73,24 +100,18 @@ def read_measurements(
             f"{path}: no latency column '{latency_column}'; columns are {', '.join(map(str, table.columns))}"
             " (choose one with --latency-column)"
         )
-    if "model" not in table.columns and "arch_str" not in table.columns:
-        raise ConfigError(f"{path}: each row needs a 'model' (ONNX path) or an 'arch_str' (NAS-Bench-201) column")
+    if not {"model", "net", "arch_str"} & set(table.columns):
+        raise ConfigError(
+            f"{path}: each row needs a 'model' (ONNX path), 'net' (built-in network) or 'arch_str' (NAS-Bench-201) "
+            "column"
+        )
     table = table[pd.to_numeric(table[latency_column], errors="coerce") > 0]
     models: dict[str, tuple[Kernel, ...]] = {}
     out = []
     for n, (i, row) in enumerate(table.iterrows()):
         try:
-            if "model" in table.columns and isinstance(row.get("model"), str):
-                name = str(row["model"])
-                if name not in models:
-                    models[name] = tuple(load_kernels(path.parent / name, backend))
-                kernels = models[name]
-            else:
-                name = str(row["arch_str"])
-                chw = _chw(row.get("input_chw", "3x32x32"), path, int(i))
-                kernels = nb201_kernels(name, int(row.get("C", 16)), int(row.get("N", 5)), chw,
-                                        int(row.get("num_classes", 100)), backend)  # fmt: skip
-        except (ConfigError, ModelLoadError) as e:
+            name, kernels = _row_kernels(row, path, int(i), backend, models)
+        except (ConfigError, ModelLoadError, UnknownNameError) as e:
             raise ConfigError(f"{path}: row {i}: {e}") from None
         out.append(MeasuredNetwork(name, kernels, float(row[latency_column])))
         if progress:

@@ -10,9 +10,11 @@ import pytest
 import yaml
 
 from edgebench.devices import get_device, load_profile
-from edgebench.lut.calibrate import FlopsLinear, calibration_record, fit, split
+from edgebench.exceptions import ConfigError
+from edgebench.lut.calibrate import FlopsLinear, calibrate_profile, calibration_record, fit, split
 from edgebench.lut.costmodel import CostParams, KernelTable, params_for
 from edgebench.lut.kernels import Kernel
+from edgebench.lut.measurements import MeasuredNetwork
 from edgebench.lut.metrics import Metrics
 from edgebench.types import KernelKind, Precision, SizeClass
 
@@ -106,3 +108,19 @@ def test_calibration_record_round_trips_through_a_profile_yaml(tmp_path: Path) -
     assert params.efficiency[KernelKind.CONV] == pytest.approx(0.4)
     assert params.overhead_per_network_ms == pytest.approx(0.3)
     assert loaded.cost_model.calibrations[0].held_out.within_10_pct == pytest.approx(100 * 2 / 3, abs=0.1)
+
+
+def test_leave_one_out_for_a_handful_of_published_numbers() -> None:
+    _, truth = _truth()
+    nets = _networks(3, seed=4)
+    measured = KernelTable.of(nets).network_ms(truth)
+    networks = [
+        MeasuredNetwork(f"n{i}", tuple(ks), float(ms)) for i, (ks, ms) in enumerate(zip(nets, measured, strict=True))
+    ]
+    profile = get_device("rpi5")
+    report = calibrate_profile(profile, "onnxruntime", Precision.FP32, 1, networks, "three rows", test_fraction=0)
+    assert report.held_out.n == 3 and report.fit_metrics.n == 3
+    assert "all 3 networks; held-out error by leave-one-out" in report.calibration.fitted_on
+    assert report.fit_metrics.rmspe_pct <= report.held_out.rmspe_pct + 1e-9
+    with pytest.raises(ConfigError, match="too few"):
+        calibrate_profile(profile, "onnxruntime", Precision.FP32, 1, networks[:3], "three rows", test_fraction=0.5)

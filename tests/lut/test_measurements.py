@@ -55,3 +55,11 @@ def test_a_row_that_is_not_a_network_names_the_row(tmp_path: Path) -> None:
         read_measurements(_csv(tmp_path, f"arch_str,input_chw,latency_ms\n{CONV3},3x32,1\n"))
     with pytest.raises(ConfigError, match=r"row 0: .*node 2"):
         read_measurements(_csv(tmp_path, "arch_str,latency_ms\n|nor_conv_3x3~0|+|none~0|+|none~0|none~1|none~2|,1\n"))
+
+
+def test_net_rows_name_built_in_networks(tmp_path: Path) -> None:
+    (net,) = read_measurements(_csv(tmp_path, "net,num_classes,latency_ms\nmobilenetv1-0.25-224,10,4.0\n"))
+    assert net.name == "mobilenetv1-0.25-224"
+    assert sum(k.kind is KernelKind.DEPTHWISE_CONV for k in net.kernels) == 13
+    with pytest.raises(ConfigError, match=r"row 0: unknown network 'mobilenetv3'"):
+        read_measurements(_csv(tmp_path, "net,latency_ms\nmobilenetv3,4.0\n"))
