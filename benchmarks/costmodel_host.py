@@ -6,9 +6,12 @@ measured here in the same interleaved passes as the fit set (so the VM's drift i
 same space; NAS-Bench-201 networks (shared arch strings); ResNet-18 at several widths; the space's networks at
 1x52x16 (one channel, not square) and 1x88x88; and 3x224x224 networks (MobileNetV2, ResNet-18, the space's).
 Prints nn-Meter's metrics per test set. Target (issue 4): >= 95 % within +-10 % of measured on the other families
-and shapes. ``--write PATH`` saves the host profile with this calibration.
+and shapes. ``--keep DIR`` keeps the ONNX files and a measurement CSV (``edgebench calibrate`` reads it too);
+``--measurements DIR/measurements.csv`` re-scores one without timing; ``--write PATH`` saves the host profile
+with this calibration.
 
-Usage: python benchmarks/costmodel_host.py [--backend onnxruntime] [--fit 60] [--per-set 20] [--write host.yaml]
+Usage: python benchmarks/costmodel_host.py [--backend onnxruntime] [--fit 60] [--per-set 20] [--keep DIR]
+       python benchmarks/costmodel_host.py --measurements DIR/measurements.csv [--write host.yaml]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from torch import nn
 
 from edgebench.backends import get_backend
@@ -28,7 +32,7 @@ from edgebench.devices import get_device, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 from edgebench.lut.calibrate import calibration_record, fit
 from edgebench.lut.costmodel import KernelTable, params_for
-from edgebench.lut.kernels import load_kernels
+from edgebench.lut.measurements import read_measurements
 from edgebench.lut.metrics import Metrics
 from edgebench.lut.sampling import Stats, measure_passes
 from edgebench.model import from_module, load_onnx
@@ -40,6 +44,7 @@ from edgebench.types import Precision
 
 ARCHS = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "nb201_arch_strings.csv"
 FIT = "mbv2-cifar 3x32x32 (fit)"
+HELD_OUT = "mbv2-cifar 3x32x32 (held out)"
 
 
 def _networks(n_fit: int, per_set: int, seed: int) -> list[tuple[str, str, nn.Module, tuple[int, ...]]]:
@@ -48,7 +53,7 @@ def _networks(n_fit: int, per_set: int, seed: int) -> list[tuple[str, str, nn.Mo
     space = get_space("mbv2-cifar")
     one_channel = space.model_copy(update={"in_channels": 1})
     nets = [(FIT, f"mbv2-{i}", space.build(space.sample(rng)), (1, 3, 32, 32)) for i in range(n_fit)]
-    nets += [("mbv2-cifar 3x32x32 (held out)", f"mbv2-h{i}", space.build(space.sample(rng)), (1, 3, 32, 32))
+    nets += [(HELD_OUT, f"mbv2-h{i}", space.build(space.sample(rng)), (1, 3, 32, 32))
              for i in range(per_set)]  # fmt: skip
     with ARCHS.open() as f:
         arch_strings = [row["arch_str"] for row in csv.DictReader(f)]
@@ -67,6 +72,78 @@ def _networks(n_fit: int, per_set: int, seed: int) -> list[tuple[str, str, nn.Mo
     return nets
 
 
+def measure(args: argparse.Namespace, out_dir: Path) -> Path:
+    """Convert and time every network in interleaved passes; keep the ONNX files and a measurement CSV."""
+    host, backend = get_device("host"), get_backend(args.backend)
+    started = time.perf_counter()
+    sessions, inputs, sets = {}, {}, {}
+    for set_name, name, module, shape in _networks(args.fit, args.per_set, args.seed):
+        onnx_path = from_module(name, module, shape).to_onnx(out_dir)
+        artifact = backend.export(load_onnx(onnx_path), Precision.FP32, out_dir / "artifacts" / name)
+        sessions[name] = backend.open(artifact, threads=host.threads)
+        inputs[name] = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        sets[name] = set_name
+    took = time.perf_counter() - started
+    print(f"{len(sessions)} networks converted for {args.backend} {backend.version()} in {took:.0f} s", flush=True)
+    samples: dict[str, list[float]] = {n: [] for n in sessions}
+    order = list(sessions)
+    random.Random(args.seed).shuffle(order)
+    measure_passes(
+        {n: sessions[n] for n in order}, inputs, args.passes, args.window, 3, {},
+        lambda sid, _p, s: samples[sid].extend(s), lambda sid, why: print(f"  {sid} failed: {why}"),
+    )  # fmt: skip
+    for session in sessions.values():
+        session.close()
+    path = out_dir / "measurements.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["model", "set", "latency_ms", "median_ms", "backend", "threads"])
+        for n, s in samples.items():
+            if s:
+                stats = Stats.of(s)
+                writer.writerow(
+                    [f"{n}.onnx", sets[n], stats.value_ms("p25"), stats.median_ms, args.backend, host.threads]
+                )
+    print(f"timed in {time.perf_counter() - started - took:.0f} s; kept in {path}", flush=True)
+    return path
+
+
+def score(args: argparse.Namespace, path: Path) -> None:
+    """Fit on the fit set of a measurement CSV, print the metrics of every set, and optionally save the profile."""
+    host = get_device("host")
+    networks = read_measurements(path, "latency_ms", args.backend)
+    sets = pd.read_csv(path)["set"].tolist()
+    fit_rows = [n for n, s in zip(networks, sets, strict=True) if s == FIT]
+    prior = params_for(host, args.backend, Precision.FP32, calibrated=False)
+    params = fit(prior, KernelTable.of([n.kernels for n in fit_rows]), np.array([n.latency_ms for n in fit_rows]))
+    print(f"host {args.backend} fp32, {host.threads} thread(s); fitted on {len(fit_rows)} networks of {FIT}")
+    print(f"{'test set':32} {'n':>3} {'range ms':>13} {'RMSPE %':>8} {'±5 %':>6} {'±10 %':>6} {'tau':>6}")
+    others_true, others_pred = [], []
+    for set_name in dict.fromkeys(sets):
+        group = [n for n, s in zip(networks, sets, strict=True) if s == set_name]
+        truth = np.array([n.latency_ms for n in group])
+        pred = KernelTable.of([n.kernels for n in group]).network_ms(params)
+        m = Metrics.of(truth, pred)
+        print(f"{set_name:32} {m.n:3} {truth.min():6.2f}-{truth.max():6.2f} {m.rmspe_pct:8.1f} "
+              f"{m.within_5_pct:6.0f} {m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
+        if set_name not in (FIT, HELD_OUT):
+            others_true.append(truth)
+            others_pred.append(pred)
+    other = Metrics.of(np.concatenate(others_true), np.concatenate(others_pred))
+    print(f"{'other families and shapes':32} {other.n:3} {'':13} {other.rmspe_pct:8.1f} {other.within_5_pct:6.0f} "
+          f"{other.within_10_pct:6.0f} {other.kendall_tau:6.2f}   (target: >= 95 % within ±10 %)")  # fmt: skip
+    if args.write:
+        record = calibration_record(
+            params, args.backend, Precision.FP32, host.threads,
+            f"costmodel_host.py: {len(fit_rows)} networks of {FIT} measured here", other,
+        )  # fmt: skip
+        calibrated = [c for c in host.cost_model.calibrations if (c.backend, c.precision) != (args.backend, "fp32")]
+        cost_model = host.cost_model.model_copy(update={"calibrations": (*calibrated, record)})
+        save_profile(host.model_copy(update={"cost_model": cost_model}), args.write,
+                     leading_comments(SHIPPED_DIR / "host.yaml"))  # fmt: skip
+        print(f"wrote {args.write}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", default="onnxruntime")
@@ -75,63 +152,17 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=4)
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the ONNX files and measurements.csv here")
+    parser.add_argument("--measurements", type=Path, default=None, help="score a kept measurements.csv, no timing")
     parser.add_argument("--write", type=Path, default=None, help="write the host profile with this calibration")
     args = parser.parse_args()
-    host, backend = get_device("host"), get_backend(args.backend)
-    started = time.perf_counter()
-    nets = _networks(args.fit, args.per_set, args.seed)
-    sessions, inputs, kernels, sets = {}, {}, {}, {}
+    if args.measurements:
+        score(args, args.measurements)
+        return
     with tempfile.TemporaryDirectory(prefix="edgebench-costmodel-") as tmp:
-        for set_name, name, module, shape in nets:
-            onnx_path = from_module(name, module, shape).to_onnx(Path(tmp) / name)
-            kernels[name] = load_kernels(onnx_path, args.backend)
-            artifact = backend.export(load_onnx(onnx_path), Precision.FP32, Path(tmp) / name / "artifact")
-            sessions[name] = backend.open(artifact, threads=host.threads)
-            inputs[name] = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-            sets[name] = set_name
-        took = time.perf_counter() - started
-        print(f"{len(nets)} networks converted for {args.backend} {backend.version()} in {took:.0f} s", flush=True)
-        samples: dict[str, list[float]] = {n: [] for n in sessions}
-        order = list(sessions)
-        random.Random(args.seed).shuffle(order)
-        measure_passes(
-            {n: sessions[n] for n in order}, inputs, args.passes, args.window, 3, {},
-            lambda sid, _p, s: samples[sid].extend(s), lambda sid, why: print(f"  {sid} failed: {why}"),
-        )  # fmt: skip
-        for s in sessions.values():
-            s.close()
-    measured = {n: Stats.of(s).value_ms("p25") for n, s in samples.items() if s}
-    names = [n for n in sessions if n in measured]
-    prior = params_for(host, args.backend, Precision.FP32, calibrated=False)
-    fit_names = [n for n in names if sets[n] == FIT]
-    params = fit(prior, KernelTable.of([kernels[n] for n in fit_names]), np.array([measured[n] for n in fit_names]))
-    print(f"host {args.backend} fp32, {host.threads} thread(s); fitted on {len(fit_names)} networks of {FIT}")
-    print(f"{'test set':32} {'n':>3} {'range ms':>13} {'RMSPE %':>8} {'±5 %':>6} {'±10 %':>6} {'tau':>6}")
-    others_true, others_pred = [], []
-    for set_name in dict.fromkeys(sets[n] for n in names):
-        group = [n for n in names if sets[n] == set_name]
-        truth = np.array([measured[n] for n in group])
-        pred = KernelTable.of([kernels[n] for n in group]).network_ms(params)
-        m = Metrics.of(truth, pred)
-        print(f"{set_name:32} {m.n:3} {truth.min():6.2f}-{truth.max():6.2f} {m.rmspe_pct:8.1f} "
-              f"{m.within_5_pct:6.0f} {m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
-        if set_name not in (FIT, "mbv2-cifar 3x32x32 (held out)"):
-            others_true.append(truth)
-            others_pred.append(pred)
-    other = Metrics.of(np.concatenate(others_true), np.concatenate(others_pred))
-    print(f"{'other families and shapes':32} {other.n:3} {'':13} {other.rmspe_pct:8.1f} {other.within_5_pct:6.0f} "
-          f"{other.within_10_pct:6.0f} {other.kendall_tau:6.2f}   (target: >= 95 % within ±10 %)")  # fmt: skip
-    print(f"({time.perf_counter() - started:.0f} s)")
-    if args.write:
-        record = calibration_record(
-            params, args.backend, Precision.FP32, host.threads,
-            f"costmodel_host.py: {len(fit_names)} networks of {FIT} measured here", other,
-        )  # fmt: skip
-        calibrated = [c for c in host.cost_model.calibrations if (c.backend, c.precision) != (args.backend, "fp32")]
-        cost_model = host.cost_model.model_copy(update={"calibrations": (*calibrated, record)})
-        save_profile(host.model_copy(update={"cost_model": cost_model}), args.write,
-                     leading_comments(SHIPPED_DIR / "host.yaml"))  # fmt: skip
-        print(f"wrote {args.write}")
+        out_dir = args.keep or Path(tmp)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        score(args, measure(args, out_dir))
 
 
 if __name__ == "__main__":
