@@ -89,11 +89,11 @@ def devices(ctx: typer.Context) -> None:
         return
     table = Table(title="Device profiles")
     for col in ("name", "kind", "processor", "backends (precisions)", "threads", "latency", "cost model"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "name")
     for p in api.devices():
         runtimes = ", ".join(f"{r.backend} ({'/'.join(map(str, r.precisions))})" for r in p.runtimes)
-        fits = [f"{c.backend} {c.precision} ±10 %: {c.held_out.within_10_pct:.0f} %" for c in p.cost_model.calibrations]
-        cost = "calibrated " + ", ".join(fits) if fits else "priors"
+        fits = ", ".join(f"{c.backend} {c.precision}" for c in p.cost_model.calibrations)
+        cost = f"calibrated: {fits}" if fits else "priors"
         table.add_row(p.name, p.kind, p.processor, runtimes, str(p.threads), str(latency_source(p)), cost)
     out.print(table)
 

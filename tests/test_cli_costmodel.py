@@ -80,3 +80,11 @@ def test_calibrate_with_a_missing_column_is_one_line(runner: CliRunner, tmp_path
     csv.write_text(f"arch_str,ms\n{ARCHS[0]},1\n")
     line = one_line_error(runner.invoke(app, ["calibrate", "-d", "rpi5", "-m", str(csv)], terminal_width=300))
     assert "m.csv" in line and "no latency column 'latency_ms'" in line
+
+
+def test_devices_says_which_profiles_are_calibrated(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["devices"], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.startswith("│")}
+    assert "calibrated: onnxruntime fp32, tflite fp32" in rows["rpi5"]
+    assert "priors" in rows["host"]
