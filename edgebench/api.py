@@ -100,9 +100,12 @@ def write_records(records: Sequence[BenchRecord], path: Path) -> None:
 def profile_plan(
     device: str, backends: Sequence[str], precisions: Sequence[str], space: str
 ) -> tuple[DeviceProfile, list[tuple[str, Precision]], SearchSpace]:
-    """Validate a LUT request (device reachable, backends and precisions it runs, space) before any work."""
+    """Validate a LUT request (device reachable, backends and precisions it runs, space) before any work.
+
+    No precisions means the device's first (fp32 on CPUs, fp16 on the Myriad X).
+    """
     prof = get_device(device)
-    pairs = plan(prof, backends, [parse_precision(p) for p in precisions])
+    pairs = plan(prof, backends, [parse_precision(p) for p in precisions] or [prof.runtimes[0].precisions[0]])
     if latency_source(prof) is not Source.ESTIMATED:
         require_measurable(prof)
     return prof, pairs, get_space(space)

@@ -225,7 +225,8 @@ def profile_cmd(
         list[str] | None, typer.Option("--backend", "-b", help="Backend(s) (repeatable; default: all the device runs).")
     ] = None,
     precision: Annotated[
-        list[str] | None, typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default fp32).")
+        list[str] | None,
+        typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default: the device's first)."),
     ] = None,
     space: Annotated[str, typer.Option(help="Search space name (models/spaces/) or YAML path.")] = "mbv2-cifar",
     cache_dir: Annotated[
@@ -248,7 +249,7 @@ def profile_cmd(
 
     Example: edgebench profile --device host --backend onnxruntime --precision fp32 --validate 20
     """
-    prof, pairs, sp = api.profile_plan(device, backend or [], precision or ["fp32"], space)
+    prof, pairs, sp = api.profile_plan(device, backend or [], precision or [], space)
     settings = BuildSettings(passes=passes, window=window)
     if workers:
         settings = replace(settings, workers=workers)

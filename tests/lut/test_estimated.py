@@ -53,3 +53,10 @@ def test_profile_command_estimates_an_unreachable_device_and_refuses_to_validate
     refused = runner.invoke(app, [*args, "--validate", "3"])
     assert refused.exit_code == 2
     assert "cannot be validated by timing" in refused.output
+
+
+def test_profile_defaults_to_the_precision_the_device_runs(runner: CliRunner, tmp_path: Path) -> None:
+    args = ["profile", "--device", "myriadx", "--space", str(TINY_SPACE), "--cache-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "luts" / "myriadx" / "tiny" / "openvino-fp16.csv").exists()
