@@ -47,6 +47,9 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: A LUT whose boundary-correction fit misses its own networks by more than this was most likely timed on a busy
+#: machine (seen here: 12.9 % while other processes ran, 4-6 % on a quiet one).
+NOISY_FIT = 0.08
 
 
 def _fail(exc: BaseException) -> None:
@@ -268,6 +271,13 @@ def profile_cmd(
             folder = result.path.parent
             if result.resumed_windows:
                 err.print(f"{meta.backend} {meta.precision}: resumed, kept {result.resumed_windows} timed windows")
+            if meta.correction.fit_rmspe > NOISY_FIT:
+                err.print(
+                    f"[yellow]warning:[/] {meta.backend} {meta.precision}: whole networks disagree with their blocks "
+                    f"by {100 * meta.correction.fit_rmspe:.0f} % RMSPE (usually under 6 %): was the machine busy "
+                    "during the build? Rebuild on a quiet machine with --force",
+                    highlight=False, soft_wrap=True,
+                )  # fmt: skip
             if validate:
                 validations.append(
                     (meta, *api.validate_lut(prof, result, sp, validate, cache_dir, settings, _Bar(bar)))
