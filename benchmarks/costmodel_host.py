@@ -30,7 +30,7 @@ from torch import nn
 from edgebench.backends import get_backend
 from edgebench.devices import get_device, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
-from edgebench.lut.calibrate import calibration_record, fit
+from edgebench.lut.calibrate import calibration_record, fit, with_calibration
 from edgebench.lut.costmodel import KernelTable, params_for
 from edgebench.lut.measurements import read_measurements
 from edgebench.lut.metrics import Metrics
@@ -137,9 +137,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
             params, args.backend, Precision.FP32, host.threads,
             f"costmodel_host.py: {len(fit_rows)} networks of {FIT} measured here", other,
         )  # fmt: skip
-        calibrated = [c for c in host.cost_model.calibrations if (c.backend, c.precision) != (args.backend, "fp32")]
-        cost_model = host.cost_model.model_copy(update={"calibrations": (*calibrated, record)})
-        save_profile(host.model_copy(update={"cost_model": cost_model}), args.write,
+        save_profile(with_calibration(host, record), args.write,
                      leading_comments(SHIPPED_DIR / "host.yaml"))  # fmt: skip
         print(f"wrote {args.write}")
 

@@ -176,9 +176,14 @@ def calibration_record(
     )
 
 
-def gmacs(networks: Sequence[KernelTable]) -> np.ndarray:
-    """Multiply-adds (G) per network of each table."""
-    return np.array([t.flops.sum() / 2e9 for t in networks])
+def with_calibration(profile: DeviceProfile, record: Calibration) -> DeviceProfile:
+    """The profile with ``record`` in place of any calibration for the same backend and precision."""
+    kept = [
+        c for c in profile.cost_model.calibrations if (c.backend, c.precision) != (record.backend, record.precision)
+    ]
+    return profile.model_copy(
+        update={"cost_model": profile.cost_model.model_copy(update={"calibrations": (*kept, record)})}
+    )
 
 
 @dataclass(frozen=True)
@@ -214,35 +219,33 @@ def calibrate_profile(
             f"{fitted_on}: {len(networks)} measured networks are too few (a split needs 4, leave-one-out 2)"
         )
     measured = np.array([n.latency_ms for n in networks])
-    tables = [KernelTable.of([n.kernels]) for n in networks]
-    macs = gmacs(tables)
+    table = KernelTable.of([n.kernels for n in networks])
+    macs = table.gmacs()
     prior = params_for(profile, backend, precision, threads, calibrated=False)
 
     def fitted(rows: np.ndarray) -> tuple[CostParams, FlopsLinear]:
-        table = KernelTable.of([networks[i].kernels for i in rows])
-        return fit(prior, table, measured[rows]), FlopsLinear.fit(macs[rows], measured[rows])
+        rows_table = KernelTable.of([networks[i].kernels for i in rows])
+        return fit(prior, rows_table, measured[rows]), FlopsLinear.fit(macs[rows], measured[rows])
 
     everything = np.arange(len(networks))
     if test_fraction > 0:
         train, test = split(len(networks), seed, test_fraction)
         params, baseline = fitted(train)
-        held_out = np.array([tables[i].network_ms(params)[0] for i in test])
+        held_out = table.network_ms(params)[test]
         baseline_held_out = baseline.predict(macs[test])
         how = f"{len(train)} of {len(networks)} networks"
     else:
         train = test = everything
         params, _ = fitted(everything)
         folds = [fitted(np.delete(everything, i)) for i in everything]
-        held_out = np.array([tables[i].network_ms(p)[0] for i, (p, _) in enumerate(folds)])
+        held_out = np.array([table.network_ms(p)[i] for i, (p, _) in enumerate(folds)])
         baseline_held_out = np.array([b.predict(macs[i : i + 1])[0] for i, (_, b) in enumerate(folds)])
         how = f"all {len(networks)} networks; held-out error by leave-one-out"
-    predicted = np.array([t.network_ms(params)[0] for t in tables])
+    predicted = table.network_ms(params)
     scored = Metrics.of(measured[test], held_out)
     record = calibration_record(params, backend, precision, threads, f"{fitted_on} ({how})", scored)
-    kept = [c for c in profile.cost_model.calibrations if (c.backend, c.precision) != (backend, precision)]
-    cost_model = profile.cost_model.model_copy(update={"calibrations": (*kept, record)})
     return CalibrationReport(
-        profile=profile.model_copy(update={"cost_model": cost_model}),
+        profile=with_calibration(profile, record),
         calibration=record,
         fit_metrics=Metrics.of(measured[train], predicted[train]),
         held_out=scored,

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.lut.kernels import Kernel
-from edgebench.types import KernelKind, Precision, SizeClass, Source, size_class
+from edgebench.types import KernelKind, Precision, SizeClass, Source
 
 KINDS = tuple(KernelKind)
 SIZES = tuple(SizeClass)
@@ -126,7 +126,7 @@ class KernelTable:
         return cls(
             network=np.array([i for i, _ in flat], dtype=np.int64),
             kind=np.array([KINDS.index(k.kind) for _, k in flat], dtype=np.int64),
-            size=np.array([SIZES.index(size_class(k.flops)) for _, k in flat], dtype=np.int64),
+            size=np.array([SIZES.index(k.size) for _, k in flat], dtype=np.int64),
             flops=np.array([k.flops for _, k in flat], dtype=np.float64),
             elems=np.array([k.activation_elems + k.weight_elems for _, k in flat], dtype=np.float64),
             networks=len(networks),
@@ -140,6 +140,10 @@ class KernelTable:
         compute = self.flops / (p.peak_gflops * eff * 1e6)
         memory = self.elems * p.bytes_per_elem / (p.bandwidth_gbps * eff * 1e6)
         return np.maximum(compute, memory) + p.overhead_per_layer_ms
+
+    def gmacs(self) -> np.ndarray:
+        """Each network's multiply-adds, in billions."""
+        return np.bincount(self.network, weights=self.flops, minlength=self.networks) / 2e9
 
     def network_ms(self, p: CostParams) -> np.ndarray:
         """Each network's estimated milliseconds."""

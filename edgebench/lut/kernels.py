@@ -80,7 +80,7 @@ class _Graph:
             if dims and all(d.dim_value > 0 for d in dims):
                 self.shapes[vi.name] = tuple(d.dim_value for d in dims)
         self.outputs = {o.name for o in graph.output}
-        self.consumers: Counter[str] = Counter(i for n in self.nodes for i in n.input if i)
+        self.consumers: Counter[str] = Counter()  # set by kernels() once the nodes that really run are known
 
     def shape(self, name: str, node: onnx.NodeProto) -> tuple[int, ...]:
         if name not in self.shapes:
@@ -134,6 +134,14 @@ def _flops_per_elem(node: onnx.NodeProto, g: _Graph) -> float:
     return 1.0
 
 
+def _rewire(node: onnx.NodeProto, alias: dict[str, str]) -> list[str]:
+    """Point the node's inputs at the names ``alias`` maps them to; returns the new inputs."""
+    inputs = [alias.get(i, i) for i in node.input]
+    del node.input[:]
+    node.input.extend(inputs)
+    return inputs
+
+
 def _cse(nodes: Iterable[onnx.NodeProto], keep: set[str]) -> list[onnx.NodeProto]:
     """Drop nodes that repeat an earlier node's op, inputs and attributes (as runtimes do), rewiring their
     consumers to the first; nodes writing a name in ``keep`` (graph outputs) stay."""
@@ -141,9 +149,7 @@ def _cse(nodes: Iterable[onnx.NodeProto], keep: set[str]) -> list[onnx.NodeProto
     alias: dict[str, str] = {}
     kept = []
     for node in nodes:
-        inputs = tuple(alias.get(i, i) for i in node.input)
-        del node.input[:]
-        node.input.extend(inputs)
+        inputs = tuple(_rewire(node, alias))
         key = (node.op_type, node.domain, inputs, tuple(a.SerializeToString() for a in node.attribute))
         if key in seen and len(node.output) == 1 and node.output[0] not in keep:
             alias[node.output[0]] = seen[key].output[0]
@@ -177,9 +183,7 @@ def _fold_zeros(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray]) -> t
     alias: dict[str, str] = {}
     kept = []
     for node in nodes:
-        inputs = [alias.get(i, i) for i in node.input]
-        del node.input[:]
-        node.input.extend(inputs)
+        inputs = _rewire(node, alias)
         dynamic = [i for i in inputs if i and i not in const and i not in zero]
         if node.op_type == "Mul" and any(i in zero for i in inputs):
             zero.update(node.output)
