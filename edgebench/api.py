@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from edgebench import nets
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
+from edgebench.data import RESOLUTION, load_data
+from edgebench.data.digits import NAME as DIGITS
 from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
 from edgebench.devices.registry import device_path, leading_comments
-from edgebench.exceptions import MissingRowError, ModelLoadError, UnknownNameError, UnreachableDeviceError
+from edgebench.distill import networks
+from edgebench.distill.checkpoint import load_checkpoint, save_checkpoint
+from edgebench.distill.losses import CrossEntropy, get_loss
+from edgebench.distill.networks import Network, resolve_network
+from edgebench.distill.teacher import default_teacher
+from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
+from edgebench.exceptions import (
+    ConfigError,
+    MissingRowError,
+    ModelLoadError,
+    UnknownNameError,
+    UnreachableDeviceError,
+)
 from edgebench.lut.builder import BuildResult, BuildSettings, Progress, build_lut
 from edgebench.lut.calibrate import CalibrationReport, calibrate_profile
 from edgebench.lut.costmodel import Estimate, estimate, params_for
@@ -26,6 +42,8 @@ from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import Model, from_module, load_onnx
 from edgebench.search.space import SearchSpace, get_space, load_arch
 from edgebench.types import Precision, Source, parse_precision
+
+log = logging.getLogger(__name__)
 
 
 def devices() -> list[DeviceProfile]:
@@ -274,3 +292,109 @@ def calibrate(
     note = f"{tag} `edgebench calibrate` {c.date}, {threads} thread(s), on {c.fitted_on}."
     save_profile(report.profile, path, [line for line in header if not line.startswith(tag)] + [note])
     return report, path
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """A finished training run: the network, its result, the teacher it distilled (if any), its checkpoint."""
+
+    network: str
+    result: TrainResult
+    teacher: Path | None = None
+    teacher_test_top1_pct: float | None = None
+    checkpoint: Path | None = None
+
+
+def _training_network(arch: str) -> Network:
+    network = resolve_network(arch)
+    side = networks.resolution(network)
+    if side != RESOLUTION:
+        raise ConfigError(
+            f"network '{arch}' is built for {side}x{side} inputs; the data loaders give {RESOLUTION}x{RESOLUTION}: "
+            "train a -cifar network or an ArchSpec of a 32x32 space (mbv2-cifar)"
+        )
+    return network
+
+
+def train_teacher(
+    data: str | None,
+    arch: str,
+    output: Path | None,
+    config: TrainConfig,
+    progress: Callable[[str, TrainStep], None] | None = None,
+) -> TrainRun:
+    """Train a network with cross-entropy and save it as a checkpoint to distil students from.
+
+    ``output`` defaults to ``./teachers/DATA-NETWORK``.
+
+    Raises:
+        ConfigError: a bad data spec or files, or a network not built for 32x32 inputs.
+        UnknownNameError: ``arch`` is neither an ArchSpec JSON nor a built-in network.
+    """
+    network = _training_network(arch)
+    images = load_data(data)
+    loss = CrossEntropy()
+    module, result = train(network, images, loss, config=config, progress=_role(progress, "teacher"))
+    path = output or Path("teachers") / f"{images.name.replace(':', '-')}-{networks.label(network)}"
+    save_checkpoint(path, network, module, images.classes, images.name, loss, config, result)
+    return TrainRun(networks.label(network), result, checkpoint=path)
+
+
+def train_student(
+    arch: str,
+    loss: str,
+    data: str | None = None,
+    teacher: Path | None = None,
+    loss_params: Mapping[str, float] | None = None,
+    config: TrainConfig | None = None,
+    output: Path | None = None,
+    cache_dir: Path | None = None,
+    progress: Callable[[str, TrainStep], None] | None = None,
+) -> TrainRun:
+    """Train a student with a named loss, distilling ``teacher`` (a checkpoint folder) when the loss needs one.
+
+    Without a teacher, a distillation loss on the default data uses the default teacher, trained once and cached
+    under ``cache_dir`` (default: ``$EDGEBENCH_CACHE`` or ``~/.cache/edgebench``); on other data it is an error,
+    since a teacher must know the student's classes. With ``output``, the student is saved as a checkpoint.
+
+    Raises:
+        ConfigError: a bad data spec, checkpoint or hyper-parameter, or a teacher whose classes differ from the data's.
+        UnknownNameError: an unknown loss or network.
+    """
+    network = _training_network(arch)
+    distill_loss = get_loss(loss, loss_params)
+    checkpoint = None
+    if teacher is not None:
+        if distill_loss.needs_teacher:
+            checkpoint = load_checkpoint(teacher)
+        else:
+            log.warning("loss '%s' learns from labels only; the teacher %s is not used", loss, teacher)
+    images = load_data(data)
+    if distill_loss.needs_teacher and checkpoint is None:
+        if images.name != DIGITS:
+            raise ConfigError(
+                f"loss '{loss}' needs a teacher trained on '{data}': train one with `edgebench teacher train --data "
+                f"{data}` and give it with --teacher PATH (the default teacher only knows the bundled digits)"
+            )
+        checkpoint = default_teacher(cache_dir, _role(progress, "default teacher"))
+    if checkpoint is not None:
+        if checkpoint.classes != images.classes:
+            raise ConfigError(
+                f"{checkpoint.path}: the teacher has {checkpoint.classes} classes, data '{images.name}' has "
+                f"{images.classes}; train a teacher on this data with `edgebench teacher train --data ...`"
+            )
+        if checkpoint.metrics.get("data") != images.name:
+            log.warning("teacher %s was trained on '%s', not on '%s'", checkpoint.path,
+                        checkpoint.metrics.get("data"), images.name)  # fmt: skip
+    config = config or TrainConfig()
+    teacher_module = checkpoint.module if checkpoint else None
+    module, result = train(network, images, distill_loss, teacher_module, config, _role(progress, "student"))
+    if output is not None:
+        save_checkpoint(output, network, module, images.classes, images.name, distill_loss, config, result)
+    if checkpoint is None:
+        return TrainRun(networks.label(network), result, checkpoint=output)
+    return TrainRun(networks.label(network), result, checkpoint.path, checkpoint.test_top1_pct, output)
+
+
+def _role(progress: Callable[[str, TrainStep], None] | None, role: str) -> Callable[[TrainStep], None] | None:
+    return partial(progress, role) if progress else None

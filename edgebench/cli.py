@@ -26,6 +26,9 @@ from rich.table import Table
 
 from edgebench import api
 from edgebench.devices import latency_source
+from edgebench.distill.losses import HintonKD, RevisedKD
+from edgebench.distill.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_CONFIG
+from edgebench.distill.train import Optimizer, TrainConfig, TrainStep
 from edgebench.exceptions import EdgebenchError
 from edgebench.lut.builder import BuildSettings
 
@@ -41,6 +44,12 @@ devices_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(devices_app, name="devices")
+teacher_app = typer.Typer(
+    help="Train teachers to distil students from.\n\n"
+    "Example: edgebench teacher train --data cifar10:~/data/cifar-10-batches-py --arch resnet18-cifar",
+    no_args_is_help=True,
+)
+app.add_typer(teacher_app, name="teacher")
 
 out = Console()
 err = Console(stderr=True)
@@ -426,3 +435,172 @@ def _print_model_estimate(m: api.ModelEstimate, json_out: bool) -> None:
         highlight=False,
     )
     out.print(f"cost model: {e.provenance}", highlight=False, soft_wrap=True)
+
+
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="digits (default: a small bundled demo set), cifar10:PATH, cifar100:PATH (python batches), "
+        "imagefolder:PATH (a folder of images per class) or npz:PATH (arrays x, y).",
+    ),
+]
+EpochsOption = Annotated[int, typer.Option(min=1, help="Epochs (the cosine schedule spans them all).")]
+BatchOption = Annotated[int, typer.Option(min=1, help="Images per step.")]
+OptimizerOption = Annotated[Optimizer, typer.Option(help="sgd (momentum 0.9, Nesterov) or adamw.")]
+LrOption = Annotated[
+    float | None, typer.Option(help="Peak learning rate of the cosine schedule (default: sgd 0.05, adamw 0.002).")
+]
+DecayOption = Annotated[float | None, typer.Option(help="Weight decay (default: sgd 5e-4, adamw 0.05).")]
+PatienceOption = Annotated[
+    int | None, typer.Option(min=1, help="Stop after this many epochs without a better validation accuracy.")
+]
+SeedOption = Annotated[int, typer.Option(help="Seed of the initial weights, the shuffling and the augmentation.")]
+AugmentOption = Annotated[
+    bool, typer.Option(help="Random crops of the 4-pixel padded image, and flips where the data allows them.")
+]
+DeviceOption = Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: CUDA when present).")]
+
+
+class _TrainBar:
+    """One progress bar per run (default teacher, student), its description the epoch's loss and accuracies."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+        self._val: dict[str, str] = {}
+
+    def __call__(self, role: str, step: TrainStep) -> None:
+        if role not in self._tasks:
+            self._tasks[role] = self._progress.add_task(role, total=step.total)
+        if step.val_top1_pct is not None:
+            self._val[role] = f", val {step.val_top1_pct:.1f} %"
+        self._progress.update(
+            self._tasks[role], completed=step.done,
+            description=f"{role} epoch {step.epoch}/{step.epochs}: loss {step.loss:.3f}, "
+            f"train {step.train_top1_pct:.1f} %{self._val.get(role, '')}",
+        )  # fmt: skip
+
+
+def _print_run(run: api.TrainRun) -> None:
+    r = run.result
+    table = Table(title=f"{run.network}, loss {r.loss}", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in ("val top-1 %", "test top-1 %", "best epoch", "epochs", "images/s", "time s", "seed", "device"):
+        table.add_column(col, justify="left" if col == "device" else "right")
+    table.add_row(f"{r.val_top1_pct:.2f}", f"{r.test_top1_pct:.2f}", str(r.best_epoch), str(r.epochs_run),
+                  f"{r.images_per_s:.0f}", f"{r.wall_time_s:.1f}", str(r.seed), r.device)  # fmt: skip
+    out.print(table)
+    if run.teacher is not None:
+        teacher_top1 = "unknown" if run.teacher_test_top1_pct is None else f"{run.teacher_test_top1_pct:.2f} %"
+        out.print(f"teacher {run.teacher}: test top-1 {teacher_top1}", highlight=False, soft_wrap=True)
+    if run.checkpoint is not None:
+        out.print(f"wrote checkpoint {run.checkpoint}", highlight=False, soft_wrap=True)
+
+
+@teacher_app.command("train")
+@handles_errors
+def teacher_train_cmd(
+    data: DataOption = None,
+    arch: Annotated[
+        str,
+        typer.Option(
+            "--arch",
+            "-a",
+            help="A built-in network (resnet18-cifar = resnet18-1.0-cifar, resnet18-0.5-cifar, "
+            "mobilenetv2-1.0-cifar, ...) or an ArchSpec JSON.",
+        ),
+    ] = DEFAULT_TEACHER,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Checkpoint folder to write (default: ./teachers/DATA-ARCH).")
+    ] = None,
+    epochs: EpochsOption = DEFAULT_TEACHER_CONFIG.epochs,
+    batch_size: BatchOption = DEFAULT_TEACHER_CONFIG.batch_size,
+    optimizer: OptimizerOption = DEFAULT_TEACHER_CONFIG.optimizer,
+    lr: LrOption = None,
+    weight_decay: DecayOption = None,
+    patience: PatienceOption = DEFAULT_TEACHER_CONFIG.patience,
+    seed: SeedOption = 0,
+    augment: AugmentOption = True,
+    device: DeviceOption = None,
+) -> None:
+    """Train a teacher with cross-entropy and save it as a checkpoint folder (weights.pt, arch.json, metrics.json).
+
+    Give the folder to `edgebench train --teacher PATH`. Without --teacher, distillation on the default data uses
+    a default teacher (resnet18-0.5-cifar) that edgebench trains once and caches.
+
+    Example: edgebench teacher train --data cifar10:~/data/cifar-10-batches-py --arch resnet18-cifar --epochs 60
+    """
+    config = TrainConfig(epochs, batch_size, optimizer, lr, weight_decay, patience, seed, augment, device=device)
+    with _progress() as bar:
+        run = api.train_teacher(data, arch, output, config, _TrainBar(bar))
+    _print_run(run)
+
+
+@app.command("train")
+@handles_errors
+def train_cmd(
+    arch: Annotated[
+        str, typer.Option("--arch", "-a", help="The student: an ArchSpec JSON (of mbv2-cifar) or a built-in network.")
+    ],
+    loss: Annotated[
+        str,
+        typer.Option(
+            "--loss", "-l", help="ce (labels only), kd (Hinton) or kd-lrds (kd with label revision and data selection)."
+        ),
+    ] = "kd",
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            "--teacher",
+            "-t",
+            help="A checkpoint folder from `edgebench teacher train` (default, on the default "
+            "data only: the default teacher, trained once and cached).",
+        ),
+    ] = None,
+    data: DataOption = None,
+    temperature: Annotated[
+        float | None, typer.Option(help=f"kd, kd-lrds: softmax temperature T (default {HintonKD.temperature:g}).")
+    ] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help=f"kd, kd-lrds: weight of the distillation term (default {HintonKD.alpha:g}).")
+    ] = None,
+    eta: Annotated[
+        float | None, typer.Option(help=f"kd-lrds: label-revision strength, 0..1 (default {RevisedKD.eta:g}).")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help=f"kd-lrds: teacher's least true-class probability to distil (default {RevisedKD.threshold:g})."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Save the student as a checkpoint here.")
+    ] = None,
+    epochs: EpochsOption = TrainConfig.epochs,
+    batch_size: BatchOption = TrainConfig.batch_size,
+    optimizer: OptimizerOption = TrainConfig.optimizer,
+    lr: LrOption = None,
+    weight_decay: DecayOption = None,
+    patience: PatienceOption = None,
+    seed: SeedOption = 0,
+    augment: AugmentOption = True,
+    device: DeviceOption = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the default teacher is cached (default: $EDGEBENCH_CACHE or ~/.cache/edgebench)."),
+    ] = None,
+) -> None:
+    """Train a student, from labels (ce) or distilling a teacher (kd, kd-lrds), and report its accuracy.
+
+    The loss mixes cross-entropy with the labels and T²-scaled KL to the teacher's softened outputs; kd-lrds first
+    revises the teacher's wrong answers towards the label and distils only samples the teacher gets confidently
+    right. Prints validation and test top-1, epochs, training images/s.
+
+    Example: edgebench train -a student.json -l kd -t teachers/cifar10-resnet18-1.0-cifar --data cifar10:DIR
+    """
+    options = {"temperature": temperature, "alpha": alpha, "eta": eta, "threshold": threshold}
+    params = {k: v for k, v in options.items() if v is not None}
+    config = TrainConfig(epochs, batch_size, optimizer, lr, weight_decay, patience, seed, augment, device=device)
+    with _progress() as bar:
+        run = api.train_student(arch, loss, data, teacher, params, config, output, cache_dir, _TrainBar(bar))
+    _print_run(run)

@@ -1,0 +1,115 @@
+"""A trained network on disk as data, never a pickled module: a folder holding ``weights.pt`` (a state_dict of
+tensors, read back with ``torch.load(weights_only=True)``), ``arch.json`` (which network, how many classes) and
+``metrics.json`` (how it was trained and how well it does)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgebench import __version__
+from edgebench.distill import networks
+from edgebench.distill.losses import DistillLoss
+from edgebench.distill.networks import Network
+from edgebench.distill.train import TrainConfig, TrainResult
+from edgebench.exceptions import ConfigError
+
+SCHEMA_VERSION = 1
+WEIGHTS, ARCH, METRICS = "weights.pt", "arch.json", "metrics.json"
+
+
+@dataclass(frozen=True, eq=False)
+class Checkpoint:
+    """A network loaded from a checkpoint folder, in eval mode, with the record of its training."""
+
+    path: Path
+    network: Network
+    classes: int
+    module: nn.Module
+    metrics: dict[str, Any]
+
+    @property
+    def test_top1_pct(self) -> float | None:
+        value = self.metrics.get("result", {}).get("test_top1_pct")
+        return None if value is None else float(value)
+
+
+def _write(path: Path, write: Callable[[Path], object]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    tmp.replace(path)
+
+
+def save_checkpoint(
+    path: Path,
+    network: Network,
+    module: nn.Module,
+    classes: int,
+    data: str,
+    loss: DistillLoss,
+    config: TrainConfig,
+    result: TrainResult,
+) -> Path:
+    """Write a checkpoint folder (created if needed); each file is replaced atomically, ``metrics.json`` last, so
+    a folder with it is complete."""
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    arch = {"schema_version": SCHEMA_VERSION, **networks.to_dict(network), "classes": classes}
+    metrics = {
+        "schema_version": SCHEMA_VERSION, "data": data, "loss": loss.name, "loss_params": loss.params(),
+        "config": config.to_dict(), "result": result.to_dict(), "edgebench_version": __version__,
+        "torch_version": torch.__version__, "host": platform.node(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    _write(path / WEIGHTS, lambda p: torch.save(state, p))
+    _write(path / ARCH, lambda p: p.write_text(json.dumps(arch, indent=2) + "\n"))
+    _write(path / METRICS, lambda p: p.write_text(json.dumps(metrics, indent=2) + "\n"))
+    return path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read checkpoint JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a checkpoint JSON must hold an object")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ConfigError(f"{path}: field 'schema_version' is {data.get('schema_version')}, not {SCHEMA_VERSION}")
+    return data
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Rebuild the network a checkpoint folder names and load its weights (tensors only, no code runs).
+
+    Raises:
+        ConfigError: the folder is not a complete checkpoint, or its weights do not fit its network.
+    """
+    if not (path / ARCH).is_file() or not (path / WEIGHTS).is_file():
+        raise ConfigError(
+            f"{path}: not an edgebench checkpoint (needs {ARCH} and {WEIGHTS}); make one with `edgebench teacher "
+            "train` or `edgebench train --output`"
+        )
+    arch = _read_json(path / ARCH)
+    network = networks.from_dict(arch, path / ARCH)
+    classes = arch.get("classes")
+    if not isinstance(classes, int) or classes < 2:
+        raise ConfigError(f"{path / ARCH}: field 'classes' must be an integer >= 2, not {classes!r}")
+    module = networks.build_network(network, classes)
+    try:
+        state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
+        module.load_state_dict(state)
+    except (RuntimeError, pickle.UnpicklingError, OSError, EOFError, AttributeError, TypeError) as e:
+        reason = str(e).strip().splitlines()[0]
+        raise ConfigError(f"{path / WEIGHTS}: weights do not load into {networks.label(network)} ({reason})") from None
+    metrics = _read_json(path / METRICS) if (path / METRICS).is_file() else {}
+    return Checkpoint(path, network, classes, module.eval(), metrics)

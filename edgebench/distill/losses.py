@@ -1,0 +1,161 @@
+"""Training losses by name: ``ce`` (labels only), ``kd`` (Hinton) and ``kd-lrds`` (KD with label revision and
+data selection). Each is a frozen dataclass of its hyper-parameters; :func:`get_loss` builds one by name."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import torch
+import torch.nn.functional as F
+
+from edgebench.exceptions import ConfigError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class DistillLoss(ABC):
+    """A student's loss from its logits, the labels and, if ``needs_teacher``, the teacher's logits on the same
+    (augmented) batch; returns the batch mean."""
+
+    name: ClassVar[str]
+    needs_teacher: ClassVar[bool] = True
+
+    @abstractmethod
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        """The mean loss over the batch."""
+
+    def params(self) -> dict[str, Any]:
+        """The hyper-parameters, for records."""
+        return dataclasses.asdict(self)
+
+    def _teacher(self, teacher: torch.Tensor | None) -> torch.Tensor:
+        if teacher is None:
+            raise ConfigError(f"loss '{self.name}' needs a teacher's logits")
+        return teacher
+
+
+LOSSES: dict[str, type[DistillLoss]] = {}
+L = TypeVar("L", bound=type[DistillLoss])
+
+
+def register(cls: L) -> L:
+    """Make a loss available by its ``name``."""
+    LOSSES[cls.name] = cls
+    return cls
+
+
+def get_loss(name: str, params: Mapping[str, float] | None = None) -> DistillLoss:
+    """The loss called ``name`` with the given hyper-parameters, the others at their defaults.
+
+    Raises:
+        UnknownNameError: no such loss (lists the valid ones). ConfigError: a hyper-parameter it does not take, or
+            a value out of range.
+    """
+    if name not in LOSSES:
+        raise UnknownNameError("loss", name, LOSSES)
+    cls = LOSSES[name]
+    accepted = [f.name for f in dataclasses.fields(cls)]
+    for key in params or {}:
+        if key not in accepted:
+            raise ConfigError(
+                f"loss '{name}' has no hyper-parameter '{key}'; it takes: {', '.join(accepted) or 'none'}"
+            )
+    return cls(**(params or {}))
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def soft_cross_entropy(student: torch.Tensor, labels: torch.Tensor, soft: torch.Tensor, temperature: float,
+                       alpha: float) -> torch.Tensor:  # fmt: skip
+    """Per sample: ``(1 - alpha) * CE(student, labels) + alpha * T² * KL(soft || softmax(student / T))``."""
+    ce = F.cross_entropy(student, labels, reduction="none")
+    log_q = F.log_softmax(student / temperature, dim=1)
+    kl = (torch.xlogy(soft, soft) - soft * log_q).sum(dim=1)
+    return (1 - alpha) * ce + alpha * temperature**2 * kl
+
+
+@register
+@dataclass(frozen=True)
+class CrossEntropy(DistillLoss):
+    """``ce``: cross-entropy with the labels; no teacher, no hyper-parameters (the baseline KD must beat)."""
+
+    name = "ce"
+    needs_teacher = False
+
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        return F.cross_entropy(student, labels)
+
+
+@register
+@dataclass(frozen=True)
+class HintonKD(DistillLoss):
+    """``kd`` (Hinton, Vinyals and Dean, 2015): ``(1 - alpha) * CE + alpha * T² * KL(p_t || p_s)``, where p_t and
+    p_s are the teacher's and student's softmax at temperature T (the T² keeps the gradients' scale as T changes).
+
+    Attributes:
+        temperature: T > 0; higher spreads the teacher's probability over the wrong classes it finds similar.
+        alpha: weight of the distillation term, 0..1 (0 is plain cross-entropy).
+    """
+
+    name = "kd"
+    temperature: float = 4.0
+    alpha: float = 0.9
+
+    def __post_init__(self) -> None:
+        _check(self.temperature > 0, f"loss '{self.name}': temperature must be > 0, not {self.temperature}")
+        _check(0 <= self.alpha <= 1, f"loss '{self.name}': alpha must lie in 0..1, not {self.alpha}")
+
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        soft = F.softmax(self._teacher(teacher) / self.temperature, dim=1)
+        return soft_cross_entropy(student, labels, soft, self.temperature, self.alpha).mean()
+
+
+def revise_labels(soft: torch.Tensor, labels: torch.Tensor, eta: float) -> torch.Tensor:
+    """Label revision (Lan et al., 2024): ``beta * p + (1 - beta) * onehot(y)`` with
+    ``beta = eta / (p_max - p_true + 1)``, which ranks the true class first for any eta < 1."""
+    p_true = soft.gather(1, labels[:, None])
+    beta = eta / (soft.max(dim=1, keepdim=True).values - p_true + 1)
+    return beta * soft + (1 - beta) * F.one_hot(labels, soft.shape[1]).to(soft.dtype)
+
+
+@register
+@dataclass(frozen=True)
+class RevisedKD(HintonKD):
+    """``kd-lrds``: ``kd`` with label revision and data selection, after Lan et al., "Improve Knowledge
+    Distillation via Label Revision and Data Selection" (2024).
+
+    Label revision: where the teacher's top class is wrong, its softened distribution is pulled towards the label
+    (:func:`revise_labels`), so the student never learns a wrong answer from it. Data selection: only samples on
+    which the teacher gives the true class a probability (at T = 1) of at least ``threshold`` are distilled; the
+    others get plain cross-entropy. The paper selects samples by influence scores; the teacher's confidence is a
+    cheaper proxy for the same "is the teacher reliable here".
+
+    Attributes:
+        temperature, alpha: as in ``kd``.
+        eta: revision strength, 0 < eta < 1: the weight kept on the teacher's (wrong) distribution is at most eta.
+        threshold: the teacher's minimum true-class probability for a sample to be distilled, 0..1 (0: all).
+    """
+
+    name = "kd-lrds"
+    eta: float = 0.8
+    threshold: float = 0.2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(0 < self.eta < 1, f"loss '{self.name}': eta must lie strictly between 0 and 1, not {self.eta}")
+        _check(0 <= self.threshold <= 1, f"loss '{self.name}': threshold must lie in 0..1, not {self.threshold}")
+
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        logits = self._teacher(teacher)
+        soft = F.softmax(logits / self.temperature, dim=1)
+        wrong = logits.argmax(dim=1) != labels
+        soft = torch.where(wrong[:, None], revise_labels(soft, labels, self.eta), soft)
+        reliable = F.softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1) >= self.threshold
+        distilled = soft_cross_entropy(student, labels, soft, self.temperature, self.alpha)
+        return torch.where(reliable, distilled, F.cross_entropy(student, labels, reduction="none")).mean()

@@ -1,0 +1,202 @@
+"""Train a student (an ``ArchSpec``, a built-in network or any module) with a loss from :mod:`.losses`: SGD with
+momentum or AdamW on a cosine schedule, early stopping on validation accuracy, the best epoch's weights kept."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgebench.data import Augment, ImageData, Split, batches, to_device
+from edgebench.distill.losses import DistillLoss
+from edgebench.distill.networks import Network, build_network
+from edgebench.exceptions import ConfigError
+
+
+class Optimizer(str, Enum):
+    """The optimizers a run can use."""
+
+    SGD = "sgd"  # momentum 0.9, Nesterov
+    ADAMW = "adamw"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: (learning rate, weight decay) when a config leaves them unset.
+OPTIMIZER_DEFAULTS = {Optimizer.SGD: (0.05, 5e-4), Optimizer.ADAMW: (2e-3, 0.05)}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    Attributes:
+        epochs: passes over the training split (the cosine schedule spans them all).
+        batch_size: images per step; the last partial batch of an epoch is dropped.
+        optimizer: SGD (momentum 0.9, Nesterov) or AdamW.
+        lr, weight_decay: None takes the optimizer's defaults (SGD 0.05 and 5e-4, AdamW 0.002 and 0.05).
+        patience: stop after this many epochs without a better validation accuracy (None: run every epoch).
+        seed: initial weights, shuffling and augmentation; the same seed gives the same run on the same machine.
+        augment: random crop of the 4-pixel padded image, plus flips where the data allows them.
+        flip: override the data's choice of horizontal flips (None: flip natural images, not digits).
+        device: "cpu", "cuda", ... (None: CUDA when present).
+    """
+
+    epochs: int = 30
+    batch_size: int = 64
+    optimizer: Optimizer = Optimizer.SGD
+    lr: float | None = None
+    weight_decay: float | None = None
+    patience: int | None = None
+    seed: int = 0
+    augment: bool = True
+    flip: bool | None = None
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"training {name} must be >= 1, not {getattr(self, name)}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"training patience must be >= 1 epoch (or unset), not {self.patience}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "optimizer": str(self.optimizer)}
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """Progress after one optimizer step; ``val_top1_pct`` is set once an epoch's last step has been evaluated."""
+
+    epoch: int
+    epochs: int
+    done: int  # steps so far, over all epochs
+    total: int  # steps of the full schedule
+    loss: float  # mean over this epoch's steps so far
+    train_top1_pct: float
+    val_top1_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """One training run: the best epoch's validation and test top-1, and what the run cost."""
+
+    loss: str
+    val_top1_pct: float
+    test_top1_pct: float
+    best_epoch: int
+    epochs_run: int
+    train_loss: float  # mean loss of the last epoch
+    wall_time_s: float  # the whole run, evaluation included
+    images_per_s: float  # training steps only (with the teacher's forward pass, if any)
+    seed: int
+    device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@torch.no_grad()
+def evaluate(module: nn.Module, data: ImageData, split: Split, batch_size: int = 256) -> float:
+    """Top-1 accuracy in percent of ``module`` (put in eval mode) on one split of ``data``."""
+    device = next(module.parameters()).device
+    module.eval()
+    x, y = to_device(split, device)
+    correct = sum(int((module(xb).argmax(1) == yb).sum()) for xb, yb in batches(x, y, data, batch_size))
+    return 100.0 * correct / max(len(split), 1)
+
+
+def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    lr, decay = OPTIMIZER_DEFAULTS[config.optimizer]
+    lr = config.lr if config.lr is not None else lr
+    decay = config.weight_decay if config.weight_decay is not None else decay
+    if config.optimizer is Optimizer.ADAMW:
+        return torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=decay)
+    return torch.optim.SGD(module.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay)
+
+
+def train(
+    student: Network | nn.Module,
+    data: ImageData,
+    loss: DistillLoss,
+    teacher: nn.Module | None = None,
+    config: TrainConfig | None = None,
+    progress: Callable[[TrainStep], None] | None = None,
+) -> tuple[nn.Module, TrainResult]:
+    """Train ``student`` on ``data`` with ``loss`` (distilling ``teacher``, if the loss needs one).
+
+    A network name or ``ArchSpec`` is built with ``config.seed``; a module is trained as given, in place. The
+    returned module holds the weights of the epoch with the best validation accuracy, in eval mode.
+
+    Raises:
+        ConfigError: the loss needs a teacher and none was given, or the teacher's classes differ from the data's.
+    """
+    config = config or TrainConfig()
+    started = time.perf_counter()
+    if loss.needs_teacher and teacher is None:
+        raise ConfigError(f"loss '{loss.name}' needs a teacher; give one, or train with loss 'ce'")
+    device = torch.device(config.device) if config.device else default_device()
+    module = student if isinstance(student, nn.Module) else build_network(student, data.classes, config.seed)
+    module.to(device)
+    if teacher is not None:
+        teacher = teacher.to(device).eval() if loss.needs_teacher else None
+    x, y = to_device(data.train, device)
+    generator = torch.Generator().manual_seed(config.seed)
+    augment = Augment(flip=data.flip if config.flip is None else config.flip) if config.augment else None
+    optimizer = _optimizer(module, config)
+    steps = max(1, len(y) // config.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
+    best_val, best_epoch, best_state = -1.0, 0, copy.deepcopy(module.state_dict())
+    train_s, images, epoch_loss = 0.0, 0, float("nan")
+    for epoch in range(1, config.epochs + 1):
+        module.train()
+        t0, total, correct, seen = time.perf_counter(), 0.0, 0, 0
+        for step, (xb, yb) in enumerate(batches(x, y, data, config.batch_size, generator, augment), 1):
+            logits = module(xb)
+            target = None
+            if teacher is not None:
+                with torch.no_grad():
+                    target = teacher(xb)
+                if target.shape[1] != data.classes:
+                    raise ConfigError(
+                        f"the teacher has {target.shape[1]} classes; data '{data.name}' has {data.classes}"
+                    )
+            value = loss(logits, yb, target)
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            optimizer.step()
+            schedule.step()
+            total += float(value) * len(yb)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(yb)
+            if progress:
+                progress(TrainStep(epoch, config.epochs, (epoch - 1) * steps + step, config.epochs * steps,
+                                   total / seen, 100.0 * correct / seen))  # fmt: skip
+        train_s += time.perf_counter() - t0
+        images += seen
+        epoch_loss = total / max(seen, 1)
+        val = evaluate(module, data, data.val)
+        if val > best_val:
+            best_val, best_epoch, best_state = val, epoch, copy.deepcopy(module.state_dict())
+        if progress:
+            progress(TrainStep(epoch, config.epochs, epoch * steps, config.epochs * steps, epoch_loss,
+                               100.0 * correct / max(seen, 1), val))  # fmt: skip
+        if config.patience is not None and epoch - best_epoch >= config.patience:
+            break
+    module.load_state_dict(best_state)
+    test = evaluate(module, data, data.test)
+    result = TrainResult(loss.name, best_val, test, best_epoch, epoch, epoch_loss, time.perf_counter() - started,
+                         images / train_s if train_s else 0.0, config.seed, str(device))  # fmt: skip
+    return module, result

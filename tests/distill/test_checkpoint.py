@@ -1,0 +1,79 @@
+"""Checkpoints round-trip to identical predictions, hold no pickled code, and refuse what is not one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from edgebench.distill.checkpoint import ARCH, WEIGHTS, load_checkpoint, save_checkpoint
+from edgebench.distill.losses import get_loss
+from edgebench.distill.networks import Network, build_network, resolve_network
+from edgebench.distill.teacher import default_teacher, default_teacher_dir
+from edgebench.distill.train import TrainConfig, TrainResult
+from edgebench.exceptions import ConfigError, UnknownNameError
+from tests.distill.conftest import smallest
+
+RESULT = TrainResult("kd", 91.5, 90.25, 3, 4, 0.12, 1.5, 800.0, 7, "cpu")
+
+
+def _trained_like(network: Network, classes: int) -> torch.nn.Module:
+    """A network whose BatchNorm statistics have moved off their defaults, as training leaves them."""
+    module = build_network(network, classes, seed=3)
+    with torch.no_grad():
+        module(torch.randn(8, 3, 32, 32) * 2 + 1)
+    return module.eval()
+
+
+@pytest.mark.parametrize("network", ["resnet18-0.25-cifar", smallest()], ids=["builtin", "archspec"])
+def test_checkpoint_round_trips_to_identical_predictions(tmp_path: Path, network: Network) -> None:
+    module = _trained_like(network, classes=7)
+    save_checkpoint(tmp_path / "ck", network, module, 7, "digits", get_loss("kd"), TrainConfig(), RESULT)
+    back = load_checkpoint(tmp_path / "ck")
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(back.module(x), module(x))
+    assert back.network == network and back.classes == 7 and back.test_top1_pct == 90.25
+    assert back.metrics["loss_params"] == {"temperature": 4.0, "alpha": 0.9}
+    assert json.loads((tmp_path / "ck" / ARCH).read_text())["classes"] == 7
+    assert not list((tmp_path / "ck").glob("*.tmp"))
+
+
+def test_weights_are_tensors_only(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path, "resnet18-0.25-cifar", _trained_like("resnet18-0.25-cifar", 10), 10, "digits",
+                    get_loss("ce"), TrainConfig(), RESULT)  # fmt: skip
+    state = torch.load(tmp_path / WEIGHTS, weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+
+
+def test_a_folder_that_is_not_a_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"not an edgebench checkpoint.*edgebench teacher train"):
+        load_checkpoint(tmp_path)
+
+
+def test_weights_of_another_network_are_refused(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path, "resnet18-0.25-cifar", _trained_like("resnet18-0.25-cifar", 10), 10, "digits",
+                    get_loss("ce"), TrainConfig(), RESULT)  # fmt: skip
+    arch = json.loads((tmp_path / ARCH).read_text())
+    (tmp_path / ARCH).write_text(json.dumps({**arch, "net": "resnet18-0.5-cifar"}))
+    with pytest.raises(ConfigError, match=r"weights.pt: weights do not load into resnet18-0.5-cifar"):
+        load_checkpoint(tmp_path)
+
+
+def test_network_names_resolve_with_aliases_and_suggestions(tmp_path: Path) -> None:
+    assert resolve_network("resnet18-cifar") == "resnet18-1.0-cifar"
+    path = tmp_path / "arch.json"
+    path.write_text(smallest().to_json())
+    assert resolve_network(str(path)) == smallest()
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'resnet18-0\.5-cifar'"):
+        resolve_network("resnet18-0.5-cifr")
+
+
+def test_a_cached_default_teacher_is_loaded_not_retrained(tmp_path: Path) -> None:
+    path = default_teacher_dir(tmp_path)
+    module = _trained_like("resnet18-0.25-cifar", 10)
+    save_checkpoint(path, "resnet18-0.25-cifar", module, 10, "digits", get_loss("ce"), TrainConfig(), RESULT)
+    teacher = default_teacher(tmp_path)
+    assert teacher.path == path and teacher.test_top1_pct == 90.25

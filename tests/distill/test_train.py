@@ -1,0 +1,60 @@
+"""A few epochs on a tiny learnable set: the loss falls, the result is well formed, a seed repeats a run exactly,
+and distillation runs with a teacher."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from edgebench.data import ImageData
+from edgebench.distill.losses import get_loss
+from edgebench.distill.networks import build_network
+from edgebench.distill.train import Optimizer, TrainConfig, TrainStep, evaluate, train
+from edgebench.exceptions import ConfigError
+from tests.distill.conftest import smallest
+
+FAST = TrainConfig(epochs=3, batch_size=16, lr=0.02)
+
+
+def test_a_short_run_lowers_the_loss_and_reports_a_valid_result(bright_dark: ImageData) -> None:
+    steps: list[TrainStep] = []
+    module, result = train(smallest(), bright_dark, get_loss("ce"), config=FAST, progress=steps.append)
+    per_epoch = len(bright_dark.train) // 16
+    assert steps[-1].done == steps[-1].total == 3 * per_epoch
+    first_epoch = [s.loss for s in steps if s.epoch == 1 and s.val_top1_pct is None]
+    assert result.train_loss < first_epoch[0]
+    assert result.loss == "ce" and result.epochs_run == 3 and 1 <= result.best_epoch <= 3 and result.seed == 0
+    assert 0 <= result.test_top1_pct <= 100 and result.val_top1_pct == max(s.val_top1_pct or 0 for s in steps)
+    assert result.images_per_s > 0 and result.wall_time_s > 0 and result.device == "cpu"
+    assert evaluate(module, bright_dark, bright_dark.test) == pytest.approx(result.test_top1_pct)
+
+
+def test_the_same_seed_repeats_a_run(bright_dark: ImageData) -> None:
+    config = TrainConfig(epochs=1, batch_size=16, seed=5)
+    a, ra = train(smallest(), bright_dark, get_loss("ce"), config=config)
+    b, rb = train(smallest(), bright_dark, get_loss("ce"), config=config)
+    assert ra.test_top1_pct == rb.test_top1_pct and ra.train_loss == rb.train_loss
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+
+
+def test_distillation_runs_with_a_teacher_and_adamw(bright_dark: ImageData) -> None:
+    teacher = build_network("resnet18-0.25-cifar", 2, seed=1).eval()
+    config = TrainConfig(epochs=2, batch_size=16, optimizer=Optimizer.ADAMW, patience=1)
+    _, result = train(smallest(), bright_dark, get_loss("kd-lrds"), teacher, config)
+    assert result.loss == "kd-lrds" and result.epochs_run in (1, 2) and result.train_loss > 0
+
+
+def test_a_distillation_loss_without_a_teacher_is_refused(bright_dark: ImageData) -> None:
+    with pytest.raises(ConfigError, match="loss 'kd' needs a teacher"):
+        train(smallest(), bright_dark, get_loss("kd"), config=FAST)
+
+
+def test_a_teacher_with_other_classes_is_refused(bright_dark: ImageData) -> None:
+    teacher = build_network("resnet18-0.25-cifar", 10).eval()
+    with pytest.raises(ConfigError, match="the teacher has 10 classes; data 'bright-dark' has 2"):
+        train(smallest(), bright_dark, get_loss("kd"), teacher, FAST)
+
+
+def test_bad_settings_are_refused_before_training() -> None:
+    with pytest.raises(ConfigError, match="training epochs must be >= 1"):
+        TrainConfig(epochs=0)
