@@ -140,9 +140,9 @@ def batches(
     batch_size: int,
     generator: torch.Generator | None = None,
     augment: Augment | None = None,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Normalised float batches of uint8 images ``x``: in order, or, with a ``generator``, shuffled (dropping the
-    last partial batch when there is a full one) and augmented."""
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Normalised float batches of uint8 images ``x`` with their labels and row indices: in order, or, with a
+    ``generator``, shuffled (dropping the last partial batch when there is a full one) and augmented."""
     mean, std = (torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in data.normalization)
     if generator is None:
         order = torch.arange(len(y))
@@ -155,4 +155,4 @@ def batches(
         xb = (x[idx].float() - mean) / std
         if augment is not None and generator is not None:
             xb = augment(xb, generator)
-        yield xb, y[idx]
+        yield xb, y[idx], idx

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from edgebench.data import Augment, ImageData, Split, batches, to_device
@@ -47,7 +48,11 @@ class TrainConfig:
         seed: initial weights, shuffling and augmentation; the same seed gives the same run on the same machine.
         augment: random crop of the 4-pixel padded image, plus flips where the data allows them.
         flip: override the data's choice of horizontal flips (None: flip natural images, not digits).
+        resolution: the student's input side, resized from the data's (bilinear, antialiased), in training and in
+            evaluation; the teacher always sees the data's. None: the data's. A cheap proxy for ranking students.
         device: "cpu", "cuda", ... (None: CUDA when present).
+
+    Without augmentation the teacher's outputs never change, so they are computed once per run, not per epoch.
     """
 
     epochs: int = 30
@@ -59,12 +64,15 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True
     flip: bool | None = None
+    resolution: int | None = None
     device: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"training {name} must be >= 1, not {getattr(self, name)}")
+        if self.resolution is not None and self.resolution < 8:
+            raise ConfigError(f"training resolution must be >= 8 pixels (or unset), not {self.resolution}")
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"training patience must be >= 1 epoch (or unset), not {self.patience}")
 
@@ -108,14 +116,32 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def resize(x: torch.Tensor, side: int | None) -> torch.Tensor:
+    """A normalised batch at ``side`` x ``side`` (bilinear, antialiased); as is for None or its own side."""
+    if side is None or x.shape[-1] == side:
+        return x
+    return F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+
+
 @torch.no_grad()
-def evaluate(module: nn.Module, data: ImageData, split: Split, batch_size: int = 256) -> float:
-    """Top-1 accuracy in percent of ``module`` (put in eval mode) on one split of ``data``."""
+def evaluate(
+    module: nn.Module, data: ImageData, split: Split, batch_size: int = 256, resolution: int | None = None
+) -> float:
+    """Top-1 accuracy in percent of ``module`` (put in eval mode) on one split of ``data``, its inputs resized to
+    ``resolution`` if given."""
     device = next(module.parameters()).device
     module.eval()
     x, y = to_device(split, device)
-    correct = sum(int((module(xb).argmax(1) == yb).sum()) for xb, yb in batches(x, y, data, batch_size))
+    correct = sum(
+        int((module(resize(xb, resolution)).argmax(1) == yb).sum()) for xb, yb, _ in batches(x, y, data, batch_size)
+    )
     return 100.0 * correct / max(len(split), 1)
+
+
+@torch.no_grad()
+def _teacher_outputs(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, data: ImageData) -> torch.Tensor:
+    """The teacher's logits for every row of ``x``, in row order."""
+    return torch.cat([teacher(xb) for xb, _, _ in batches(x, y, data, 256)])
 
 
 def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -125,6 +151,13 @@ def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer is Optimizer.ADAMW:
         return torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=decay)
     return torch.optim.SGD(module.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay)
+
+
+@torch.no_grad()
+def _checked(logits: torch.Tensor, data: ImageData) -> torch.Tensor:
+    if logits.shape[1] != data.classes:
+        raise ConfigError(f"the teacher has {logits.shape[1]} classes; data '{data.name}' has {data.classes}")
+    return logits
 
 
 def train(
@@ -153,6 +186,9 @@ def train(
     if teacher is not None:
         teacher = teacher.to(device).eval() if loss.needs_teacher else None
     x, y = to_device(data.train, device)
+    fixed = None  # the teacher's outputs, when they are the same every epoch
+    if teacher is not None and not config.augment:
+        fixed = _checked(_teacher_outputs(teacher, x, y, data), data)
     generator = torch.Generator().manual_seed(config.seed)
     augment = Augment(flip=data.flip if config.flip is None else config.flip) if config.augment else None
     optimizer = _optimizer(module, config)
@@ -163,22 +199,19 @@ def train(
     for epoch in range(1, config.epochs + 1):
         module.train()
         t0, total, correct, seen = time.perf_counter(), 0.0, 0, 0
-        for step, (xb, yb) in enumerate(batches(x, y, data, config.batch_size, generator, augment), 1):
-            logits = module(xb)
+        for step, (xb, yb, idx) in enumerate(batches(x, y, data, config.batch_size, generator, augment), 1):
+            logits = module(resize(xb, config.resolution))
             target = None
-            if teacher is not None:
-                with torch.no_grad():
-                    target = teacher(xb)
-                if target.shape[1] != data.classes:
-                    raise ConfigError(
-                        f"the teacher has {target.shape[1]} classes; data '{data.name}' has {data.classes}"
-                    )
+            if fixed is not None:
+                target = fixed[idx]
+            elif teacher is not None:
+                target = _checked(teacher(xb), data)
             value = loss(logits, yb, target)
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()
             schedule.step()
-            total += float(value) * len(yb)
+            total += float(value.detach()) * len(yb)
             correct += int((logits.argmax(1) == yb).sum())
             seen += len(yb)
             if progress:
@@ -187,7 +220,7 @@ def train(
         train_s += time.perf_counter() - t0
         images += seen
         epoch_loss = total / max(seen, 1)
-        val = evaluate(module, data, data.val)
+        val = evaluate(module, data, data.val, resolution=config.resolution)
         if val > best_val:
             best_val, best_epoch, best_state = val, epoch, copy.deepcopy(module.state_dict())
         if progress:
@@ -196,7 +229,7 @@ def train(
         if config.patience is not None and epoch - best_epoch >= config.patience:
             break
     module.load_state_dict(best_state)
-    test = evaluate(module, data, data.test)
+    test = evaluate(module, data, data.test, resolution=config.resolution)
     result = TrainResult(loss.name, best_val, test, best_epoch, epoch, epoch_loss, time.perf_counter() - started,
                          images / train_s if train_s else 0.0, config.seed, str(device))  # fmt: skip
     return module, result

@@ -23,15 +23,15 @@ def test_batches_are_normalised_with_the_training_statistics(data: ImageData) ->
     mean, _ = data.normalization
     assert mean[1] == pytest.approx(data.train.x[:, 1].mean()) and mean[1] < 0.6 * mean[0]
     x, y = to_device(data.train, torch.device("cpu"))
-    xb = torch.cat([b for b, _ in batches(x, y, data, 16)])
+    xb = torch.cat([b for b, _, _ in batches(x, y, data, 16)])
     assert xb.shape == (len(data.train), 3, 32, 32)
     assert xb.mean(dim=(0, 2, 3)).abs().max() < 1e-4 and (xb.std(dim=(0, 2, 3)) - 1).abs().max() < 1e-3
 
 
 def test_shuffled_batches_drop_the_last_partial_one_and_repeat_by_seed(data: ImageData) -> None:
     x, y = to_device(data.train, torch.device("cpu"))
-    first = [yb for _, yb in batches(x, y, data, 16, torch.Generator().manual_seed(1))]
-    again = [yb for _, yb in batches(x, y, data, 16, torch.Generator().manual_seed(1))]
+    first = [yb for _, yb, _ in batches(x, y, data, 16, torch.Generator().manual_seed(1))]
+    again = [yb for _, yb, _ in batches(x, y, data, 16, torch.Generator().manual_seed(1))]
     assert [len(b) for b in first] == [16] * (len(data.train) // 16)
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     assert not torch.equal(torch.cat(first), y[: len(torch.cat(first))])

@@ -3,11 +3,13 @@ and distillation runs with a teacher."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 import torch
 
 from edgebench.data import ImageData
-from edgebench.distill.losses import get_loss
+from edgebench.distill.losses import HintonKD, get_loss
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import Optimizer, TrainConfig, TrainStep, evaluate, train
 from edgebench.exceptions import ConfigError
@@ -58,3 +60,54 @@ def test_a_teacher_with_other_classes_is_refused(bright_dark: ImageData) -> None
 def test_bad_settings_are_refused_before_training() -> None:
     with pytest.raises(ConfigError, match="training epochs must be >= 1"):
         TrainConfig(epochs=0)
+
+
+class _Seen(torch.nn.Module):
+    """Wraps a network and records the input sides it is called with."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner, self.sides = inner, list[int]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.sides.append(x.shape[-1])
+        return self.inner(x)
+
+
+@pytest.mark.parametrize(("augment", "teacher_calls"), [(False, 1), (True, 2 * (84 // 16))])
+def test_the_student_sees_the_proxy_resolution_and_a_fixed_teacher_runs_once(
+    bright_dark: ImageData, augment: bool, teacher_calls: int
+) -> None:
+    teacher = _Seen(build_network("resnet18-0.25-cifar", 2, seed=1).eval())
+    student = _Seen(build_network(smallest(), 2, seed=0))
+    config = TrainConfig(epochs=2, batch_size=16, resolution=16, augment=augment)
+    train(student, bright_dark, get_loss("kd"), teacher, config)
+    assert set(student.sides) == {16} and set(teacher.sides) == {32}
+    assert len(teacher.sides) == teacher_calls  # in batches of 256 when fixed, else once per training step
+
+
+class _Brightness(torch.nn.Module):
+    """A teacher that calls an image bright (class 1) when its mean is above zero: right for every bright-dark image."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x.mean(dim=(1, 2, 3))
+        return torch.stack([-m, m], dim=1)
+
+
+@dataclass(frozen=True)
+class _Agreement(HintonKD):
+    """KD that records, per batch, whether the teacher's answers match the labels of that batch's images."""
+
+    agreed: list[bool] = field(default_factory=list)
+
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        assert teacher is not None
+        self.agreed.append(bool((teacher.argmax(1) == labels).all()))
+        return super().__call__(student, labels, teacher)
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_each_batch_gets_the_teacher_outputs_of_its_own_images(bright_dark: ImageData, augment: bool) -> None:
+    loss = _Agreement()
+    train(smallest(), bright_dark, loss, _Brightness(), TrainConfig(epochs=2, batch_size=16, augment=augment))
+    assert len(loss.agreed) == 10 and all(loss.agreed)
