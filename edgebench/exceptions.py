@@ -7,7 +7,8 @@ Tree::
     ├── UnknownNameError          no device / backend / precision / network by that name
     ├── UnsupportedError          a valid request the target cannot honour
     │   ├── UnsupportedOpError    an ONNX op edgebench or a backend cannot run
-    │   └── UnreachableDeviceError a device that cannot be measured from here
+    │   ├── UnreachableDeviceError a device that cannot be measured from here
+    │   └── InfeasibleBudgetError  nothing in the search space meets the latency budget
     ├── ModelLoadError            a file that is not a model
     ├── BackendUnavailableError   an optional backend package is not installed
     ├── ParityError               a converted artifact disagrees with the PyTorch reference
@@ -58,6 +59,10 @@ class UnsupportedOpError(UnsupportedError):
 
 class UnreachableDeviceError(UnsupportedError):
     """The device is neither this machine nor reachable through an agent."""
+
+
+class InfeasibleBudgetError(UnsupportedError):
+    """No architecture of the space meets the latency budget; the message gives the fastest achievable."""
 
 
 class ModelLoadError(EdgebenchError):

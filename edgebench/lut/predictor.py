@@ -11,7 +11,7 @@ import numpy as np
 from edgebench.exceptions import MissingRowError
 from edgebench.lut.keys import BlockKind, LutKey, arch_keys
 from edgebench.lut.store import Correction, LutTable
-from edgebench.search.space import ArchSpec, SearchSpace
+from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch
 from edgebench.types import Status
 
 
@@ -33,8 +33,9 @@ def block_cost(latency_ms: float, key: LutKey, correction: Correction) -> float:
 
 @dataclass(frozen=True)
 class Prediction:
-    """A predicted latency and where its numbers came from."""
+    """A predicted latency, the architecture it is for, and where its numbers came from."""
 
+    arch: ArchSpec
     latency_ms: float
     source: str
     blocks: tuple[tuple[str, float], ...]  # (block label, contribution in ms), network order
@@ -73,7 +74,7 @@ class Predictor:
     def predict(self, arch: ArchSpec) -> Prediction:
         blocks = tuple((k.label, self.cost(k)) for k in arch_keys(self.space, arch))
         total = self.correction.overhead_ms + sum(ms for _, ms in blocks)
-        return Prediction(total, self.source, blocks, self.correction.overhead_ms)
+        return Prediction(arch, total, self.source, blocks, self.correction.overhead_ms)
 
     def _tables(self) -> None:
         """Per stage, the cost of its first block by (input width, width, e, k, se) and of later blocks by
@@ -125,6 +126,41 @@ class Predictor:
         if bad.size:
             self.predict(self.space.decode(x[bad[0]]))  # raises MissingRowError naming the block
         return total
+
+    def fastest(self) -> Prediction:
+        """The fastest architecture of the space by this LUT, found exactly (stage by stage over input widths)."""
+        sp = self.space
+        best = np.array([self._stem])  # per input width of the next stage: fastest cost so far
+        choices: list[np.ndarray] = []  # per stage, per width: (previous width, depth) of the fastest way there
+        firsts = [np.where(np.isnan(f), np.inf, f) for f in self._first]  # a missing row is never the fastest
+        rests = [np.where(np.isnan(r), np.inf, r) for r in self._rest]
+        for s, first, rest in zip(sp.stages, firsts, rests, strict=True):
+            first_min = first.reshape(*first.shape[:2], -1).min(axis=2)
+            rest_min = rest.reshape(rest.shape[0], -1).min(axis=1)
+            extra = np.array([[(d - 1) * r if d > 1 else 0.0 for d in s.depth] for r in rest_min])  # (width, depth)
+            total = best[:, None, None] + first_min[:, :, None] + extra[None]  # (previous, width, depth)
+            per_width = total.transpose(1, 0, 2).reshape(total.shape[1], -1).argmin(axis=1)
+            prev, depth = np.unravel_index(per_width, (total.shape[0], total.shape[2]))
+            best = total[prev, np.arange(total.shape[1]), depth]
+            choices.append(np.stack([prev, depth], axis=1))
+        ends = best + np.where(np.isnan(self._head), np.inf, self._head)
+        last = int(np.argmin(ends))
+        if not np.isfinite(ends[last]):
+            raise MissingRowError(f"the {self.table.meta.device} LUT lacks rows for every architecture of the space")
+        widths = [last]
+        for c in reversed(choices[1:]):
+            widths.append(int(c[widths[-1], 0]))
+        widths.reverse()
+        stages = []
+        for s, w, c, first, rest in zip(sp.stages, widths, choices, firsts, rests, strict=True):
+            prev = int(c[w, 0])
+            e, k, se = np.unravel_index(np.argmin(first[prev, w]), first.shape[2:])
+            blocks = [BlockArch(s.expansion[e], s.kernel[k], s.se[se])]
+            if s.depth[int(c[w, 1])] > 1:
+                e, k, se = np.unravel_index(np.argmin(rest[w]), rest.shape[1:])
+                blocks += [BlockArch(s.expansion[e], s.kernel[k], s.se[se])] * (s.depth[int(c[w, 1])] - 1)
+            stages.append(StageArch(s.width[w], tuple(blocks)))
+        return self.predict(ArchSpec(sp.name, tuple(stages)))
 
     def predict_many(self, archs: Sequence[ArchSpec]) -> np.ndarray:
         return self.predict_encoded(np.stack([self.space.encode(a) for a in archs]))

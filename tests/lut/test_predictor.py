@@ -56,3 +56,19 @@ def test_predictor_throughput_is_far_above_search_needs(cifar: SearchSpace) -> N
     started = time.perf_counter()
     predictor.predict_encoded(x)
     assert time.perf_counter() - started < 1.0  # 20,000 architectures; benchmarks/ measures the real rate
+
+
+def test_fastest_architecture_is_exact_on_a_small_space(tiny: SearchSpace) -> None:
+    predictor = Predictor(synthetic_table(tiny, Correction(0.1, 0.3, 0.2)), tiny)
+    rng = random.Random(0)
+    every = {tiny.sample(rng) for _ in range(2000)}  # the tiny space has 2 widths x (2 + 2 * 2) blocks = 12
+    fastest = predictor.fastest()
+    assert fastest.latency_ms == pytest.approx(min(predictor.predict_many(sorted(every, key=str))), rel=1e-12)
+    assert fastest.latency_ms == pytest.approx(predictor.predict(fastest.arch).latency_ms, rel=1e-12)
+
+
+def test_fastest_architecture_beats_every_sampled_one_on_the_default_space(cifar: SearchSpace) -> None:
+    predictor = Predictor(synthetic_table(cifar, Correction(0.1, 0.3, 0.2)), cifar)
+    rng = random.Random(4)
+    sampled = predictor.predict_many([cifar.sample(rng) for _ in range(5000)])
+    assert predictor.fastest().latency_ms <= sampled.min()
