@@ -10,21 +10,23 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from edgebench import nets
+from edgebench import nets, pareto
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
-from edgebench.data import RESOLUTION, load_data
+from edgebench.data import RESOLUTION, ImageData, load_data
 from edgebench.data.digits import NAME as DIGITS
 from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.distill import networks
-from edgebench.distill.checkpoint import load_checkpoint, save_checkpoint
-from edgebench.distill.losses import CrossEntropy, get_loss
+from edgebench.distill.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from edgebench.distill.losses import CrossEntropy, DistillLoss, get_loss
 from edgebench.distill.networks import Network, resolve_network
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import (
     ConfigError,
+    InfeasibleBudgetError,
     MissingRowError,
     ModelLoadError,
     UnknownNameError,
@@ -40,8 +42,21 @@ from edgebench.lut.predictor import Prediction, Predictor
 from edgebench.lut.store import LutId, LutMeta, default_cache_dir, read_table
 from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import Model, from_module, load_onnx
+from edgebench.search.baseline import BaselineRow, baseline_family
+from edgebench.search.nas import (
+    COMPLETE,
+    PROXY,
+    Candidate,
+    Objective,
+    SearchSettings,
+    open_study,
+    run_search,
+    storage_for,
+    study_exists,
+)
 from edgebench.search.space import SearchSpace, get_space, load_arch
 from edgebench.types import Precision, Source, parse_precision
+from edgebench.units import parse_ms
 
 log = logging.getLogger(__name__)
 
@@ -363,29 +378,8 @@ def train_student(
     """
     network = _training_network(arch)
     distill_loss = get_loss(loss, loss_params)
-    checkpoint = None
-    if teacher is not None:
-        if distill_loss.needs_teacher:
-            checkpoint = load_checkpoint(teacher)
-        else:
-            log.warning("loss '%s' learns from labels only; the teacher %s is not used", loss, teacher)
     images = load_data(data)
-    if distill_loss.needs_teacher and checkpoint is None:
-        if images.name != DIGITS:
-            raise ConfigError(
-                f"loss '{loss}' needs a teacher trained on '{data}': train one with `edgebench teacher train --data "
-                f"{data}` and give it with --teacher PATH (the default teacher only knows the bundled digits)"
-            )
-        checkpoint = default_teacher(cache_dir, _role(progress, "default teacher"))
-    if checkpoint is not None:
-        if checkpoint.classes != images.classes:
-            raise ConfigError(
-                f"{checkpoint.path}: the teacher has {checkpoint.classes} classes, data '{images.name}' has "
-                f"{images.classes}; train a teacher on this data with `edgebench teacher train --data ...`"
-            )
-        if checkpoint.metrics.get("data") != images.name:
-            log.warning("teacher %s was trained on '%s', not on '%s'", checkpoint.path,
-                        checkpoint.metrics.get("data"), images.name)  # fmt: skip
+    checkpoint = _teacher_for(distill_loss, teacher, images, data, cache_dir, _role(progress, "default teacher"))
     config = config or TrainConfig()
     teacher_module = checkpoint.module if checkpoint else None
     module, result = train(network, images, distill_loss, teacher_module, config, _role(progress, "student"))
@@ -396,5 +390,137 @@ def train_student(
     return TrainRun(networks.label(network), result, checkpoint.path, checkpoint.test_top1_pct, output)
 
 
+def _teacher_for(
+    loss: DistillLoss,
+    teacher: Path | None,
+    images: ImageData,
+    data: str | None,
+    cache_dir: Path | None,
+    progress: Callable[[TrainStep], None] | None,
+) -> Checkpoint | None:
+    """The teacher a loss distils: the given checkpoint, else the default one on the default data; None for a loss
+    that learns from labels only. Raises ConfigError for a teacher that does not fit the data."""
+    checkpoint = None
+    if teacher is not None:
+        if loss.needs_teacher:
+            checkpoint = load_checkpoint(teacher)
+        else:
+            log.warning("loss '%s' learns from labels only; the teacher %s is not used", loss.name, teacher)
+    if loss.needs_teacher and checkpoint is None:
+        if images.name != DIGITS:
+            raise ConfigError(
+                f"loss '{loss.name}' needs a teacher trained on '{data}': train one with `edgebench teacher train "
+                f"--data {data}` and give it with --teacher PATH (the default teacher only knows the bundled digits)"
+            )
+        checkpoint = default_teacher(cache_dir, progress)
+    if checkpoint is not None:
+        if checkpoint.classes != images.classes:
+            raise ConfigError(
+                f"{checkpoint.path}: the teacher has {checkpoint.classes} classes, data '{images.name}' has "
+                f"{images.classes}; train a teacher on this data with `edgebench teacher train --data ...`"
+            )
+        if checkpoint.metrics.get("data") != images.name:
+            log.warning("teacher %s was trained on '%s', not on '%s'", checkpoint.path,
+                        checkpoint.metrics.get("data"), images.name)  # fmt: skip
+    return checkpoint
+
+
 def _role(progress: Callable[[str, TrainStep], None] | None, role: str) -> Callable[[TrainStep], None] | None:
     return partial(progress, role) if progress else None
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """A finished (or resumed) search: every candidate, the baseline family, the feasible front, and where they are."""
+
+    candidates: pd.DataFrame
+    baseline: pd.DataFrame
+    front: pd.DataFrame
+    fastest_ms: float
+    latency_source: str
+    out_dir: Path
+    storage: str
+    study: str
+
+
+def search(
+    device: str,
+    budget: str,
+    backend: str | None = None,
+    precision: str | None = None,
+    space: str = "mbv2-cifar",
+    trials: int = 16,
+    time_budget_s: float | None = None,
+    loss: str = "kd",
+    data: str | None = None,
+    teacher: Path | None = None,
+    proxy: TrainConfig | None = None,
+    seed: int = 0,
+    out: Path | None = None,
+    storage: str | None = None,
+    resume: bool = False,
+    baseline: bool = True,
+    cache_dir: Path | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
+    on_baseline: Callable[[BaselineRow], None] | None = None,
+    progress: Progress | None = None,
+    train_progress: Callable[[str, TrainStep], None] | None = None,
+) -> SearchOutcome:
+    """Search ``space`` for the most accurate students under a latency budget on a device.
+
+    The device's LUT is built (measured) or estimated first if it is not cached; the study is stored in
+    ``storage`` (default: ``sqlite:///OUT/study.db``), so the same command resumes it and other workers given the
+    same storage join it. Writes ``candidates.csv``/``.parquet``, ``baseline.csv`` and ``front.csv`` to ``out``.
+
+    Raises:
+        InfeasibleBudgetError: not even the fastest architecture of the space meets the budget.
+        ConfigError, UnknownNameError: bad device, runtime, data, teacher, loss or stored study settings; ``resume``
+            of a study that does not exist.
+    """
+    budget_ms = parse_ms(budget, "--latency")
+    prof = get_device(device)
+    backend, prec = runtime_for(prof, backend, precision)
+    sp = get_space(space).for_device(prof.channel_multiple)
+    if sp.resolution != RESOLUTION:
+        raise ConfigError(
+            f"space '{sp.name}' is for {sp.resolution}x{sp.resolution} inputs; search trains on the data loaders' "
+            f"{RESOLUTION}x{RESOLUTION}: give a 32x32 space such as mbv2-cifar"
+        )
+    distill_loss = get_loss(loss)
+    images = load_data(data)
+    out = out or Path("reports") / f"search-{prof.name}-{backend}-{prec}-{budget_ms:g}ms"
+    url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    name = f"{prof.name}-{backend}-{prec}-{sp.name}-{budget_ms:g}ms-{loss}-{images.name}"
+    if resume and not study_exists(url, name):
+        raise ConfigError(f"no study '{name}' in {url} to resume; drop --resume to start it")
+    (lut,) = profile(prof, [(backend, prec)], sp, cache_dir, progress=progress)
+    predictor = Predictor(lut.table, sp)
+    fastest = predictor.fastest()
+    if fastest.latency_ms > budget_ms:
+        raise InfeasibleBudgetError(
+            f"nothing in space '{sp.name}' meets {budget_ms:g} ms on {prof.name} ({backend} {prec}): the fastest "
+            f"architecture is predicted at {fastest.latency_ms:.3f} ms ({fastest.source}); raise --latency to at "
+            "least that, or search a smaller space"
+        )
+    checkpoint = _teacher_for(distill_loss, teacher, images, data, cache_dir, _role(train_progress, "default teacher"))
+    settings = SearchSettings(budget_ms, trials, time_budget_s, proxy or PROXY, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    study = open_study(storage_for(url), name, settings)
+    teacher_module = checkpoint.module if checkpoint else None
+    objective = Objective(sp, predictor, images, distill_loss, teacher_module, settings, on_candidate)
+    rows = run_search(study, objective, settings)
+    base = pd.DataFrame(columns=list(BaselineRow.__dataclass_fields__))
+    if baseline:
+        family = study.user_attrs.get("baseline")
+        if family is None:  # trained once per study; a resumed search or another worker reuses it
+            done = baseline_family(images, distill_loss, teacher_module, settings.proxy, prof, backend, prec,
+                                   on_row=on_baseline)  # fmt: skip
+            family = [r.to_dict() for r in done]
+            study.set_user_attr("baseline", family)
+        base = pd.DataFrame(family, columns=list(BaselineRow.__dataclass_fields__))
+    best = pareto.front(rows[rows["status"] == COMPLETE], "val_top1_pct", "predicted_ms")
+    rows.to_csv(out / "candidates.csv", index=False)
+    rows.to_parquet(out / "candidates.parquet", index=False)
+    base.to_csv(out / "baseline.csv", index=False)
+    best.to_csv(out / "front.csv", index=False)
+    return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, url, name)

@@ -31,6 +31,9 @@ from edgebench.distill.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_CONFIG
 from edgebench.distill.train import Optimizer, TrainConfig, TrainStep
 from edgebench.exceptions import EdgebenchError
 from edgebench.lut.builder import BuildSettings
+from edgebench.search.baseline import BaselineRow
+from edgebench.search.nas import COMPLETE, DUPLICATE, FAILED, INFEASIBLE, PROXY, Candidate
+from edgebench.units import parse_ms
 
 app = typer.Typer(
     help="Pick the student network to deploy on an edge device, and know its accuracy and latency cost.\n\n"
@@ -604,3 +607,111 @@ def train_cmd(
     with _progress() as bar:
         run = api.train_student(arch, loss, data, teacher, params, config, output, cache_dir, _TrainBar(bar))
     _print_run(run)
+
+
+class _SearchLog:
+    """One line per candidate and baseline member, printed above the progress bar of trained candidates."""
+
+    def __init__(self, bar: Progress, trials: int) -> None:
+        self.bar, self.task = bar, bar.add_task("search: candidates trained", total=trials)
+
+    def candidate(self, c: Candidate) -> None:
+        acc = f"val {c.val_top1_pct:5.1f} %" if c.val_top1_pct is not None else ""
+        self.bar.console.print(
+            f"trial {c.trial:3d} {c.status:10} {c.predicted_ms:8.3f} ms ({c.latency_source}) {acc} {c.reason}",
+            highlight=False,
+        )
+        if c.status == COMPLETE:
+            self.bar.advance(self.task)
+
+    def baseline(self, row: BaselineRow) -> None:
+        acc = f"val {row.val_top1_pct:5.1f} %" if row.val_top1_pct is not None else row.reason
+        self.bar.console.print(
+            f"baseline {row.name:22} {row.latency_ms:8.3f} ms ({row.latency_source}) {acc}", highlight=False
+        )
+
+
+def _print_search(result: api.SearchOutcome) -> None:
+    counts = result.candidates["status"].value_counts().to_dict()
+    out.print(
+        f"{result.study}: {counts.get(COMPLETE, 0)} trained, {counts.get(INFEASIBLE, 0)} rejected over budget, "
+        f"{counts.get(DUPLICATE, 0)} duplicates, {counts.get(FAILED, 0)} failed; the fastest architecture of the "
+        f"space is {result.fastest_ms:.3f} ms ({result.latency_source})",
+        highlight=False,
+    )
+    table = Table(title="Pareto front under the budget", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in ("network", "latency ms", "source", "val top-1 %", "test top-1 %", "params"):
+        table.add_column(col, justify="left" if col in ("network", "source") else "right")
+    for r in result.front.itertuples():
+        table.add_row(f"trial {r.trial}", f"{r.predicted_ms:.3f}", r.latency_source, f"{r.val_top1_pct:.1f}",
+                      f"{r.test_top1_pct:.1f}", f"{r.params:,}")  # fmt: skip
+    for b in result.baseline.itertuples():
+        acc = "-" if b.val_top1_pct is None or b.val_top1_pct != b.val_top1_pct else f"{b.val_top1_pct:.1f}"
+        test = "-" if b.test_top1_pct is None or b.test_top1_pct != b.test_top1_pct else f"{b.test_top1_pct:.1f}"
+        table.add_row(f"baseline {b.name}", f"{b.latency_ms:.3f}", b.latency_source, acc, test, f"{b.params:,}")
+    out.print(table)
+    out.print(
+        f"results in {result.out_dir}: candidates.csv (every candidate), front.csv, baseline.csv; "
+        f"study {result.storage} (rerun the same command to resume)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("search")
+@handles_errors
+def search_cmd(
+    latency: Annotated[str, typer.Option("--latency", "-l", help="Latency budget: 15ms, 15 (ms) or 0.015s.")],
+    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "myriadx",
+    backend: Annotated[str | None, typer.Option("--backend", "-b", help="Default: the device's first.")] = None,
+    precision: Annotated[
+        str | None, typer.Option("--precision", "-p", help="Default: the backend's first on the device.")
+    ] = None,
+    space: Annotated[str, typer.Option(help="Search space: a name in models/spaces/ or a YAML path.")] = "mbv2-cifar",
+    trials: Annotated[int, typer.Option(min=1, help="Candidates to train, all workers together.")] = 16,
+    time_budget: Annotated[
+        str | None, typer.Option(help="Start no new candidate after this long, e.g. 10min or 600s.")
+    ] = None,
+    distill: Annotated[str, typer.Option(help="Training loss: ce, kd or kd-lrds (see `edgebench train`).")] = "kd",
+    data: DataOption = None,
+    teacher: Annotated[
+        Path | None, typer.Option(help="Teacher checkpoint folder (default, on the default data: the cached one).")
+    ] = None,
+    epochs: Annotated[
+        int, typer.Option(min=1, help="Proxy training epochs per candidate (and baseline).")
+    ] = PROXY.epochs,
+    proxy_resolution: Annotated[
+        int, typer.Option(min=8, help="Input side of proxy training (the data's side trains at full size).")
+    ] = PROXY.resolution or 32,
+    seed: Annotated[int, typer.Option(help="Sampler and training seed.")] = 0,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/search-DEVICE-...).")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(help="Optuna storage shared by workers: an RDB URL or a journal file (default: OUT/study.db)."),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Join an existing study (error if there is none).")] = False,
+    baseline: Annotated[bool, typer.Option(help="Train the MobileNetV2 width family the same way.")] = True,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="LUT and teacher cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench).")
+    ] = None,
+) -> None:
+    """Find the most accurate students under a latency budget on a device (multi-objective NSGA-II, Optuna).
+
+    Latency comes from the device's LUT (built, or estimated from its cost model, first if not cached): candidates
+    predicted over budget are rejected before any training; the others are distilled for a few epochs (the proxy)
+    and scored on validation. The study is stored, so the same command resumes after Ctrl-C or kill -9, and
+    workers given the same --storage share one study without repeating a trial.
+
+    Example: edgebench search --device myriadx --latency 15ms
+    """
+    config = replace(PROXY, epochs=epochs, resolution=proxy_resolution, seed=seed)
+    budget_s = parse_ms(time_budget, "--time-budget") / 1000 if time_budget else None
+    with _progress() as bar:
+        log = _SearchLog(bar, trials)
+        result = api.search(
+            device, latency, backend, precision, space, trials, budget_s, distill, data, teacher, config, seed,
+            out_dir, storage, resume, baseline, cache_dir, log.candidate, log.baseline, _Bar(bar), _TrainBar(bar),
+        )  # fmt: skip
+    _print_search(result)

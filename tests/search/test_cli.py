@@ -1,0 +1,72 @@
+"""`edgebench search` end to end on a tiny 32x32 space and the estimated myriadx: results written and re-read, a
+rerun resumes without training again, and bad requests fail in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from edgebench.cli import app
+from tests.test_cli import one_line_error
+
+TINY32 = Path(__file__).with_name("tiny32.yaml")
+
+
+@pytest.fixture
+def npz(tmp_path: Path) -> Path:
+    """Four classes told apart by brightness."""
+    rng = np.random.default_rng(0)
+    y = np.arange(80) % 4
+    x = (rng.integers(0, 60, (80, 32, 32, 3)) + 60 * y[:, None, None, None]).astype(np.uint8)
+    np.savez(tmp_path / "shades.npz", x=x, y=y)
+    return tmp_path / "shades.npz"
+
+
+def _args(tmp_path: Path, npz: Path, latency: str) -> list[str]:
+    return ["search", "--device", "myriadx", "--latency", latency, "--space", str(TINY32), "--trials", "2",
+            "--epochs", "1", "--proxy-resolution", "16", "--distill", "ce", "--data", f"npz:{npz}", "--no-baseline",
+            "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+
+
+def test_a_search_writes_its_tables_and_a_rerun_resumes(runner: CliRunner, tmp_path: Path, npz: Path) -> None:
+    result = runner.invoke(app, _args(tmp_path, npz, "1s"), terminal_width=200)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(tmp_path / "out" / "candidates.csv")
+    done = rows[rows["status"] == "COMPLETE"]
+    assert len(done) == 2 and (done["latency_source"] == "estimated").all() and done["val_top1_pct"].notna().all()
+    front = pd.read_csv(tmp_path / "out" / "front.csv")
+    assert 1 <= len(front) <= 2 and set(front["trial"]) <= set(done["trial"])
+    assert "2 trained" in result.output and "results in" in result.output
+    again = runner.invoke(app, [*_args(tmp_path, npz, "1s"), "--resume"], terminal_width=200)
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(tmp_path / "out" / "candidates.csv").equals(rows)  # nothing trained twice
+
+
+def test_a_budget_nothing_meets_fails_with_the_fastest_latency(runner: CliRunner, tmp_path: Path, npz: Path) -> None:
+    line = one_line_error(runner.invoke(app, _args(tmp_path, npz, "1us"), terminal_width=300))
+    assert "nothing in space 'tiny32' meets 0.001 ms on myriadx" in line
+    assert "the fastest architecture is predicted at" in line and "(estimated)" in line
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (["--latency", "fast"], "--latency 'fast' is not a positive duration"),
+        (["--resume"], "to resume; drop --resume to start it"),
+        (["--space", "mbv2-224"], "space 'mbv2-224' is for 224x224 inputs"),
+        (["--distill", "kdd"], "unknown loss 'kdd'"),
+    ],
+)
+def test_bad_search_requests_fail_in_one_line(
+    runner: CliRunner, tmp_path: Path, npz: Path, change: list[str], expected: str
+) -> None:
+    args = _args(tmp_path, npz, "1s")
+    if change[0] in args:
+        args[args.index(change[0]) + 1] = change[1]
+    else:
+        args.extend(change)
+    assert expected in one_line_error(runner.invoke(app, args, terminal_width=300))
