@@ -2,7 +2,7 @@
 
 Loads the default teacher from the cache (training it first if missing, a few minutes), then trains two fixed
 students of ``mbv2-cifar`` -- the smallest architecture (every first choice) and a medium one (middle depths,
-widest widths, expansion 6) -- with ``ce``, ``kd`` and ``kd-lrds`` over three seeds each, and prints every run's
+widest widths, least expansion) -- with ``ce``, ``kd`` and ``kd-lrds`` over three seeds each, and prints every run's
 test top-1, the means over seeds, the teacher's test top-1 and the students' training throughput on this machine.
 Every run uses the same recipe (:data:`RECIPE`), the losses their defaults; the data are the bundled digits (a
 small demo set: 359 test images, so one image is 0.28 points).
@@ -39,9 +39,9 @@ def smallest(space: SearchSpace) -> ArchSpec:
 
 
 def medium(space: SearchSpace) -> ArchSpec:
-    """The middle depth choice, the widest width, expansion 6, kernel 3, no squeeze-excite."""
+    """The middle depth choice, the widest width, the least expansion, kernel 3, no squeeze-excite."""
     return ArchSpec(space.name, tuple(
-        StageArch(s.width[-1], tuple(BlockArch(s.expansion[-1], s.kernel[0], s.se[0])
+        StageArch(s.width[-1], tuple(BlockArch(s.expansion[0], s.kernel[0], s.se[0])
                                      for _ in range(s.depth[len(s.depth) // 2])))
         for s in space.stages
     ))  # fmt: skip
