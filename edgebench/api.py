@@ -32,14 +32,14 @@ from edgebench.exceptions import (
     UnknownNameError,
     UnreachableDeviceError,
 )
-from edgebench.lut.builder import BuildResult, BuildSettings, Progress, build_lut
+from edgebench.lut.builder import BuildResult, BuildSettings, Progress, build_lut, read_lut
 from edgebench.lut.calibrate import CalibrationReport, calibrate_profile
 from edgebench.lut.costmodel import Estimate, estimate, params_for
 from edgebench.lut.estimated import estimate_lut
 from edgebench.lut.kernels import load_kernels
 from edgebench.lut.measurements import read_measurements
 from edgebench.lut.predictor import Prediction, Predictor
-from edgebench.lut.store import LutId, LutMeta, default_cache_dir, read_table
+from edgebench.lut.store import LutId, LutMeta, default_cache_dir
 from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import Model, from_module, load_onnx
 from edgebench.search.baseline import BaselineRow, baseline_family
@@ -270,7 +270,7 @@ def predict(
             f"no LUT for {prof.name} {backend} {prec} and space '{sp.name}' in {path.parent}; build it with `edgebench "
             f"profile --device {prof.name} --backend {backend} --precision {prec} --space {space or sp.name}`"
         )
-    table = read_table(path)
+    table = read_lut(path, prof)
     return Predictor(table, sp).predict(arch), table.meta
 
 

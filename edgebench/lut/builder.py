@@ -22,12 +22,13 @@ from edgebench.backends import get_backend
 from edgebench.backends.base import Artifact, Session
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
+from edgebench.devices.local import cpu_model
 from edgebench.exceptions import ConfigError
 from edgebench.lut.convert import ConvertJob, convert_all, default_workers
 from edgebench.lut.keys import KEY_COLUMNS, LutKey, arch_keys, enumerate_keys
 from edgebench.lut.predictor import block_cost, io_melems
 from edgebench.lut.sampling import Stats, measure_passes
-from edgebench.lut.store import Correction, Journal, LutId, LutMeta, LutTable, key_id, write_table
+from edgebench.lut.store import Correction, Journal, LutId, LutMeta, LutTable, key_id, read_table, write_table
 from edgebench.search.space import ArchSpec, SearchSpace
 from edgebench.types import Precision, Status
 
@@ -241,14 +242,13 @@ def build_lut(
         for stale in (path, journal.path):
             stale.unlink(missing_ok=True)
     if path.exists():
-        from edgebench.lut.store import read_table
-
-        return BuildResult(read_table(path), path, 0.0, built=False)
+        return BuildResult(read_lut(path, profile), path, 0.0, built=False)
 
     started = time.perf_counter()
     version = get_backend(backend).version()
     header = {
         "device": profile.name,
+        "cpu": cpu_model(),
         "backend_version": version,
         "threads": profile.threads,
         "space": space.model_dump(mode="json"),
@@ -300,6 +300,7 @@ def build_lut(
         window=settings.window,
         host=platform.node(),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        cpu=cpu_model(),
         correction=correction,
         build_seconds=round(seconds, 1),
     )
@@ -310,6 +311,17 @@ def build_lut(
     )
     journal.path.unlink()
     return BuildResult(table, path, seconds, built=True, resumed_windows=timed.resumed_windows)
+
+
+def read_lut(path: Path, profile: DeviceProfile) -> LutTable:
+    """A finished table of ``profile``; a local one timed on another CPU is refused, its numbers are that CPU's."""
+    table, here = read_table(path), cpu_model()
+    if profile.connection == "local" and table.meta.cpu and table.meta.cpu != here:
+        raise ConfigError(
+            f"{path}: measured on CPU '{table.meta.cpu}', but this machine has '{here}'; "
+            f"rerun `edgebench profile --device {profile.name} --force` to measure it here"
+        )
+    return table
 
 
 def _rows(

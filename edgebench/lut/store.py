@@ -90,6 +90,7 @@ class LutMeta:
     window: int
     host: str
     created: str
+    cpu: str = ""  # the CPU a locally measured table was timed on (empty for estimated tables)
     correction: Correction = field(default_factory=Correction)
     build_seconds: float = 0.0
     note: str = ""  # for estimated tables: which cost-model parameters priced the rows
