@@ -99,6 +99,13 @@ def main() -> None:
         print(f"at {budget_ms:g} ms: searched {s_best.net} {s_best.acc:.2f} % at {s_best.ms:.3f} ms; baseline "
               f"{b_best.net} {b_best.acc:.2f} % at {b_best.ms:.3f} ms: {s_best.acc - b_best.acc:+.2f} points, "
               f"{100 * (1 - s_best.ms / b_best.ms):+.1f} % faster")  # fmt: skip
+        under = searched[searched["ms"] <= budget_ms]
+        more_accurate = under[under["acc"] >= b_best.acc + 1]
+        as_accurate_faster = under[(under["acc"] >= b_best.acc) & (under["ms"] <= 0.87 * b_best.ms)]
+        met = not (more_accurate.empty and as_accurate_faster.empty)
+        faster = ", ".join(as_accurate_faster["net"]) or "none"
+        print(f"target: a searched student >= 1 point more accurate than {b_best.net} ({len(more_accurate)} found), "
+              f"or as accurate and >= 13 % faster ({faster}): {met}")  # fmt: skip
     both = pd.concat([searched, baseline])
     tau = kendalltau(both["proxy"], both["acc"]).statistic
     print(f"proxy (val top-1 after the search's proxy training) vs final test top-1 over {len(both)} networks: "
