@@ -117,6 +117,7 @@ class KernelTable:
     kind: np.ndarray  # index into KINDS
     size: np.ndarray  # index into SIZES
     flops: np.ndarray
+    lanes: np.ndarray  # share of the vector lanes on real channels
     elems: np.ndarray  # activation + weight elements touched
     networks: int
 
@@ -128,6 +129,7 @@ class KernelTable:
             kind=np.array([KINDS.index(k.kind) for _, k in flat], dtype=np.int64),
             size=np.array([SIZES.index(k.size) for _, k in flat], dtype=np.int64),
             flops=np.array([k.flops for _, k in flat], dtype=np.float64),
+            lanes=np.array([k.lanes_used for _, k in flat], dtype=np.float64),
             elems=np.array([k.activation_elems + k.weight_elems for _, k in flat], dtype=np.float64),
             networks=len(networks),
         )
@@ -137,7 +139,7 @@ class KernelTable:
         factor = np.array([[p.size_factor[k][s] for s in SIZES] for k in KINDS])
         eff = np.array([p.efficiency[k] for k in KINDS])[self.kind] * factor[self.kind, self.size]
         eff = np.clip(eff, 1e-9, 1.0)
-        compute = self.flops / (p.peak_gflops * eff * 1e6)
+        compute = self.flops / (p.peak_gflops * eff * self.lanes * 1e6)
         memory = self.elems * p.bytes_per_elem / (p.bandwidth_gbps * eff * 1e6)
         return np.maximum(compute, memory) + p.overhead_per_layer_ms
 

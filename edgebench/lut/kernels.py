@@ -58,6 +58,7 @@ class Kernel:
     activation_elems: int  # elements read from and written to activations
     weight_elems: int
     detail: str = ""
+    lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
 
     @property
     def size(self) -> SizeClass:
@@ -100,6 +101,21 @@ def _ints(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
             value = onnx.helper.get_attribute_value(a)
             return [int(v) for v in value] if isinstance(value, list | tuple) else [int(value)]
     return default
+
+
+def _padded(channels: int, block: int) -> int:
+    return -(-channels // block) * block
+
+
+def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int) -> float:
+    """Share of the work on real channels when a blocked layout pads them to multiples of ``block``. A dense conv
+    reading fewer channels than one block (a stem) reads them unpadded; grouped convs are left unblocked."""
+    if block <= 1 or kind is KernelKind.GROUPED_CONV:
+        return 1.0
+    if kind is KernelKind.DEPTHWISE_CONV:
+        return cin / _padded(cin, block)
+    read = 1.0 if cin < block else cin / _padded(cin, block)
+    return read * cout / _padded(cout, block)
 
 
 def _conv(g: _Graph, node: onnx.NodeProto) -> tuple[KernelKind, float, int, str]:
@@ -204,8 +220,18 @@ def _fold_zeros(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray]) -> t
     return kept, const | zero
 
 
-def kernels(model: onnx.ModelProto, backend: str | None = None) -> list[Kernel]:
+#: Binary ops a blocked layout runs in place when both operands have the same shape; with a broadcast operand
+#: the runtime reorders the full operand out of the blocked layout and the result back into it.
+BINARY = {"Add", "Sub", "Mul", "Div"}
+
+
+def kernels(model: onnx.ModelProto, backend: str | None = None, channel_block: int = 1) -> list[Kernel]:
     """The kernels ``backend``'s runtime runs for ``model`` (static input shape, batch 1), in graph order.
+
+    ``channel_block`` > 1 is a runtime that lays activations out in blocks of that many channels (ONNX Runtime's
+    NCHWc on x86: 16 with AVX-512, 8 with AVX2): its convolutions work on channels padded to the block, add a
+    residual ``Add`` (and the activation after it) into the conv before it, and a broadcasting binary op costs a
+    reorder out of the layout and back.
 
     Raises:
         UnsupportedOpError: an op the cost model does not know.
@@ -239,26 +265,56 @@ def kernels(model: onnx.ModelProto, backend: str | None = None) -> list[Kernel]:
             if not dynamic or op in ("Shape", "Constant", "ConstantOfShape"):
                 static.update(node.output)
             continue
-        ops, tail = [op], node
-        absorbs = FUSABLE if op in CONV | LINEAR else ACTIVATION & FUSABLE if op in ABSORB_ACT else set()
+        ops, tail, summed = [op], node, 0
         while g.only_consumer(tail.output[0]):
             nxt = by_input.get(tail.output[0], [])
-            if len(nxt) != 1 or nodes[nxt[0]].op_type not in absorbs:
+            if len(nxt) != 1:
                 break
+            follower = nodes[nxt[0]]
+            sums = channel_block > 1 and op in CONV and _sums_into(g, ops, tail, follower, static)
+            if not sums and follower.op_type not in _absorbs(op, ops):
+                break
+            summed += prod(g.shape(tail.output[0], tail)) if sums else 0
             fused.add(nxt[0])
-            tail = nodes[nxt[0]]
+            tail = follower
             ops.append(tail.op_type)
-        out.append(_kernel(g, node, tail, tuple(ops), dynamic))
+        out.append(_kernel(g, node, tail, tuple(ops), dynamic, channel_block, summed))
     return out
 
 
-def _kernel(g: _Graph, node: onnx.NodeProto, tail: onnx.NodeProto, ops: tuple[str, ...], dynamic: list[str]) -> Kernel:
+def _absorbs(op: str, ops: list[str]) -> set[str]:
+    """The ops a kernel that started with ``op`` and has fused ``ops`` so far runs in its own body."""
+    if op in CONV | LINEAR:
+        return ACTIVATION & FUSABLE if {"Add", "Sum"} & set(ops) else FUSABLE
+    return ACTIVATION & FUSABLE if op in ABSORB_ACT else set()
+
+
+def _sums_into(g: _Graph, ops: list[str], tail: onnx.NodeProto, add: onnx.NodeProto, static: set[str]) -> bool:
+    """Whether a blocked-layout conv adds ``add``'s other operand in its own epilogue: a two-input ``Add`` of
+    same-shape activations, before any activation."""
+    if add.op_type != "Add" or set(ops) - {"Conv", "BatchNormalization"} or len(add.input) != 2:
+        return False
+    other = add.input[1] if add.input[0] == tail.output[0] else add.input[0]
+    return other not in static and g.shapes.get(other) == g.shapes.get(tail.output[0])
+
+
+def _kernel(
+    g: _Graph,
+    node: onnx.NodeProto,
+    tail: onnx.NodeProto,
+    ops: tuple[str, ...],
+    dynamic: list[str],
+    channel_block: int = 1,
+    summed: int = 0,
+) -> Kernel:
     op, name = node.op_type, node.name or node.op_type
     out_elems = prod(g.shape(tail.output[0], tail))
     in_elems = sum(prod(g.shape(i, node)) for i in dynamic)
     if op in CONV:
         kind, flops, weights, detail = _conv(g, node)
-        return Kernel(name, kind, ops, flops, in_elems + out_elems, weights, detail)
+        cin, cout = g.shape(node.input[0], node)[1], g.shape(node.output[0], node)[1]
+        lanes = _lanes_used(kind, cin, cout, channel_block)
+        return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes)
     if op in LINEAR:
         flops, weights = _linear(g, node)
         return Kernel(name, KernelKind.LINEAR, ops, flops, in_elems + out_elems, weights)
@@ -271,19 +327,25 @@ def _kernel(g: _Graph, node: onnx.NodeProto, tail: onnx.NodeProto, ops: tuple[st
     else:
         raise UnsupportedOpError(op, name, WHERE)
     per_elem = _flops_per_elem(node, g) if kind is KernelKind.POOLING else max(1, len(dynamic) - 1)
-    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0)
+    detail = ""
+    if channel_block > 1 and op in BINARY and len({g.shape(i, node) for i in dynamic}) > 1:
+        in_elems += 4 * out_elems  # the full operand reordered out of the layout, the result back into it
+        detail = "broadcast: reordered out of and back into the blocked layout"
+    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, detail)
 
 
-def load_kernels(path: Path, backend: str | None = None) -> list[Kernel]:
+def load_kernels(path: Path, backend: str | None = None, channel_block: int = 1) -> list[Kernel]:
     """Kernels of an ONNX file as ``backend`` runs them; raises ModelLoadError if it is not one."""
     try:
         model = onnx.load(str(path))
     except Exception as e:  # DecodeError and friends for junk files
         raise ModelLoadError(f"{path}: not a valid ONNX model ({str(e).splitlines()[0][:160]})") from None
-    return kernels(model, backend)
+    return kernels(model, backend, channel_block)
 
 
-def module_kernels(module: torch.nn.Module, input_shape: tuple[int, ...], backend: str | None = None) -> list[Kernel]:
+def module_kernels(
+    module: torch.nn.Module, input_shape: tuple[int, ...], backend: str | None = None, channel_block: int = 1
+) -> list[Kernel]:
     """Kernels of a PyTorch module, through the same ONNX export every backend starts from."""
     with tempfile.TemporaryDirectory(prefix="edgebench-kernels-") as tmp:
-        return load_kernels(from_module("net", module, input_shape).to_onnx(Path(tmp)), backend)
+        return load_kernels(from_module("net", module, input_shape).to_onnx(Path(tmp)), backend, channel_block)

@@ -35,13 +35,19 @@ class MeasuredNetwork:
 
 @functools.lru_cache(maxsize=4096)
 def nb201_kernels(
-    arch: str, channels: int, cells: int, input_chw: tuple[int, ...], classes: int, backend: str | None = None
+    arch: str,
+    channels: int,
+    cells: int,
+    input_chw: tuple[int, ...],
+    classes: int,
+    backend: str | None = None,
+    channel_block: int = 1,
 ) -> tuple[Kernel, ...]:
     """Kernels ``backend`` runs for a NAS-Bench-201 network built as its reference code builds it (the graph
     published latencies were measured on); cached. Weights are left untrained: they change no kernel."""
     shape = (1, *input_chw)
     module = nb201(arch, channels, cells, classes, input_chw[0], reference=True).eval()
-    return tuple(module_kernels(module, shape, backend))
+    return tuple(module_kernels(module, shape, backend, channel_block))
 
 
 def _chw(text: str, path: Path, row: int) -> tuple[int, ...]:
@@ -59,7 +65,12 @@ def _given(row: pd.Series, column: str) -> bool:
 
 
 def _row_kernels(
-    row: pd.Series, path: Path, i: int, backend: str | None, models: dict[str, tuple[Kernel, ...]]
+    row: pd.Series,
+    path: Path,
+    i: int,
+    backend: str | None,
+    channel_block: int,
+    models: dict[str, tuple[Kernel, ...]],
 ) -> tuple[str, tuple[Kernel, ...]]:
     """The network a row names, and its kernels (ONNX files and built-in networks read once per file)."""
     for column in ("model", "net"):
@@ -67,16 +78,16 @@ def _row_kernels(
             name = str(row[column])
             if name not in models:
                 if column == "model":
-                    models[name] = tuple(load_kernels(path.parent / name, backend))
+                    models[name] = tuple(load_kernels(path.parent / name, backend, channel_block))
                 else:
                     entry = net_entry(name)  # untrained: weights change no kernel
                     module = entry.build(int(row.get("num_classes", 1000))).eval()
-                    models[name] = tuple(module_kernels(module, entry.input_shape, backend))
+                    models[name] = tuple(module_kernels(module, entry.input_shape, backend, channel_block))
             return name, models[name]
     name = str(row["arch_str"])
     chw = _chw(row.get("input_chw", "3x32x32"), path, i)
     return name, nb201_kernels(name, int(row.get("C", 16)), int(row.get("N", 5)), chw,
-                               int(row.get("num_classes", 100)), backend)  # fmt: skip
+                               int(row.get("num_classes", 100)), backend, channel_block)  # fmt: skip
 
 
 def read_measurements(
@@ -84,9 +95,10 @@ def read_measurements(
     latency_column: str = "latency_ms",
     backend: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    channel_block: int = 1,
 ) -> list[MeasuredNetwork]:
-    """Read a measurement CSV into networks with the kernels ``backend`` runs; rows without a positive latency
-    are skipped.
+    """Read a measurement CSV into networks with the kernels ``backend`` runs (in a layout of ``channel_block``
+    channels, see :func:`~edgebench.lut.kernels.kernels`); rows without a positive latency are skipped.
 
     Raises:
         ConfigError: a missing column, a malformed cell, or a model file that is not a model.
@@ -110,7 +122,7 @@ def read_measurements(
     out = []
     for n, (i, row) in enumerate(table.iterrows()):
         try:
-            name, kernels = _row_kernels(row, path, int(i), backend, models)
+            name, kernels = _row_kernels(row, path, int(i), backend, channel_block, models)
         except (ConfigError, ModelLoadError, UnknownNameError) as e:
             raise ConfigError(f"{path}: row {i}: {e}") from None
         out.append(MeasuredNetwork(name, kernels, float(row[latency_column])))

@@ -127,3 +127,60 @@ def test_litert_folds_multiplies_by_zero_but_still_runs_convolutions_on_them() -
     assert [k.name for k in kernels(model, "onnxruntime")] == [
         "none_edge", "relu_of_zero", "conv_of_zero", "plus_zero", "residual",
     ]  # fmt: skip
+
+
+def _residual_se_block() -> onnx.ModelProto:
+    """conv-bn, + x, relu; then a squeeze-excite style broadcast multiply; 24 channels (not a multiple of 16)."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["n"], name="bn"),
+        helper.make_node("Add", ["n", "x"], ["s"], name="residual"),
+        helper.make_node("Relu", ["s"], ["r"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"], name="squeeze"),
+        helper.make_node("Mul", ["r", "p"], ["y"], name="excite"),
+    ]
+    shapes = {"x": [1, 24, 8, 8], "w": [24, 24, 3, 3], "g": [24], "b": [24], "m": [24], "v": [24]}
+    return _graph(nodes, shapes, "y", [1, 24, 8, 8])
+
+
+def test_a_blocked_layout_sums_the_residual_in_the_conv_and_reorders_around_broadcasts() -> None:
+    plain = kernels(_residual_se_block())
+    blocked = kernels(_residual_se_block(), "onnxruntime", channel_block=16)
+    assert [k.ops for k in plain] == [("Conv", "BatchNormalization"), ("Add", "Relu"), ("GlobalAveragePool",), ("Mul",)]
+    assert [k.ops for k in blocked] == [
+        ("Conv", "BatchNormalization", "Add", "Relu"), ("GlobalAveragePool",), ("Mul",),
+    ]  # fmt: skip
+    conv, _, excite = blocked
+    assert conv.activation_elems == plain[0].activation_elems + 24 * 8 * 8  # reads the summed operand too
+    assert conv.lanes_used == pytest.approx((24 / 32) ** 2)  # 24 channels padded to 32, in and out
+    assert excite.activation_elems == plain[-1].activation_elems + 4 * 24 * 8 * 8  # out of the layout and back
+    assert plain[0].lanes_used == 1.0
+
+
+def test_a_stem_reads_its_few_input_channels_unpadded() -> None:
+    (stem,) = kernels(_conv_bn_relu(), channel_block=16)  # 3 -> 8 channels
+    assert stem.lanes_used == pytest.approx(8 / 16)
+
+
+@pytest.mark.parametrize("name", ["nb201", "resnet18"])
+def test_blocked_kernels_leave_as_many_adds_as_onnxruntime_does(name: str, tmp_path: Path) -> None:
+    """ONNX Runtime's NCHWc optimiser (x86) is the reference: it sums an Add into the conv before it."""
+    ort = pytest.importorskip("onnxruntime")
+    from edgebench.nets.nb201 import nb201
+    from edgebench.nets.resnet import resnet18
+
+    module = nb201("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_1x1~2|")
+    if name == "resnet18":
+        module = resnet18(0.25)
+    path = from_module(name, module.eval(), (1, 3, 32, 32)).to_onnx(tmp_path)
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    options.log_severity_level = 3
+    ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    optimized = onnx.load(str(tmp_path / "optimized.onnx"))
+    if not any(n.domain == "com.microsoft.nchwc" for n in optimized.graph.node):
+        pytest.skip("this CPU has no NCHWc layout in ONNX Runtime")
+    runtime_adds = sum(n.op_type == "Add" for n in optimized.graph.node)
+    ours = load_kernels(path, "onnxruntime", channel_block=16)
+    assert sum(k.ops[0] == "Add" for k in ours) == runtime_adds
+    assert sum("Add" in k.ops[1:] for k in ours) > 0
