@@ -47,12 +47,15 @@ FIT = "mbv2-cifar 3x32x32 (fit)"
 HELD_OUT = "mbv2-cifar 3x32x32 (held out)"
 
 
-def _networks(n_fit: int, per_set: int, seed: int) -> list[tuple[str, str, nn.Module, tuple[int, ...]]]:
+Network = tuple[str, str, nn.Module, tuple[int, ...]]
+
+
+def _networks(n_fit: int, per_set: int, seed: int) -> list[Network]:
     """(set, name, module, input shape) of every network to measure."""
     rng = random.Random(seed)
     space = get_space("mbv2-cifar")
     one_channel = space.model_copy(update={"in_channels": 1})
-    nets = [(FIT, f"mbv2-{i}", space.build(space.sample(rng)), (1, 3, 32, 32)) for i in range(n_fit)]
+    nets: list[Network] = [(FIT, f"mbv2-{i}", space.build(space.sample(rng)), (1, 3, 32, 32)) for i in range(n_fit)]
     nets += [(HELD_OUT, f"mbv2-h{i}", space.build(space.sample(rng)), (1, 3, 32, 32))
              for i in range(per_set)]  # fmt: skip
     with ARCHS.open() as f:
@@ -66,8 +69,8 @@ def _networks(n_fit: int, per_set: int, seed: int) -> list[tuple[str, str, nn.Mo
         nets += [(f"mbv2-cifar {label}", f"mbv2-{label}-{i}", one_channel.build(one_channel.sample(rng)), shape)
                  for i in range(per_set)]  # fmt: skip
     for name in ("mobilenetv2-0.5-224", "mobilenetv2-1.0-224", "resnet18-224"):
-        module, shape = create_net(name)
-        nets.append(("3x224x224", name, module, shape))
+        module, net_shape = create_net(name)
+        nets.append(("3x224x224", name, module, net_shape))
     nets += [("3x224x224", f"mbv2-224-{i}", space.build(space.sample(rng)), (1, 3, 224, 224)) for i in range(3)]
     return nets
 
@@ -111,12 +114,15 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
 def score(args: argparse.Namespace, path: Path) -> None:
     """Fit on the fit set of a measurement CSV, print the metrics of every set, and optionally save the profile."""
     host = get_device("host")
-    networks = read_measurements(path, "latency_ms", args.backend)
+    networks = read_measurements(path, "latency_ms", args.backend, channel_block=args.channel_block)
     sets = pd.read_csv(path)["set"].tolist()
     fit_rows = [n for n, s in zip(networks, sets, strict=True) if s == FIT]
     prior = params_for(host, args.backend, Precision.FP32, calibrated=False)
     params = fit(prior, KernelTable.of([n.kernels for n in fit_rows]), np.array([n.latency_ms for n in fit_rows]))
-    print(f"host {args.backend} fp32, {host.threads} thread(s); fitted on {len(fit_rows)} networks of {FIT}")
+    print(
+        f"host {args.backend} fp32, {host.threads} thread(s), channel block {args.channel_block}; "
+        f"fitted on {len(fit_rows)} networks of {FIT}"
+    )
     print(f"{'test set':32} {'n':>3} {'range ms':>13} {'RMSPE %':>8} {'±5 %':>6} {'±10 %':>6} {'tau':>6}")
     others_true, others_pred = [], []
     for set_name in dict.fromkeys(sets):
@@ -150,6 +156,12 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=4)
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--channel-block",
+        type=int,
+        default=1,
+        help="price kernels in a blocked channel layout (16: ONNX Runtime's NCHWc on AVX-512)",
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep the ONNX files and measurements.csv here")
     parser.add_argument("--measurements", type=Path, default=None, help="score a kept measurements.csv, no timing")
     parser.add_argument("--write", type=Path, default=None, help="write the host profile with this calibration")
