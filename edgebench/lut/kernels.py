@@ -21,6 +21,7 @@ from onnx import numpy_helper, shape_inference
 
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
+from edgebench.search.space import pad_channels
 from edgebench.types import KernelKind, SizeClass, size_class
 
 WHERE = "edgebench's cost model"
@@ -103,22 +104,18 @@ def _ints(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
     return default
 
 
-def _padded(channels: int, block: int) -> int:
-    return -(-channels // block) * block
-
-
 def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int) -> float:
     """Share of the work on real channels when a blocked layout pads them to multiples of ``block``. A dense conv
     reading fewer channels than one block (a stem) reads them unpadded; grouped convs are left unblocked."""
     if block <= 1 or kind is KernelKind.GROUPED_CONV:
         return 1.0
     if kind is KernelKind.DEPTHWISE_CONV:
-        return cin / _padded(cin, block)
-    read = 1.0 if cin < block else cin / _padded(cin, block)
-    return read * cout / _padded(cout, block)
+        return cin / pad_channels(cin, block)
+    read = 1.0 if cin < block else cin / pad_channels(cin, block)
+    return read * cout / pad_channels(cout, block)
 
 
-def _conv(g: _Graph, node: onnx.NodeProto) -> tuple[KernelKind, float, int, str]:
+def _conv(g: _Graph, node: onnx.NodeProto, block: int) -> tuple[KernelKind, float, int, str, float]:
     x, w, y = g.shape(node.input[0], node), g.shape(node.input[1], node), g.shape(node.output[0], node)
     (groups,) = _ints(node, "group", [1])
     cin, cout, window = x[1], w[0], prod(w[2:])
@@ -131,7 +128,7 @@ def _conv(g: _Graph, node: onnx.NodeProto) -> tuple[KernelKind, float, int, str]
         kind = KernelKind.POINTWISE_CONV if window == 1 else KernelKind.CONV
     stride = _ints(node, "strides", [1])[0]
     detail = f"{cin}x{'x'.join(map(str, x[2:]))} -> {cout}x{'x'.join(map(str, y[2:]))} k{w[2]} s{stride} g{groups}"
-    return kind, 2.0 * macs, prod(w), detail
+    return kind, 2.0 * macs, prod(w), detail, _lanes_used(kind, cin, cout, block)
 
 
 def _linear(g: _Graph, node: onnx.NodeProto) -> tuple[float, int]:
@@ -285,7 +282,7 @@ def kernels(model: onnx.ModelProto, backend: str | None = None, channel_block: i
 def _absorbs(op: str, ops: list[str]) -> set[str]:
     """The ops a kernel that started with ``op`` and has fused ``ops`` so far runs in its own body."""
     if op in CONV | LINEAR:
-        return ACTIVATION & FUSABLE if {"Add", "Sum"} & set(ops) else FUSABLE
+        return ACTIVATION & FUSABLE if "Add" in ops else FUSABLE
     return ACTIVATION & FUSABLE if op in ABSORB_ACT else set()
 
 
@@ -311,9 +308,7 @@ def _kernel(
     out_elems = prod(g.shape(tail.output[0], tail))
     in_elems = sum(prod(g.shape(i, node)) for i in dynamic)
     if op in CONV:
-        kind, flops, weights, detail = _conv(g, node)
-        cin, cout = g.shape(node.input[0], node)[1], g.shape(node.output[0], node)[1]
-        lanes = _lanes_used(kind, cin, cout, channel_block)
+        kind, flops, weights, detail, lanes = _conv(g, node, channel_block)
         return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes)
     if op in LINEAR:
         flops, weights = _linear(g, node)

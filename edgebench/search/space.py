@@ -26,6 +26,11 @@ SCHEMA_VERSION = 1
 SPACES_DIR = Path(__file__).resolve().parents[2] / "models" / "spaces"
 
 
+def pad_channels(channels: int, multiple: int) -> int:
+    """``channels`` rounded up to a multiple of ``multiple``."""
+    return -(-channels // multiple) * multiple
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -88,7 +93,7 @@ class SearchSpace(_Strict):
             return self
 
         def up(c: int) -> int:
-            return -(-c // channel_multiple) * channel_multiple
+            return pad_channels(c, channel_multiple)
 
         stages = tuple(s.model_copy(update={"width": tuple(sorted({up(w) for w in s.width}))}) for s in self.stages)
         return self.model_copy(

@@ -169,9 +169,8 @@ def test_blocked_kernels_leave_as_many_adds_as_onnxruntime_does(name: str, tmp_p
     from edgebench.nets.nb201 import nb201
     from edgebench.nets.resnet import resnet18
 
-    module = nb201("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_1x1~2|")
-    if name == "resnet18":
-        module = resnet18(0.25)
+    cell = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_1x1~2|"
+    module = resnet18(0.25) if name == "resnet18" else nb201(cell)
     path = from_module(name, module.eval(), (1, 3, 32, 32)).to_onnx(tmp_path)
     options = ort.SessionOptions()
     options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
