@@ -34,6 +34,9 @@ PINNED = 1e3
 PRIOR_WEIGHT = 0.1
 #: Weight of a size-class factor's log-distance from 1: a kind's sizes differ only where the data insists.
 SIZE_WEIGHT = 0.3
+#: A kind that takes less than this share of the fit networks' estimated time keeps its prior ratio to its group:
+#: a few kernels (a MobileNet's one dense stem conv) cannot tell its efficiency from the per-network overhead.
+MIN_SHARE = 0.05
 #: Robust loss scale: log errors past ~5 % count less and less, so a broken measurement cannot drag the fit.
 LOSS_SCALE = 0.05
 #: Physical bounds of each fitted parameter, in its own unit.
@@ -93,7 +96,8 @@ def fit(
 
     Starts from ``prior`` and is regularised towards it: each group of kinds has a nearly free common scale,
     each kind a dearer deviation from its prior ratio, each size class a factor near 1, so kinds and sizes the
-    data does not contain follow their group or keep their priors. Peak compute and bandwidth stay the
+    data does not contain follow their group or keep their priors; a kind with under ``MIN_SHARE`` of the
+    estimated time is held to its prior ratio. Peak compute and bandwidth stay the
     profile's: a roofline cannot tell a slower peak from a lower efficiency.
     """
     if len(measured_ms) != table.networks or np.any(~np.isfinite(measured_ms)) or np.any(measured_ms <= 0):
@@ -102,9 +106,15 @@ def fit(
     theta0 = np.clip(_pack(prior), lo + 1e-9, hi - 1e-9)
     log_measured = np.log(measured_ms)
 
+    per_kind = np.bincount(table.kind, weights=table.kernel_ms(prior), minlength=len(KINDS))
+    seen = per_kind / table.network_ms(prior).sum() >= MIN_SHARE
+
     def solve(start: np.ndarray, group_weight: float) -> np.ndarray:
         weight = {"group_scale": group_weight, "size_factor": SIZE_WEIGHT}
         weights = np.array([weight.get(g, prior_weight) for g in _LAYOUT])
+        kinds = weights[_N_GROUPS : _N_GROUPS + len(KINDS)]
+        kinds[~seen] = PINNED
+        weights[_N_GROUPS + len(KINDS) : -2].reshape(len(KINDS), len(SIZES))[~seen] = PINNED
 
         def residuals(theta: np.ndarray) -> np.ndarray:
             predicted = table.network_ms(_unpack(theta, prior))

@@ -11,7 +11,7 @@ import yaml
 
 from edgebench.devices import get_device, load_profile
 from edgebench.exceptions import ConfigError
-from edgebench.lut.calibrate import FlopsLinear, calibrate_profile, calibration_record, fit, split
+from edgebench.lut.calibrate import MIN_SHARE, FlopsLinear, calibrate_profile, calibration_record, fit, split
 from edgebench.lut.costmodel import CostParams, KernelTable, params_for
 from edgebench.lut.kernels import Kernel
 from edgebench.lut.measurements import MeasuredNetwork
@@ -63,6 +63,20 @@ def test_fit_recovers_known_parameters_and_predicts_held_out_networks() -> None:
     unseen = [fitted.efficiency[k] / prior.efficiency[k] for k in (KernelKind.DEPTHWISE_CONV, KernelKind.GROUPED_CONV)]
     assert unseen[0] == pytest.approx(unseen[1], rel=1e-3)
     assert unseen[0] != pytest.approx(1.0, abs=0.05)  # the group did move
+
+
+def test_a_kind_with_a_tiny_share_of_the_time_keeps_its_prior_ratio_to_its_group() -> None:
+    prior, truth = _truth()
+    # one small dense conv per network (like a MobileNet's stem), measured far faster than its prior ratio says
+    stem = Kernel("stem", KernelKind.LINEAR, ("Gemm",), 2e5, 1000, 0)
+    truth = replace(truth, efficiency={**truth.efficiency, KernelKind.LINEAR: 1.0})
+    nets = [[*n, stem] for n in _networks(80, seed=3)]
+    table = KernelTable.of(nets)
+    share = table.kernel_ms(prior)[table.kind == list(KernelKind).index(KernelKind.LINEAR)].sum()
+    assert share / table.network_ms(prior).sum() < MIN_SHARE
+    fitted = fit(prior, table, table.network_ms(truth))
+    ratio = {k: fitted.efficiency[k] / prior.efficiency[k] for k in (KernelKind.LINEAR, KernelKind.GROUPED_CONV)}
+    assert ratio[KernelKind.LINEAR] == pytest.approx(ratio[KernelKind.GROUPED_CONV], rel=1e-3)
 
 
 def test_one_broken_measurement_does_not_drag_the_fit() -> None:
