@@ -239,7 +239,7 @@ def predict_model(
     threads = threads or prof.threads
     if not model.is_file():
         raise ModelLoadError(f"{model}: no such model file")
-    kernels = load_kernels(model, backend)
+    kernels = load_kernels(model, backend, prof.channel_block(backend))
     return ModelEstimate(
         model, prof.name, backend, prec, threads, estimate(kernels, params_for(prof, backend, prec, threads))
     )
@@ -294,7 +294,7 @@ def calibrate(
     """
     prof = get_device(device)
     backend, prec = runtime_for(prof, backend, precision)
-    networks = read_measurements(measurements, latency_column, backend, progress)
+    networks = read_measurements(measurements, latency_column, backend, progress, prof.channel_block(backend))
     threads = threads or prof.threads
     report = calibrate_profile(
         prof, backend, prec, threads, networks, f"{measurements.name}:{latency_column}", test_fraction, seed

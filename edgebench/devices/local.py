@@ -17,3 +17,22 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (``/proc/cpuinfo`` on Linux; empty elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def nchwc_block() -> int:
+    """The channel block ONNX Runtime's NCHWc layout uses on this CPU: one AVX-512 (16 floats) or AVX2 (8) vector;
+    1 where it does not block."""
+    flags = cpu_flags()
+    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 1

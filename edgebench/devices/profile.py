@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
 from edgebench.types import KernelKind, Precision, SizeClass, Source
 
@@ -27,10 +29,21 @@ class Sourced(_Strict):
 
 
 class Runtime(_Strict):
-    """A backend the device really runs, and at which precisions."""
+    """A backend the device really runs, at which precisions, and in which activation layout.
+
+    ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's
+    NCHWc on x86); ``auto`` takes the block this machine's CPU gets (only for the local host)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
+    channel_block: int | Literal["auto"] = 1
+
+    @field_validator("channel_block")
+    @classmethod
+    def _positive(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("channel_block must be 'auto' or an integer >= 1")
+        return v
 
     @field_validator("backend")
     @classmethod
@@ -83,15 +96,35 @@ class Calibration(_Strict):
         return _fractions(v)
 
 
+class CacheLevel(_Strict):
+    """An on-chip cache as the cost model sees it: a stream that fits in it is read at its bandwidth."""
+
+    name: str
+    size_mb: Sourced
+    bandwidth_gbps: Sourced
+
+
 class CostModel(_Strict):
     """Roofline priors with provenance: a kernel takes max(flops / (peak x eff), bytes / (bandwidth x eff)) plus a
     fixed per-layer overhead, where eff = efficiency[kind] (times a per-kind size-class factor that calibration
     fits, 1 before it); a network adds a fixed per-network overhead. ``peak_gflops`` is the whole device's (all
     ``cores``); at fewer threads it is scaled down, each thread past the first adding ``parallel_efficiency`` of a
-    core. ``calibrations`` hold parameters fitted on measurements, per backend and precision."""
+    core. ``calibrations`` hold parameters fitted on measurements, per backend and precision.
+
+    Two optional refinements, for devices whose caches and vector units have been probed:
+
+    - ``caches`` (smallest first): a kernel's activations are read at the bandwidth of the level they fit in,
+      and its weights, which a network cycles through once per inference, at the level the network's whole
+      weights fit in, added to the kernel's time rather than overlapped with it (as ONNX Runtime's per-node
+      profiles of large-weight layers show). Without caches, all bytes are read at ``memory_bandwidth_gbps``.
+    - ``reduction_half_depth`` K0: a conv or linear kernel of reduction depth K (multiply-adds per output) runs
+      at K / (K + K0) of its efficiency, since short reductions spend more of their time loading and storing
+      accumulators."""
 
     peak_gflops: dict[Precision, Sourced] = Field(min_length=1)
     memory_bandwidth_gbps: Sourced
+    caches: tuple[CacheLevel, ...] = ()
+    reduction_half_depth: Sourced | None = None
     efficiency: dict[KernelKind, Sourced] = Field(min_length=1)
     overhead_per_layer_ms: Sourced
     overhead_per_network_ms: Sourced
@@ -112,6 +145,9 @@ class CostModel(_Strict):
             raise ValueError(f"efficiency needs every kernel kind; missing: {', '.join(missing)}")
         if self.cores > 1 and self.parallel_efficiency is None:
             raise ValueError("parallel_efficiency is required when cores > 1")
+        sizes = [c.size_mb.value for c in self.caches]
+        if any(b <= a for a, b in pairwise(sizes)) or 0 in sizes:
+            raise ValueError(f"caches must be listed smallest first with growing, non-zero sizes; got {sizes} MB")
         return self
 
 
@@ -148,6 +184,12 @@ class DeviceProfile(_Strict):
         raise UnsupportedError(
             f"device '{self.name}' does not run backend '{backend}'; it runs: {', '.join(self.backends)}"
         )
+
+    def channel_block(self, backend: str) -> int:
+        """The channel block ``backend``'s activation layout uses on this device (1: plain NCHW)."""
+        self.precisions(backend)
+        block = next(r.channel_block for r in self.runtimes if r.backend == backend)
+        return nchwc_block() if block == "auto" else block
 
     def check_supports(self, backend: str, precision: Precision) -> None:
         """Raise UnsupportedError unless the device runs ``backend`` at ``precision``."""

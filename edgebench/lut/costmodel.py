@@ -1,9 +1,10 @@
 """Estimate latency from a device profile's roofline cost model, for devices edgebench cannot measure.
 
 Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_per_layer`` with ``eff =
-efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. The
-parameters come from the profile: its calibration for the backend and precision when it has one, else its priors.
-Every number this module returns is an estimate (``source=estimated``).
+efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
+profile that lists its caches and reduction half-depth refines this (see :class:`~edgebench.devices.profile.
+CostModel`). The parameters come from the profile: its calibration for the backend and precision when it has one,
+else its priors. Every number this module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ class CostParams:
     calibration: Calibration | None = None
     threads: int = 1
     precision: Precision = Precision.FP32
+    caches: tuple[tuple[float, float], ...] = ()  # (size MB, bandwidth GB/s), smallest first
+    reduction_half_depth: float = 0.0
+
+    def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
+        """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
+        that level's bandwidth, the rest at the memory bandwidth."""
+        cost, covered = np.zeros_like(stream_bytes, dtype=np.float64), 0.0
+        for size_mb, bandwidth in self.caches:
+            fits = np.minimum(1.0, size_mb * 1e6 / np.maximum(stream_bytes, 1.0))
+            cost += (fits - covered) / bandwidth
+            covered = fits
+        return cost + (1.0 - covered) / self.bandwidth_gbps
 
     @property
     def provenance(self) -> str:
@@ -106,6 +119,8 @@ def params_for(
         calibration=cal,
         threads=threads,
         precision=precision,
+        caches=tuple((c.size_mb.value, c.bandwidth_gbps.value) for c in cm.caches),
+        reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
     )
 
 
@@ -118,7 +133,9 @@ class KernelTable:
     size: np.ndarray  # index into SIZES
     flops: np.ndarray
     lanes: np.ndarray  # share of the vector lanes on real channels
-    elems: np.ndarray  # activation + weight elements touched
+    depth: np.ndarray  # reduction depth of conv and linear kernels, 0 for the rest
+    activations: np.ndarray  # activation elements read and written
+    weights: np.ndarray  # weight elements read
     networks: int
 
     @classmethod
@@ -130,7 +147,9 @@ class KernelTable:
             size=np.array([SIZES.index(k.size) for _, k in flat], dtype=np.int64),
             flops=np.array([k.flops for _, k in flat], dtype=np.float64),
             lanes=np.array([k.lanes_used for _, k in flat], dtype=np.float64),
-            elems=np.array([k.activation_elems + k.weight_elems for _, k in flat], dtype=np.float64),
+            depth=np.array([k.reduction_depth for _, k in flat], dtype=np.float64),
+            activations=np.array([k.activation_elems for _, k in flat], dtype=np.float64),
+            weights=np.array([k.weight_elems for _, k in flat], dtype=np.float64),
             networks=len(networks),
         )
 
@@ -139,9 +158,16 @@ class KernelTable:
         factor = np.array([[p.size_factor[k][s] for s in SIZES] for k in KINDS])
         eff = np.array([p.efficiency[k] for k in KINDS])[self.kind] * factor[self.kind, self.size]
         eff = np.clip(eff, 1e-9, 1.0)
-        compute = self.flops / (p.peak_gflops * eff * self.lanes * 1e6)
-        memory = self.elems * p.bytes_per_elem / (p.bandwidth_gbps * eff * 1e6)
-        return np.maximum(compute, memory) + p.overhead_per_layer_ms
+        short = 1.0 + p.reduction_half_depth / np.maximum(self.depth, 1.0) * (self.depth > 0)
+        compute = self.flops * short / (p.peak_gflops * eff * self.lanes * 1e6)
+        if not p.caches:
+            memory = (self.activations + self.weights) * p.bytes_per_elem / (p.bandwidth_gbps * eff * 1e6)
+            return np.maximum(compute, memory) + p.overhead_per_layer_ms
+        act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
+        network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
+        memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
+        weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / 1e6
+        return np.maximum(compute, memory) + weights + p.overhead_per_layer_ms
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -60,6 +60,7 @@ class Kernel:
     weight_elems: int
     detail: str = ""
     lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
+    reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
 
     @property
     def size(self) -> SizeClass:
@@ -309,10 +310,12 @@ def _kernel(
     in_elems = sum(prod(g.shape(i, node)) for i in dynamic)
     if op in CONV:
         kind, flops, weights, detail, lanes = _conv(g, node, channel_block)
-        return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes)
+        depth = round(flops / 2 / out_elems)
+        return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes, depth)
     if op in LINEAR:
         flops, weights = _linear(g, node)
-        return Kernel(name, KernelKind.LINEAR, ops, flops, in_elems + out_elems, weights)
+        depth = round(flops / 2 / out_elems)
+        return Kernel(name, KernelKind.LINEAR, ops, flops, in_elems + out_elems, weights, reduction_depth=depth)
     if op in POOLING:
         kind = KernelKind.POOLING
     elif op in ELEMENTWISE:

@@ -57,7 +57,8 @@ def device_latency(
     is measurable from here, else the profile's cost model."""
     source = latency_source(profile)
     if source is Source.ESTIMATED:
-        e = estimate(module_kernels(module.eval(), input_shape, backend), params_for(profile, backend, precision))
+        kernels = module_kernels(module.eval(), input_shape, backend, profile.channel_block(backend))
+        e = estimate(kernels, params_for(profile, backend, precision))
         return e.latency_ms, str(source)
     with tempfile.TemporaryDirectory(prefix="edgebench-baseline-") as tmp:
         model = from_module("baseline", module.eval(), input_shape)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from edgebench.devices.local import nchwc_block
 from edgebench.devices.profile import KNOWN_RUNTIMES, DeviceProfile, Sourced
 from edgebench.devices.registry import SHIPPED_DIR, get_device, profile_paths
 from edgebench.exceptions import ConfigError, UnknownNameError, UnsupportedError
@@ -23,6 +24,9 @@ def _sourced_values(profile: DeviceProfile) -> list[tuple[str, Sourced]]:
         *((f"efficiency.{k}", v) for k, v in cm.efficiency.items()),
         ("overhead_per_layer_ms", cm.overhead_per_layer_ms),
         ("overhead_per_network_ms", cm.overhead_per_network_ms),
+        *((f"caches.{c.name}.size_mb", c.size_mb) for c in cm.caches),
+        *((f"caches.{c.name}.bandwidth_gbps", c.bandwidth_gbps) for c in cm.caches),
+        *([("reduction_half_depth", cm.reduction_half_depth)] if cm.reduction_half_depth else []),
     ]
 
 
@@ -72,7 +76,7 @@ def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_efficiency_above_one_is_rejected(tmp_path: Path) -> None:
-    text = HOST_TEXT.replace("conv: {value: 0.35", "conv: {value: 1.5", 1)
+    text = HOST_TEXT.replace("conv: {value: 0.9,", "conv: {value: 1.5,", 1)
     assert text != HOST_TEXT
     with pytest.raises(ConfigError, match=r"cost_model\.efficiency"):
         get_device(str(_write(tmp_path, text)))
@@ -94,3 +98,22 @@ def test_get_device_loads_from_path(tmp_path: Path) -> None:
     profile = get_device(str(_write(tmp_path, HOST_TEXT)))
     assert profile.name == "host"
     assert profile.connection == "local"
+
+
+def test_caches_must_grow_and_the_error_names_the_field(tmp_path: Path) -> None:
+    text = HOST_TEXT.replace("size_mb: {value: 16.0,", "size_mb: {value: 0.5,", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(
+        ConfigError, match=r"(?i)host\.yaml: field .cost_model.*caches must be listed smallest first.*\[1\.0, 0\.5\] MB"
+    ):
+        get_device(str(_write(tmp_path, text)))
+
+
+def test_channel_block_auto_is_this_cpus_and_explicit_blocks_are_checked(tmp_path: Path) -> None:
+    host = get_device("host")
+    assert host.channel_block("onnxruntime") == nchwc_block() and nchwc_block() in (1, 8, 16)
+    assert host.channel_block("openvino") == 1
+    text = HOST_TEXT.replace("channel_block: auto", "channel_block: 0", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(ConfigError, match=r"channel_block must be 'auto' or an integer >= 1"):
+        get_device(str(_write(tmp_path, text)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from edgebench.devices import get_device
@@ -50,6 +51,31 @@ def test_size_factor_scales_one_kind_and_efficiency_is_capped_at_one() -> None:
     capped = estimate([CONV], _params(efficiency=dict.fromkeys(KernelKind, 1.0), size_factor={
         **ONES, KernelKind.CONV: dict.fromkeys(SizeClass, 4.0)}))  # fmt: skip
     assert capped.kernels[0][1] == pytest.approx(1e8 / (100.0 * 1e6) + 0.01)
+
+
+def test_a_stream_is_read_at_the_bandwidth_of_the_cache_it_fits_in() -> None:
+    p = _params(caches=((1.0, 100.0), (10.0, 50.0)))  # L2 1 MB at 100 GB/s, L3 10 MB at 50; memory at 10
+    per_byte = p.ns_per_byte(np.array([0.5e6, 1e6, 5e6, 20e6]))
+    assert per_byte == pytest.approx([1 / 100, 1 / 100, 0.2 / 100 + 0.8 / 50, 0.05 / 100 + 0.45 / 50 + 0.5 / 10])
+
+
+def test_with_caches_weights_are_added_at_the_level_the_network_weights_fit_in() -> None:
+    p = _params(caches=((1.0, 100.0),), overhead_per_layer_ms=0.0)
+    small = Kernel("w", KernelKind.POINTWISE_CONV, ("Conv",), 1e6, 1000, 100_000, reduction_depth=64)  # 0.4 MB
+    compute = 1e6 / (100.0 * 0.5 * 1e6)
+    in_cache = estimate([small], p).kernels[0][1]
+    assert in_cache == pytest.approx(compute + 0.4e6 * 0.01 / 1e6)  # weights added, not overlapped
+    # the same kernel in a network whose weights total 4 MB: 1/4 from the cache, the rest at 10 GB/s
+    big = replace(small, weight_elems=900_000, flops=1.0)
+    in_memory = estimate([small, big], p).kernels[0][1]
+    assert in_memory == pytest.approx(compute + 0.4e6 * (0.25 / 100 + 0.75 / 10) / 1e6)
+
+
+def test_short_reductions_run_at_k_over_k_plus_k0() -> None:
+    deep, shallow = replace(CONV, reduction_depth=576), replace(CONV, reduction_depth=4)
+    p = _params(reduction_half_depth=4.0, overhead_per_layer_ms=0.0)
+    ms = [ms for _, ms in estimate([deep, shallow, replace(CONV, reduction_depth=0)], p).kernels]
+    assert ms == pytest.approx([2.0 * 580 / 576, 2.0 * 2, 2.0])  # 0: no reduction depth known, no penalty
 
 
 def test_peak_scales_with_threads() -> None:

@@ -87,6 +87,8 @@ def test_depthwise_grouped_and_free_ops() -> None:
     assert ks[0].flops == 2 * (8 * 4 * 4) * 25
     assert ks[1].flops == 2 * (8 * 4 * 4) * 4 * 9
     assert ks[2].flops == 2 * 10 * 128 and ks[2].weight_elems == 10 * 128
+    # multiply-adds per output element: input channels per group x window; a linear layer's input features
+    assert [k.reduction_depth for k in ks] == [25, 4 * 9, 128]
 
 
 def test_unknown_op_names_the_op_and_node() -> None:
