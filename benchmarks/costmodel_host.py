@@ -114,13 +114,14 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
 def score(args: argparse.Namespace, path: Path) -> None:
     """Fit on the fit set of a measurement CSV, print the metrics of every set, and optionally save the profile."""
     host = get_device("host")
-    networks = read_measurements(path, "latency_ms", args.backend, channel_block=args.channel_block)
+    block = host.channel_block(args.backend) if args.channel_block is None else args.channel_block
+    networks = read_measurements(path, "latency_ms", args.backend, channel_block=block)
     sets = pd.read_csv(path)["set"].tolist()
     fit_rows = [n for n, s in zip(networks, sets, strict=True) if s == FIT]
     prior = params_for(host, args.backend, Precision.FP32, calibrated=False)
     params = fit(prior, KernelTable.of([n.kernels for n in fit_rows]), np.array([n.latency_ms for n in fit_rows]))
     print(
-        f"host {args.backend} fp32, {host.threads} thread(s), channel block {args.channel_block}; "
+        f"host {args.backend} fp32, {host.threads} thread(s), channel block {block}; "
         f"fitted on {len(fit_rows)} networks of {FIT}"
     )
     print(f"{'test set':32} {'n':>3} {'range ms':>13} {'RMSPE %':>8} {'±5 %':>6} {'±10 %':>6} {'tau':>6}")
@@ -153,14 +154,14 @@ def main() -> None:
     parser.add_argument("--backend", default="onnxruntime")
     parser.add_argument("--fit", type=int, default=60)
     parser.add_argument("--per-set", type=int, default=20)
-    parser.add_argument("--passes", type=int, default=4)
+    parser.add_argument("--passes", type=int, default=8)
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--channel-block",
         type=int,
-        default=1,
-        help="price kernels in a blocked channel layout (16: ONNX Runtime's NCHWc on AVX-512)",
+        default=None,
+        help="price kernels in this channel layout block (default: the host profile's for the backend)",
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep the ONNX files and measurements.csv here")
     parser.add_argument("--measurements", type=Path, default=None, help="score a kept measurements.csv, no timing")
