@@ -176,19 +176,22 @@ class DeviceProfile(_Strict):
     def backends(self) -> tuple[str, ...]:
         return tuple(r.backend for r in self.runtimes)
 
-    def precisions(self, backend: str) -> tuple[Precision, ...]:
-        """Precisions the device runs on ``backend``; raise UnsupportedError if it does not run it."""
+    def runtime(self, backend: str) -> Runtime:
+        """The device's entry for ``backend``; raise UnsupportedError if it does not run it."""
         for r in self.runtimes:
             if r.backend == backend:
-                return r.precisions
+                return r
         raise UnsupportedError(
             f"device '{self.name}' does not run backend '{backend}'; it runs: {', '.join(self.backends)}"
         )
 
+    def precisions(self, backend: str) -> tuple[Precision, ...]:
+        """Precisions the device runs on ``backend``; raise UnsupportedError if it does not run it."""
+        return self.runtime(backend).precisions
+
     def channel_block(self, backend: str) -> int:
         """The channel block ``backend``'s activation layout uses on this device (1: plain NCHW)."""
-        self.precisions(backend)
-        block = next(r.channel_block for r in self.runtimes if r.backend == backend)
+        block = self.runtime(backend).channel_block
         return nchwc_block() if block == "auto" else block
 
     def check_supports(self, backend: str, precision: Precision) -> None:
