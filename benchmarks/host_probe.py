@@ -53,15 +53,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{cpu_model()}, {args.backend}, 1 thread")
     c, hw = 64, 32
+    # name: (kernel, channels, side, multiply-adds per output); the 16-channel conv gets 4x the pixels, so the
+    # per-kernel overhead stays small next to its work
     convs = {
-        "dense 3x3 conv": (lambda: nn.Conv2d(c, c, 3, padding=1), 9 * c),
-        "1x1 conv": (lambda: nn.Conv2d(c, c, 1), c),
-        "1x1 conv, 16 ch": (lambda: nn.Conv2d(16, 16, 1), 16),
-        "depthwise 3x3 conv": (lambda: nn.Conv2d(c, c, 3, padding=1, groups=c), 9),
+        "dense 3x3 conv": (lambda: nn.Conv2d(c, c, 3, padding=1), c, hw, 9 * c),
+        "1x1 conv": (lambda: nn.Conv2d(c, c, 1), c, hw, c),
+        "1x1 conv, 16 ch": (lambda: nn.Conv2d(16, 16, 1), 16, 2 * hw, 16),
+        "depthwise 3x3 conv": (lambda: nn.Conv2d(c, c, 3, padding=1, groups=c), c, hw, 9),
     }
     rate = {}
-    for name, (make, depth) in convs.items():
-        ch, side = (16, 2 * hw) if "16 ch" in name else (c, hw)  # 4x the pixels, so the per-kernel overhead stays small
+    for name, (make, ch, side, depth) in convs.items():
         ms = per_kernel_ms(make, (1, ch, side, side), args, 11)
         rate[name] = 2 * ch * side * side * depth / ms / 1e6
         print(f"  {name:20} {ch}x{side}x{side}: {ms * 1e3:8.1f} us  {rate[name]:6.1f} GFLOP/s")
