@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--backend", default="onnxruntime")
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    print(f"{cpu_model()}, {args.backend}, 1 thread")
+    print(f"{cpu_model()}, {args.backend}, 1 thread; every figure below is measured here (p25 of {args.runs} runs)")
     c, hw = 64, 32
     # name: (kernel, channels, side, multiply-adds per output); the 16-channel conv gets 4x the pixels, so the
     # per-kernel overhead stays small next to its work
