@@ -3,7 +3,9 @@
 Each probe times a chain of n identical kernels and of one, with ONNX Runtime on one thread, and divides the
 difference by n - 1, so the per-inference overhead and the first kernel's cold start cancel. It prints:
 
-- the FLOP rates of a dense 3x3 conv, a 1x1 conv and a depthwise 3x3 conv (64 channels at 32x32);
+- the FLOP rates of a dense 3x3 conv, a 1x1 conv and a depthwise 5x5 conv (64 channels at 32x32);
+- the activation stream rate of a depthwise 3x3 conv at 384 channels and 14x14 (MobileNet's middle): with 9
+  multiply-adds per output it is bound by its per-output cost, not by its FLOPs;
 - the bandwidth of a standalone ReLU (bytes read + written) over tensor sizes from L2 to past L3;
 - the bandwidth at which a network's weights are read, from chains of 1x1 convs at 1x1 pixels whose weights
   total from under L2 to past L3.
@@ -59,7 +61,7 @@ def main() -> None:
         "dense 3x3 conv": (lambda: nn.Conv2d(c, c, 3, padding=1), c, hw, 9 * c),
         "1x1 conv": (lambda: nn.Conv2d(c, c, 1), c, hw, c),
         "1x1 conv, 16 ch": (lambda: nn.Conv2d(16, 16, 1), 16, 2 * hw, 16),
-        "depthwise 3x3 conv": (lambda: nn.Conv2d(c, c, 3, padding=1, groups=c), c, hw, 9),
+        "depthwise 5x5 conv": (lambda: nn.Conv2d(c, c, 5, padding=2, groups=c), c, hw, 25),
     }
     rate = {}
     for name, (make, ch, side, depth) in convs.items():
@@ -69,6 +71,11 @@ def main() -> None:
     r16, r64 = rate["1x1 conv, 16 ch"], rate["1x1 conv"]
     k0 = (r64 - r16) / (r16 / 16 - r64 / 64)
     print(f"  reduction half-depth K0 (rate = R x K / (K + K0), from the two 1x1 convs): {k0:.1f}")
+    ch, side = 384, 14
+    ms = per_kernel_ms(lambda: nn.Conv2d(ch, ch, 3, padding=1, groups=ch), (1, ch, side, side), args, 11)
+    moved = 2 * ch * side * side * 4
+    print(f"  depthwise 3x3 conv {ch}x{side}x{side}: {ms * 1e3:8.1f} us  {moved / ms / 1e6:6.1f} GB/s of activations "
+          f"read + written  ({2 * 9 * ch * side * side / ms / 1e6:.1f} GFLOP/s)")  # fmt: skip
     for mb in (0.25, 1.0, 4.0, 16.0, 64.0):
         side = int((mb * 1e6 / 4 / 16) ** 0.5)
         ms = per_kernel_ms(nn.ReLU, (1, 16, side, side), args, 11)

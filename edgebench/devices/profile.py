@@ -119,20 +119,25 @@ class CostModel(_Strict):
       profiles of large-weight layers show). Without caches, all bytes are read at ``memory_bandwidth_gbps``.
     - ``reduction_half_depth`` K0: a conv or linear kernel of reduction depth K (multiply-adds per output) runs
       at K / (K + K0) of its efficiency, since short reductions spend more of their time loading and storing
-      accumulators."""
+      accumulators.
+    - ``stream_ceiling`` per kind: the share of the fastest level's bandwidth (the first cache's, else memory's)
+      at which the kind's kernels move their activations at best, wherever the data sits; a floor for kernels
+      bound by a per-output cost rather than by FLOPs or bandwidth (ONNX Runtime's 3x3 depthwise conv, while its
+      5x5 one is compute-bound). Calibration does not fit it."""
 
     peak_gflops: dict[Precision, Sourced] = Field(min_length=1)
     memory_bandwidth_gbps: Sourced
     caches: tuple[CacheLevel, ...] = ()
     reduction_half_depth: Sourced | None = None
     efficiency: dict[KernelKind, Sourced] = Field(min_length=1)
+    stream_ceiling: dict[KernelKind, Sourced] = {}
     overhead_per_layer_ms: Sourced
     overhead_per_network_ms: Sourced
     cores: int = Field(default=1, ge=1)
     parallel_efficiency: Sourced | None = None
     calibrations: tuple[Calibration, ...] = ()
 
-    @field_validator("efficiency")
+    @field_validator("efficiency", "stream_ceiling")
     @classmethod
     def _fractions(cls, v: dict[KernelKind, Sourced]) -> dict[KernelKind, Sourced]:
         _fractions({k: s.value for k, s in v.items()})

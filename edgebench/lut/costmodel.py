@@ -3,14 +3,16 @@
 Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_per_layer`` with ``eff =
 efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
 profile that lists its caches and reduction half-depth refines this (see :class:`~edgebench.devices.profile.
-CostModel`). The parameters come from the profile: its calibration for the backend and precision when it has one,
-else its priors. Every number this module returns is an estimate (``source=estimated``).
+CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind takes at least its activation
+bytes over that share of the fastest level's bandwidth. The parameters come from the profile: its calibration
+for the backend and precision when it has one, else its priors. Every number this module returns is an
+estimate (``source=estimated``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +41,7 @@ class CostParams:
     precision: Precision = Precision.FP32
     caches: tuple[tuple[float, float], ...] = ()  # (size MB, bandwidth GB/s), smallest first
     reduction_half_depth: float = 0.0
+    stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
 
     def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -121,6 +124,7 @@ def params_for(
         precision=precision,
         caches=tuple((c.size_mb.value, c.bandwidth_gbps.value) for c in cm.caches),
         reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
+        stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
     )
 
 
@@ -160,14 +164,17 @@ class KernelTable:
         eff = np.clip(eff, 1e-9, 1.0)
         short = 1.0 + p.reduction_half_depth / np.maximum(self.depth, 1.0) * (self.depth > 0)
         compute = self.flops * short / (p.peak_gflops * eff * self.lanes * 1e6)
-        if not p.caches:
-            memory = (self.activations + self.weights) * p.bytes_per_elem / (p.bandwidth_gbps * eff * 1e6)
-            return np.maximum(compute, memory) + p.overhead_per_layer_ms
         act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
+        fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
+        ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest
+        issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
+        if not p.caches:
+            memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
+            return np.maximum.reduce([compute, memory, issue]) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / 1e6
-        return np.maximum(compute, memory) + weights + p.overhead_per_layer_ms
+        return np.maximum.reduce([compute, memory, issue]) + weights + p.overhead_per_layer_ms
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -27,6 +27,7 @@ def _sourced_values(profile: DeviceProfile) -> list[tuple[str, Sourced]]:
         *((f"caches.{c.name}.size_mb", c.size_mb) for c in cm.caches),
         *((f"caches.{c.name}.bandwidth_gbps", c.bandwidth_gbps) for c in cm.caches),
         *([("reduction_half_depth", cm.reduction_half_depth)] if cm.reduction_half_depth else []),
+        *((f"stream_ceiling.{k}", v) for k, v in cm.stream_ceiling.items()),
     ]
 
 
@@ -106,6 +107,13 @@ def test_caches_must_grow_and_the_error_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError, match=r"(?i)host\.yaml: field .cost_model.*caches must be listed smallest first.*\[1\.0, 0\.5\] MB"
     ):
+        get_device(str(_write(tmp_path, text)))
+
+
+def test_stream_ceiling_out_of_range_names_the_field(tmp_path: Path) -> None:
+    text = HOST_TEXT.replace("depthwise_conv: {value: 0.22,", "depthwise_conv: {value: 2.2,", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(ConfigError, match=r"(?i)host\.yaml: field .cost_model.stream_ceiling.*\(0, 1\]"):
         get_device(str(_write(tmp_path, text)))
 
 

@@ -65,6 +65,16 @@ def test_fit_recovers_known_parameters_and_predicts_held_out_networks() -> None:
     assert unseen[0] != pytest.approx(1.0, abs=0.05)  # the group did move
 
 
+def test_fit_keeps_the_profiles_stream_ceiling() -> None:
+    prior, truth = _truth()
+    slow_stream = {KernelKind.ELEMENTWISE: 0.05}
+    prior, truth = replace(prior, stream_ceiling=slow_stream), replace(truth, stream_ceiling=slow_stream)
+    table = KernelTable.of(_networks(60, seed=2))
+    fitted = fit(prior, table, table.network_ms(truth))
+    assert fitted.stream_ceiling == slow_stream
+    assert Metrics.of(table.network_ms(truth), table.network_ms(fitted)).rmspe_pct < 1.0
+
+
 def test_a_kind_with_a_tiny_share_of_the_time_keeps_its_prior_ratio_to_its_group() -> None:
     prior, truth = _truth()
     # one small dense conv per network (like a MobileNet's stem), measured far faster than its prior ratio says

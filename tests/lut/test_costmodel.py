@@ -78,6 +78,21 @@ def test_short_reductions_run_at_k_over_k_plus_k0() -> None:
     assert ms == pytest.approx([2.0 * 580 / 576, 2.0 * 2, 2.0])  # 0: no reduction depth known, no penalty
 
 
+def test_stream_ceiling_is_a_floor_at_a_share_of_the_fastest_levels_bandwidth() -> None:
+    dw = Kernel("d", KernelKind.DEPTHWISE_CONV, ("Conv",), flops=1e6, activation_elems=1_000_000, weight_elems=0)
+    p = _params(stream_ceiling={KernelKind.DEPTHWISE_CONV: 0.1}, overhead_per_layer_ms=0.0)
+    streamed, computed, add = (ms for _, ms in estimate([dw, replace(dw, flops=1e9), ADD], p).kernels)
+    assert streamed == pytest.approx(4e6 / (10.0 * 0.1 * 1e6))  # 4 ms at a tenth of 10 GB/s, not 0.8 ms at half
+    assert computed == pytest.approx(1e9 / (100.0 * 0.5 * 1e6))  # compute-bound kernels are past the floor
+    assert add == pytest.approx(3e6 * 4 / (10.0 * 0.5 * 1e6))  # other kinds are untouched
+    # with caches the ceiling is a share of the first level's bandwidth, wherever the 4 MB sit
+    in_cache = _params(stream_ceiling={KernelKind.DEPTHWISE_CONV: 0.1}, caches=((8.0, 100.0),))
+    assert estimate([dw], in_cache).kernels[0][1] == pytest.approx(4e6 / (100.0 * 0.1 * 1e6) + 0.01)
+    # ... and it does not slow the slower levels further: 3 MB of 4 come from memory at half of 10 GB/s
+    spilled = _params(stream_ceiling={KernelKind.DEPTHWISE_CONV: 0.1}, caches=((1.0, 100.0),))
+    assert estimate([dw], spilled).kernels[0][1] == pytest.approx(4e6 * (0.25 / 100 + 0.75 / 10) / 0.5 / 1e6 + 0.01)
+
+
 def test_peak_scales_with_threads() -> None:
     rpi5 = get_device("rpi5")
     assert effective_peak(rpi5, Precision.FP32, 1) == pytest.approx(153.6 / 4)
