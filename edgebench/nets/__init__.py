@@ -1,4 +1,5 @@
-"""Reference networks by name (like timm's ``create_model``): MobileNet V1/V2, ResNet-18/50, EfficientNet-Lite0."""
+"""Reference networks by name (like timm's ``create_model``): MobileNet V1/V2, ResNet-18/50, EfficientNet-Lite0,
+and SSD detectors on MobileNet V1/V2."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from edgebench.nets.efficientnet_lite import efficientnet_lite0
 from edgebench.nets.mobilenetv1 import mobilenetv1
 from edgebench.nets.mobilenetv2 import mobilenetv2
 from edgebench.nets.resnet import resnet18, resnet50
+from edgebench.nets.ssd import ssd_mobilenetv1, ssd_mobilenetv2
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ def _entries() -> dict[str, NetEntry]:
     for w in (0.25, 0.5, 0.75, 1.0):
         nets[f"mobilenetv1-{w}-224"] = NetEntry(partial(mobilenetv1, w), imagenet)
     nets["efficientnet-lite0-224"] = NetEntry(efficientnet_lite0, imagenet)
+    detection = (1, 3, 300, 300)  # classes: object classes, without the background class SSD adds
+    for w in (0.75, 1.0):
+        nets[f"ssd-mobilenetv1-{w}-300"] = NetEntry(partial(ssd_mobilenetv1, w), detection)
+    nets["ssd-mobilenetv2-1.0-300"] = NetEntry(ssd_mobilenetv2, detection)
     return nets
 
 
