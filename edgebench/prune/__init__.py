@@ -1,0 +1,1 @@
+"""Hardware-aware structural pruning: channel groups, importance criteria, and the prune-to-latency loop."""
