@@ -36,7 +36,8 @@ class ConvertJob:
     """One module to convert: built in the worker from ``spec`` (a LUT key row or an architecture)."""
 
     job_id: str
-    kind: str  # "block" (spec: a LUT key row) or "network" (spec: {"space": ..., "arch": ...})
+    kind: str  # "block" (a LUT key row), "network" ({"space", "arch"}), "layer" (a LayerShape row) or "pruned"
+    # ({"network", "classes", "history"}: a network with a pruning history replayed)
     spec: dict[str, Any]
     out_dir: Path
 
@@ -52,12 +53,22 @@ class Converted:
 
 
 def _build(job: ConvertJob) -> tuple[torch.nn.Module, tuple[int, ...]]:
+    from edgebench.distill.networks import build_network, from_dict
     from edgebench.lut.keys import LutKey
+    from edgebench.prune.history import PruneHistory
+    from edgebench.prune.latency import LayerShape
     from edgebench.search.space import ArchSpec, SearchSpace
 
     if job.kind == "block":
         key = LutKey.from_row(job.spec)
         return key.build(), key.input_shape
+    if job.kind == "layer":
+        layer = LayerShape.from_row(job.spec)
+        return layer.build(), layer.input_shape
+    if job.kind == "pruned":
+        history = PruneHistory.from_dict(job.spec["history"])
+        network = build_network(from_dict(job.spec["network"], job.out_dir), job.spec["classes"])
+        return history.replay(network), history.input_shape
     space = SearchSpace.model_validate(job.spec["space"])
     arch = ArchSpec.from_dict(job.spec["arch"])
     return space.build(arch), space.input_shape()

@@ -26,7 +26,7 @@ class PruneStep:
     channels: tuple[int, ...]
     criterion: str
     importance: float  # the group's importance lost
-    predicted_ms: float  # the network's predicted latency after this step
+    predicted_ms: float | None = None  # the network's predicted latency after this step
 
 
 @dataclass(frozen=True)
@@ -55,24 +55,30 @@ class PruneHistory:
         return path
 
     @classmethod
+    def from_dict(cls, data: Any, source: str = "pruning history") -> PruneHistory:
+        """The inverse of :meth:`to_dict`; a malformed one is a ConfigError naming ``source`` and the field."""
+        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+            raise ConfigError(f"{source}: not a pruning history of schema version {SCHEMA_VERSION}")
+        try:
+            steps = tuple(_step(s) for s in data["steps"])
+            return cls(tuple(int(d) for d in data["input_shape"]), steps)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"{source}: malformed pruning history (field {e})") from None
+
+    @classmethod
     def load(cls, path: Path) -> PruneHistory:
         """Read a history file; a malformed one is a ConfigError naming the file and the field."""
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as e:
             raise ConfigError(f"{path}: cannot read pruning history ({e})") from None
-        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
-            raise ConfigError(f"{path}: not a pruning history of schema version {SCHEMA_VERSION}")
-        try:
-            steps = tuple(_step(s) for s in data["steps"])
-            return cls(tuple(int(d) for d in data["input_shape"]), steps)
-        except (KeyError, TypeError, ValueError) as e:
-            raise ConfigError(f"{path}: malformed pruning history (field {e})") from None
+        return cls.from_dict(data, str(path))
 
 
 def _step(s: dict[str, Any]) -> PruneStep:
+    predicted = s.get("predicted_ms")
     return PruneStep(int(s["step"]), str(s["root"]), _ints(s["channels"]), str(s["criterion"]),
-                     float(s["importance"]), float(s["predicted_ms"]))  # fmt: skip
+                     float(s["importance"]), None if predicted is None else float(predicted))  # fmt: skip
 
 
 def _ints(values: Sequence[Any]) -> tuple[int, ...]:

@@ -1,0 +1,302 @@
+"""Per-layer latency tables for pruning: each conv layer of a network timed (or estimated) alone over the channel
+counts pruning can give it, and a whole-network correction, so a pruned network's latency is predicted from its
+layer shapes without converting it.
+
+A layer is timed as conv + BatchNorm + ReLU (what a runtime fuses into one kernel). Its channel counts are levels
+of its original ones (eighths by default) rounded down to the device's channel multiple; between levels the table
+interpolates linearly in input and output channels. The network latency is ``scale x sum(layers) + offset``, both
+fitted on whole networks timed alongside (the unpruned one and a uniformly pruned one), which carries what the
+layers leave out: pooling, residual adds, the classifier, and the boundary effects of timing layers alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.interpolate import RegularGridInterpolator
+from torch import nn
+
+from edgebench.bench import require_measurable
+from edgebench.devices import DeviceProfile
+from edgebench.devices.profile import latency_source
+from edgebench.distill.networks import Network, build_network, resolution, to_dict
+from edgebench.exceptions import ConfigError
+from edgebench.lut.builder import BuildSettings, Progress, _Silent, convert_and_time
+from edgebench.lut.convert import ConvertJob
+from edgebench.lut.costmodel import estimate, params_for
+from edgebench.lut.kernels import module_kernels
+from edgebench.lut.sampling import Stats
+from edgebench.lut.store import Journal, key_id
+from edgebench.prune.graph import PruningGraph
+from edgebench.prune.history import PruneHistory
+from edgebench.prune.uniform import uniform_history
+from edgebench.types import Precision, Source
+
+
+@dataclass(frozen=True, order=True)
+class LayerShape:
+    """A conv layer as it runs: input size, channels, window, stride, and whether it is depthwise."""
+
+    resolution: int
+    in_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+    depthwise: bool = False
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (1, self.in_channels, self.resolution, self.resolution)
+
+    def build(self) -> nn.Module:
+        groups = self.in_channels if self.depthwise else 1
+        conv = nn.Conv2d(self.in_channels, self.out_channels, self.kernel, self.stride, self.kernel // 2,
+                         groups=groups, bias=False)  # fmt: skip
+        return nn.Sequential(conv, nn.BatchNorm2d(self.out_channels), nn.ReLU())
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LayerShape:
+        ints = {f.name: int(row[f.name]) for f in fields(cls) if f.name != "depthwise"}
+        return cls(depthwise=bool(row["depthwise"]), **ints)
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One conv of a network: its shape now, and whether its input channels are the network's (not prunable)."""
+
+    name: str
+    shape: LayerShape
+    fixed_input: bool
+
+
+def conv_layers(module: nn.Module, input_shape: Sequence[int]) -> list[ConvLayer]:
+    """Every conv of ``module`` in execution order, with the shape it runs at for ``input_shape``."""
+    found: list[ConvLayer] = []
+    x = torch.zeros(tuple(input_shape))
+
+    def record(name: str, conv: nn.Conv2d) -> Any:
+        def hook(_: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+            depthwise = conv.groups > 1 and conv.groups == conv.in_channels == conv.out_channels
+            if conv.groups > 1 and not depthwise:
+                raise ConfigError(f"pruning: '{name}' is a grouped conv; only dense and depthwise convs are tabled")
+            shape = LayerShape(inputs[0].shape[-1], conv.in_channels, conv.out_channels, conv.kernel_size[0],
+                               conv.stride[0], depthwise)  # fmt: skip
+            found.append(ConvLayer(name, shape, inputs[0] is x))
+
+        return hook
+
+    convs = [(n, m) for n, m in module.named_modules() if isinstance(m, nn.Conv2d)]
+    hooks = [m.register_forward_pre_hook(record(n, m)) for n, m in convs]
+    try:
+        with torch.no_grad():
+            module.eval()(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return found
+
+
+def pruning_multiple(profile: DeviceProfile, backend: str) -> int:
+    """The multiple pruned channel counts are rounded to: the device's channel multiple and the runtime's channel
+    block (ONNX Runtime runs a conv whose channels are not a multiple of its NCHWc block 1.5-2x slower here)."""
+    return math.lcm(profile.channel_multiple, profile.channel_block(backend))
+
+
+def levels(channels: int, multiple: int, steps: int = 8) -> list[int]:
+    """The channel counts a table holds for a layer of ``channels``: ``steps`` even fractions of it, rounded down
+    to ``multiple`` (at least ``multiple``), and the smallest count pruning may leave."""
+    rounded = {max(multiple, int(channels * i / steps) // multiple * multiple) for i in range(1, steps + 1)}
+    return sorted(rounded | {min(channels, multiple), channels})
+
+
+def layer_grid(layers: Sequence[ConvLayer], multiple: int, steps: int = 8) -> pd.DataFrame:
+    """The table's rows to fill: for every layer, each (input, output) channel pair of its levels."""
+    rows = []
+    for layer in layers:
+        s = layer.shape
+        ins = [s.in_channels] if layer.fixed_input else levels(s.in_channels, multiple, steps)
+        pairs = (
+            [(c, c) for c in ins]
+            if s.depthwise
+            else [(i, o) for i in ins for o in levels(s.out_channels, multiple, steps)]
+        )
+        for cin, cout in pairs:
+            shape = LayerShape(s.resolution, cin, cout, s.kernel, s.stride, s.depthwise)
+            rows.append({"layer": layer.name, **shape.to_row()})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class LayerTable:
+    """Latencies of each layer over its channel levels, and the whole-network correction."""
+
+    rows: pd.DataFrame  # layer, the LayerShape columns, latency_ms
+    scale: float
+    offset_ms: float
+    source: Source
+
+    def layer_ms(self, name: str, shape: LayerShape) -> float:
+        """The layer's latency at ``shape``'s channels, interpolated between the levels it was timed at."""
+        own = self.rows[self.rows["layer"] == name]
+        if own.empty:
+            raise ConfigError(f"pruning: layer '{name}' is not in the latency table; rebuild it for this network")
+        if shape.depthwise or own["in_channels"].nunique() == 1:
+            axis = "in_channels" if shape.depthwise else "out_channels"
+            own = own.sort_values(axis)
+            value = getattr(shape, axis)
+            return float(np.interp(value, own[axis], own["latency_ms"]))
+        grid = own.pivot_table(index="in_channels", columns="out_channels", values="latency_ms")
+        interp = RegularGridInterpolator((grid.index.to_numpy(), grid.columns.to_numpy()), grid.to_numpy(),
+                                         bounds_error=False, fill_value=None)  # fmt: skip
+        return float(interp([[shape.in_channels, shape.out_channels]])[0])
+
+    def layers_ms(self, layers: Sequence[ConvLayer]) -> float:
+        return sum(self.layer_ms(layer.name, layer.shape) for layer in layers)
+
+    def network_ms(self, module: nn.Module, input_shape: Sequence[int]) -> float:
+        """Predicted latency of ``module`` (the tabled network, pruned or not)."""
+        return self.scale * self.layers_ms(conv_layers(module, input_shape)) + self.offset_ms
+
+
+def fit_correction(layer_sums: Sequence[float], measured: Sequence[float]) -> tuple[float, float]:
+    """``measured = scale x layer_sum + offset`` through the networks timed whole (scale alone for one network)."""
+    x, y = np.asarray(layer_sums, dtype=float), np.asarray(measured, dtype=float)
+    if len(x) < 2 or np.ptp(x) <= 1e-9:
+        return float(y.sum() / x.sum()), 0.0
+    scale, offset = np.polyfit(x, y, 1)
+    return float(scale), float(offset)
+
+
+def _layer_jobs(shapes: Sequence[LayerShape], out_root: Path) -> dict[LayerShape, ConvertJob]:
+    return {s: ConvertJob(f"layer-{key_id(s.to_row())}", "layer", s.to_row(), out_root / key_id(s.to_row()))
+            for s in shapes}  # fmt: skip
+
+
+def _network_job(network: Network, classes: int, history: PruneHistory, out_root: Path) -> ConvertJob:
+    spec = {"network": to_dict(network), "classes": classes, "history": history.to_dict()}
+    job_id = "pruned-" + key_id(spec)
+    return ConvertJob(job_id, "pruned", spec, out_root / job_id)
+
+
+def _measured(
+    profile: DeviceProfile,
+    backend: str,
+    precision: Precision,
+    shapes: Sequence[LayerShape],
+    networks: Sequence[ConvertJob],
+    folder: Path,
+    settings: BuildSettings,
+    progress: Progress,
+) -> tuple[dict[LayerShape, float], list[float], dict[LayerShape, str]]:
+    layers = _layer_jobs(shapes, folder / "artifacts")
+    journal = Journal(folder / "journal.jsonl")
+    if journal.header() is None:
+        journal.start({"device": profile.name, "backend": backend, "precision": str(precision)})
+    else:
+        journal.repair()
+    timed = convert_and_time([*networks, *layers.values()], backend, precision, profile.threads, settings, journal,
+                             progress)  # fmt: skip
+    value = {i: Stats.of(s).value_ms(settings.statistic) for i, s in timed.samples.items() if s}
+    missing = [j.job_id for j in networks if j.job_id not in value]
+    if missing:
+        reason = timed.failures.get(missing[0], "no samples")
+        raise ConfigError(f"pruning: the whole network could not be timed on {backend} {precision} ({reason})")
+    ms = {s: value[j.job_id] for s, j in layers.items() if j.job_id in value}
+    failed = {s: timed.failures.get(j.job_id, "no samples") for s, j in layers.items() if j.job_id not in value}
+    return ms, [value[j.job_id] for j in networks], failed
+
+
+def _estimated(
+    profile: DeviceProfile,
+    backend: str,
+    precision: Precision,
+    shapes: Sequence[LayerShape],
+    networks: Sequence[nn.Module],
+    input_shape: tuple[int, ...],
+    progress: Progress,
+) -> tuple[dict[LayerShape, float], list[float]]:
+    params, block = params_for(profile, backend, precision), profile.channel_block(backend)
+    progress.phase(f"estimating {backend} {precision} layers", len(shapes))
+    ms = {}
+    for s in shapes:
+        e = estimate(module_kernels(s.build().eval(), s.input_shape, backend, block), params)
+        ms[s] = e.latency_ms - e.overhead_ms
+        progress.advance()
+    whole = [estimate(module_kernels(m.eval(), input_shape, backend, block), params).latency_ms for m in networks]
+    return ms, whole
+
+
+def build_layer_table(
+    network: Network,
+    classes: int,
+    profile: DeviceProfile,
+    backend: str,
+    precision: Precision,
+    cache_dir: Path,
+    steps: int = 8,
+    settings: BuildSettings | None = None,
+    progress: Progress | None = None,
+) -> LayerTable:
+    """The layer table of ``network`` on a device: measured where edgebench can time the device, estimated by its
+    cost model elsewhere; cached, and a killed measurement resumes from its journal.
+
+    Raises:
+        UnsupportedError: the device does not run this backend at this precision.
+        ConfigError: the whole network cannot be timed, or has a grouped conv.
+    """
+    progress = progress or _Silent()
+    profile.check_supports(backend, precision)
+    source = latency_source(profile)
+    module = build_network(network, classes)
+    input_shape = (1, 3, resolution(network), resolution(network))
+    layers = conv_layers(module, input_shape)
+    multiple = pruning_multiple(profile, backend)
+    grid = layer_grid(layers, multiple, steps)
+    ident = {"network": to_dict(network), "classes": classes, "steps": steps, "multiple": multiple}
+    folder = cache_dir / "prune-luts" / profile.name / f"{backend}-{precision}" / key_id(ident)
+    path = folder / "layers.csv"
+    if path.exists():
+        meta = json.loads((folder / "meta.json").read_text())
+        return LayerTable(pd.read_csv(path), meta["scale"], meta["offset_ms"], Source(meta["source"]))
+    shapes = sorted({LayerShape.from_row(r) for r in grid.to_dict("records")})
+    uniform = uniform_history(PruningGraph(build_network(network, classes), input_shape), 0.5, multiple)
+    histories = [PruneHistory(input_shape), uniform]
+    failed: dict[LayerShape, str] = {}
+    if source is Source.ESTIMATED:
+        nets = [h.replay(build_network(network, classes)) for h in histories]
+        ms, whole = _estimated(profile, backend, precision, shapes, nets, input_shape, progress)
+    else:
+        require_measurable(profile)
+        jobs = [_network_job(network, classes, h, folder / "artifacts") for h in histories]
+        settings = settings or BuildSettings()
+        ms, whole, failed = _measured(profile, backend, precision, shapes, jobs, folder, settings, progress)
+    if failed:
+        shape, reason = next(iter(failed.items()))
+        raise ConfigError(
+            f"pruning: {len(failed)} layer shapes failed on {backend} {precision}, e.g. {shape} ({reason})"
+        )
+    rows = grid.assign(latency_ms=[ms[LayerShape.from_row(r)] for r in grid.to_dict("records")], source=str(source))
+    partial = LayerTable(rows, 1.0, 0.0, source)
+    sums = [partial.layers_ms(conv_layers(h.replay(build_network(network, classes)), input_shape)) for h in histories]
+    scale, offset = fit_correction(sums, whole)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(path, index=False)
+    (folder / "meta.json").write_text(
+        json.dumps(
+            {"scale": scale, "offset_ms": offset, "source": str(source), "networks_ms": whole, "layer_sums_ms": sums},
+            indent=1,
+        )
+        + "\n"
+    )
+    return LayerTable(rows, scale, offset, source)

@@ -1,0 +1,92 @@
+"""Per-layer latency tables: the layers a network runs, the channel levels tabled, interpolation, and whole
+tables built by measuring on this machine and by estimating an unreachable device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edgebench.devices import get_device
+from edgebench.distill.networks import build_network
+from edgebench.lut.builder import BuildSettings
+from edgebench.lut.costmodel import estimate, params_for
+from edgebench.lut.kernels import module_kernels
+from edgebench.nets import create_net
+from edgebench.prune.graph import PruningGraph
+from edgebench.prune.latency import (
+    LayerShape,
+    LayerTable,
+    build_layer_table,
+    conv_layers,
+    fit_correction,
+    layer_grid,
+    levels,
+    pruning_multiple,
+)
+from edgebench.types import Precision, Source
+
+SHAPE = (1, 3, 32, 32)
+
+
+def test_levels_are_rounded_down_to_the_multiple_and_keep_the_extremes() -> None:
+    assert levels(48, 8) == [8, 16, 24, 32, 40, 48]
+    assert levels(64, 16, steps=4) == [16, 32, 48, 64]
+    assert levels(20, 8, steps=2) == [8, 16, 20]  # the unpruned width stays, even off the multiple
+
+
+def test_conv_layers_follow_the_network_and_only_the_stem_reads_the_image() -> None:
+    layers = conv_layers(create_net("resnet18-0.25-cifar")[0], SHAPE)
+    assert len(layers) == 20  # stem + 8 blocks x 2 + 3 shortcuts
+    assert [x.fixed_input for x in layers].count(True) == 1 and layers[0].shape.in_channels == 3
+    stage2 = next(x for x in layers if x.name == "5.conv1").shape
+    assert (stage2.resolution, stage2.stride, stage2.in_channels, stage2.out_channels) == (32, 2, 16, 32)
+    dw = [x for x in conv_layers(create_net("mobilenetv2-0.25-cifar")[0], SHAPE) if x.shape.depthwise]
+    grid = layer_grid(dw[:1], multiple=8, steps=2)
+    assert (grid["in_channels"] == grid["out_channels"]).all()  # a depthwise conv has one channel count
+
+
+def _synthetic(ms: dict[tuple[int, int], float]) -> LayerTable:
+    rows = [{"layer": "c", **LayerShape(8, i, o, 3, 1).to_row(), "latency_ms": v} for (i, o), v in ms.items()]
+    return LayerTable(pd.DataFrame(rows), 1.0, 0.0, Source.ESTIMATED)
+
+
+def test_the_table_interpolates_between_levels_in_both_channel_counts() -> None:
+    table = _synthetic({(8, 8): 1.0, (8, 16): 2.0, (16, 8): 3.0, (16, 16): 5.0})
+    assert table.layer_ms("c", LayerShape(8, 16, 16, 3, 1)) == pytest.approx(5.0)
+    assert table.layer_ms("c", LayerShape(8, 12, 12, 3, 1)) == pytest.approx((1 + 2 + 3 + 5) / 4)
+    assert table.layer_ms("c", LayerShape(8, 8, 12, 3, 1)) == pytest.approx(1.5)
+
+
+def test_correction_passes_through_two_networks() -> None:
+    assert fit_correction([2.0, 1.0], [1.8, 1.0]) == pytest.approx((0.8, 0.2))
+    assert fit_correction([2.0], [1.0]) == pytest.approx((0.5, 0.0))
+
+
+def test_an_estimated_table_matches_the_cost_model_on_whole_networks(tmp_path: Path) -> None:
+    rpi5 = get_device("rpi5")
+    table = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    assert table.source is Source.ESTIMATED and set(table.rows["source"]) == {"estimated"}
+    params = params_for(rpi5, "onnxruntime", Precision.FP32)
+    module = build_network("resnet18-0.25-cifar", 10)
+    whole = estimate(module_kernels(module.eval(), SHAPE, "onnxruntime", 1), params).latency_ms
+    assert table.network_ms(module, SHAPE) == pytest.approx(whole, rel=1e-6)  # the correction runs through it
+    graph = PruningGraph(module, SHAPE)
+    graph.prune("9.conv1", list(range(32)))  # half of a 64-channel layer
+    smaller = estimate(module_kernels(module.eval(), SHAPE, "onnxruntime", 1), params).latency_ms
+    assert table.network_ms(module, SHAPE) == pytest.approx(smaller, rel=0.03)
+    again = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    assert again.scale == table.scale and again.rows.equals(table.rows)  # read back from the cache
+
+
+@pytest.mark.slow
+def test_a_measured_table_on_this_machine_is_rounded_to_the_runtime_block(tmp_path: Path) -> None:
+    host = get_device("host")
+    multiple = pruning_multiple(host, "onnxruntime")
+    assert multiple == host.channel_block("onnxruntime")
+    settings = BuildSettings(passes=1, window=5, warmup=2, workers=1)
+    table = build_layer_table("resnet18-0.25-cifar", 10, host, "onnxruntime", Precision.FP32, tmp_path, 2, settings)
+    assert table.source is Source.MEASURED and (table.rows["latency_ms"] > 0).all()
+    assert all(c % multiple == 0 or c == 3 for c in table.rows["in_channels"])
+    assert 0.3 < table.scale < 3.0
