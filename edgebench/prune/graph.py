@@ -72,6 +72,16 @@ class PruningGraph:
             if d.handler.__name__ == "prune_out_channels" and isinstance(d.target.module, nn.Conv2d | nn.BatchNorm2d)
         ]
 
+    def coupled_convs(self, root: str) -> tuple[set[str], set[str]]:
+        """The convs whose output channels, and those whose input channels, the group removes (a depthwise conv
+        is listed with its outputs and loses its inputs with them)."""
+        outs: set[str] = set()
+        ins: set[str] = set()
+        for d, _ in self.tp_group(root):
+            if isinstance(d.target.module, nn.Conv2d) and d.target.module in self._names:
+                (outs if d.handler.__name__ == "prune_out_channels" else ins).add(self._names[d.target.module])
+        return outs, ins
+
     def prune(self, root: str, channels: Sequence[int]) -> None:
         """Remove ``channels`` (indices into ``root``'s current outputs) from the group rooted at ``root``."""
         width = self.conv(root).out_channels

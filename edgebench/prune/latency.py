@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,7 @@ def layer_grid(layers: Sequence[ConvLayer], multiple: int, steps: int = 8) -> pd
     return pd.DataFrame(rows)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerTable:
     """Latencies of each layer over its channel levels, and the whole-network correction."""
 
@@ -146,20 +147,15 @@ class LayerTable:
     offset_ms: float
     source: Source
 
+    @cached_property
+    def _lookup(self) -> dict[str, Callable[[LayerShape], float]]:
+        return {str(name): _interpolator(rows) for name, rows in self.rows.groupby("layer")}
+
     def layer_ms(self, name: str, shape: LayerShape) -> float:
         """The layer's latency at ``shape``'s channels, interpolated between the levels it was timed at."""
-        own = self.rows[self.rows["layer"] == name]
-        if own.empty:
+        if name not in self._lookup:
             raise ConfigError(f"pruning: layer '{name}' is not in the latency table; rebuild it for this network")
-        if shape.depthwise or own["in_channels"].nunique() == 1:
-            axis = "in_channels" if shape.depthwise else "out_channels"
-            own = own.sort_values(axis)
-            value = getattr(shape, axis)
-            return float(np.interp(value, own[axis], own["latency_ms"]))
-        grid = own.pivot_table(index="in_channels", columns="out_channels", values="latency_ms")
-        interp = RegularGridInterpolator((grid.index.to_numpy(), grid.columns.to_numpy()), grid.to_numpy(),
-                                         bounds_error=False, fill_value=None)  # fmt: skip
-        return float(interp([[shape.in_channels, shape.out_channels]])[0])
+        return self._lookup[name](shape)
 
     def layers_ms(self, layers: Sequence[ConvLayer]) -> float:
         return sum(self.layer_ms(layer.name, layer.shape) for layer in layers)
@@ -167,6 +163,19 @@ class LayerTable:
     def network_ms(self, module: nn.Module, input_shape: Sequence[int]) -> float:
         """Predicted latency of ``module`` (the tabled network, pruned or not)."""
         return self.scale * self.layers_ms(conv_layers(module, input_shape)) + self.offset_ms
+
+
+def _interpolator(own: pd.DataFrame) -> Callable[[LayerShape], float]:
+    """Linear in the channel count(s) a layer's rows vary over (both, for a dense conv whose input is pruned)."""
+    if own["in_channels"].nunique() > 1 and own["out_channels"].nunique() > 1 and not own["depthwise"].iloc[0]:
+        grid = own.pivot_table(index="in_channels", columns="out_channels", values="latency_ms")
+        interp = RegularGridInterpolator((grid.index.to_numpy(), grid.columns.to_numpy()), grid.to_numpy(),
+                                         bounds_error=False, fill_value=None)  # fmt: skip
+        return lambda s: float(interp([[s.in_channels, s.out_channels]])[0])
+    axis = "out_channels" if own["in_channels"].nunique() == 1 else "in_channels"
+    own = own.sort_values(axis)
+    xs, ys = own[axis].to_numpy(), own["latency_ms"].to_numpy()
+    return lambda s: float(np.interp(getattr(s, axis), xs, ys))
 
 
 def fit_correction(layer_sums: Sequence[float], measured: Sequence[float]) -> tuple[float, float]:

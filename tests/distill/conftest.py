@@ -1,12 +1,7 @@
-"""A tiny learnable data set (the class is the image's brightness) and the smallest student of the default space."""
+"""The smallest student of the default space."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
-from edgebench.data import ImageData
-from edgebench.data.dataset import make_data
 from edgebench.search.space import ArchSpec, BlockArch, StageArch, get_space
 
 
@@ -18,11 +13,3 @@ def smallest(space_name: str = "mbv2-cifar") -> ArchSpec:
         for s in space.stages
     )
     return ArchSpec(space.name, stages)
-
-
-@pytest.fixture(scope="session")
-def bright_dark() -> ImageData:
-    rng = np.random.default_rng(0)
-    y = np.arange(120) % 2
-    x = rng.integers(0, 120, (120, 3, 32, 32)) + 120 * y[:, None, None, None]
-    return make_data("bright-dark", ("dark", "bright"), x.astype(np.uint8), y, flip=True)

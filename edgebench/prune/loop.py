@@ -1,0 +1,159 @@
+"""The prune-to-latency loop (Opti-Cut, after HFP): remove, one group at a time, the channels whose predicted
+latency saving per importance lost is best, re-predict from the layer table, fine-tune with knowledge
+distillation every few steps, until the predicted latency meets the budget; then fine-tune once more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import nn
+
+from edgebench.data.dataset import ImageData, batches, to_device
+from edgebench.distill.losses import get_loss
+from edgebench.distill.train import TrainConfig, TrainResult, train
+from edgebench.exceptions import ConfigError
+from edgebench.prune.graph import PruningGraph
+from edgebench.prune.history import PruneHistory, PruneStep
+from edgebench.prune.importance import Scores, get_criterion
+from edgebench.prune.latency import ConvLayer, LayerShape, LayerTable, conv_layers
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    """How to prune.
+
+    Attributes:
+        budget_ms: the predicted latency to reach.
+        criterion: importance criterion by name (``l1``, ``bn_scale``, ``taylor``, ``info``).
+        multiple: channels are removed in steps of this, and widths kept at multiples of it.
+        finetune_every: steps between short KD fine-tunes (and fresh importance scores).
+        finetune: the short fine-tune's training settings; ``final`` those of the last one.
+        calibration_images: training images the criteria score channels on.
+    """
+
+    budget_ms: float
+    criterion: str = "l1"
+    multiple: int = 1
+    finetune_every: int = 8
+    finetune: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1))
+    final: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10))
+    calibration_images: int = 64
+    loss: str = "kd"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Removing ``channels`` of the group at ``root``: what it saves and what it costs."""
+
+    root: str
+    channels: tuple[int, ...]
+    saving_ms: float
+    importance: float
+
+    @property
+    def merit(self) -> float:
+        return self.saving_ms / max(self.importance, 1e-12)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    module: nn.Module
+    history: PruneHistory
+    predicted_ms: float
+    unpruned_ms: float
+    final: TrainResult | None
+
+
+def _narrowed(layers: list[ConvLayer], outs: set[str], ins: set[str], k: int) -> list[ConvLayer]:
+    changed = []
+    for layer in layers:
+        s = layer.shape
+        cout = s.out_channels - k if layer.name in outs else s.out_channels
+        cin = s.in_channels - k if layer.name in ins or (s.depthwise and layer.name in outs) else s.in_channels
+        changed.append(replace(layer, shape=LayerShape(s.resolution, cin, cout, s.kernel, s.stride, s.depthwise)))
+    return changed
+
+
+def candidates(graph: PruningGraph, table: LayerTable, scores: Scores, multiple: int) -> list[Candidate]:
+    """For every group that can shrink: its least important channels down to the next lower multiple."""
+    layers = conv_layers(graph.module, graph.input_shape)
+    now = table.layers_ms(layers)
+    found = []
+    for group in graph.groups():
+        target = (group.channels - 1) // multiple * multiple
+        if target < multiple:
+            continue
+        k = group.channels - target
+        drop = tuple(sorted(int(c) for c in torch.argsort(scores[group.root])[:k]))
+        outs, ins = graph.coupled_convs(group.root)
+        saving = table.scale * (now - table.layers_ms(_narrowed(layers, outs, ins, k)))
+        found.append(Candidate(group.root, drop, saving, float(scores[group.root][list(drop)].sum())))
+    return found
+
+
+def floor_ms(graph: PruningGraph, table: LayerTable, multiple: int) -> float:
+    """The predicted latency with every group cut to ``multiple`` channels: no budget below it can be met."""
+    total = 0.0
+    for layer in conv_layers(graph.module, graph.input_shape):
+        s = layer.shape
+        cin = s.in_channels if layer.fixed_input else min(s.in_channels, multiple)
+        cout = cin if s.depthwise else min(s.out_channels, multiple)
+        total += table.layer_ms(layer.name, LayerShape(s.resolution, cin, cout, s.kernel, s.stride, s.depthwise))
+    return table.scale * total + table.offset_ms
+
+
+def _calibration(data: ImageData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` training images, normalised as training sees them."""
+    x, y = to_device(data.train, torch.device("cpu"))
+    return next(batches(x[:n], y[:n], data, n))[:2]
+
+
+def prune_to_budget(
+    module: nn.Module,
+    input_shape: tuple[int, ...],
+    table: LayerTable,
+    data: ImageData,
+    teacher: nn.Module,
+    config: PruneConfig,
+    progress: Callable[[PruneStep], None] | None = None,
+) -> PruneResult:
+    """Prune ``module`` in place until its predicted latency is within ``config.budget_ms``.
+
+    Raises:
+        ConfigError: the budget cannot be reached with one channel multiple left in every group.
+    """
+    graph, criterion, loss = PruningGraph(module, input_shape), get_criterion(config.criterion), get_loss(config.loss)
+    floor = floor_ms(graph, table, config.multiple)
+    if floor > config.budget_ms:
+        raise ConfigError(
+            f"pruning: the budget {config.budget_ms:.3f} ms cannot be reached; with {config.multiple} channel(s) "
+            f"left in every group the network is predicted at {floor:.3f} ms"
+        )
+    x, y = _calibration(data, config.calibration_images)
+    history, predicted = PruneHistory(tuple(input_shape)), table.network_ms(module, input_shape)
+    unpruned, scores = predicted, criterion(graph, x, y)
+    while predicted > config.budget_ms:
+        options = [c for c in candidates(graph, table, scores, config.multiple) if c.saving_ms > 0]
+        if not options:
+            raise ConfigError(
+                f"pruning: the budget {config.budget_ms:.3f} ms cannot be reached; every group is down to "
+                f"{config.multiple} channel(s) at {predicted:.3f} ms predicted"
+            )
+        best = max(options, key=lambda c: c.merit)
+        graph.prune(best.root, best.channels)
+        keep = [c for c in range(len(scores[best.root])) if c not in set(best.channels)]
+        scores[best.root] = scores[best.root][keep]
+        predicted = table.network_ms(module, input_shape)
+        step = PruneStep(len(history.steps), best.root, best.channels, config.criterion, best.importance, predicted)
+        history = history.with_step(step)
+        if progress:
+            progress(step)
+        if len(history.steps) % config.finetune_every == 0 and predicted > config.budget_ms:
+            train(module, data, loss, teacher, config.finetune)
+            scores = criterion(graph, x, y)
+    final = None
+    if config.final.epochs > 0:
+        module, final = train(module, data, loss, teacher, config.final)
+    return PruneResult(module, history, predicted, unpruned, final)
