@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,10 @@ from edgebench.lut.predictor import Prediction, Predictor
 from edgebench.lut.store import LutId, LutMeta, default_cache_dir
 from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import Model, from_module, load_onnx
+from edgebench.prune.history import PruneStep
+from edgebench.prune.importance import get_criterion
+from edgebench.prune.latency import LayerTable, build_layer_table, pruning_multiple
+from edgebench.prune.loop import PruneConfig, PruneResult, prune_to_budget
 from edgebench.search.baseline import BaselineRow, baseline_family
 from edgebench.search.nas import (
     COMPLETE,
@@ -524,3 +529,79 @@ def search(
     base.to_csv(out / "baseline.csv", index=False)
     best.to_csv(out / "front.csv", index=False)
     return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, url, name)
+
+
+@dataclass(frozen=True)
+class PruneOutcome:
+    """A finished pruning run: its results-table row, the pruning result, the layer table and where it all is."""
+
+    row: Candidate
+    result: PruneResult
+    table: LayerTable
+    teacher_test_top1_pct: float | None
+    out: Path
+
+
+def prune(
+    device: str,
+    budget: str,
+    backend: str | None = None,
+    precision: str | None = None,
+    teacher: Path | None = None,
+    criterion: str = "l1",
+    data: str | None = None,
+    finetune_every: int = 8,
+    finetune: TrainConfig | None = None,
+    final: TrainConfig | None = None,
+    out: Path | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    on_step: Callable[[PruneStep], None] | None = None,
+    train_progress: Callable[[str, TrainStep], None] | None = None,
+) -> PruneOutcome:
+    """Prune a trained network (the default teacher by default) to a latency budget on a device, distilling it
+    from its unpruned self; writes the pruned checkpoint, its history and a results-table row to ``out``.
+
+    Raises:
+        ConfigError, UnknownNameError: bad device, runtime, data, teacher or criterion; a budget below what pruning
+            can reach (nothing is pruned then).
+    """
+    budget_ms = parse_ms(budget, "--latency")
+    prof = get_device(device)
+    backend, prec = runtime_for(prof, backend, precision)
+    get_criterion(criterion)
+    images = load_data(data)
+    loss = get_loss("kd")
+    checkpoint = _teacher_for(loss, teacher, images, data, cache_dir, _role(train_progress, "default teacher"))
+    assert checkpoint is not None  # kd needs a teacher
+    side = networks.resolution(checkpoint.network)
+    shape = (1, 3, side, side)
+    table = build_layer_table(checkpoint.network, checkpoint.classes, prof, backend, prec,
+                              cache_dir or default_cache_dir(), progress=progress)  # fmt: skip
+    config = PruneConfig(budget_ms, criterion, pruning_multiple(prof, backend), finetune_every,
+                         finetune or TrainConfig(epochs=1), final or TrainConfig(epochs=10))  # fmt: skip
+    student = copy.deepcopy(checkpoint.module)
+    result = prune_to_budget(student, shape, table, images, checkpoint.module, config, on_step,
+                             _role(train_progress, "KD fine-tune"))  # fmt: skip
+    out = out or Path("reports") / f"prune-{prof.name}-{backend}-{prec}-{budget_ms:g}ms-{criterion}"
+    out.mkdir(parents=True, exist_ok=True)
+    result.history.save(out / "history.json")
+    folder = save_checkpoint(out / "student", checkpoint.network, result.module, checkpoint.classes, images.name,
+                             loss, config.final, result.final, pruning=result.history)  # fmt: skip
+    row = Candidate(
+        trial=0,
+        arch=networks.label(checkpoint.network),
+        predicted_ms=round(result.predicted_ms, 6),
+        latency_source=str(table.source),
+        status=COMPLETE,
+        val_top1_pct=result.final.val_top1_pct,
+        test_top1_pct=result.final.test_top1_pct,
+        params=sum(p.numel() for p in result.module.parameters()),
+        train_s=round(result.final.wall_time_s, 1),
+        kind="pruned",
+        checkpoint=str(folder),
+    )
+    frame = pd.DataFrame([row.to_dict()])
+    frame.to_csv(out / "candidates.csv", index=False)
+    frame.to_parquet(out / "candidates.parquet", index=False)
+    return PruneOutcome(row, result, table, checkpoint.test_top1_pct, out)

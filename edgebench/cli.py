@@ -31,6 +31,7 @@ from edgebench.distill.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_CONFIG
 from edgebench.distill.train import Optimizer, TrainConfig, TrainStep
 from edgebench.exceptions import EdgebenchError
 from edgebench.lut.builder import BuildSettings
+from edgebench.prune.history import PruneStep
 from edgebench.search.baseline import BaselineRow
 from edgebench.search.nas import COMPLETE, DUPLICATE, FAILED, INFEASIBLE, PROXY, Candidate
 from edgebench.units import parse_ms
@@ -498,6 +499,77 @@ def _print_run(run: api.TrainRun) -> None:
         out.print(f"teacher {run.teacher}: test top-1 {teacher_top1}", highlight=False, soft_wrap=True)
     if run.checkpoint is not None:
         out.print(f"wrote checkpoint {run.checkpoint}", highlight=False, soft_wrap=True)
+
+
+@app.command("prune")
+@handles_errors
+def prune_cmd(
+    latency: Annotated[str, typer.Option("--latency", "-l", help="Latency budget: 15ms, 15 (ms) or 0.015s.")],
+    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "myriadx",
+    backend: Annotated[str | None, typer.Option("--backend", "-b", help="Default: the device's first.")] = None,
+    precision: Annotated[
+        str | None, typer.Option("--precision", "-p", help="Default: the backend's first on the device.")
+    ] = None,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(
+            "--teacher",
+            "-t",
+            help="Checkpoint folder to prune (default, on the default data: the cached "
+            "default teacher). It also distils the pruned network.",
+        ),
+    ] = None,
+    criterion: Annotated[
+        str, typer.Option("--criterion", "-c", help="Channel importance: l1, bn_scale, taylor or info (output KL).")
+    ] = "l1",
+    data: DataOption = None,
+    finetune_every: Annotated[int, typer.Option(min=1, help="Pruning steps between short KD fine-tunes.")] = 8,
+    finetune_epochs: Annotated[int, typer.Option(min=1, help="Epochs of each short KD fine-tune.")] = 1,
+    final_epochs: Annotated[int, typer.Option(min=1, help="Epochs of the final KD fine-tune.")] = 10,
+    seed: SeedOption = 0,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/prune-DEVICE-...).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Layer-table and teacher cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench)."),
+    ] = None,
+) -> None:
+    """Prune a trained network's channels until its predicted latency on a device meets a budget (Opti-Cut).
+
+    A per-layer latency table is built first (measured on this machine's backends, estimated by the cost model for
+    devices that are not attached); channel counts stay multiples of the device's channel multiple and the
+    runtime's channel block. Each step removes the channels whose latency saving per importance lost is best;
+    short KD fine-tunes run every few steps, and a final one at the end. Writes the pruned checkpoint (its history
+    replays on the original network), history.json and a candidates.csv row of kind 'pruned'.
+
+    Example: edgebench prune --device host --latency 1.2ms --criterion info
+    """
+    finetune = TrainConfig(epochs=finetune_epochs, seed=seed)
+    final = TrainConfig(epochs=final_epochs, seed=seed)
+    with _progress() as bar:
+
+        def step(s: PruneStep) -> None:
+            bar.console.print(f"step {s.step:3d} {s.root:24} -{len(s.channels):3d} ch  -> {s.predicted_ms:8.3f} ms "
+                              f"predicted", highlight=False)  # fmt: skip
+
+        result = api.prune(device, latency, backend, precision, teacher, criterion, data, finetune_every, finetune,
+                           final, out_dir, cache_dir, _Bar(bar), step, _TrainBar(bar))  # fmt: skip
+    _print_prune(result)
+
+
+def _print_prune(result: api.PruneOutcome) -> None:
+    r, row = result.result, result.row
+    teacher = "unknown" if result.teacher_test_top1_pct is None else f"{result.teacher_test_top1_pct:.2f} %"
+    out.print(
+        f"{row.arch} pruned in {len(r.history.steps)} steps: {r.unpruned_ms:.3f} -> {r.predicted_ms:.3f} ms "
+        f"predicted ({row.latency_source}); test top-1 {r.final.test_top1_pct:.2f} % (unpruned {teacher}); "
+        f"{row.params:,} parameters",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(f"results in {result.out}: student/ (checkpoint), history.json, candidates.csv", highlight=False,
+              soft_wrap=True)  # fmt: skip
 
 
 @teacher_app.command("train")

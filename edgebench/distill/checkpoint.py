@@ -1,6 +1,7 @@
 """A trained network on disk as data, never a pickled module: a folder holding ``weights.pt`` (a state_dict of
 tensors, read back with ``torch.load(weights_only=True)``), ``arch.json`` (which network, how many classes) and
-``metrics.json`` (how it was trained and how well it does)."""
+``metrics.json`` (how it was trained and how well it does). A pruned network's ``arch.json`` also holds its
+pruning history."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import Network
 from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError
+from edgebench.prune.history import PruneHistory
 
 SCHEMA_VERSION = 1
 WEIGHTS, ARCH, METRICS = "weights.pt", "arch.json", "metrics.json"
@@ -58,12 +60,16 @@ def save_checkpoint(
     loss: DistillLoss,
     config: TrainConfig,
     result: TrainResult,
+    pruning: PruneHistory | None = None,
 ) -> Path:
     """Write a checkpoint folder (created if needed); each file is replaced atomically, ``metrics.json`` last, so
-    a folder with it is complete."""
+    a folder with it is complete. A pruned network keeps its ``pruning`` history in ``arch.json``, replayed on
+    the built network before its weights are loaded."""
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     arch = {"schema_version": SCHEMA_VERSION, **networks.to_dict(network), "classes": classes}
+    if pruning is not None:
+        arch["pruning"] = pruning.to_dict()
     metrics = {
         "schema_version": SCHEMA_VERSION, "data": data, "loss": loss.name, "loss_params": loss.params(),
         "config": config.to_dict(), "result": result.to_dict(), "edgebench_version": __version__,
@@ -105,6 +111,8 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if not isinstance(classes, int) or classes < 2:
         raise ConfigError(f"{path / ARCH}: field 'classes' must be an integer >= 2, not {classes!r}")
     module = networks.build_network(network, classes)
+    if "pruning" in arch:
+        module = PruneHistory.from_dict(arch["pruning"], f"{path / ARCH}: field 'pruning'").replay(module)
     try:
         state = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
         module.load_state_dict(state)

@@ -12,7 +12,7 @@ from torch import nn
 
 from edgebench.data.dataset import ImageData, batches, to_device
 from edgebench.distill.losses import get_loss
-from edgebench.distill.train import TrainConfig, TrainResult, train
+from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import ConfigError
 from edgebench.prune.graph import PruningGraph
 from edgebench.prune.history import PruneHistory, PruneStep
@@ -63,7 +63,7 @@ class PruneResult:
     history: PruneHistory
     predicted_ms: float
     unpruned_ms: float
-    final: TrainResult | None
+    final: TrainResult
 
 
 def _narrowed(layers: list[ConvLayer], outs: set[str], ins: set[str], k: int) -> list[ConvLayer]:
@@ -118,6 +118,7 @@ def prune_to_budget(
     teacher: nn.Module,
     config: PruneConfig,
     progress: Callable[[PruneStep], None] | None = None,
+    train_progress: Callable[[TrainStep], None] | None = None,
 ) -> PruneResult:
     """Prune ``module`` in place until its predicted latency is within ``config.budget_ms``.
 
@@ -135,7 +136,7 @@ def prune_to_budget(
     history, predicted = PruneHistory(tuple(input_shape)), table.network_ms(module, input_shape)
     unpruned, scores = predicted, criterion(graph, x, y)
     while predicted > config.budget_ms:
-        options = [c for c in candidates(graph, table, scores, config.multiple) if c.saving_ms > 0]
+        options = candidates(graph, table, scores, config.multiple)  # cuts that save nothing go last, not never
         if not options:
             raise ConfigError(
                 f"pruning: the budget {config.budget_ms:.3f} ms cannot be reached; every group is down to "
@@ -151,9 +152,7 @@ def prune_to_budget(
         if progress:
             progress(step)
         if len(history.steps) % config.finetune_every == 0 and predicted > config.budget_ms:
-            train(module, data, loss, teacher, config.finetune)
+            train(module, data, loss, teacher, config.finetune, train_progress)
             scores = criterion(graph, x, y)
-    final = None
-    if config.final.epochs > 0:
-        module, final = train(module, data, loss, teacher, config.final)
+    module, final = train(module, data, loss, teacher, config.final, train_progress)
     return PruneResult(module, history, predicted, unpruned, final)

@@ -82,6 +82,8 @@ class Candidate:
     test_top1_pct: float | None = None
     params: int = 0
     train_s: float = 0.0
+    kind: str = "nas"  # "nas" (arch: an ArchSpec JSON) or "pruned" (arch: the network, checkpoint: its folder)
+    checkpoint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

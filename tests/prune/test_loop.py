@@ -37,7 +37,7 @@ def test_pruning_meets_the_budget_and_its_history_rebuilds_the_network(
     config = PruneConfig(unpruned * 0.6, "l1", multiple=8, finetune_every=3, finetune=QUICK, final=QUICK)
     result = prune_to_budget(student, SHAPE, table, bright_dark, teacher, config)
     assert result.predicted_ms <= config.budget_ms < result.unpruned_ms == pytest.approx(unpruned)
-    assert result.final is not None and result.final.epochs_run == 1
+    assert result.final.epochs_run == 1
     predicted = [s.predicted_ms for s in result.history.steps]
     assert predicted == sorted(predicted, reverse=True) and predicted[-1] == result.predicted_ms
     widths = [g.channels for g in PruningGraph(result.module, SHAPE).groups()]

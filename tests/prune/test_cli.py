@@ -1,0 +1,68 @@
+"""`edgebench prune` end to end on an estimated device: a pruned checkpoint that reloads, a results row of kind
+'pruned', and one-line errors for budgets it cannot reach and criteria it does not know."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from edgebench.cli import app
+from edgebench.distill.checkpoint import load_checkpoint, save_checkpoint
+from edgebench.distill.losses import get_loss
+from edgebench.distill.train import TrainConfig, TrainResult
+from edgebench.nets import create_net
+from tests.test_cli import one_line_error
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A two-class .npz and an (untrained) resnet18-0.25-cifar teacher checkpoint for it."""
+    root = tmp_path_factory.mktemp("prune-cli")
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    x = (rng.integers(0, 120, (60, 32, 32, 3)) + 120 * y[:, None, None, None]).astype(np.uint8)
+    np.savez(root / "tiny.npz", x=x, y=y)
+    module, _ = create_net("resnet18-0.25-cifar", classes=2)
+    result = TrainResult("ce", 50.0, 50.0, 1, 1, 0.7, 1.0, 1.0, 0, "cpu")
+    teacher = save_checkpoint(root / "teacher", "resnet18-0.25-cifar", module, 2, "npz:tiny.npz", get_loss("ce"),
+                              TrainConfig(epochs=1), result)  # fmt: skip
+    return root / "tiny.npz", teacher
+
+
+def _args(inputs: tuple[Path, Path], out: Path, latency: str, *extra: str) -> list[str]:
+    data, teacher = inputs
+    return ["prune", "--device", "rpi5", "--latency", latency, "--teacher", str(teacher), "--data", f"npz:{data}",
+            "--final-epochs", "1", "--finetune-every", "2", "--cache-dir", str(out / "cache"), "--out", str(out),
+            *extra]  # fmt: skip
+
+
+def test_prune_writes_a_checkpoint_that_reloads_and_a_pruned_row(
+    runner: CliRunner, inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    result = runner.invoke(app, _args(inputs, tmp_path, "2.5ms"), terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "predicted (estimated)" in result.output and "pruned in" in result.output
+    row = pd.read_csv(tmp_path / "candidates.csv").iloc[0]
+    assert row["kind"] == "pruned" and row["latency_source"] == "estimated" and row["predicted_ms"] <= 2.5
+    student = load_checkpoint(Path(row["checkpoint"]))
+    assert sum(p.numel() for p in student.module.parameters()) == row["params"]
+    assert (tmp_path / "history.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("latency", "extra", "expected"),
+    [
+        ("0.01ms", [], "cannot be reached; with 4 channel(s) left in every group"),
+        ("2ms", ["--criterion", "l2"], "unknown importance criterion 'l2'"),
+    ],
+)
+def test_bad_requests_fail_in_one_line_and_write_nothing(
+    runner: CliRunner, inputs: tuple[Path, Path], tmp_path: Path, latency: str, extra: list[str], expected: str
+) -> None:
+    line = one_line_error(runner.invoke(app, _args(inputs, tmp_path, latency, *extra), terminal_width=300))
+    assert expected in line
+    assert not (tmp_path / "candidates.csv").exists()
