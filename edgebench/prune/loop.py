@@ -104,7 +104,7 @@ def floor_ms(graph: PruningGraph, table: LayerTable, multiple: int) -> float:
     return table.scale * total + table.offset_ms
 
 
-def _calibration(data: ImageData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+def calibration_batch(data: ImageData, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``n`` training images, normalised as training sees them."""
     x, y = to_device(data.train, torch.device("cpu"))
     return next(batches(x[:n], y[:n], data, n))[:2]
@@ -132,7 +132,7 @@ def prune_to_budget(
             f"pruning: the budget {config.budget_ms:.3f} ms cannot be reached; with {config.multiple} channel(s) "
             f"left in every group the network is predicted at {floor:.3f} ms"
         )
-    x, y = _calibration(data, config.calibration_images)
+    x, y = calibration_batch(data, config.calibration_images)
     history, predicted = PruneHistory(tuple(input_shape)), table.network_ms(module, input_shape)
     unpruned, scores = predicted, criterion(graph, x, y)
     while predicted > config.budget_ms:

@@ -1,0 +1,142 @@
+"""Hardware-aware pruning of the default teacher to about half its latency, against uniform pruning.
+
+For ``host`` (ONNX Runtime, measured layer table) and one estimated device: the teacher is pruned with
+``edgebench prune``'s loop to 50 % of its predicted latency; uniform pruning (the same share of channels in every
+group, its most important kept) is brought to the same predicted latency; both get the same KD fine-tuning
+epochs in all. Prints predicted latency and test top-1 of each. On ``host`` it also measures the teacher and the
+pruned network on every backend (speed-up), checks the pruned network's measured latency against the budget, and
+times the pruned network with every pruned group one channel narrower than the runtime's channel block allows
+(fewer FLOPs, off the block) to show what channel rounding buys.
+
+Usage: python benchmarks/prune.py [--criterion l1] [--estimated rpi5] [--final-epochs 10] [--runs 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from edgebench.backends import get_backend
+from edgebench.data import load_data
+from edgebench.devices import get_device
+from edgebench.distill.losses import get_loss
+from edgebench.distill.teacher import default_teacher
+from edgebench.distill.train import TrainConfig, train
+from edgebench.lut.store import default_cache_dir
+from edgebench.model import from_module
+from edgebench.prune.graph import PruningGraph
+from edgebench.prune.importance import Scores, get_criterion
+from edgebench.prune.latency import LayerTable, build_layer_table, pruning_multiple
+from edgebench.prune.loop import PruneConfig, calibration_batch, prune_to_budget
+from edgebench.prune.uniform import uniform_history
+from edgebench.types import Precision
+
+SHAPE = (1, 3, 32, 32)
+HOST_BACKENDS = (("onnxruntime", Precision.FP32), ("openvino", Precision.FP32), ("tflite", Precision.FP32))
+
+
+def measured_ms(module: nn.Module, backend: str, precision: Precision, runs: int) -> float:
+    """p25 of ``runs`` timed inferences after 30 warm-up runs, one thread."""
+    b = get_backend(backend)
+    with tempfile.TemporaryDirectory(prefix="edgebench-prune-") as tmp:
+        artifact = b.export(from_module("m", copy.deepcopy(module).eval(), SHAPE), precision, Path(tmp))
+        x = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
+        with b.open(artifact, threads=1) as session:
+            return float(np.percentile(session.measure(x, warmup=30, repeats=runs).samples_ms, 25))
+
+
+def uniform_at(
+    teacher: nn.Module, table: LayerTable, target_ms: float, multiple: int, scores: Scores
+) -> tuple[nn.Module, float, float]:
+    """Uniform pruning of ``teacher`` whose predicted latency is closest to ``target_ms`` (keep ratio by bisection
+    on the prediction, then the nearest of the two brackets)."""
+    lo, hi, best = 0.05, 1.0, None
+    for _ in range(14):
+        keep = (lo + hi) / 2
+        module = copy.deepcopy(teacher)
+        uniform_history(PruningGraph(module, SHAPE), keep, multiple, scores).replay(module)
+        ms = table.network_ms(module, SHAPE)
+        if best is None or abs(ms - target_ms) < abs(best[1] - target_ms):
+            best = (module, ms, keep)
+        lo, hi = (keep, hi) if ms < target_ms else (lo, keep)
+    assert best is not None
+    return best
+
+
+def run_device(name: str, backend: str, precision: Precision, args: argparse.Namespace) -> None:
+    profile = get_device(name)
+    data, teacher = load_data(None), default_teacher()
+    t0 = time.perf_counter()
+    table = build_layer_table(teacher.network, teacher.classes, profile, backend, precision, default_cache_dir())
+    multiple = pruning_multiple(profile, backend)
+    full = table.network_ms(teacher.module, SHAPE)
+    budget = 0.5 * full
+    print(f"\n== {name} {backend} {precision} ({table.source}); layer table in {time.perf_counter() - t0:.0f} s; "
+          f"channel multiple {multiple}; teacher {teacher.network} predicted {full:.3f} ms, test top-1 "
+          f"{teacher.test_top1_pct:.2f} %; budget {budget:.3f} ms", flush=True)  # fmt: skip
+    short, final = TrainConfig(epochs=1, seed=args.seed), TrainConfig(epochs=args.final_epochs, seed=args.seed)
+    config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
+    t0 = time.perf_counter()
+    pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
+    finetunes = (len(pruned.history.steps) - 1) // args.finetune_every
+    print(f"hardware-aware ({args.criterion}): {len(pruned.history.steps)} steps, {finetunes} short fine-tunes, "
+          f"{time.perf_counter() - t0:.0f} s; predicted {pruned.predicted_ms:.3f} ms "
+          f"({'meets' if pruned.predicted_ms <= budget else 'MISSES'} the budget); "
+          f"test top-1 {pruned.final.test_top1_pct:.2f} %", flush=True)  # fmt: skip
+    graph = PruningGraph(copy.deepcopy(teacher.module), SHAPE)
+    x, y = calibration_batch(data, 64)
+    scores = get_criterion("l1")(graph, x, y)
+    module, ms, keep = uniform_at(teacher.module, table, pruned.predicted_ms, multiple, scores)
+    same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=args.seed)
+    module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs)
+    gap = pruned.final.test_top1_pct - uniform.test_top1_pct
+    print(f"uniform (keep {keep:.2f} of every group, l1): predicted {ms:.3f} ms; {same_epochs.epochs} KD epochs; "
+          f"test top-1 {uniform.test_top1_pct:.2f} %; hardware-aware minus uniform: {gap:+.2f} points "
+          f"(target >= +1)", flush=True)  # fmt: skip
+    if table.source.value != "measured":
+        return
+    print("measured on this machine (p25, 1 thread):")
+    for b, p in HOST_BACKENDS:
+        before, after = measured_ms(teacher.module, b, p, args.runs), measured_ms(pruned.module, b, p, args.runs)
+        line = f"  {b:12} {p}: teacher {before:7.3f} ms, pruned {after:7.3f} ms, speed-up {before / after:4.2f}x"
+        if b == backend:
+            error = 100 * (pruned.predicted_ms / after - 1)
+            line += (f"; predicted {pruned.predicted_ms:.3f} ms ({error:+.1f} %), budget {budget:.3f} ms "
+                     f"{'met' if after <= budget else 'missed'} in measured latency")  # fmt: skip
+        print(line, flush=True)
+    off = copy.deepcopy(pruned.module)
+    graph = PruningGraph(off, SHAPE)
+    for group in graph.groups():
+        if group.channels > multiple:
+            graph.prune(group.root, [group.channels - 1])
+    rounded, unrounded = (
+        measured_ms(pruned.module, backend, precision, args.runs),
+        measured_ms(off, backend, precision, args.runs),
+    )
+    print(f"channel rounding on {backend}: pruned widths on the multiple of {multiple} {rounded:.3f} ms; one channel "
+          f"fewer per group (fewer FLOPs) {unrounded:.3f} ms ({unrounded / rounded:.2f}x)", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--criterion", default="l1")
+    parser.add_argument("--estimated", default="rpi5", help="the estimated device")
+    parser.add_argument("--final-epochs", type=int, default=10)
+    parser.add_argument("--finetune-every", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    run_device("host", "onnxruntime", Precision.FP32, args)
+    profile = get_device(args.estimated)
+    runtime = profile.runtimes[0]
+    run_device(args.estimated, runtime.backend, runtime.precisions[0], args)
+
+
+if __name__ == "__main__":
+    main()
