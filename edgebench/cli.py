@@ -441,6 +441,12 @@ def _print_model_estimate(m: api.ModelEstimate, json_out: bool) -> None:
     out.print(f"cost model: {e.provenance}", highlight=False, soft_wrap=True)
 
 
+BudgetOption = Annotated[str, typer.Option("--latency", "-l", help="Latency budget: 15ms, 15 (ms) or 0.015s.")]
+TargetOption = Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")]
+RuntimeBackendOption = Annotated[str | None, typer.Option("--backend", "-b", help="Default: the device's first.")]
+RuntimePrecisionOption = Annotated[
+    str | None, typer.Option("--precision", "-p", help="Default: the backend's first on the device.")
+]
 DataOption = Annotated[
     str | None,
     typer.Option(
@@ -504,12 +510,10 @@ def _print_run(run: api.TrainRun) -> None:
 @app.command("prune")
 @handles_errors
 def prune_cmd(
-    latency: Annotated[str, typer.Option("--latency", "-l", help="Latency budget: 15ms, 15 (ms) or 0.015s.")],
-    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "myriadx",
-    backend: Annotated[str | None, typer.Option("--backend", "-b", help="Default: the device's first.")] = None,
-    precision: Annotated[
-        str | None, typer.Option("--precision", "-p", help="Default: the backend's first on the device.")
-    ] = None,
+    latency: BudgetOption,
+    device: TargetOption = "myriadx",
+    backend: RuntimeBackendOption = None,
+    precision: RuntimePrecisionOption = None,
     teacher: Annotated[
         Path | None,
         typer.Option(
@@ -733,12 +737,10 @@ def _print_search(result: api.SearchOutcome) -> None:
 @app.command("search")
 @handles_errors
 def search_cmd(
-    latency: Annotated[str, typer.Option("--latency", "-l", help="Latency budget: 15ms, 15 (ms) or 0.015s.")],
-    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "myriadx",
-    backend: Annotated[str | None, typer.Option("--backend", "-b", help="Default: the device's first.")] = None,
-    precision: Annotated[
-        str | None, typer.Option("--precision", "-p", help="Default: the backend's first on the device.")
-    ] = None,
+    latency: BudgetOption,
+    device: TargetOption = "myriadx",
+    backend: RuntimeBackendOption = None,
+    precision: RuntimePrecisionOption = None,
     space: Annotated[str, typer.Option(help="Search space: a name in models/spaces/ or a YAML path.")] = "mbv2-cifar",
     trials: Annotated[int, typer.Option(min=1, help="Candidates to train, all workers together.")] = 16,
     time_budget: Annotated[
