@@ -59,6 +59,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class PruneResult:
+    """The pruned, fine-tuned network, the steps that made it, and its predicted latency before and after."""
+
     module: nn.Module
     history: PruneHistory
     predicted_ms: float
