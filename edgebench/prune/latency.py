@@ -267,11 +267,10 @@ def build_layer_table(
     progress = progress or _Silent()
     profile.check_supports(backend, precision)
     source = latency_source(profile)
-    module = build_network(network, classes)
+    unpruned = build_network(network, classes)
     input_shape = (1, 3, resolution(network), resolution(network))
-    layers = conv_layers(module, input_shape)
     multiple = pruning_multiple(profile, backend)
-    grid = layer_grid(layers, multiple, steps)
+    grid = layer_grid(conv_layers(unpruned, input_shape), multiple, steps)
     ident = {"network": to_dict(network), "classes": classes, "steps": steps, "multiple": multiple}
     folder = cache_dir / "prune-luts" / profile.name / f"{backend}-{precision}" / key_id(ident)
     path = folder / "layers.csv"
@@ -279,11 +278,11 @@ def build_layer_table(
         meta = json.loads((folder / "meta.json").read_text())
         return LayerTable(pd.read_csv(path), meta["scale"], meta["offset_ms"], Source(meta["source"]))
     shapes = sorted({LayerShape.from_row(r) for r in grid.to_dict("records")})
-    uniform = uniform_history(PruningGraph(build_network(network, classes), input_shape), 0.5, multiple)
+    uniform = uniform_history(PruningGraph(unpruned, input_shape), 0.5, multiple)
     histories = [PruneHistory(input_shape), uniform]
+    nets = [unpruned, uniform.replay(build_network(network, classes))]  # the whole networks that fix the correction
     failed: dict[LayerShape, str] = {}
     if source is Source.ESTIMATED:
-        nets = [h.replay(build_network(network, classes)) for h in histories]
         ms, whole = _estimated(profile, backend, precision, shapes, nets, input_shape, progress)
     else:
         require_measurable(profile)
@@ -297,7 +296,7 @@ def build_layer_table(
         )
     rows = grid.assign(latency_ms=[ms[LayerShape.from_row(r)] for r in grid.to_dict("records")], source=str(source))
     partial = LayerTable(rows, 1.0, 0.0, source)
-    sums = [partial.layers_ms(conv_layers(h.replay(build_network(network, classes)), input_shape)) for h in histories]
+    sums = [partial.layers_ms(conv_layers(net, input_shape)) for net in nets]
     scale, offset = fit_correction(sums, whole)
     folder.mkdir(parents=True, exist_ok=True)
     rows.to_csv(path, index=False)
