@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from edgebench.backends import get_backend
+from edgebench.bench import bench_model
 from edgebench.data import load_data
 from edgebench.devices import get_device
 from edgebench.distill.losses import get_loss
@@ -35,20 +35,20 @@ from edgebench.prune.importance import Scores, get_criterion
 from edgebench.prune.latency import LayerTable, build_layer_table, pruning_multiple
 from edgebench.prune.loop import PruneConfig, calibration_batch, prune_to_budget
 from edgebench.prune.uniform import uniform_history
-from edgebench.types import Precision
+from edgebench.types import Precision, Status
 
 SHAPE = (1, 3, 32, 32)
 HOST_BACKENDS = (("onnxruntime", Precision.FP32), ("openvino", Precision.FP32), ("tflite", Precision.FP32))
 
 
 def measured_ms(module: nn.Module, backend: str, precision: Precision, runs: int) -> float:
-    """p25 of ``runs`` timed inferences after 30 warm-up runs, one thread."""
-    b = get_backend(backend)
+    """p25 of ``runs`` timed inferences on this machine after 30 warm-up runs, one thread (``bench``'s path)."""
     with tempfile.TemporaryDirectory(prefix="edgebench-prune-") as tmp:
-        artifact = b.export(from_module("m", copy.deepcopy(module).eval(), SHAPE), precision, Path(tmp))
-        x = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
-        with b.open(artifact, threads=1) as session:
-            return float(np.percentile(session.measure(x, warmup=30, repeats=runs).samples_ms, 25))
+        model = from_module("m", copy.deepcopy(module).eval(), SHAPE)
+        (record,) = bench_model(model, get_device("host"), [(backend, precision)], Path(tmp), 1, 30, runs)
+    if record.status != Status.COMPLETE:
+        raise SystemExit(f"{backend} {precision} failed: {record.error}")
+    return float(np.percentile(record.samples_ms, 25))
 
 
 def uniform_at(
