@@ -1,14 +1,14 @@
 """Hardware-aware pruning of the default teacher to about half its latency, against uniform pruning.
 
-For ``host`` (ONNX Runtime, measured layer table) and one estimated device: the teacher is pruned with
-``edgebench prune``'s loop to 50 % of its predicted latency; uniform pruning (the same share of channels in every
-group, its most important kept) is brought to the same predicted latency; both get the same KD fine-tuning
-epochs in all. Prints predicted latency and test top-1 of each. On ``host`` it also measures the teacher and the
+For ``host`` (ONNX Runtime, measured layer table) and one estimated device: the teacher is pruned with ``edgebench
+prune``'s loop to 50 % of its predicted latency; uniform pruning (the same share of channels in every group, its
+most important kept) is brought to the same predicted latency; both get the same KD fine-tuning epochs in all, over
+several seeds. Prints predicted latency and test top-1 of each. On ``host`` it also measures the teacher and the
 pruned network on every backend (speed-up), checks the pruned network's measured latency against the budget, and
-times the pruned network with every pruned group one channel narrower than the runtime's channel block allows
-(fewer FLOPs, off the block) to show what channel rounding buys.
+times the pruned network with every pruned group one channel narrower than the runtime's channel block allows (fewer
+FLOPs, off the block) to show what channel rounding buys.
 
-Usage: python benchmarks/prune.py [--criterion l1] [--estimated rpi5] [--final-epochs 10] [--runs 300]
+Usage: python benchmarks/prune.py [--criterion l1] [--estimated rpi5] [--final-epochs 10] [--seeds 0 1 2] [--runs 300]
 """
 
 from __future__ import annotations
@@ -51,6 +51,13 @@ def measured_ms(module: nn.Module, backend: str, precision: Precision, runs: int
     return float(np.percentile(record.samples_ms, 25))
 
 
+def paired_ms(a: nn.Module, b: nn.Module, backend: str, precision: Precision, runs: int) -> tuple[float, float]:
+    """:func:`measured_ms` of ``a`` and ``b`` taken in turn, three times each, the lowest of each kept: this VM's
+    speed drifts by up to 30 % within a minute, and alternating puts both networks in the same windows."""
+    times = [(measured_ms(a, backend, precision, runs), measured_ms(b, backend, precision, runs)) for _ in range(3)]
+    return min(t[0] for t in times), min(t[1] for t in times)
+
+
 def uniform_at(
     teacher: nn.Module, table: LayerTable, target_ms: float, multiple: int, scores: Scores
 ) -> tuple[nn.Module, float, float]:
@@ -69,9 +76,33 @@ def uniform_at(
     return best
 
 
-def run_device(name: str, backend: str, precision: Precision, args: argparse.Namespace) -> None:
-    profile = get_device(name)
+def prune_and_compare(
+    name: str, table: LayerTable, multiple: int, budget: float, seed: int, args: argparse.Namespace
+) -> tuple[nn.Module, float, float]:
+    """One seed: hardware-aware pruning to ``budget`` and uniform pruning at its predicted latency, both with the
+    same KD epochs in all. Prints both; returns the pruned network, its predicted latency and the accuracy gap."""
     data, teacher = load_data(None), default_teacher()
+    short, final = TrainConfig(epochs=1, seed=seed), TrainConfig(epochs=args.final_epochs, seed=seed)
+    config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
+    t0 = time.perf_counter()
+    pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
+    finetunes = (len(pruned.history.steps) - 1) // args.finetune_every
+    x, y = calibration_batch(data, 64)
+    scores = get_criterion("l1")(PruningGraph(copy.deepcopy(teacher.module), SHAPE), x, y)
+    module, ms, keep = uniform_at(teacher.module, table, pruned.predicted_ms, multiple, scores)
+    same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=seed)
+    module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs)
+    gap = pruned.final.test_top1_pct - uniform.test_top1_pct
+    print(f"  seed {seed}: hardware-aware {len(pruned.history.steps)} steps, predicted {pruned.predicted_ms:.3f} ms "
+          f"({'meets' if pruned.predicted_ms <= budget else 'MISSES'} the budget), test top-1 "
+          f"{pruned.final.test_top1_pct:.2f} %; uniform keep {keep:.2f} of every group, predicted {ms:.3f} ms, "
+          f"test top-1 {uniform.test_top1_pct:.2f} %; {same_epochs.epochs} KD epochs each; gap {gap:+.2f} points "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
+    return pruned.module, pruned.predicted_ms, gap
+
+
+def run_device(name: str, backend: str, precision: Precision, args: argparse.Namespace) -> None:
+    profile, teacher = get_device(name), default_teacher()
     t0 = time.perf_counter()
     table = build_layer_table(teacher.network, teacher.classes, profile, backend, precision, default_cache_dir())
     multiple = pruning_multiple(profile, backend)
@@ -79,46 +110,30 @@ def run_device(name: str, backend: str, precision: Precision, args: argparse.Nam
     budget = 0.5 * full
     print(f"\n== {name} {backend} {precision} ({table.source}); layer table in {time.perf_counter() - t0:.0f} s; "
           f"channel multiple {multiple}; teacher {teacher.network} predicted {full:.3f} ms, test top-1 "
-          f"{teacher.test_top1_pct:.2f} %; budget {budget:.3f} ms", flush=True)  # fmt: skip
-    short, final = TrainConfig(epochs=1, seed=args.seed), TrainConfig(epochs=args.final_epochs, seed=args.seed)
-    config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
-    t0 = time.perf_counter()
-    pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
-    finetunes = (len(pruned.history.steps) - 1) // args.finetune_every
-    print(f"hardware-aware ({args.criterion}): {len(pruned.history.steps)} steps, {finetunes} short fine-tunes, "
-          f"{time.perf_counter() - t0:.0f} s; predicted {pruned.predicted_ms:.3f} ms "
-          f"({'meets' if pruned.predicted_ms <= budget else 'MISSES'} the budget); "
-          f"test top-1 {pruned.final.test_top1_pct:.2f} %", flush=True)  # fmt: skip
-    graph = PruningGraph(copy.deepcopy(teacher.module), SHAPE)
-    x, y = calibration_batch(data, 64)
-    scores = get_criterion("l1")(graph, x, y)
-    module, ms, keep = uniform_at(teacher.module, table, pruned.predicted_ms, multiple, scores)
-    same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=args.seed)
-    module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs)
-    gap = pruned.final.test_top1_pct - uniform.test_top1_pct
-    print(f"uniform (keep {keep:.2f} of every group, l1): predicted {ms:.3f} ms; {same_epochs.epochs} KD epochs; "
-          f"test top-1 {uniform.test_top1_pct:.2f} %; hardware-aware minus uniform: {gap:+.2f} points "
-          f"(target >= +1)", flush=True)  # fmt: skip
+          f"{teacher.test_top1_pct:.2f} %; budget {budget:.3f} ms; criterion {args.criterion}", flush=True)  # fmt: skip
+    runs = [prune_and_compare(name, table, multiple, budget, seed, args) for seed in args.seeds]
+    gaps = np.array([gap for _, _, gap in runs])
+    spread = f" (sd {gaps.std(ddof=1):.2f})" if len(gaps) > 1 else ""
+    print(f"hardware-aware minus uniform over {len(gaps)} seed(s): mean {gaps.mean():+.2f} points{spread}, "
+          f"min {gaps.min():+.2f}, max {gaps.max():+.2f} (target >= +1)", flush=True)  # fmt: skip
     if table.source.value != "measured":
         return
-    print("measured on this machine (p25, 1 thread):")
+    module, predicted, _ = runs[0]
+    print(f"measured on this machine (p25, 1 thread; seed {args.seeds[0]}'s pruned network):")
     for b, p in HOST_BACKENDS:
-        before, after = measured_ms(teacher.module, b, p, args.runs), measured_ms(pruned.module, b, p, args.runs)
+        before, after = paired_ms(teacher.module, module, b, p, args.runs)
         line = f"  {b:12} {p}: teacher {before:7.3f} ms, pruned {after:7.3f} ms, speed-up {before / after:4.2f}x"
         if b == backend:
-            error = 100 * (pruned.predicted_ms / after - 1)
-            line += (f"; predicted {pruned.predicted_ms:.3f} ms ({error:+.1f} %), budget {budget:.3f} ms "
+            error = 100 * (predicted / after - 1)
+            line += (f"; predicted {predicted:.3f} ms ({error:+.1f} %), budget {budget:.3f} ms "
                      f"{'met' if after <= budget else 'missed'} in measured latency")  # fmt: skip
         print(line, flush=True)
-    off = copy.deepcopy(pruned.module)
+    off = copy.deepcopy(module)
     graph = PruningGraph(off, SHAPE)
     for group in graph.groups():
         if group.channels > multiple:
             graph.prune(group.root, [group.channels - 1])
-    rounded, unrounded = (
-        measured_ms(pruned.module, backend, precision, args.runs),
-        measured_ms(off, backend, precision, args.runs),
-    )
+    rounded, unrounded = paired_ms(module, off, backend, precision, args.runs)
     print(f"channel rounding on {backend}: pruned widths on the multiple of {multiple} {rounded:.3f} ms; one channel "
           f"fewer per group (fewer FLOPs) {unrounded:.3f} ms ({unrounded / rounded:.2f}x)", flush=True)  # fmt: skip
 
@@ -130,7 +145,7 @@ def main() -> None:
     parser.add_argument("--final-epochs", type=int, default=10)
     parser.add_argument("--finetune-every", type=int, default=8)
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     run_device("host", "onnxruntime", Precision.FP32, args)
     profile = get_device(args.estimated)
