@@ -512,14 +512,15 @@ def search(
     out.mkdir(parents=True, exist_ok=True)
     study = open_study(storage_for(url), name, settings)
     teacher_module = checkpoint.module if checkpoint else None
-    objective = Objective(sp, predictor, images, distill_loss, teacher_module, settings, on_candidate)
+    objective = Objective(sp, predictor, images, distill_loss, teacher_module, settings, on_candidate,
+                          out / "checkpoints")  # fmt: skip
     rows = run_search(study, objective, settings)
     base = pd.DataFrame(columns=list(BaselineRow.__dataclass_fields__))
     if baseline:
         family = study.user_attrs.get("baseline")
         if family is None:  # trained once per study; a resumed search or another worker reuses it
             done = baseline_family(images, distill_loss, teacher_module, settings.proxy, prof, backend, prec,
-                                   on_row=on_baseline)  # fmt: skip
+                                   on_row=on_baseline, checkpoints=out / "checkpoints")  # fmt: skip
             family = [r.to_dict() for r in done]
             study.set_user_attr("baseline", family)
         base = pd.DataFrame(family, columns=list(BaselineRow.__dataclass_fields__))
@@ -574,8 +575,7 @@ def prune(
     loss = get_loss("kd")
     checkpoint = _teacher_for(loss, teacher, images, data, cache_dir, _role(train_progress, "default teacher"))
     assert checkpoint is not None  # kd needs a teacher
-    side = networks.resolution(checkpoint.network)
-    shape = (1, 3, side, side)
+    shape = checkpoint.input_shape
     table = build_layer_table(checkpoint.network, checkpoint.classes, prof, backend, prec,
                               cache_dir or default_cache_dir(), progress=progress)  # fmt: skip
     config = PruneConfig(budget_ms, criterion, pruning_multiple(prof, backend), finetune_every,
@@ -599,7 +599,7 @@ def prune(
         params=sum(p.numel() for p in result.module.parameters()),
         train_s=round(result.final.wall_time_s, 1),
         kind="pruned",
-        checkpoint=str(folder),
+        checkpoint=str(folder.resolve()),
     )
     frame = pd.DataFrame([row.to_dict()])
     frame.to_csv(out / "candidates.csv", index=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 from torch import nn
 
 from edgebench import __version__
@@ -24,6 +25,7 @@ from edgebench.distill.networks import Network
 from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError
 from edgebench.prune.history import PruneHistory
+from edgebench.search.space import SearchSpace
 
 SCHEMA_VERSION = 1
 WEIGHTS, ARCH, METRICS = "weights.pt", "arch.json", "metrics.json"
@@ -38,6 +40,13 @@ class Checkpoint:
     classes: int
     module: nn.Module
     metrics: dict[str, Any]
+    space: SearchSpace | None = None
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """The batch-1 input the network is designed for."""
+        side = self.space.resolution if self.space is not None else networks.resolution(self.network)
+        return 1, 3, side, side
 
     @property
     def test_top1_pct(self) -> float | None:
@@ -61,15 +70,18 @@ def save_checkpoint(
     config: TrainConfig,
     result: TrainResult,
     pruning: PruneHistory | None = None,
+    space: SearchSpace | None = None,
 ) -> Path:
     """Write a checkpoint folder (created if needed); each file is replaced atomically, ``metrics.json`` last, so
     a folder with it is complete. A pruned network keeps its ``pruning`` history in ``arch.json``, replayed on
-    the built network before its weights are loaded."""
+    the built network before its weights are loaded; a searched one keeps its ``space`` (as adapted to the device)."""
     path.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     arch = {"schema_version": SCHEMA_VERSION, **networks.to_dict(network), "classes": classes}
     if pruning is not None:
         arch["pruning"] = pruning.to_dict()
+    if space is not None:
+        arch["space"] = space.model_dump(mode="json")
     metrics = {
         "schema_version": SCHEMA_VERSION, "data": data, "loss": loss.name, "loss_params": loss.params(),
         "config": config.to_dict(), "result": result.to_dict(), "edgebench_version": __version__,
@@ -94,6 +106,13 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _space(data: object, source: Path) -> SearchSpace:
+    try:
+        return SearchSpace.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{source}: field 'space' is not a search space ({e.errors()[0]['msg']})") from None
+
+
 def load_checkpoint(path: Path) -> Checkpoint:
     """Rebuild the network a checkpoint folder names and load its weights (tensors only, no code runs).
 
@@ -110,7 +129,8 @@ def load_checkpoint(path: Path) -> Checkpoint:
     classes = arch.get("classes")
     if not isinstance(classes, int) or classes < 2:
         raise ConfigError(f"{path / ARCH}: field 'classes' must be an integer >= 2, not {classes!r}")
-    module = networks.build_network(network, classes)
+    space = _space(arch["space"], path / ARCH) if "space" in arch else None
+    module = networks.build_network(network, classes, space=space)
     if "pruning" in arch:
         module = PruneHistory.from_dict(arch["pruning"], f"{path / ARCH}: field 'pruning'").replay(module)
     try:
@@ -120,4 +140,4 @@ def load_checkpoint(path: Path) -> Checkpoint:
         reason = str(e).strip().splitlines()[0]
         raise ConfigError(f"{path / WEIGHTS}: weights do not load into {networks.label(network)} ({reason})") from None
     metrics = _read_json(path / METRICS) if (path / METRICS).is_file() else {}
-    return Checkpoint(path, network, classes, module.eval(), metrics)
+    return Checkpoint(path, network, classes, module.eval(), metrics, space)

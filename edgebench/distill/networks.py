@@ -10,7 +10,7 @@ from torch import nn
 
 from edgebench.exceptions import ConfigError, UnknownNameError
 from edgebench.nets import NETS
-from edgebench.search.space import ArchSpec, get_space, load_arch
+from edgebench.search.space import ArchSpec, SearchSpace, get_space, load_arch
 
 #: A registered network name, or an architecture of a search space.
 Network: TypeAlias = str | ArchSpec
@@ -49,12 +49,13 @@ def label(network: Network) -> str:
     return f"{network.space}-d{network.depth()}-w{widths}"
 
 
-def build_network(network: Network, classes: int, seed: int = 0) -> nn.Module:
-    """The network with ``classes`` outputs and seeded random weights, in train mode."""
+def build_network(network: Network, classes: int, seed: int = 0, space: SearchSpace | None = None) -> nn.Module:
+    """The network with ``classes`` outputs and seeded random weights, in train mode; an ``ArchSpec`` is built in
+    ``space`` when given (a search's space as adapted to its device), else in the space it names."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         if isinstance(network, ArchSpec):
-            return get_space(network.space).model_copy(update={"classes": classes}).build(network)
+            return (space or get_space(network.space)).model_copy(update={"classes": classes}).build(network)
         return NETS[network].build(classes)
 
 

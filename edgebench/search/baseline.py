@@ -18,6 +18,7 @@ from torch import nn
 from edgebench.bench import bench_model
 from edgebench.data import ImageData
 from edgebench.devices import DeviceProfile, latency_source
+from edgebench.distill.checkpoint import save_checkpoint
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import TrainConfig, train
@@ -45,6 +46,7 @@ class BaselineRow:
     test_top1_pct: float | None = None
     params: int = 0
     train_s: float = 0.0
+    checkpoint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,21 +80,29 @@ def baseline_family(
     precision: Precision,
     widths: Sequence[float] = WIDTHS,
     on_row: Callable[[BaselineRow], None] | None = None,
+    checkpoints: Path | None = None,
 ) -> list[BaselineRow]:
-    """Price and train each width of the family; a width that fails is a FAILED row with its reason."""
+    """Price and train each width of the family (saved under ``checkpoints`` by name, when given); a width that
+    fails is a FAILED row with its reason."""
     rows = []
     for width in widths:
         name = f"mobilenetv2-{width}-cifar"
         try:
             module = build_network(name, data.classes, config.seed)
             ms, source = device_latency(module, NETS[name].input_shape, profile, backend, precision)
-            _, result = train(name, data, loss, teacher, config)
+            trained, result = train(name, data, loss, teacher, config)
+            folder = ""
+            if checkpoints is not None:
+                saved = save_checkpoint(
+                    checkpoints / name, name, trained, data.classes, data.name, loss, config, result
+                )
+                folder = str(saved.resolve())
         except Exception as e:  # one broken baseline must not end the comparison
             row = BaselineRow(name, width, float("nan"), "", str(Status.FAILED), f"{type(e).__name__}: {e}"[:200])
         else:
             row = BaselineRow(
                 name, width, ms, source, str(Status.COMPLETE), "", result.val_top1_pct, result.test_top1_pct,
-                sum(p.numel() for p in module.parameters()), result.wall_time_s,
+                sum(p.numel() for p in module.parameters()), result.wall_time_s, folder,
             )  # fmt: skip
         rows.append(row)
         if on_row:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from edgebench.data import ImageData
+from edgebench.distill.checkpoint import save_checkpoint
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.train import TrainConfig, TrainResult, train
 from edgebench.exceptions import ConfigError
@@ -100,6 +101,7 @@ class Objective:
     teacher: nn.Module | None
     settings: SearchSettings
     on_candidate: Callable[[Candidate], None] | None = None
+    checkpoints: Path | None = None  # each trained candidate is saved here as trial-NNNN (``edgebench run`` reads it)
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
         arch = suggest_arch(trial, self.space)
@@ -127,12 +129,17 @@ class Objective:
             module = self.space.model_copy(update={"classes": self.data.classes}).build(arch)
         trial.set_user_attr("params", sum(p.numel() for p in module.parameters()))
         try:
-            _, result = train(module, self.data, self.loss, self.teacher, self.settings.proxy)
+            module, result = train(module, self.data, self.loss, self.teacher, self.settings.proxy)
         except Exception as e:  # one broken candidate must not end the search
             trial.set_user_attr("status", FAILED)
             trial.set_user_attr("reason", f"{type(e).__name__}: {str(e).strip()[:200]}")
             self._report(trial)
             raise
+        if self.checkpoints is not None:
+            folder = self.checkpoints / f"trial-{trial.number:04d}"
+            save_checkpoint(folder, arch, module, self.data.classes, self.data.name, self.loss, self.settings.proxy,
+                            result, space=self.space)  # fmt: skip
+            trial.set_user_attr("checkpoint", str(folder.resolve()))
         _record(trial, result)
         self._report(trial)
         return result.val_top1_pct, ms
@@ -220,6 +227,7 @@ def candidate_of(number: int, attrs: dict[str, Any]) -> Candidate:
         test_top1_pct=attrs.get("test_top1_pct"),
         params=int(attrs.get("params", 0)),
         train_s=float(attrs.get("train_s", 0.0)),
+        checkpoint=attrs.get("checkpoint", ""),
     )
 
 

@@ -14,7 +14,9 @@ from edgebench.distill.networks import Network, build_network, resolve_network
 from edgebench.distill.teacher import default_teacher, default_teacher_dir
 from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError, UnknownNameError
+from edgebench.search.space import ArchSpec, BlockArch, StageArch, get_space
 from tests.distill.conftest import smallest
+from tests.search.test_cli import TINY32
 
 RESULT = TrainResult("kd", 91.5, 90.25, 3, 4, 0.12, 1.5, 800.0, 7, "cpu")
 
@@ -39,6 +41,25 @@ def test_checkpoint_round_trips_to_identical_predictions(tmp_path: Path, network
     assert back.metrics["loss_params"] == {"temperature": 4.0, "alpha": 0.9}
     assert json.loads((tmp_path / "ck" / ARCH).read_text())["classes"] == 7
     assert not list((tmp_path / "ck").glob("*.tmp"))
+
+
+def test_a_searched_network_keeps_its_device_adapted_space(tmp_path: Path) -> None:
+    space = get_space(str(TINY32)).for_device(8)  # a space file no name finds, its widths moved to multiples of 8
+    first = [
+        StageArch(s.width[0], (BlockArch(s.expansion[0], s.kernel[0], s.se[0]),) * s.depth[0]) for s in space.stages
+    ]
+    arch = ArchSpec(space.name, tuple(first))
+    module = build_network(arch, 3, space=space).eval()
+    save_checkpoint(tmp_path, arch, module, 3, "digits", get_loss("ce"), TrainConfig(), RESULT, space=space)
+    back = load_checkpoint(tmp_path)
+    x = torch.randn(2, *back.input_shape[1:])
+    with torch.no_grad():
+        assert torch.equal(back.module(x), module(x))
+    assert back.space == space and back.input_shape == (1, 3, space.resolution, space.resolution)
+    broken = json.loads((tmp_path / ARCH).read_text())
+    (tmp_path / ARCH).write_text(json.dumps({**broken, "space": {"name": "x"}}))
+    with pytest.raises(ConfigError, match=r"arch.json: field 'space' is not a search space"):
+        load_checkpoint(tmp_path)
 
 
 def test_weights_are_tensors_only(tmp_path: Path) -> None:

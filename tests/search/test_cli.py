@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgebench.cli import app
+from edgebench.distill.checkpoint import load_checkpoint
 from tests.test_cli import one_line_error
 
 TINY32 = Path(__file__).with_name("tiny32.yaml")
@@ -38,6 +39,10 @@ def test_a_search_writes_its_tables_and_a_rerun_resumes(runner: CliRunner, tmp_p
     rows = pd.read_csv(tmp_path / "out" / "candidates.csv")
     done = rows[rows["status"] == "COMPLETE"]
     assert len(done) == 2 and (done["latency_source"] == "estimated").all() and done["val_top1_pct"].notna().all()
+    for row in done.itertuples():  # kept for `edgebench run`, which scores the converted networks
+        student = load_checkpoint(Path(row.checkpoint))
+        assert sum(p.numel() for p in student.module.parameters()) == row.params
+        assert student.metrics["result"]["val_top1_pct"] == pytest.approx(row.val_top1_pct)
     front = pd.read_csv(tmp_path / "out" / "front.csv")
     assert 1 <= len(front) <= 2 and set(front["trial"]) <= set(done["trial"])
     assert "2 trained" in result.output and "results in" in result.output
