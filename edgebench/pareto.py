@@ -47,3 +47,39 @@ def hypervolume(points: np.ndarray, ref: tuple[float, float]) -> float:
         nxt = pts[i + 1][0] if i + 1 < len(pts) else lat_ref
         area += (best - acc_ref) * (nxt - lat)
     return area
+
+
+#: The columns a runner results table is split by: one front per device, backend and precision.
+GROUP = ("device", "backend", "precision")
+
+
+def fronts(results: pd.DataFrame, budget_ms: float | None = None, accuracy: str = "top1_pct",
+           latency: str = "median_ms") -> pd.DataFrame:  # fmt: skip
+    """The results with ``feasible`` (complete, and within ``budget_ms`` if given) and ``on_front`` (on its
+    group's front of feasible rows) columns; failed and over-budget rows are never on a front."""
+    out = results.copy()
+    ok = (out["status"] == "COMPLETE") & out[accuracy].notna() & out[latency].notna()
+    if budget_ms is not None:
+        ok &= out[latency].astype(float) <= budget_ms
+    out["feasible"] = ok.astype(bool)
+    out["on_front"] = False
+    for _, group in out[out["feasible"]].groupby(list(GROUP)):
+        mask = front_mask(group[accuracy].to_numpy(dtype=float), group[latency].to_numpy(dtype=float))
+        out.loc[group.index[mask], "on_front"] = True
+    return out
+
+
+def front_summary(marked: pd.DataFrame, budget_ms: float | None = None, accuracy: str = "top1_pct",
+                  latency: str = "median_ms") -> pd.DataFrame:  # fmt: skip
+    """Per group of :func:`fronts` output: its size, feasible and front counts, and the front's hypervolume
+    (accuracy points x ms) against the reference (0 % accuracy, the budget, else the group's slowest row)."""
+    rows = []
+    for key, group in marked.groupby(list(GROUP)):
+        points = group[group["on_front"]][[accuracy, latency]].to_numpy(dtype=float)
+        slowest = group[latency].astype(float).max()
+        ref = (0.0, float(budget_ms if budget_ms is not None else slowest))
+        failed = int((group["status"] != "COMPLETE").sum())
+        rows.append({**dict(zip(GROUP, key, strict=True)), "rows": len(group), "failed": failed,
+                     "feasible": int(group["feasible"].sum()), "on_front": len(points),
+                     "hypervolume": hypervolume(points, ref) if len(points) else 0.0})  # fmt: skip
+    return pd.DataFrame(rows, columns=[*GROUP, "rows", "failed", "feasible", "on_front", "hypervolume"])

@@ -1,0 +1,125 @@
+"""The runner's results table: one row per candidate x backend x precision on a device, kept as Parquet and CSV.
+
+Rows are appended as they finish and the files are rewritten atomically each time, so a killed run keeps every row
+it finished and a rerun skips them (a row's key is candidate, device, backend and precision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from edgebench.exceptions import ConfigError
+
+SCHEMA_VERSION = 1
+PARQUET, CSV = "results.parquet", "results.csv"
+KEY = ("candidate", "device", "backend", "precision")
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """What one converted candidate did on one backend at one precision; a failure is a row with its reason.
+
+    Accuracy is the converted artifact's own top-1 on the test split (``reference_top1_pct`` is PyTorch's on the
+    same images), so INT8 and FP16 losses show. Latency carries its source: ``measured`` (timed here),
+    ``agent`` (timed on the device) or ``estimated`` (the profile's cost model, ``calibration_rmspe_pct`` its
+    error where it is calibrated).
+    """
+
+    candidate: str
+    kind: str  # nas, pruned, baseline or checkpoint
+    network: str
+    checkpoint: str
+    device: str
+    backend: str
+    precision: str
+    status: str
+    error: str = ""
+    backend_version: str = ""
+    threads: int = 0
+    source: str = ""
+    top1_pct: float | None = None
+    reference_top1_pct: float | None = None
+    test_images: int = 0
+    median_ms: float | None = None
+    p10_ms: float | None = None
+    p90_ms: float | None = None
+    predicted_ms: float | None = None
+    predicted_source: str = ""
+    calibration_rmspe_pct: float | None = None
+    parity_max_rel_err: float | None = None
+    size_bytes: int | None = None
+    params: int = 0
+    macs: int = 0
+    data: str = ""
+    cpu: str = ""
+    host: str = ""
+    started: str = ""
+    finished: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return self.candidate, self.device, self.backend, self.precision
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS = [f.name for f in fields(ResultRow)]
+
+
+class ResultsTable:
+    """The results of one run directory: read what is there, append rows, rewrite both files atomically."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.frame = read_results(directory / PARQUET) if (directory / PARQUET).exists() else empty()
+
+    def done(self, retry_failed: bool = False) -> set[tuple[str, ...]]:
+        """Keys of the rows a rerun skips: every row, or only the complete ones with ``retry_failed``."""
+        rows = self.frame if not retry_failed else self.frame[self.frame["status"] == "COMPLETE"]
+        return {tuple(str(v) for v in key) for key in rows[list(KEY)].itertuples(index=False)}
+
+    def append(self, rows: Iterable[ResultRow]) -> None:
+        """Add rows (replacing earlier rows with the same key) and write both files."""
+        new = pd.DataFrame([r.to_dict() for r in rows], columns=COLUMNS)
+        if new.empty:
+            return
+        keep = self.frame.set_index(list(KEY)).index.isin(new.set_index(list(KEY)).index)
+        self.frame = pd.concat([self.frame[~keep], new], ignore_index=True) if len(self.frame) else new
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for name, write in ((PARQUET, self.frame.to_parquet), (CSV, self.frame.to_csv)):
+            tmp = self.directory / f".{name}.tmp"
+            write(tmp, index=False)
+            tmp.replace(self.directory / name)
+
+
+def empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=COLUMNS)
+
+
+def read_results(path: Path) -> pd.DataFrame:
+    """A results table from ``results.parquet``/``.csv`` (or the directory holding one).
+
+    Raises:
+        ConfigError: the file is missing, unreadable, or lacks the runner's columns.
+    """
+    if path.is_dir():
+        path = path / PARQUET if (path / PARQUET).exists() else path / CSV
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, keep_default_na=False,
+                                                                                    na_values=[""])  # fmt: skip
+    except (OSError, ValueError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"{path}: cannot read a results table ({reason}); give the results.parquet or "
+                          "results.csv that `edgebench run` wrote") from None  # fmt: skip
+    missing = [c for c in (*KEY, "status", "top1_pct", "median_ms", "source") if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"{path}: not an edgebench results table (no column {', '.join(missing)}); give the "
+                          "results.parquet or results.csv that `edgebench run` wrote")  # fmt: skip
+    return frame

@@ -1,0 +1,34 @@
+"""The results table: a rerun's row replaces the earlier one with its key, both files are written and re-read,
+and a file that is not a results table is refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgebench.exceptions import ConfigError
+from edgebench.results import ResultRow, ResultsTable, read_results
+
+
+def _row(candidate: str, status: str, top1: float | None) -> ResultRow:
+    return ResultRow(candidate, "nas", "net", "", "host", "onnxruntime", "fp32", status, top1_pct=top1, median_ms=1.5)
+
+
+def test_appending_a_row_with_the_same_key_replaces_it(tmp_path: Path) -> None:
+    table = ResultsTable(tmp_path)
+    table.append([_row("a", "FAILED", None), _row("b", "COMPLETE", 91.0)])
+    assert ResultsTable(tmp_path).done(retry_failed=True) == {("b", "host", "onnxruntime", "fp32")}
+    table.append([_row("a", "COMPLETE", 93.5)])
+    for name in ("results.csv", "results.parquet"):
+        back = read_results(tmp_path / name).set_index("candidate")
+        assert len(back) == 2 and back.loc["a", "top1_pct"] == 93.5 and back.loc["a", "status"] == "COMPLETE"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_file_that_is_not_a_results_table_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "other.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(ConfigError, match=r"other.csv: not an edgebench results table \(no column candidate"):
+        read_results(tmp_path / "other.csv")
+    with pytest.raises(ConfigError, match=r"missing.parquet: cannot read a results table"):
+        read_results(tmp_path / "missing.parquet")
