@@ -17,7 +17,7 @@ from edgebench import nets, pareto
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
 from edgebench.data import RESOLUTION, ImageData, load_data
 from edgebench.data.digits import NAME as DIGITS
-from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
+from edgebench.devices import AgentConnection, DeviceProfile, get_device, latency_source, list_devices, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.distill import networks
 from edgebench.distill.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -47,6 +47,8 @@ from edgebench.prune.history import PruneStep
 from edgebench.prune.importance import get_criterion
 from edgebench.prune.latency import LayerTable, build_layer_table, pruning_multiple
 from edgebench.prune.loop import PruneConfig, PruneResult, prune_to_budget
+from edgebench.results import ResultRow, ResultsTable
+from edgebench.runner import RunJob, load_candidates, plan_jobs, run_jobs
 from edgebench.search.baseline import BaselineRow, baseline_family
 from edgebench.search.nas import (
     COMPLETE,
@@ -605,3 +607,50 @@ def prune(
     frame.to_csv(out / "candidates.csv", index=False)
     frame.to_parquet(out / "candidates.parquet", index=False)
     return PruneOutcome(row, result, table, checkpoint.test_top1_pct, out)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What ``edgebench run`` will do: its rows still to run, how many earlier rows it keeps, where it writes."""
+
+    device: str
+    source: Source
+    jobs: list[RunJob]
+    kept: int
+    table: ResultsTable
+
+
+def run(
+    paths: Sequence[Path],
+    device: str = "host",
+    backends: Sequence[str] = (),
+    precisions: Sequence[str] = (),
+    data: str | None = None,
+    out: Path | None = None,
+    threads: int | None = None,
+    warmup: int = 10,
+    repeats: int = 100,
+    timeout_s: float = 600.0,
+    retry_failed: bool = False,
+) -> tuple[RunPlan, Iterator[ResultRow]]:
+    """Plan every candidate x (backend, precision) the device runs (all its precisions unless given), less the
+    rows ``out`` already holds, and return the plan and a lazy stream of rows, each written as it finishes.
+
+    Raises:
+        ConfigError, UnknownNameError, UnsupportedError: bad paths, device, backend, precision or data, before any
+            work starts. UnreachableDeviceError: a device behind an agent (not supported by this version yet).
+    """
+    prof = get_device(device)
+    if isinstance(prof.connection, AgentConnection):
+        raise UnreachableDeviceError(f"device '{prof.name}' is reached through an agent, which `edgebench run` "
+                                     "cannot drive yet; run on host, or on a device it estimates")  # fmt: skip
+    wanted = [parse_precision(p) for p in precisions] or list(Precision)
+    pairs = plan(prof, backends, wanted)
+    load_data(data)  # a bad --data fails here, in one line, not in every row
+    candidates = load_candidates(paths)
+    table = ResultsTable(out or Path("reports") / f"run-{prof.name}")
+    done = table.done(retry_failed)
+    settings = {"threads": threads, "warmup": warmup, "repeats": repeats}
+    jobs = plan_jobs(candidates, device, pairs, data, done, **settings)
+    kept = len(candidates) * len(pairs) - len(jobs)
+    return RunPlan(prof.name, latency_source(prof), jobs, kept, table), run_jobs(jobs, table, timeout_s)

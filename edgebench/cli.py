@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from edgebench import api
+from edgebench import api, pareto
 from edgebench.devices import latency_source
 from edgebench.distill.losses import HintonKD, RevisedKD
 from edgebench.distill.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_CONFIG
@@ -32,6 +32,7 @@ from edgebench.distill.train import Optimizer, TrainConfig, TrainStep
 from edgebench.exceptions import EdgebenchError
 from edgebench.lut.builder import BuildSettings
 from edgebench.prune.history import PruneStep
+from edgebench.results import ResultRow
 from edgebench.search.baseline import BaselineRow
 from edgebench.search.nas import COMPLETE, DUPLICATE, FAILED, INFEASIBLE, PROXY, Candidate
 from edgebench.units import parse_ms
@@ -789,3 +790,74 @@ def search_cmd(
             out_dir, storage, resume, baseline, cache_dir, log.candidate, log.baseline, _Bar(bar), _TrainBar(bar),
         )  # fmt: skip
     _print_search(result)
+
+
+def _row_line(row: ResultRow) -> str:
+    where = f"{escape(row.candidate)} {row.backend} {row.precision}"
+    if row.status != "COMPLETE":
+        return f"[red]FAILED[/] {where}: {escape(row.error)}"
+    drop = (row.top1_pct or 0.0) - (row.reference_top1_pct or 0.0)
+    return (f"{where}: top-1 {row.top1_pct:.2f} % ({drop:+.2f} vs PyTorch), {row.median_ms:.3f} ms "
+            f"({row.source}), {(row.size_bytes or 0) / 1e6:.2f} MB")  # fmt: skip
+
+
+@app.command("run")
+@handles_errors
+def run_cmd(
+    candidates: Annotated[
+        list[Path],
+        typer.Argument(help="Search or prune output folders (or their candidates table), or checkpoint folders."),
+    ],
+    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
+    backend: Annotated[
+        list[str] | None, typer.Option("--backend", "-b", help="Backend(s) (repeatable; default: all the device runs).")
+    ] = None,
+    precision: Annotated[
+        list[str] | None,
+        typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default: all the device runs)."),
+    ] = None,
+    data: DataOption = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/run-DEVICE).")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Inference threads (default: the profile's).")] = None,
+    warmup: Annotated[int, typer.Option(help="Untimed runs before measuring.")] = 10,
+    repeats: Annotated[int, typer.Option(help="Timed runs.")] = 100,
+    timeout: Annotated[
+        str, typer.Option(help="Per row: convert, score and time within this long, or fail (e.g. 10min).")
+    ] = "10min",
+    retry_failed: Annotated[bool, typer.Option(help="Rerun the rows an earlier run recorded as FAILED.")] = False,
+) -> None:
+    """Convert every candidate for each backend and precision the device runs, score the converted artifact on the
+    test split, and time it (measured here, or estimated by the device's cost model).
+
+    Each row runs in its own process with a timeout: a crash or a hang is a FAILED row with its reason, and the
+    run goes on. Rows are appended to OUT/results.parquet and .csv as they finish; rerunning the same command
+    skips them. Exit status 1 if a row failed (the others are kept).
+
+    Example: edgebench run reports/search-host-onnxruntime-fp32-2ms --device host -p fp32 -p int8
+    """
+    backends = [] if not backend or "all" in backend else backend
+    timeout_s = parse_ms(timeout, "--timeout") / 1000
+    plan, rows = api.run(candidates, device, backends, precision or [], data, out_dir, threads, warmup, repeats,
+                         timeout_s, retry_failed)  # fmt: skip
+    err.print(f"{len(plan.jobs)} rows to run on {plan.device} (latency {plan.source}); {plan.kept} kept from an "
+              f"earlier run in {plan.table.directory}")  # fmt: skip
+    failed = 0
+    with _progress() as bar:
+        task = bar.add_task("converting, scoring, timing", total=len(plan.jobs))
+        for row in rows:
+            failed += row.status != "COMPLETE"
+            bar.console.print(_row_line(row), highlight=False, soft_wrap=True)
+            bar.advance(task)
+    summary = pareto.front_summary(pareto.fronts(plan.table.frame))
+    table = Table(title="Pareto fronts (accuracy up, latency down)", box=box.SIMPLE_HEAD, show_edge=False)
+    for col in summary.columns:
+        table.add_column(col, justify="left" if col in pareto.GROUP else "right")
+    for r in summary.itertuples(index=False):
+        table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r))
+    out.print(table)
+    out.print(f"results in {plan.table.directory / 'results.parquet'} (and .csv)")
+    if failed:
+        err.print(f"[red]{failed} of {len(plan.jobs)} rows failed[/]; their reasons are in the table")
+        raise typer.Exit(1)

@@ -8,15 +8,9 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from edgebench.distill.checkpoint import save_checkpoint
-from edgebench.distill.losses import get_loss
-from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError
-from edgebench.nets import create_net
 from edgebench.results import ResultsTable, read_results
 from edgebench.runner import RunCandidate, isolated, load_candidates, plan_jobs, run_jobs
 from edgebench.types import Precision
@@ -44,25 +38,6 @@ def test_a_worker_that_dies_or_hangs_is_an_error_with_its_reason() -> None:
     status, reason = isolated(_hangs, 60.0, 1.0)
     assert status == "error" and reason.startswith("timed out after 1 s (killed)")
     assert time.perf_counter() - t0 < 30
-
-
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A two-class .npz, and a prune-like output folder: a candidates table naming a student checkpoint."""
-    root = tmp_path_factory.mktemp("run")
-    rng = np.random.default_rng(0)
-    y = np.arange(60) % 2
-    x = (rng.integers(0, 120, (60, 32, 32, 3)) + 120 * y[:, None, None, None]).astype(np.uint8)
-    np.savez(root / "tiny.npz", x=x, y=y)
-    module, _ = create_net("resnet18-0.25-cifar", classes=2)
-    result = TrainResult("ce", 50.0, 50.0, 1, 1, 0.7, 1.0, 1.0, 0, "cpu")
-    out = root / "prune-out"
-    save_checkpoint(out / "student", "resnet18-0.25-cifar", module, 2, "npz:tiny.npz", get_loss("ce"),
-                    TrainConfig(epochs=1), result)  # fmt: skip
-    pd.DataFrame([{"trial": 0, "kind": "pruned", "status": "COMPLETE", "checkpoint": "student"}]).to_csv(
-        out / "candidates.csv", index=False
-    )
-    return root / "tiny.npz", out
 
 
 def test_candidates_come_from_outputs_and_checkpoint_folders(outputs: tuple[Path, Path]) -> None:
