@@ -123,3 +123,37 @@ def read_results(path: Path) -> pd.DataFrame:
         raise ConfigError(f"{path}: not an edgebench results table (no column {', '.join(missing)}); give the "
                           "results.parquet or results.csv that `edgebench run` wrote")  # fmt: skip
     return frame
+
+
+def from_candidates(
+    candidates: pd.DataFrame, baseline: pd.DataFrame | None, device: str, backend: str, precision: str, data: str
+) -> pd.DataFrame:
+    """A search's or prune's own tables as results rows, for the report they end with: accuracy is PyTorch's test
+    top-1 after their training, latency their prediction (``source`` as they label it); trained or failed
+    candidates only (an over-budget one was never trained)."""
+    rows = []
+    for r in candidates[candidates["status"].isin(["COMPLETE", "FAILED"])].itertuples():
+        kind = str(r.kind)
+        rows.append(ResultRow(f"{kind}-{int(r.trial):04d}", kind, _label(str(r.arch)), str(r.checkpoint or ""), device,
+                              backend, precision, str(r.status), str(r.reason or ""), source=str(r.latency_source),
+                              top1_pct=_number(r.test_top1_pct), reference_top1_pct=_number(r.test_top1_pct),
+                              median_ms=_number(r.predicted_ms), predicted_ms=_number(r.predicted_ms),
+                              predicted_source=str(r.latency_source), params=int(r.params), data=data))  # fmt: skip
+    for b in [] if baseline is None else baseline.itertuples():
+        rows.append(ResultRow(str(b.name), "baseline", str(b.name), str(getattr(b, "checkpoint", "") or ""), device,
+                              backend, precision, str(b.status), str(b.reason or ""), source=str(b.latency_source),
+                              top1_pct=_number(b.test_top1_pct), reference_top1_pct=_number(b.test_top1_pct),
+                              median_ms=_number(b.latency_ms), params=int(b.params), data=data))  # fmt: skip
+    return pd.DataFrame([r.to_dict() for r in rows], columns=COLUMNS)
+
+
+def _label(arch: str) -> str:
+    """A searched architecture's short name (its JSON otherwise names a built-in network already)."""
+    from edgebench.distill.networks import label
+    from edgebench.search.space import ArchSpec
+
+    return label(ArchSpec.from_json(arch)) if arch.startswith("{") else arch
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]

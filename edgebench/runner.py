@@ -158,6 +158,12 @@ def execute(job: RunJob) -> ResultRow:
     torch.set_num_threads(threads)
     checkpoint = load_checkpoint(job.candidate.checkpoint)
     shape = checkpoint.input_shape
+    trained = checkpoint.metrics.get("config", {}).get("resolution")
+    if trained is not None and trained != shape[-1]:
+        raise ConfigError(
+            f"{job.candidate.checkpoint}: trained at {trained}x{trained} (a search's proxy), not at the network's "
+            f"{shape[-1]}x{shape[-1]}; train it at full size with `edgebench train --arch ... --output DIR` and run DIR"
+        )
     images = load_data(job.data)
     x, y = to_device(images.test, torch.device("cpu"))
     x_test, y_test = (t.numpy() for t in next(batches(x, y, images, len(y)))[:2])

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from edgebench.distill.networks import label
 from edgebench.exceptions import ConfigError
-from edgebench.results import ResultRow, ResultsTable, read_results
+from edgebench.results import ResultRow, ResultsTable, from_candidates, read_results
+from tests.distill.conftest import smallest
 
 
 def _row(candidate: str, status: str, top1: float | None) -> ResultRow:
@@ -32,3 +35,23 @@ def test_a_file_that_is_not_a_results_table_is_refused(tmp_path: Path) -> None:
         read_results(tmp_path / "other.csv")
     with pytest.raises(ConfigError, match=r"missing.parquet: cannot read a results table"):
         read_results(tmp_path / "missing.parquet")
+
+
+def test_search_tables_become_rows_of_their_trained_candidates_and_baselines() -> None:
+    arch = smallest().to_json()
+    candidates = pd.DataFrame([
+        {"trial": 0, "arch": arch, "predicted_ms": 1.25, "latency_source": "estimated", "status": "COMPLETE",
+         "reason": "", "test_top1_pct": 91.0, "params": 1000, "kind": "nas", "checkpoint": "/ck/0"},
+        {"trial": 1, "arch": arch, "predicted_ms": 9.0, "latency_source": "estimated", "status": "INFEASIBLE",
+         "reason": "over", "test_top1_pct": None, "params": 0, "kind": "nas", "checkpoint": ""},
+    ])  # fmt: skip
+    baseline = pd.DataFrame([{"name": "mobilenetv2-0.5-cifar", "latency_ms": 2.0, "latency_source": "estimated",
+                              "status": "COMPLETE", "reason": "", "test_top1_pct": 90.0, "params": 5,
+                              "checkpoint": ""}])  # fmt: skip
+    rows = from_candidates(candidates, baseline, "myriadx", "openvino", "fp16", "digits").set_index("candidate")
+    assert list(rows.index) == ["nas-0000", "mobilenetv2-0.5-cifar"]
+    assert rows.loc["nas-0000", "network"] == label(smallest())  # not its JSON
+    assert rows.loc["nas-0000", "median_ms"] == 1.25 and rows.loc["nas-0000", "source"] == "estimated"
+    assert (
+        rows.loc["mobilenetv2-0.5-cifar", "kind"] == "baseline" and rows.loc["mobilenetv2-0.5-cifar", "top1_pct"] == 90
+    )
