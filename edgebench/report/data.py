@@ -1,0 +1,186 @@
+"""What the report shows, computed from a results table before anything is drawn: fronts, the best feasible
+student per device, backend and precision against the baseline, precision drops, predicted vs measured latency,
+the environment, and how each latency was obtained."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from edgebench import __version__, pareto
+
+#: How each latency source was obtained, as the page explains it.
+HOW = {
+    "measured": "timed on this machine by the backend (median of the timed runs)",
+    "agent": "timed on the device by the edgebench agent",
+    "estimated": "the device profile's cost model: no device was attached",
+}
+
+
+@dataclass(frozen=True)
+class Best:
+    """The most accurate feasible student of a group (ties: the faster), and the best feasible baseline beside it."""
+
+    device: str
+    backend: str
+    precision: str
+    candidate: str
+    network: str
+    top1_pct: float
+    median_ms: float
+    source: str
+    baseline: str | None = None
+    baseline_top1_pct: float | None = None
+    baseline_ms: float | None = None
+
+    @property
+    def gain_points(self) -> float | None:
+        return None if self.baseline_top1_pct is None else self.top1_pct - self.baseline_top1_pct
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A candidate's top-1 at a reduced precision against its FP32 top-1 on the same backend."""
+
+    candidate: str
+    device: str
+    backend: str
+    precision: str
+    top1_pct: float
+    fp32_top1_pct: float
+
+    @property
+    def points(self) -> float:
+        return self.top1_pct - self.fp32_top1_pct
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """A cost-model prediction next to the latency timed for the same row."""
+
+    candidate: str
+    device: str
+    backend: str
+    precision: str
+    predicted_ms: float
+    timed_ms: float
+    source: str
+
+    @property
+    def error_pct(self) -> float:
+        return 100.0 * (self.predicted_ms / self.timed_ms - 1.0)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How many rows' latencies came from a source, how it works, and (estimated) the cost model's error."""
+
+    source: str
+    rows: int
+    how: str
+    rmspe_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the page shows; ``rows`` are the results with ``feasible`` and ``on_front`` columns."""
+
+    title: str
+    generated: str
+    budget_ms: float | None
+    rows: pd.DataFrame
+    summary: pd.DataFrame
+    best: list[Best]
+    drops: list[Drop]
+    predicted: list[Predicted]
+    provenance: list[Provenance]
+    environment: dict[str, str]
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.rows[self.rows["status"] != "COMPLETE"]
+
+
+def _best(group: pd.DataFrame, key: tuple[str, str, str]) -> Best | None:
+    feasible = group[group["feasible"]]
+    students = feasible[feasible["kind"] != "baseline"].sort_values(["top1_pct", "median_ms"], ascending=[False, True])
+    if students.empty:
+        return None
+    s = students.iloc[0]
+    best = Best(*key, str(s["candidate"]), str(s["network"]), float(s["top1_pct"]), float(s["median_ms"]),
+                str(s["source"]))  # fmt: skip
+    base = feasible[feasible["kind"] == "baseline"].sort_values(["top1_pct", "median_ms"], ascending=[False, True])
+    if base.empty:
+        return best
+    b = base.iloc[0]
+    return Best(**{**best.__dict__, "baseline": str(b["candidate"]), "baseline_top1_pct": float(b["top1_pct"]),
+                   "baseline_ms": float(b["median_ms"])})  # fmt: skip
+
+
+def drops(rows: pd.DataFrame) -> list[Drop]:
+    """Every complete FP16/INT8 row with a complete FP32 row of the same candidate, device and backend."""
+    done = rows[(rows["status"] == "COMPLETE") & rows["top1_pct"].notna()]
+    fp32 = {
+        (r.candidate, r.device, r.backend): float(r.top1_pct) for r in done[done["precision"] == "fp32"].itertuples()
+    }
+    reduced = [r for r in done[done["precision"] != "fp32"].itertuples() if (r.candidate, r.device, r.backend) in fp32]
+    return [Drop(str(r.candidate), str(r.device), str(r.backend), str(r.precision), float(r.top1_pct),
+                 fp32[r.candidate, r.device, r.backend]) for r in reduced]  # fmt: skip
+
+
+def predicted(rows: pd.DataFrame) -> list[Predicted]:
+    """Rows timed (measured or agent) that also carry a prediction."""
+    timed = rows[rows["source"].isin(["measured", "agent"]) & rows["predicted_ms"].notna() & rows["median_ms"].notna()]
+    return [Predicted(str(r.candidate), str(r.device), str(r.backend), str(r.precision), float(r.predicted_ms),
+                      float(r.median_ms), str(r.source)) for r in timed.itertuples()]  # fmt: skip
+
+
+def provenance(rows: pd.DataFrame) -> list[Provenance]:
+    """One entry per latency source present; an estimated one carries the largest calibration error among its rows
+    (None when the rows used uncalibrated priors)."""
+    out = []
+    for source, group in rows[rows["source"].astype(str) != ""].groupby("source"):
+        errors = group["calibration_rmspe_pct"].dropna() if source == "estimated" else pd.Series(dtype=float)
+        rmspe = float(errors.max()) if len(errors) else None
+        out.append(Provenance(str(source), len(group), HOW.get(str(source), str(source)), rmspe))
+    return out
+
+
+def environment(rows: pd.DataFrame) -> dict[str, str]:
+    """Versions, CPU, host and threads the rows were made with (each distinct value listed once)."""
+
+    def distinct(column: str) -> str:
+        values = sorted({str(v) for v in rows[column].dropna() if str(v) not in ("", "0")})
+        return ", ".join(values) or "-"
+
+    versions = rows[rows["backend_version"].astype(str) != ""][["backend", "backend_version"]].drop_duplicates()
+    return {
+        "edgebench": __version__,
+        "python (report)": platform.python_version(),
+        "backends": ", ".join(f"{b} {v}" for b, v in sorted(versions.itertuples(index=False))) or "-",
+        "CPU": distinct("cpu"),
+        "host": distinct("host"),
+        "threads": distinct("threads"),
+        "data": distinct("data"),
+    }
+
+
+def report_data(results: pd.DataFrame, budget_ms: float | None = None, title: str | None = None) -> ReportData:
+    """Compute the report of a results table (``edgebench run``'s, or a search's or prune's own rows)."""
+    rows = pareto.fronts(results, budget_ms)
+    summary = pareto.front_summary(rows, budget_ms)
+    best = []
+    for key, group in rows.groupby(list(pareto.GROUP)):
+        found = _best(group, tuple(map(str, key)))  # type: ignore[arg-type]
+        if found is not None:
+            best.append(found)
+    devices = ", ".join(sorted(rows["device"].astype(str).unique()))
+    return ReportData(
+        title=title or f"edgebench results on {devices or 'no device'}",
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        budget_ms=budget_ms, rows=rows, summary=summary, best=best, drops=drops(rows), predicted=predicted(rows),
+        provenance=provenance(rows), environment=environment(rows),
+    )  # fmt: skip
