@@ -47,7 +47,8 @@ from edgebench.prune.history import PruneStep
 from edgebench.prune.importance import get_criterion
 from edgebench.prune.latency import LayerTable, build_layer_table, pruning_multiple
 from edgebench.prune.loop import PruneConfig, PruneResult, prune_to_budget
-from edgebench.results import ResultRow, ResultsTable
+from edgebench.report import write_report
+from edgebench.results import ResultRow, ResultsTable, from_candidates, read_results
 from edgebench.runner import RunJob, load_candidates, plan_jobs, run_jobs
 from edgebench.search.baseline import BaselineRow, baseline_family
 from edgebench.search.nas import (
@@ -531,6 +532,10 @@ def search(
     rows.to_parquet(out / "candidates.parquet", index=False)
     base.to_csv(out / "baseline.csv", index=False)
     best.to_csv(out / "front.csv", index=False)
+    title = (f"search on {prof.name} ({backend} {prec}): PyTorch test top-1 after proxy training, latency predicted "
+             "from the LUT; `edgebench run` scores and times the converted networks")  # fmt: skip
+    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name)
+    write_report(results, out / "report.html", budget_ms, title)
     return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, url, name)
 
 
@@ -606,7 +611,33 @@ def prune(
     frame = pd.DataFrame([row.to_dict()])
     frame.to_csv(out / "candidates.csv", index=False)
     frame.to_parquet(out / "candidates.parquet", index=False)
+    unpruned = {
+        "name": networks.label(checkpoint.network),
+        "latency_ms": result.unpruned_ms,
+        "reason": "",
+        "latency_source": str(table.source),
+        "status": COMPLETE,
+        "test_top1_pct": checkpoint.test_top1_pct,
+        "params": sum(p.numel() for p in checkpoint.module.parameters()),
+        "checkpoint": str(checkpoint.path),
+    }
+    title = (f"pruning on {prof.name} ({backend} {prec}): PyTorch test top-1, latency predicted from the layer "
+             "table; the unpruned network is the baseline")  # fmt: skip
+    results = from_candidates(frame, pd.DataFrame([unpruned]), prof.name, backend, str(prec), images.name)
+    write_report(results, out / "report.html", budget_ms, title)
     return PruneOutcome(row, result, table, checkpoint.test_top1_pct, out)
+
+
+def report(results: Path, out: Path | None = None, budget: str | None = None, title: str | None = None) -> Path:
+    """Render a results table (``edgebench run``'s) as one self-contained HTML page; returns its path.
+
+    Raises:
+        ConfigError: the file is not a results table.
+    """
+    frame = read_results(results)
+    budget_ms = parse_ms(budget, "--latency") if budget else None
+    folder = results if results.is_dir() else results.parent
+    return write_report(frame, out or Path("reports") / f"{folder.resolve().name}.html", budget_ms, title)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -833,7 +834,7 @@ def run_cmd(
 
     Each row runs in its own process with a timeout: a crash or a hang is a FAILED row with its reason, and the
     run goes on. Rows are appended to OUT/results.parquet and .csv as they finish; rerunning the same command
-    skips them. Exit status 1 if a row failed (the others are kept).
+    skips them. Ends with OUT/report.html. Exit status 1 if a row failed (the others are kept).
 
     Example: edgebench run reports/search-host-onnxruntime-fp32-2ms --device host -p fp32 -p int8
     """
@@ -857,7 +858,30 @@ def run_cmd(
     for r in summary.itertuples(index=False):
         table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r))
     out.print(table)
-    out.print(f"results in {plan.table.directory / 'results.parquet'} (and .csv)")
+    report = api.report(plan.table.directory, plan.table.directory / "report.html")
+    out.print(f"results in {plan.table.directory / 'results.parquet'} (and .csv), report in {report}")
     if failed:
         err.print(f"[red]{failed} of {len(plan.jobs)} rows failed[/]; their reasons are in the table")
         raise typer.Exit(1)
+
+
+@app.command("report")
+@handles_errors
+def report_cmd(
+    results: Annotated[Path, typer.Argument(help="A results table (results.parquet or .csv) or the folder of one.")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file to write (default: reports/FOLDER.html).")
+    ] = None,
+    latency: Annotated[
+        str | None, typer.Option("--latency", "-l", help="Budget to draw and judge feasibility by, e.g. 15ms.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Page title (default: the devices and backends).")] = None,
+) -> None:
+    """Render a results table as one self-contained HTML page: summary, Pareto plots per device, backend and
+    precision, the precision drop, predicted vs measured latency, every row, and how each number was obtained.
+
+    Example: edgebench report reports/run-host --latency 2ms --out reports/host.html
+    """
+    t0 = time.perf_counter()
+    path = api.report(results, out_file, latency, title)
+    out.print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB in {time.perf_counter() - t0:.1f} s)")

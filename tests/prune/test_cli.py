@@ -51,6 +51,8 @@ def test_prune_writes_a_checkpoint_that_reloads_and_a_pruned_row(
     student = load_checkpoint(Path(row["checkpoint"]))
     assert sum(p.numel() for p in student.module.parameters()) == row["params"]
     assert (tmp_path / "history.json").is_file()
+    html = (tmp_path / "report.html").read_text()
+    assert "the unpruned network is the baseline" in html and "resnet18-0.25-cifar" in html
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ def test_run_writes_rows_and_a_broken_candidate_fails_alone(
         and "cannot read checkpoint JSON" in result.output
     )
     assert "prune-out/pruned-0000 onnxruntime fp32: top-1" in result.output and "(measured)" in result.output
+    assert "cannot read checkpoint JSON" in (tmp_path / "run" / "report.html").read_text()
     rows = read_results(tmp_path / "run").set_index("candidate")
     assert rows.loc["broken", "status"] == "FAILED" and rows.loc["prune-out/pruned-0000", "status"] == "COMPLETE"
     again = runner.invoke(app, args, terminal_width=200)

@@ -43,6 +43,7 @@ def test_a_search_writes_its_tables_and_a_rerun_resumes(runner: CliRunner, tmp_p
         student = load_checkpoint(Path(row.checkpoint))
         assert sum(p.numel() for p in student.module.parameters()) == row.params
         assert student.metrics["result"]["val_top1_pct"] == pytest.approx(row.val_top1_pct)
+    assert "latency predicted from the LUT" in (tmp_path / "out" / "report.html").read_text()
     front = pd.read_csv(tmp_path / "out" / "front.csv")
     assert 1 <= len(front) <= 2 and set(front["trial"]) <= set(done["trial"])
     assert "2 trained" in result.output and "results in" in result.output
