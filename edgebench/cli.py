@@ -828,6 +828,9 @@ def run_cmd(
         str, typer.Option(help="Per row: convert, score and time within this long, or fail (e.g. 10min).")
     ] = "10min",
     retry_failed: Annotated[bool, typer.Option(help="Rerun the rows an earlier run recorded as FAILED.")] = False,
+    latency: Annotated[
+        str | None, typer.Option("--latency", "-l", help="Budget the fronts and the report judge feasibility by.")
+    ] = None,
 ) -> None:
     """Convert every candidate for each backend and precision the device runs, score the converted artifact on the
     test split, and time it (measured here, or estimated by the device's cost model).
@@ -836,10 +839,11 @@ def run_cmd(
     run goes on. Rows are appended to OUT/results.parquet and .csv as they finish; rerunning the same command
     skips them. Ends with OUT/report.html. Exit status 1 if a row failed (the others are kept).
 
-    Example: edgebench run reports/search-host-onnxruntime-fp32-2ms --device host -p fp32 -p int8
+    Example: edgebench run reports/prune-host-onnxruntime-fp32-1.4ms-l1 students/ --device host -p fp32 -p int8
     """
     backends = [] if not backend or "all" in backend else backend
     timeout_s = parse_ms(timeout, "--timeout") / 1000
+    budget_ms = parse_ms(latency, "--latency") if latency else None
     plan, rows = api.run(candidates, device, backends, precision or [], data, out_dir, threads, warmup, repeats,
                          timeout_s, retry_failed)  # fmt: skip
     err.print(f"{len(plan.jobs)} rows to run on {plan.device} (latency {plan.source}); {plan.kept} kept from an "
@@ -851,14 +855,14 @@ def run_cmd(
             failed += row.status != "COMPLETE"
             bar.console.print(_row_line(row), highlight=False, soft_wrap=True)
             bar.advance(task)
-    summary = pareto.front_summary(pareto.fronts(plan.table.frame))
+    summary = pareto.front_summary(pareto.fronts(plan.table.frame, budget_ms), budget_ms)
     table = Table(title="Pareto fronts (accuracy up, latency down)", box=box.SIMPLE_HEAD, show_edge=False)
     for col in summary.columns:
         table.add_column(col, justify="left" if col in pareto.GROUP else "right")
     for r in summary.itertuples(index=False):
         table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r))
     out.print(table)
-    report = api.report(plan.table.directory, plan.table.directory / "report.html")
+    report = api.report(plan.table.directory, plan.table.directory / "report.html", latency)
     out.print(f"results in {plan.table.directory / 'results.parquet'} (and .csv), report in {report}")
     if failed:
         err.print(f"[red]{failed} of {len(plan.jobs)} rows failed[/]; their reasons are in the table")

@@ -46,6 +46,7 @@ def test_run_writes_rows_and_a_broken_candidate_fails_alone(
         (["--device", "nosuch"], "unknown device 'nosuch'"),
         (["-p", "fp8"], "unknown precision 'fp8'"),
         (["--timeout", "soon"], "--timeout 'soon' is not a positive duration"),
+        (["--latency", "fast"], "--latency 'fast' is not a positive duration"),
         (["--data", "npz:/no/such.npz"], "/no/such.npz"),
     ],
 )
