@@ -7,17 +7,22 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import get_type_hints
 
 import pandas as pd
 
 from edgebench import __version__, pareto
+from edgebench.results import ResultRow
 
+#: Latency sources timed on a real backend (as opposed to the cost model's ``estimated``).
+TIMED = ("measured", "agent")
 #: How each latency source was obtained, as the page explains it.
 HOW = {
     "measured": "timed on this machine by the backend (median of the timed runs)",
     "agent": "timed on the device by the edgebench agent",
     "estimated": "the device profile's cost model: no device was attached",
 }
+SUMMED = "summed from a table of {source} blocks or layers (the LUT or prune's layer table), not timed whole"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Best:
     baseline: str | None = None
     baseline_top1_pct: float | None = None
     baseline_ms: float | None = None
+    baseline_source: str | None = None
 
     @property
     def gain_points(self) -> float | None:
@@ -59,13 +65,14 @@ class Drop:
 
 @dataclass(frozen=True)
 class Predicted:
-    """A cost-model prediction next to the latency timed for the same row."""
+    """A prediction next to the latency timed whole for the same row."""
 
     candidate: str
     device: str
     backend: str
     precision: str
     predicted_ms: float
+    predicted_source: str
     timed_ms: float
     source: str
 
@@ -91,9 +98,11 @@ class ReportData:
     title: str
     generated: str
     budget_ms: float | None
+    devices: list[str]
     rows: pd.DataFrame
     summary: pd.DataFrame
     best: list[Best]
+    no_student: list[tuple[str, str, str]]
     drops: list[Drop]
     predicted: list[Predicted]
     provenance: list[Provenance]
@@ -117,7 +126,13 @@ def _best(group: pd.DataFrame, key: tuple[str, str, str]) -> Best | None:
         return best
     b = base.iloc[0]
     return Best(**{**best.__dict__, "baseline": str(b["candidate"]), "baseline_top1_pct": float(b["top1_pct"]),
-                   "baseline_ms": float(b["median_ms"])})  # fmt: skip
+                   "baseline_ms": float(b["median_ms"]), "baseline_source": str(b["source"])})  # fmt: skip
+
+
+def _summed(rows: pd.DataFrame) -> pd.Series:
+    """Rows whose latency is their own prediction from a table of timed blocks or layers (a search's or prune's
+    rows): ``predicted_source`` names the latency's own timed source."""
+    return rows["source"].isin(TIMED) & (rows["predicted_source"] == rows["source"]) & rows["predicted_ms"].notna()
 
 
 def drops(rows: pd.DataFrame) -> list[Drop]:
@@ -132,20 +147,23 @@ def drops(rows: pd.DataFrame) -> list[Drop]:
 
 
 def predicted(rows: pd.DataFrame) -> list[Predicted]:
-    """Rows timed (measured or agent) that also carry a prediction."""
-    timed = rows[rows["source"].isin(["measured", "agent"]) & rows["predicted_ms"].notna() & rows["median_ms"].notna()]
+    """Rows timed whole (measured or agent) that also carry a prediction made otherwise."""
+    both = rows["predicted_ms"].notna() & rows["median_ms"].notna()
+    timed = rows[rows["source"].isin(TIMED) & both & ~_summed(rows)]
     return [Predicted(str(r.candidate), str(r.device), str(r.backend), str(r.precision), float(r.predicted_ms),
-                      float(r.median_ms), str(r.source)) for r in timed.itertuples()]  # fmt: skip
+                      r.predicted_source, float(r.median_ms), r.source) for r in timed.itertuples()]  # fmt: skip
 
 
 def provenance(rows: pd.DataFrame) -> list[Provenance]:
-    """One entry per latency source present; an estimated one carries the largest calibration error among its rows
-    (None when the rows used uncalibrated priors)."""
+    """One entry per latency source present (timed sources split into timed whole and summed from a table); an
+    estimated one carries the largest calibration error among its rows (None when they used uncalibrated priors)."""
     out = []
-    for source, group in rows[rows["source"].astype(str) != ""].groupby("source"):
+    with_latency = rows[rows["source"] != ""]
+    for (source, summed), group in with_latency.groupby(["source", _summed(with_latency)]):
         errors = group["calibration_rmspe_pct"].dropna() if source == "estimated" else pd.Series(dtype=float)
         rmspe = float(errors.max()) if len(errors) else None
-        out.append(Provenance(str(source), len(group), HOW.get(str(source), str(source)), rmspe))
+        how = SUMMED.format(source=source) if summed else HOW.get(source, source)
+        out.append(Provenance(source, len(group), how, rmspe))
     return out
 
 
@@ -156,7 +174,7 @@ def environment(rows: pd.DataFrame) -> dict[str, str]:
         values = sorted({str(v) for v in rows[column].dropna() if str(v) not in ("", "0")})
         return ", ".join(values) or "-"
 
-    versions = rows[rows["backend_version"].astype(str) != ""][["backend", "backend_version"]].drop_duplicates()
+    versions = rows[rows["backend_version"] != ""][["backend", "backend_version"]].drop_duplicates()
     return {
         "edgebench": __version__,
         "python (report)": platform.python_version(),
@@ -168,19 +186,29 @@ def environment(rows: pd.DataFrame) -> dict[str, str]:
     }
 
 
+def _text_filled(results: pd.DataFrame) -> pd.DataFrame:
+    """The results with every text column as strings, an empty cell as "" (a CSV reads it back as NaN)."""
+    hints = get_type_hints(ResultRow)
+    text = [c for c in results.columns if hints.get(c) is str]
+    return results.assign(**{c: results[c].fillna("").astype(str) for c in text})
+
+
 def report_data(results: pd.DataFrame, budget_ms: float | None = None, title: str | None = None) -> ReportData:
     """Compute the report of a results table (``edgebench run``'s, or a search's or prune's own rows)."""
-    rows = pareto.fronts(results, budget_ms)
+    rows = pareto.fronts(_text_filled(results), budget_ms)
     summary = pareto.front_summary(rows, budget_ms)
-    best = []
+    best, no_student = [], []
     for key, group in rows.groupby(list(pareto.GROUP)):
-        found = _best(group, tuple(map(str, key)))  # type: ignore[arg-type]
-        if found is not None:
+        names: tuple[str, str, str] = tuple(map(str, key))  # type: ignore[assignment]
+        found = _best(group, names)
+        if found is None:
+            no_student.append(names)
+        else:
             best.append(found)
-    devices = ", ".join(sorted(rows["device"].astype(str).unique()))
+    devices = sorted(rows["device"].astype(str).unique())
     return ReportData(
-        title=title or f"edgebench results on {devices or 'no device'}",
+        title=title or f"edgebench results on {', '.join(devices) or 'no device'}",
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        budget_ms=budget_ms, rows=rows, summary=summary, best=best, drops=drops(rows), predicted=predicted(rows),
-        provenance=provenance(rows), environment=environment(rows),
+        budget_ms=budget_ms, devices=devices, rows=rows, summary=summary, best=best, no_student=no_student,
+        drops=drops(rows), predicted=predicted(rows), provenance=provenance(rows), environment=environment(rows),
     )  # fmt: skip

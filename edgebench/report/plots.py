@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 
 from edgebench.report.data import Predicted
 
+BLUE, ORANGE, RED, GREY = "#1f77b4", "#ff7f0e", "#d62728", "#999999"
+
 
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
@@ -22,35 +24,45 @@ def _svg(fig: Figure) -> str:
 
 def pareto_svg(group: pd.DataFrame, budget_ms: float | None, title: str) -> str:
     """Accuracy against latency of one group: feasible points, the front as a staircase, infeasible points hollow,
-    the baseline family as its own line, failed rows as crosses along the bottom, and the budget."""
+    the baseline family as its own line, failed rows as crosses along the bottom edge, and the budget."""
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
     done = group[(group["status"] == "COMPLETE") & group["top1_pct"].notna() & group["median_ms"].notna()]
     students, baseline = done[done["kind"] != "baseline"], done[done["kind"] == "baseline"]
     feasible, infeasible = students[students["feasible"]], students[~students["feasible"]]
-    ax.scatter(feasible["median_ms"], feasible["top1_pct"], color="#1f77b4", zorder=3, label="candidate")
+    ax.scatter(feasible["median_ms"], feasible["top1_pct"], color=BLUE, zorder=3, label="candidate")
     if len(infeasible):
-        ax.scatter(infeasible["median_ms"], infeasible["top1_pct"], facecolors="none", edgecolors="#999999",
-                   zorder=3, label=f"over budget ({len(infeasible)})")  # fmt: skip
+        ax.scatter(infeasible["median_ms"], infeasible["top1_pct"], facecolors="none", edgecolors=GREY, zorder=3,
+                   label=f"over budget ({len(infeasible)})")  # fmt: skip
     front = students[students["on_front"]].sort_values("median_ms")
     if len(front):
-        ax.step(front["median_ms"], front["top1_pct"], where="post", color="#1f77b4", alpha=0.6, label="front")
+        ax.step(front["median_ms"], front["top1_pct"], where="post", color=BLUE, alpha=0.6, label="front")
     if len(baseline):
         line = baseline.sort_values("median_ms")
-        ax.plot(line["median_ms"], line["top1_pct"], "s--", color="#ff7f0e", label="baseline family", zorder=2)
+        ax.plot(line["median_ms"], line["top1_pct"], "-", color=ORANGE, alpha=0.6, zorder=2)
+        ax.scatter(line["median_ms"], line["top1_pct"], marker="s", zorder=3, label="baseline family",
+                   facecolors=[ORANGE if f else "none" for f in line["feasible"]], edgecolors=ORANGE)  # fmt: skip
     failed = group[group["status"] != "COMPLETE"]
-    if len(failed):
-        low, (x0, x1) = ax.get_ylim()[0], ax.get_xlim()
-        xs = [x0 + (x1 - x0) * (i + 1) / (len(failed) + 1) for i in range(len(failed))]
-        ax.scatter(xs, [low] * len(failed), marker="x", color="#d62728", clip_on=False, zorder=4,
+    if len(failed):  # no latency to place them by: spread along the bottom edge, in axes coordinates
+        xs = [(i + 1) / (len(failed) + 1) for i in range(len(failed))]
+        ax.scatter(xs, [0.0] * len(failed), marker="x", color=RED, transform=ax.transAxes, clip_on=False, zorder=4,
                    label=f"failed ({len(failed)})")  # fmt: skip
     if budget_ms is not None:
-        ax.axvline(budget_ms, color="#d62728", linestyle=":", label=f"budget {budget_ms:g} ms")
-    sources = ", ".join(sorted(set(group["source"].dropna().astype(str)) - {""})) or "no latency"
-    ax.set(xlabel=f"latency (ms; {sources})", ylabel="top-1 (%)", title=title)
+        ax.axvline(budget_ms, color=RED, linestyle="--", label=f"budget {budget_ms:g} ms")
+    ax.set(xlabel=f"latency (ms; {latency_label(done)})", ylabel="top-1 (%)", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     return _svg(fig)
+
+
+def latency_label(rows: pd.DataFrame) -> str:
+    """Where the rows' latencies came from, with the cost model's error when they are estimated and calibrated."""
+    parts = []
+    for source, group in rows.groupby("source"):
+        errors = group["calibration_rmspe_pct"].dropna()
+        calibrated = source == "estimated" and len(errors)
+        parts.append(f"{source}, RMSPE {float(errors.max()):.0f} %" if calibrated else str(source))
+    return "; ".join(parts) or "no latency"
 
 
 def predicted_svg(points: list[Predicted]) -> str:
@@ -62,7 +74,9 @@ def predicted_svg(points: list[Predicted]) -> str:
         ax.scatter([p.timed_ms for p in mine], [p.predicted_ms for p in mine], label=backend, zorder=3)
     top = max(max(p.timed_ms, p.predicted_ms) for p in points) * 1.05
     ax.plot([0, top], [0, top], color="#777777", linestyle="--", label="predicted = timed")
-    ax.set(xlim=(0, top), ylim=(0, top), xlabel="timed latency (ms)", ylabel="cost-model prediction (ms)")
+    timed = ", ".join(sorted({p.source for p in points}))
+    predicted = ", ".join(sorted({p.predicted_source for p in points} - {""})) or "prediction"
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel=f"timed latency (ms; {timed})", ylabel=f"{predicted} latency (ms)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _svg(fig)
