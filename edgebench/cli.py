@@ -62,6 +62,10 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+TargetOption = Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")]
+BackendsOption = Annotated[
+    list[str] | None, typer.Option("--backend", "-b", help="Backend(s) (repeatable; default: all the device runs).")
+]
 #: A LUT whose boundary-correction fit misses its own networks by more than this was most likely timed on a busy
 #: machine (seen here: 12.9 % while other processes ran, 4-6 % on a quiet one).
 NOISY_FIT = 0.08
@@ -142,7 +146,7 @@ def bench(
     model: Annotated[
         str, typer.Argument(help="An .onnx file, or a built-in network name such as mobilenetv2-0.5-cifar.")
     ],
-    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
+    device: TargetOption = "host",
     backend: Annotated[
         list[str] | None,
         typer.Option("--backend", "-b", help="onnxruntime, openvino, tflite, or all (repeatable; default all)."),
@@ -238,10 +242,8 @@ def _progress() -> Progress:
 @app.command("profile")
 @handles_errors
 def profile_cmd(
-    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
-    backend: Annotated[
-        list[str] | None, typer.Option("--backend", "-b", help="Backend(s) (repeatable; default: all the device runs).")
-    ] = None,
+    device: TargetOption = "host",
+    backend: BackendsOption = None,
     precision: Annotated[
         list[str] | None,
         typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default: the device's first)."),
@@ -373,7 +375,7 @@ def predict_cmd(
     target: Annotated[
         Path, typer.Argument(help="An ONNX model (priced by the cost model), or an ArchSpec JSON (read from a LUT).")
     ],
-    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
+    device: TargetOption = "host",
     backend: Annotated[
         str | None, typer.Option("--backend", "-b", help="Backend (default: the device's first).")
     ] = None,
@@ -444,7 +446,6 @@ def _print_model_estimate(m: api.ModelEstimate, json_out: bool) -> None:
 
 
 BudgetOption = Annotated[str, typer.Option("--latency", "-l", help="Latency budget: 15ms, 15 (ms) or 0.015s.")]
-TargetOption = Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")]
 RuntimeBackendOption = Annotated[str | None, typer.Option("--backend", "-b", help="Default: the device's first.")]
 RuntimePrecisionOption = Annotated[
     str | None, typer.Option("--precision", "-p", help="Default: the backend's first on the device.")
@@ -809,10 +810,8 @@ def run_cmd(
         list[Path],
         typer.Argument(help="Search or prune output folders (or their candidates table), or checkpoint folders."),
     ],
-    device: Annotated[str, typer.Option("--device", "-d", help="Device profile name or YAML path.")] = "host",
-    backend: Annotated[
-        list[str] | None, typer.Option("--backend", "-b", help="Backend(s) (repeatable; default: all the device runs).")
-    ] = None,
+    device: TargetOption = "host",
+    backend: BackendsOption = None,
     precision: Annotated[
         list[str] | None,
         typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default: all the device runs)."),

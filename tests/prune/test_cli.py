@@ -5,32 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from edgebench.cli import app
-from edgebench.distill.checkpoint import load_checkpoint, save_checkpoint
-from edgebench.distill.losses import get_loss
-from edgebench.distill.train import TrainConfig, TrainResult
-from edgebench.nets import create_net
+from edgebench.distill.checkpoint import load_checkpoint
+from tests.conftest import two_class_npz_and_checkpoint
 from tests.test_cli import one_line_error
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A two-class .npz and an (untrained) resnet18-0.25-cifar teacher checkpoint for it."""
-    root = tmp_path_factory.mktemp("prune-cli")
-    rng = np.random.default_rng(0)
-    y = np.arange(60) % 2
-    x = (rng.integers(0, 120, (60, 32, 32, 3)) + 120 * y[:, None, None, None]).astype(np.uint8)
-    np.savez(root / "tiny.npz", x=x, y=y)
-    module, _ = create_net("resnet18-0.25-cifar", classes=2)
-    result = TrainResult("ce", 50.0, 50.0, 1, 1, 0.7, 1.0, 1.0, 0, "cpu")
-    teacher = save_checkpoint(root / "teacher", "resnet18-0.25-cifar", module, 2, "npz:tiny.npz", get_loss("ce"),
-                              TrainConfig(epochs=1), result)  # fmt: skip
-    return root / "tiny.npz", teacher
+    return two_class_npz_and_checkpoint(tmp_path_factory.mktemp("prune-cli"), "teacher")
 
 
 def _args(inputs: tuple[Path, Path], out: Path, latency: str, *extra: str) -> list[str]:
