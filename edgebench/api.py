@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from edgebench import nets, pareto
+from edgebench.agent_client import AgentClient
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
 from edgebench.data import RESOLUTION, ImageData, load_data
 from edgebench.data.digits import NAME as DIGITS
@@ -121,7 +122,9 @@ def bench(
     """
     profile = get_device(device)
     pairs = plan(profile, backends, [parse_precision(p) for p in precisions])
-    require_measurable(profile)
+    require_measurable(profile, agent=True)
+    if isinstance(profile.connection, AgentConnection):
+        AgentClient.for_connection(profile.connection, profile.name)  # its token is set, before any work
     m = resolve_model(model)
     calib = load_calibration(calibration, m.input_shape) if calibration else None
     if work_dir is None:

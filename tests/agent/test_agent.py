@@ -6,32 +6,17 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-TOKEN = "test-token-123"
-
-
-@pytest.fixture(scope="module")
-def agent() -> Iterator[str]:
-    env = {**os.environ, "EDGEBENCH_AGENT_TOKEN": TOKEN}
-    command = [sys.executable, "-m", "edgebench.agent", "--port", "0", "--max-mb", "2"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("edgebench agent on http://127.0.0.1:"), line
-    yield line.split()[3]
-    process.terminate()
-    process.wait(10)
+from tests.agent.conftest import TOKEN
 
 
 def call(url: str, path: str, body: bytes | None = None, token: str | None = TOKEN) -> tuple[int, dict]:
