@@ -105,8 +105,11 @@ def _onnxruntime(path: Path, threads: int) -> tuple[Callable[[], object], str]:
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     (inp,) = session.get_inputs()
     shape = [d if isinstance(d, int) else 1 for d in inp.shape]
-    feed = {inp.name: np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
-    return lambda: session.run(None, feed), ort.__version__
+    binding = session.io_binding()  # the fastest call path, as edgebench's own ONNX Runtime sessions use
+    binding.bind_cpu_input(inp.name, np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+    for out in session.get_outputs():
+        binding.bind_output(out.name, "cpu")
+    return lambda: session.run_with_iobinding(binding), ort.__version__
 
 
 def _tflite(path: Path, threads: int) -> tuple[Callable[[], object], str]:
