@@ -70,11 +70,12 @@ def runtimes() -> dict[str, str]:
 
 def info() -> dict[str, Any]:
     """What the workstation may want to know about the device before it sends work."""
-    return {"agent": VERSION, "platform": platform.platform(), "machine": platform.machine(), "cpu": _cpu(),
+    return {"agent": VERSION, "platform": platform.platform(), "machine": platform.machine(), "cpu": cpu_name(),
             "cores": os.cpu_count(), "python": platform.python_version(), "runtimes": runtimes()}  # fmt: skip
 
 
-def _cpu() -> str:
+def cpu_name() -> str:
+    """The CPU's model name (x86 ``model name``, Arm ``Model``), else what platform knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith(("model name", "Model")):

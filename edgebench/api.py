@@ -684,7 +684,6 @@ def run(
     candidates = load_candidates(paths)
     table = ResultsTable(out or Path("reports") / f"run-{prof.name}")
     done = table.done(retry_failed)
-    settings = {"threads": threads, "warmup": warmup, "repeats": repeats}
-    jobs = plan_jobs(candidates, device, pairs, data, done, **settings)
+    jobs = plan_jobs(candidates, device, pairs, data, done, threads, warmup, repeats)
     kept = len(candidates) * len(pairs) - len(jobs)
     return RunPlan(prof.name, latency_source(prof), jobs, kept, table), run_jobs(jobs, table, timeout_s)

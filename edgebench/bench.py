@@ -16,7 +16,7 @@ from edgebench import parity
 from edgebench.agent_client import AgentClient
 from edgebench.backends import get_backend, list_backends
 from edgebench.devices import AgentConnection, DeviceProfile, latency_source
-from edgebench.exceptions import BackendUnavailableError, UnreachableDeviceError, UnsupportedError
+from edgebench.exceptions import BackendUnavailableError, UnreachableDeviceError, UnsupportedError, error_text
 from edgebench.model import Model
 from edgebench.types import Precision, Source, Status
 
@@ -112,11 +112,6 @@ def default_calibration(input_shape: tuple[int, ...]) -> np.ndarray:
     return rng.standard_normal((DEFAULT_CALIBRATION_SAMPLES, *input_shape[1:]), dtype=np.float32)
 
 
-def _error_text(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
 def bench_model(
     model: Model,
     profile: DeviceProfile,
@@ -167,7 +162,7 @@ def bench_model(
                 m = client.measure(artifact.path, threads, warmup, repeats)
         except Exception as e:  # failure is data: record it and go on with the next backend
             log.debug("%s %s failed:\n%s", backend_name, precision, traceback.format_exc())
-            yield replace(failed, error=_error_text(e))
+            yield replace(failed, error=error_text(e))
             continue
         yield replace(
             failed,

@@ -29,6 +29,12 @@ class ConfigError(EdgebenchError):
     """A configuration file is malformed; the message names the file and the field."""
 
 
+def error_text(exc: BaseException) -> str:
+    """A failure as one line for a FAILED row: the exception's type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
 class UnknownNameError(EdgebenchError, KeyError):
     """An unknown registry name; the message lists the valid ones and suggests the closest."""
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from edgebench.exceptions import ConfigError
+from edgebench.agent import cpu_name
+from edgebench.exceptions import ConfigError, error_text
 from edgebench.results import ResultRow, ResultsTable
 from edgebench.types import Precision, Status
 
@@ -114,14 +115,14 @@ def load_candidates(paths: Sequence[Path]) -> list[RunCandidate]:
 
 def plan_jobs(
     candidates: Sequence[RunCandidate], device: str, pairs: Sequence[tuple[str, Precision]], data: str | None,
-    done: set[tuple[str, ...]], **settings: Any,
+    done: set[tuple[str, ...]], threads: int | None = None, warmup: int = 10, repeats: int = 100,
 ) -> list[RunJob]:  # fmt: skip
     """Every candidate x (backend, precision), less the rows in ``done`` (keys: candidate, device, backend,
     precision)."""
     from edgebench.devices import get_device
 
     name = get_device(device).name
-    return [RunJob(c, device, b, p, data, **settings) for c in candidates for b, p in pairs
+    return [RunJob(c, device, b, p, data, threads, warmup, repeats) for c in candidates for b, p in pairs
             if (c.name, name, b, str(p)) not in done]  # fmt: skip
 
 
@@ -197,26 +198,15 @@ def execute(job: RunJob) -> ResultRow:
         parity_max_rel_err=agreement.max_rel_err, size_bytes=size,
         params=sum(p.numel() for p in checkpoint.module.parameters()),
         macs=round(sum(k.flops for k in kernels if k.kind.value.endswith("conv") or k.kind.value == "linear") / 2),
-        data=images.name, cpu=_cpu(), host=platform.node(), started=started, finished=_now(),
+        data=images.name, cpu=cpu_name(), host=platform.node(), started=started, finished=_now(),
     )  # fmt: skip
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _child(job: RunJob, conn: Connection) -> None:
     try:
         conn.send(("ok", execute(job)))
     except Exception as e:  # failure is data: the parent records it as the row
-        text = str(e).strip().splitlines()
-        conn.send(("error", f"{type(e).__name__}: {text[0] if text else ''}"))
+        conn.send(("error", error_text(e)))
     finally:
         conn.close()
 
@@ -230,17 +220,13 @@ def isolated(target: Callable[[Any, Connection], None], arg: Any, timeout_s: flo
     process.start()
     send.close()
     try:
-        if receive.poll(timeout_s):
-            try:
-                return receive.recv()
-            except EOFError:
-                pass
-        else:
-            process.kill()
-            process.join()
+        if not receive.poll(timeout_s):
             return "error", f"timed out after {timeout_s:g} s (killed); raise --timeout if it needs longer"
-        process.join()
-        return "error", f"worker died with exit code {process.exitcode} (crashed or killed)"
+        try:
+            return receive.recv()
+        except EOFError:
+            process.join()
+            return "error", f"worker died with exit code {process.exitcode} (crashed or killed)"
     finally:
         if process.is_alive():
             process.kill()

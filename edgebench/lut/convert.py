@@ -23,6 +23,7 @@ import torch
 
 from edgebench.backends import get_backend
 from edgebench.backends.base import Artifact
+from edgebench.exceptions import error_text
 from edgebench.model import from_module
 from edgebench.nets import settle_batchnorm
 from edgebench.types import Precision
@@ -92,8 +93,7 @@ def convert_one(job: ConvertJob, backend: str, precision: Precision) -> Converte
             calibration = rng.standard_normal((CALIBRATION_SAMPLES, *shape[1:]), dtype=np.float32)
         artifact = get_backend(backend).export(from_module("m", module, shape), precision, job.out_dir, calibration)
     except Exception as e:  # failure is data: the row records it
-        text = str(e).strip().splitlines()
-        return Converted(job.job_id, None, f"{type(e).__name__}: {text[0] if text else ''}"[:300])
+        return Converted(job.job_id, None, error_text(e))
     marker.write_text(json.dumps({"file": artifact.path.name, "input_shape": list(shape)}))
     return Converted(job.job_id, artifact)
 
