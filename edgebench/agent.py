@@ -1,25 +1,33 @@
-"""The measurement agent: a small HTTP server on the device that times artifacts the workstation sends it.
+"""The measurement agent: a small HTTP server on the device that times and runs artifacts the workstation sends.
 
-One file, standard library plus numpy and one runtime (onnxruntime, or ai-edge-litert / tflite-runtime), no torch
-or pandas, Python >= 3.8: copy it to the board and run ``python agent.py --port 8765``. Every request needs the
-token (``Authorization: Bearer TOKEN``), compared in constant time; it is read from ``--token-file`` or
-``$EDGEBENCH_AGENT_TOKEN``, or generated and printed at start. It binds to 127.0.0.1 unless ``--host`` says
-otherwise, refuses bodies over ``--max-mb``, writes artifacts only into its own private temporary folder under
-names it makes itself, checks an artifact's magic bytes before a runtime loads it, and times one artifact at a
-time (a second request meanwhile gets 503).
+One file, standard library plus numpy and one runtime (onnxruntime, openvino 2021.4 or later, ai-edge-litert or
+tflite-runtime), no torch or pandas, Python >= 3.8: copy it to the board and run ``python agent.py --port 8765``.
+Every request needs the token (``Authorization: Bearer TOKEN``), compared in constant time; it is read from
+``--token-file`` or ``$EDGEBENCH_AGENT_TOKEN``, or generated and printed at start. It binds to 127.0.0.1 unless
+``--host`` says otherwise, refuses bodies over ``--max-mb``, writes artifacts only into its own private temporary
+folder under names it makes itself, checks an artifact's bytes before a runtime loads it, and works on one
+artifact at a time (a request that arrives meanwhile gets 503; retry it).
 
-API:
-    GET  /info       device facts: platform, CPU, cores, Python, runtimes and their versions
-    POST /measure    body: the artifact (.onnx or .tflite); query: name (its file name, for its suffix), threads,
-                     warmup, runs. Returns {"runtime", "version", "samples_ms": [...], "median_ms", "p10_ms",
-                     "p90_ms"} for a fixed random input.
+API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 411, 413, 422 or 503):
+    GET  /info      device facts: platform, CPU, cores, Python, runtimes and their versions, OpenVINO devices
+    POST /measure   time an artifact; returns JSON {"runtime", "version", "device", "threads", "warmup",
+                    "samples_ms": [...], "median_ms", "p10_ms", "p90_ms"} for a fixed random input
+    POST /run       run an artifact on the inputs sent; returns the first output as a .npy (float32, batch first)
+
+    The body is the artifact's bytes, then (OpenVINO IR only) its .bin weights, then (/run only) the inputs as a
+    .npy float32 array of shape (batch, ...). Query: ``name`` (the artifact's file name: .onnx, .tflite or .xml),
+    ``weights_bytes`` and ``inputs_bytes`` (the lengths of those trailing parts), ``threads``, ``warmup``,
+    ``runs``, and for OpenVINO ``runtime=openvino`` (to run an .onnx with it), ``device`` (CPU, MYRIAD, ...; default
+    CPU) and ``hint`` (inference precision: f32, f16, bf16; default f32 on CPU, the device's own elsewhere).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hmac
 import importlib
+import io
 import json
 import os
 import platform
@@ -30,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,11 +48,17 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-VERSION = 1
+VERSION = 2
 TOKEN_ENV = "EDGEBENCH_AGENT_TOKEN"
-#: File name suffix -> magic bytes the file must carry (ONNX: a protobuf whose first field is ir_version).
-MAGIC = {".onnx": (b"\x08",), ".tflite": (b"TFL3",)}
+#: File name suffix -> magic bytes the file must start with (ONNX: a protobuf whose first field is ir_version).
+MAGIC = {".onnx": (b"\x08",), ".tflite": (b"TFL3",), ".xml": (b"<?xml", b"<net")}
+#: The runtime each kind of artifact goes to unless the query names another (only OpenVINO reads ONNX too).
+RUNTIME = {".onnx": "onnxruntime", ".tflite": "tflite", ".xml": "openvino"}
+#: An ONNX tensor stored outside the file names it in a {key: "location"} entry; such a model would make the
+#: runtime read a path the client chose, so the agent refuses it.
+EXTERNAL_DATA = b"\x0a\x08location"
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+HINTS = ("f32", "f16", "bf16")
 
 
 class AgentError(Exception):
@@ -54,24 +69,54 @@ class AgentError(Exception):
         self.status = status
 
 
+def _openvino() -> tuple[str, Any]:
+    """Which OpenVINO API is installed: ``ov`` (2023.1+), ``runtime`` (2022.x) or ``ie`` (2021.4)."""
+    try:
+        return "ov", importlib.import_module("openvino").Core
+    except (ImportError, AttributeError):
+        pass
+    try:
+        return "runtime", importlib.import_module("openvino.runtime").Core
+    except ImportError:
+        return "ie", importlib.import_module("openvino.inference_engine").IECore
+
+
+def _openvino_version() -> str:
+    for module in ("openvino", "openvino.runtime", "openvino.inference_engine"):
+        try:
+            return str(importlib.import_module(module).get_version()).split("-")[0]
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("openvino")
+
+
 def runtimes() -> dict[str, str]:
     """The runtimes importable here and their versions."""
     found = {}
-    for name, module in (("onnxruntime", "onnxruntime"), ("tflite", "ai_edge_litert"), ("tflite", "tflite_runtime"),
-                         ("openvino", "openvino")):  # fmt: skip
+    for name, module in (("onnxruntime", "onnxruntime"), ("tflite", "ai_edge_litert"), ("tflite", "tflite_runtime")):
         if name in found:
             continue
         try:
             found[name] = str(getattr(importlib.import_module(module), "__version__", "unknown"))
         except ImportError:
             continue
+    with contextlib.suppress(ImportError):
+        found["openvino"] = _openvino_version()
     return found
+
+
+def openvino_devices() -> list[str]:
+    try:
+        return list(_openvino()[1]().available_devices)
+    except ImportError:
+        return []
 
 
 def info() -> dict[str, Any]:
     """What the workstation may want to know about the device before it sends work."""
     return {"agent": VERSION, "platform": platform.platform(), "machine": platform.machine(), "cpu": cpu_name(),
-            "cores": os.cpu_count(), "python": platform.python_version(), "runtimes": runtimes()}  # fmt: skip
+            "cores": os.cpu_count(), "python": platform.python_version(), "runtimes": runtimes(),
+            "openvino_devices": openvino_devices()}  # fmt: skip
 
 
 def cpu_name() -> str:
@@ -85,69 +130,219 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def checked_suffix(name: str, body: bytes) -> str:
+def checked_suffix(name: str, model: bytes) -> str:
     """The artifact's suffix, if its name is a plain file name of a known kind and its bytes look like one."""
     if not NAME.match(name) or name.startswith("."):
         raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact name {name!r} must be a plain file name (no folders)")
     suffix = Path(name).suffix.lower()
     if suffix not in MAGIC:
-        raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact {name!r}: only {', '.join(MAGIC)} files are measured")
-    head = body[4:8] if suffix == ".tflite" else body[:1]
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact {name!r}: only {', '.join(MAGIC)} files are accepted")
+    head = model[4:8] if suffix == ".tflite" else model[:5]
     if not any(head.startswith(m) for m in MAGIC[suffix]):
         raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact {name!r} is not a {suffix} model (wrong magic bytes)")
+    if suffix == ".onnx" and EXTERNAL_DATA in model:
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact {name!r} keeps tensors in external files; send one "
+                                                 "self-contained .onnx")  # fmt: skip
     return suffix
 
 
-def _onnxruntime(path: Path, threads: int) -> tuple[Callable[[], object], str]:
-    import onnxruntime as ort
+class Loaded(ABC):
+    """An artifact opened by its runtime: one inference on any input, and a fast timed call on a bound one."""
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    (inp,) = session.get_inputs()
-    shape = [d if isinstance(d, int) else 1 for d in inp.shape]
-    binding = session.io_binding()  # the fastest call path, as edgebench's own ONNX Runtime sessions use
-    binding.bind_cpu_input(inp.name, np.random.default_rng(0).standard_normal(shape).astype(np.float32))
-    for out in session.get_outputs():
-        binding.bind_output(out.name, "cpu")
-    return lambda: session.run_with_iobinding(binding), ort.__version__
+    runtime = ""
+    version = ""
+    input_shape: tuple[int, ...] = ()
+
+    @abstractmethod
+    def __init__(self, files: list[Path], threads: int, device: str, hint: str) -> None:
+        """Open ``files[0]`` (with an IR's weights in ``files[1]``) on ``device`` with ``threads`` threads."""
+
+    @abstractmethod
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """The first output (float32) for a batch-1 input."""
+
+    @abstractmethod
+    def bind(self, x: np.ndarray) -> None:
+        """Keep ``x`` as the input of `timed_call`."""
+
+    @abstractmethod
+    def timed_call(self) -> float:
+        """Milliseconds of one inference on the bound input (the runtime's own timer where it has one)."""
 
 
-def _tflite(path: Path, threads: int) -> tuple[Callable[[], object], str]:
+def _wall_ms(call: Callable[[], object]) -> float:
+    t0 = time.perf_counter_ns()
+    call()
+    return (time.perf_counter_ns() - t0) / 1e6
+
+
+class OrtLoaded(Loaded):
+    runtime = "onnxruntime"
+
+    def __init__(self, files: list[Path], threads: int, device: str, hint: str) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(files[0]), options, providers=["CPUExecutionProvider"])
+        self.version = ort.__version__
+        self.input, self.output = self.session.get_inputs()[0], self.session.get_outputs()[0]
+        self.input_shape = tuple(d if isinstance(d, int) else 1 for d in self.input.shape)
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.session.run([self.output.name], {self.input.name: x})[0], dtype=np.float32)
+
+    def bind(self, x: np.ndarray) -> None:
+        self.x = x  # IOBinding keeps a pointer: keep the array alive
+        self.binding = self.session.io_binding()  # the fastest call path, as edgebench's own sessions use
+        self.binding.bind_cpu_input(self.input.name, x)
+        self.binding.bind_output(self.output.name, "cpu")
+
+    def timed_call(self) -> float:
+        return _wall_ms(lambda: self.session.run_with_iobinding(self.binding))
+
+
+class TfliteLoaded(Loaded):
+    runtime = "tflite"
+
+    def __init__(self, files: list[Path], threads: int, device: str, hint: str) -> None:
+        try:
+            module: Any = importlib.import_module("ai_edge_litert.interpreter")
+        except ImportError:
+            module = importlib.import_module("tflite_runtime.interpreter")
+        self.interpreter = module.Interpreter(model_path=str(files[0]), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self.version = runtimes().get("tflite", "unknown")
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(d) for d in self.input["shape"])
+
+    def _quantized(self, x: np.ndarray) -> np.ndarray:
+        """``x`` in the input's dtype: an INT8 model with integer inputs takes them quantized."""
+        if self.input["dtype"] == np.float32:
+            return x
+        scale, zero = self.input["quantization"]
+        limits = np.iinfo(self.input["dtype"])
+        return np.clip(np.round(x / scale + zero), limits.min, limits.max).astype(self.input["dtype"])
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        self.bind(x)
+        self.interpreter.invoke()
+        y = self.interpreter.get_tensor(self.output["index"]).astype(np.float32)
+        if self.output["dtype"] != np.float32:
+            scale, zero = self.output["quantization"]
+            y = (y - zero) * scale
+        return y
+
+    def bind(self, x: np.ndarray) -> None:
+        self.interpreter.set_tensor(self.input["index"], self._quantized(x))
+
+    def timed_call(self) -> float:
+        return _wall_ms(self.interpreter.invoke)
+
+
+class OpenvinoLoaded(Loaded):
+    """OpenVINO through whichever API is installed; one stream and fixed threads on CPU, as benchmark_app's
+    ``-hint none``, and an explicit precision there (never the silent bf16 default)."""
+
+    runtime = "openvino"
+
+    def __init__(self, files: list[Path], threads: int, device: str, hint: str) -> None:
+        api, core_cls = _openvino()
+        core = core_cls()
+        if device not in core.available_devices:
+            raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, f"OpenVINO device {device!r} is not here; this agent "
+                             f"has {', '.join(core.available_devices)}")  # fmt: skip
+        weights = str(files[1]) if len(files) > 1 else ""
+        config: dict[str, str] = {}
+        self.version, self.api = _openvino_version(), api
+        if api == "ie":
+            if device == "CPU":
+                config = {"CPU_THREADS_NUM": str(threads), "CPU_THROUGHPUT_STREAMS": "1"}
+            network = core.read_network(model=str(files[0]), weights=weights) if weights else \
+                core.read_network(model=str(files[0]))  # fmt: skip
+            self.input_name = next(iter(network.input_info))
+            self.input_shape = tuple(network.input_info[self.input_name].input_data.shape)
+            self.output_name = next(iter(network.outputs))
+            self.request = core.load_network(network, device, config, num_requests=1).requests[0]
+            return
+        if device == "CPU":
+            config = {"INFERENCE_NUM_THREADS": str(threads), "NUM_STREAMS": "1"}
+        if hint or device == "CPU":
+            config["INFERENCE_PRECISION_HINT"] = hint or "f32"
+        model = core.read_model(str(files[0]), weights) if weights else core.read_model(str(files[0]))
+        self.input_shape = tuple(int(d) for d in model.inputs[0].get_shape())
+        self.request = core.compile_model(model, device, config).create_infer_request()
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        if self.api == "ie":
+            self.request.infer({self.input_name: x})
+            return np.array(self.request.output_blobs[self.output_name].buffer, dtype=np.float32)
+        return np.array(self.request.infer({0: x})[0], dtype=np.float32)
+
+    def bind(self, x: np.ndarray) -> None:
+        self.x = x
+        if self.api == "ie":
+            self.request.input_blobs[self.input_name].buffer[:] = x
+        else:
+            self.request.set_input_tensor(importlib.import_module("openvino.runtime" if self.api == "runtime"
+                                                                  else "openvino").Tensor(x))  # fmt: skip
+
+    def timed_call(self) -> float:
+        self.request.infer()
+        return float(self.request.latency)  # the runtime's own timing, as benchmark_app reports it
+
+
+LOADERS: dict[str, type[Loaded]] = {"onnxruntime": OrtLoaded, "tflite": TfliteLoaded, "openvino": OpenvinoLoaded}
+
+
+def load(files: list[Path], runtime: str, threads: int, device: str, hint: str) -> Loaded:
+    """Open the artifact (``files[0]``, with its weights in ``files[1]`` for an IR) with ``runtime``."""
     try:
-        module: Any = importlib.import_module("ai_edge_litert.interpreter")
-    except ImportError:
-        module = importlib.import_module("tflite_runtime.interpreter")
-    interpreter = module.Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
-    (inp,) = interpreter.get_input_details()
-    x = np.random.default_rng(0).standard_normal(inp["shape"]).astype(inp["dtype"])
-    interpreter.set_tensor(inp["index"], x)
-    return interpreter.invoke, runtimes().get("tflite", "unknown")
-
-
-OPENERS = {".onnx": ("onnxruntime", _onnxruntime), ".tflite": ("tflite", _tflite)}
-
-
-def measure(path: Path, threads: int, warmup: int, runs: int) -> dict[str, Any]:
-    """Time ``runs`` inferences of the artifact at ``path`` after ``warmup`` untimed ones."""
-    runtime, opener = OPENERS[path.suffix]
-    try:
-        call, version = opener(path, threads)
+        return LOADERS[runtime](files, threads, device, hint)
     except ImportError:
         raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, f"{runtime} is not installed on this device") from None
+    except AgentError:
+        raise
     except Exception as e:  # the runtime rejected the file: the client's problem, not the agent's
-        raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, f"{runtime} cannot load the artifact: {e}"[:300]) from None
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, f"{runtime} cannot load the artifact: {reason}"[:300]) \
+            from None  # fmt: skip
+
+
+def measure(loaded: Loaded, warmup: int, runs: int) -> dict[str, Any]:
+    """Time ``runs`` inferences of a fixed random input after ``warmup`` untimed ones."""
+    loaded.bind(np.random.default_rng(0).standard_normal(loaded.input_shape).astype(np.float32))
     for _ in range(warmup):
-        call()
-    samples: list[float] = []
-    for _ in range(runs):
-        t0 = time.perf_counter_ns()
-        call()
-        samples.append((time.perf_counter_ns() - t0) / 1e6)
+        loaded.timed_call()
+    samples = [loaded.timed_call() for _ in range(runs)]
     p10, median, p90 = (float(v) for v in np.percentile(samples, [10, 50, 90]))
-    return {"runtime": runtime, "version": version, "threads": threads, "warmup": warmup, "samples_ms": samples,
+    return {"runtime": loaded.runtime, "version": loaded.version, "warmup": warmup, "samples_ms": samples,
             "median_ms": median, "p10_ms": p10, "p90_ms": p90}  # fmt: skip
+
+
+def run(loaded: Loaded, inputs: np.ndarray) -> bytes:
+    """The first output for each input, one at a time (artifacts have batch 1), as .npy bytes."""
+    if tuple(inputs.shape[1:]) != tuple(loaded.input_shape[1:]):
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs have shape {inputs.shape[1:]}, the artifact takes "
+                                                 f"{tuple(loaded.input_shape[1:])}")  # fmt: skip
+    outputs = [loaded.infer(np.ascontiguousarray(inputs[i : i + 1])) for i in range(len(inputs))]
+    buffer = io.BytesIO()
+    np.save(buffer, np.concatenate(outputs) if outputs else np.zeros((0,), np.float32), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def read_inputs(raw: bytes) -> np.ndarray:
+    """A float32 .npy array, never a pickle."""
+    try:
+        x = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs are not a .npy array ({e})") from None
+    if x.dtype != np.float32 or x.ndim < 2:
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs must be float32 of shape (batch, ...), not {x.dtype} "
+                                                 f"{x.shape}")  # fmt: skip
+    return x
 
 
 def _int(query: dict[str, list[str]], key: str, default: int, low: int, high: int) -> int:
@@ -160,8 +355,15 @@ def _int(query: dict[str, list[str]], key: str, default: int, low: int, high: in
     return value
 
 
+def _text(query: dict[str, list[str]], key: str, allowed: re.Pattern[str], default: str = "") -> str:
+    value = query.get(key, [default])[0]
+    if not allowed.match(value):
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"query '{key}' has an unexpected value {value!r}")
+    return value
+
+
 class Agent(ThreadingHTTPServer):
-    """The server: its token, its limits, its private folder and the one-measurement lock."""
+    """The server: its token, its limits, its private folder and the one-artifact-at-a-time lock."""
 
     daemon_threads = True
 
@@ -187,10 +389,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # one line per request on stderr, no bodies
         sys.stderr.write(f"agent: {self.address_string()} {format % args}\n")
 
-    def _reply(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
+    def _reply(self, status: HTTPStatus, payload: dict[str, Any] | bytes) -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "application/octet-stream" if isinstance(payload, bytes) else
+                         "application/json")  # fmt: skip
         self.send_header("Content-Length", str(len(body)))
         if status >= 400:
             self.send_header("Connection", "close")
@@ -205,7 +408,7 @@ class Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(given.encode(), f"Bearer {self.server.token}".encode()):
             raise AgentError(HTTPStatus.FORBIDDEN, "wrong token")
 
-    def _handle(self, work: Callable[[], dict[str, Any]]) -> None:
+    def _handle(self, work: Callable[[], dict[str, Any] | bytes]) -> None:
         try:
             self._authorised()
             self._reply(HTTPStatus.OK, work())
@@ -218,10 +421,16 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         url = urlparse(self.path)
-        self._handle((lambda: self._measure(parse_qs(url.query))) if url.path == "/measure" else self._not_found)
+        query = parse_qs(url.query)
+        if url.path == "/measure":
+            self._handle(lambda: self._work(query, False))
+        elif url.path == "/run":
+            self._handle(lambda: self._work(query, True))
+        else:
+            self._handle(self._not_found)
 
-    def _not_found(self) -> dict[str, Any]:
-        raise AgentError(HTTPStatus.NOT_FOUND, f"no endpoint {urlparse(self.path).path}; see GET /info")
+    def _not_found(self) -> dict[str, Any] | bytes:
+        raise AgentError(HTTPStatus.NOT_FOUND, f"no endpoint {urlparse(self.path).path}; see the agent's --help")
 
     def _body(self) -> bytes:
         try:
@@ -230,25 +439,46 @@ class Handler(BaseHTTPRequestHandler):
             raise AgentError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length") from None
         if length > self.server.max_bytes:
             raise AgentError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                             f"body of {length} bytes is over the agent's {self.server.max_bytes}")  # fmt: skip
+                             f"body of {length} bytes is over the agent's {self.server.max_bytes}; "
+                             "restart it with a larger --max-mb")  # fmt: skip
         return self.rfile.read(length)
 
-    def _measure(self, query: dict[str, list[str]]) -> dict[str, Any]:
+    def _work(self, query: dict[str, list[str]], outputs: bool) -> dict[str, Any] | bytes:
+        """Check the whole request, then load the artifact in the private folder and time or run it."""
         name = query.get("name", [""])[0]
         threads, warmup = _int(query, "threads", 1, 1, 256), _int(query, "warmup", 10, 0, 10_000)
         runs = _int(query, "runs", 100, 1, 100_000)
+        weights_bytes = _int(query, "weights_bytes", 0, 0, self.server.max_bytes)
+        inputs_bytes = _int(query, "inputs_bytes", 0, 0, self.server.max_bytes) if outputs else 0
+        device = _text(query, "device", re.compile(r"^[A-Z][A-Z0-9_.]{0,31}$"), "CPU")
+        hint = _text(query, "hint", re.compile(f"^({'|'.join(HINTS)})?$"))
         body = self._body()
-        suffix = checked_suffix(name, body)
+        if weights_bytes + inputs_bytes >= len(body):
+            raise AgentError(HTTPStatus.BAD_REQUEST, "weights_bytes + inputs_bytes leave no artifact in the body")
+        cut = len(body) - weights_bytes - inputs_bytes
+        model, weights, raw_inputs = body[:cut], body[cut : cut + weights_bytes], body[cut + weights_bytes :]
+        suffix = checked_suffix(name, model)
+        runtime = _text(query, "runtime", re.compile("^(onnxruntime|openvino|tflite)$"), RUNTIME[suffix])
+        if runtime != RUNTIME[suffix] and (suffix, runtime) != (".onnx", "openvino"):
+            raise AgentError(HTTPStatus.BAD_REQUEST, f"runtime {runtime} does not read {suffix} files")
+        if (suffix == ".xml") != bool(weights):
+            raise AgentError(HTTPStatus.BAD_REQUEST, "an OpenVINO .xml needs its .bin (weights_bytes), and only it")
+        inputs = read_inputs(raw_inputs) if outputs else None
         if not self.server.busy.acquire(blocking=False):
-            raise AgentError(HTTPStatus.SERVICE_UNAVAILABLE, "busy with another measurement; retry later")
+            raise AgentError(HTTPStatus.SERVICE_UNAVAILABLE, "busy with another artifact; retry later")
+        stem = self.server.workdir / secrets.token_hex(8)  # the agent's names, never the client's
+        files = [stem.with_suffix(suffix)] + ([stem.with_suffix(".bin")] if weights else [])
         try:
-            path = self.server.workdir / f"{secrets.token_hex(8)}{suffix}"  # the agent's name, never the client's
-            path.write_bytes(body)
-            try:
-                return measure(path, threads, warmup, runs)
-            finally:
-                path.unlink()
+            files[0].write_bytes(model)
+            if weights:
+                files[1].write_bytes(weights)
+            loaded = load(files, runtime, threads, device, hint)
+            if inputs is not None:
+                return run(loaded, inputs)
+            return {**measure(loaded, warmup, runs), "device": device, "threads": threads}
         finally:
+            for path in files:
+                path.unlink(missing_ok=True)
             self.server.busy.release()
 
 
@@ -267,7 +497,7 @@ def load_token(token_file: Path | None) -> tuple[str, bool]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
     parser.add_argument("--token-file", type=Path, help=f"file holding the token (default: ${TOKEN_ENV}, else new)")
     parser.add_argument("--max-mb", type=float, default=256.0, help="largest request body accepted")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a connection may stay silent")

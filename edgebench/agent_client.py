@@ -1,8 +1,9 @@
-"""The workstation's side of the agent: send an artifact to a device's agent and get its timing back, with a
+"""The workstation's side of the agent: send an artifact to a device's agent to time or run it, with a
 per-request timeout and retries while the agent restarts."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -10,11 +11,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import numpy as np
+
+from edgebench.backends import get_backend
 from edgebench.backends._timing import Measurement
-from edgebench.devices import AgentConnection
+from edgebench.backends.base import Artifact, Opened
+from edgebench.backends.openvino import INFERENCE_HINT
+from edgebench.devices import AgentConnection, DeviceProfile
+from edgebench.devices.local import cpu_model
 from edgebench.exceptions import UnreachableDeviceError, UnsupportedError
 
 #: HTTP statuses worth retrying: the agent is busy (503) or a proxy in front of it failed.
@@ -44,9 +51,9 @@ class AgentClient:
                 f"device '{device}' is measured through its agent at {connection.agent}, but ${connection.token_env} "
                 "is not set; export the token the agent printed when it started"
             )
-        return cls(connection.agent.rstrip("/"), token)
+        return cls(connection.agent.rstrip("/"), token, connection.timeout_s, connection.retries)
 
-    def _call(self, path: str, body: bytes | None = None) -> dict[str, Any]:
+    def _call(self, path: str, body: bytes | None = None) -> bytes:
         request = urllib.request.Request(self.url + path, data=body, method="GET" if body is None else "POST")
         request.add_header("Authorization", f"Bearer {self.token}")
         last = ""
@@ -55,7 +62,7 @@ class AgentClient:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    return json.loads(response.read())
+                    return bytes(response.read())
             except urllib.error.HTTPError as e:
                 reason = _reason(e)
                 if e.code not in RETRY:
@@ -71,14 +78,45 @@ class AgentClient:
         )
 
     def info(self) -> dict[str, Any]:
-        """The device's facts: platform, CPU, cores, runtimes."""
-        return self._call("/info")
+        """The device's facts: platform, CPU, cores, runtimes and their versions, OpenVINO devices."""
+        return dict(json.loads(self._call("/info")))
 
-    def measure(self, artifact: Path, threads: int, warmup: int, repeats: int) -> Measurement:
-        """Time an ``.onnx`` or ``.tflite`` artifact on the device."""
-        query = urllib.parse.urlencode({"name": artifact.name, "threads": threads, "warmup": warmup, "runs": repeats})
-        reply = self._call(f"/measure?{query}", artifact.read_bytes())
+    def runtime_version(self, backend: str) -> str:
+        """The version of ``backend``'s runtime on the device; UnsupportedError if the agent has none."""
+        found = self.info()["runtimes"]
+        if backend not in found:
+            raise UnsupportedError(
+                f"agent {self.url} has no {backend} runtime (it has {', '.join(found) or 'none'}); install it "
+                "on the device and restart the agent"
+            )
+        return str(found[backend])
+
+    def measure(self, artifact: Artifact, threads: int, warmup: int, repeats: int, device: str = "CPU") -> Measurement:
+        """Time an artifact on the device (the agent times a fixed random input of its own)."""
+        query, body = _request(artifact, device, {"threads": threads, "warmup": warmup, "runs": repeats})
+        reply = json.loads(self._call(f"/measure?{query}", body))
         return Measurement.from_samples(reply["samples_ms"])
+
+    def run(self, artifact: Artifact, x: np.ndarray, threads: int, device: str = "CPU") -> np.ndarray:
+        """The artifact's first output on the device for each input in the batch ``x``."""
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
+        inputs = buffer.getvalue()
+        query, body = _request(artifact, device, {"threads": threads, "inputs_bytes": len(inputs)})
+        return np.asarray(np.load(io.BytesIO(self._call(f"/run?{query}", body + inputs)), allow_pickle=False))
+
+
+def _request(artifact: Artifact, device: str, settings: dict[str, int]) -> tuple[str, bytes]:
+    """The query and body that send ``artifact`` (an IR with its weights) to be opened on ``device``."""
+    query: dict[str, Any] = {"name": artifact.path.name, "device": device, **settings}
+    body = artifact.path.read_bytes()
+    if artifact.path.suffix == ".xml":
+        weights = artifact.path.with_suffix(".bin").read_bytes()
+        query["weights_bytes"] = len(weights)
+        body += weights
+    if artifact.backend == "openvino" and device == "CPU":
+        query["hint"] = INFERENCE_HINT[artifact.precision]
+    return urllib.parse.urlencode(query), body
 
 
 def _reason(error: urllib.error.HTTPError) -> str:
@@ -86,3 +124,54 @@ def _reason(error: urllib.error.HTTPError) -> str:
         return str(json.loads(error.read()).get("error", error.reason))
     except (ValueError, AttributeError):
         return str(error.reason)
+
+
+class RemoteSession:
+    """An artifact on a device's agent, used like a local `Session`; every call is one request."""
+
+    def __init__(self, client: AgentClient, artifact: Artifact, threads: int, device: str) -> None:
+        self.client, self.artifact, self.threads, self.device = client, artifact, threads, device
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self.client.run(self.artifact, x, self.threads, self.device)
+
+    def measure(self, x: np.ndarray | None = None, warmup: int = 10, repeats: int = 100) -> Measurement:
+        """Time the artifact on the device; the agent feeds its own fixed random input, not ``x``."""
+        return self.client.measure(self.artifact, self.threads, warmup, repeats, self.device)
+
+    def close(self) -> None:
+        """Nothing stays open on the agent between requests."""
+
+    def __enter__(self) -> RemoteSession:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_on(profile: DeviceProfile, artifact: Artifact, threads: int) -> Opened:
+    """Open ``artifact`` where ``profile``'s device runs it: on its agent, else here (on this CPU).
+
+    Raises:
+        UnsupportedError: an attached device names a processor other than the CPU, which is not timed here.
+    """
+    device = profile.runtime(artifact.backend).device
+    if isinstance(profile.connection, AgentConnection):
+        client = AgentClient.for_connection(profile.connection, profile.name)
+        return RemoteSession(client, artifact, threads, device)
+    if profile.connection == "local" and device != "CPU":
+        raise UnsupportedError(
+            f"device '{profile.name}' runs {artifact.backend} on {device}, which edgebench times only through an "
+            "agent; set connection: {agent: URL} in its profile, or device: CPU"
+        )
+    return get_backend(artifact.backend).open(artifact, threads)
+
+
+def runtime_facts(profile: DeviceProfile, backend: str) -> tuple[str, str]:
+    """The CPU and ``backend``'s runtime version where ``profile``'s device runs: here, or on its agent."""
+    if isinstance(profile.connection, AgentConnection):
+        client = AgentClient.for_connection(profile.connection, profile.name)
+        return str(client.info()["cpu"]), client.runtime_version(backend)
+    return cpu_model(), get_backend(backend).version()

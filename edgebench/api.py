@@ -14,11 +14,10 @@ import numpy as np
 import pandas as pd
 
 from edgebench import nets, pareto
-from edgebench.agent_client import AgentClient
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
 from edgebench.data import RESOLUTION, ImageData, load_data
 from edgebench.data.digits import NAME as DIGITS
-from edgebench.devices import AgentConnection, DeviceProfile, get_device, latency_source, list_devices, save_profile
+from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.distill import networks
 from edgebench.distill.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -122,9 +121,7 @@ def bench(
     """
     profile = get_device(device)
     pairs = plan(profile, backends, [parse_precision(p) for p in precisions])
-    require_measurable(profile, agent=True)
-    if isinstance(profile.connection, AgentConnection):
-        AgentClient.for_connection(profile.connection, profile.name)  # its token is set, before any work
+    require_measurable(profile)
     m = resolve_model(model)
     calib = load_calibration(calibration, m.input_shape) if calibration else None
     if work_dir is None:
@@ -672,12 +669,11 @@ def run(
 
     Raises:
         ConfigError, UnknownNameError, UnsupportedError: bad paths, device, backend, precision or data, before any
-            work starts. UnreachableDeviceError: a device behind an agent (not supported by this version yet).
+            work starts. UnreachableDeviceError: a device behind an agent whose token is not set.
     """
     prof = get_device(device)
-    if isinstance(prof.connection, AgentConnection):
-        raise UnreachableDeviceError(f"device '{prof.name}' is reached through an agent, which `edgebench run` "
-                                     "cannot drive yet; run on host, or on a device it estimates")  # fmt: skip
+    if latency_source(prof) is not Source.ESTIMATED:
+        require_measurable(prof)
     wanted = [parse_precision(p) for p in precisions] or list(Precision)
     pairs = plan(prof, backends, wanted)
     load_data(data)  # a bad --data fails here, in one line, not in every row

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgebench import parity
-from edgebench.agent_client import AgentClient
+from edgebench.agent_client import AgentClient, open_on, runtime_facts
 from edgebench.backends import get_backend, list_backends
 from edgebench.devices import AgentConnection, DeviceProfile, latency_source
 from edgebench.exceptions import BackendUnavailableError, UnreachableDeviceError, UnsupportedError, error_text
@@ -91,19 +91,17 @@ def plan(
     return pairs
 
 
-def require_measurable(profile: DeviceProfile, agent: bool = False) -> Source:
-    """The latency source for a measurement, or UnreachableDeviceError if the device cannot be timed (through
-    its agent only where the caller can drive one: ``agent``)."""
+def require_measurable(profile: DeviceProfile) -> Source:
+    """The latency source for a measurement, or UnreachableDeviceError if the device can be timed neither here
+    nor through its agent (whose token must then be set)."""
     source = latency_source(profile)
     if source is Source.ESTIMATED:
         raise UnreachableDeviceError(
             f"device '{profile.name}' is not attached to this machine (connection: none), so it cannot be "
             "measured here; run the edgebench agent on the device and set connection: {agent: URL} in its profile"
         )
-    if isinstance(profile.connection, AgentConnection) and not agent:
-        raise UnreachableDeviceError(
-            f"device '{profile.name}' is reached through an agent, which only `edgebench bench` drives so far"
-        )
+    if isinstance(profile.connection, AgentConnection):
+        AgentClient.for_connection(profile.connection, profile.name)  # its token is set, before any work
     return source
 
 
@@ -123,13 +121,8 @@ def bench_model(
     calibration: np.ndarray | None = None,
 ) -> Iterator[BenchRecord]:
     """Yield one record per (backend, precision); a failing conversion or run is a FAILED record. A device behind
-    an agent is timed there; parity is checked with this machine's runtime."""
-    source = require_measurable(profile, agent=True)
-    client = (
-        AgentClient.for_connection(profile.connection, profile.name)
-        if isinstance(profile.connection, AgentConnection)
-        else None
-    )
+    an agent runs the parity inputs and is timed there, with its runtime's version in the record."""
+    source = require_measurable(profile)
     threads = threads or profile.threads
     calib_note = "user" if calibration is not None else f"random-normal({DEFAULT_CALIBRATION_SAMPLES})"
     if calibration is None:
@@ -152,14 +145,11 @@ def bench_model(
             parity_reference=model.reference_name,
         )
         try:
-            version = backend.version()
+            version = runtime_facts(profile, backend_name)[1]
             artifact = backend.export(model, precision, work_dir / backend_name, calibration)
-            with backend.open(artifact, threads) as session:
+            with open_on(profile, artifact, threads) as session:
                 check = parity.check(reference, session.run(x), backend_name, precision)
-                if client is None:
-                    m = session.measure(x[:1], warmup=warmup, repeats=repeats)
-            if client is not None:
-                m = client.measure(artifact.path, threads, warmup, repeats)
+                m = session.measure(x[:1], warmup=warmup, repeats=repeats)
         except Exception as e:  # failure is data: record it and go on with the next backend
             log.debug("%s %s failed:\n%s", backend_name, precision, traceback.format_exc())
             yield replace(failed, error=error_text(e))

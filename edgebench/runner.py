@@ -141,6 +141,7 @@ def execute(job: RunJob) -> ResultRow:
     import torch
 
     from edgebench import parity
+    from edgebench.agent_client import open_on, runtime_facts
     from edgebench.backends import get_backend
     from edgebench.data import load_data
     from edgebench.data.dataset import batches, to_device
@@ -180,16 +181,19 @@ def execute(job: RunJob) -> ResultRow:
     with tempfile.TemporaryDirectory(prefix="edgebench-run-") as tmp:
         model = from_module("candidate", checkpoint.module, shape)  # a candidate name may hold a "/"
         artifact = backend.export(model, job.precision, Path(tmp), calibration.numpy())
-        with backend.open(artifact, threads) as session:
+        cpu, version = (
+            runtime_facts(profile, job.backend) if source is Source.AGENT else (cpu_name(), backend.version())
+        )
+        with open_on(profile, artifact, threads) as session:  # on the device's agent, if it has one
             outputs = session.run(x_test)
             agreement = parity.compare(reference, outputs, job.precision)
-            timing = session.measure(x_test[:1], job.warmup, job.repeats) if source is Source.MEASURED else None
+            timing = session.measure(x_test[:1], job.warmup, job.repeats) if source is not Source.ESTIMATED else None
         size = artifact.size_bytes
     median = timing.median_ms if timing else predicted.latency_ms
     return ResultRow(
         candidate=job.candidate.name, kind=job.candidate.kind, network=networks.label(checkpoint.network),
         checkpoint=str(job.candidate.checkpoint), device=profile.name, backend=job.backend,
-        precision=str(job.precision), status=str(Status.COMPLETE), backend_version=backend.version(),
+        precision=str(job.precision), status=str(Status.COMPLETE), backend_version=version,
         threads=threads, source=str(source), top1_pct=_top1(outputs, y_test),
         reference_top1_pct=_top1(reference, y_test), test_images=len(y_test), median_ms=median,
         p10_ms=timing.p10_ms if timing else None, p90_ms=timing.p90_ms if timing else None,
@@ -198,7 +202,7 @@ def execute(job: RunJob) -> ResultRow:
         parity_max_rel_err=agreement.max_rel_err, size_bytes=size,
         params=sum(p.numel() for p in checkpoint.module.parameters()),
         macs=round(sum(k.flops for k in kernels if k.kind.value.endswith("conv") or k.kind.value == "linear") / 2),
-        data=images.name, cpu=cpu_name(), host=platform.node(), started=started, finished=_now(),
+        data=images.name, cpu=cpu, host=platform.node(), started=started, finished=_now(),
     )  # fmt: skip
 
 

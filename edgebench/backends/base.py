@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -29,6 +29,25 @@ class Artifact:
     def size_bytes(self) -> int:
         files = [self.path, self.path.with_suffix(".bin")] if self.path.suffix == ".xml" else [self.path]
         return sum(f.stat().st_size for f in files if f.exists())
+
+
+class Opened(Protocol):
+    """An artifact ready to run and time: a local `Session`, or one on a device's agent
+    (`edgebench.agent_client.RemoteSession`)."""
+
+    artifact: Artifact
+
+    def run(self, x: np.ndarray) -> np.ndarray: ...
+
+    def measure(self, x: np.ndarray | None = None, warmup: int = 10, repeats: int = 100) -> Measurement: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Opened: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 class Session(ABC):

@@ -18,7 +18,7 @@ from edgebench.model import Model
 from edgebench.types import Precision
 
 #: Inference precision per artifact precision. INT8 keeps f32 for layers NNCF leaves unquantized.
-_HINT = {Precision.FP32: "f32", Precision.FP16: "f16", Precision.INT8: "f32"}
+INFERENCE_HINT = {Precision.FP32: "f32", Precision.FP16: "f16", Precision.INT8: "f32"}
 
 
 def _ov() -> Any:
@@ -30,7 +30,7 @@ def compile_config(precision: Precision, threads: int) -> dict[str, Any]:
 
     No performance hint: these explicit settings are what benchmark_app applies with ``-hint none``.
     """
-    return {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": _HINT[precision]}
+    return {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "INFERENCE_PRECISION_HINT": INFERENCE_HINT[precision]}
 
 
 class OvSession(Session):

@@ -32,11 +32,14 @@ class Runtime(_Strict):
     """A backend the device really runs, at which precisions, and in which activation layout.
 
     ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's
-    NCHWc on x86); ``auto`` takes the block this machine's CPU gets (only for the local host)."""
+    NCHWc on x86); ``auto`` takes the block this machine's CPU gets (only for the local host). ``device`` is the
+    runtime's own name for the processor (OpenVINO: CPU, MYRIAD, GPU); only CPU is timed here, others through
+    the device's agent."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
     channel_block: int | Literal["auto"] = 1
+    device: str = Field(default="CPU", pattern=r"^[A-Z][A-Z0-9_.]{0,31}$")
 
     @field_validator("channel_block")
     @classmethod
@@ -58,6 +61,8 @@ class AgentConnection(_Strict):
 
     agent: str = Field(pattern=r"^https?://")
     token_env: str = "EDGEBENCH_AGENT_TOKEN"
+    timeout_s: float = Field(default=600.0, gt=0)  # one request, including the agent's timing
+    retries: int = Field(default=5, ge=0)  # while the agent is down or busy, with doubling waits from 1 s
 
 
 def _fractions(v: dict[KernelKind, float]) -> dict[KernelKind, float]:

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from edgebench.backends import get_backend
-from edgebench.backends.base import Artifact, Session
+from edgebench.agent_client import open_on, runtime_facts
+from edgebench.backends.base import Artifact, Opened
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
 from edgebench.devices.local import cpu_model
@@ -126,14 +126,19 @@ def sample_archs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
 
 def convert_and_time(
     jobs: Sequence[ConvertJob],
+    profile: DeviceProfile,
     backend: str,
     precision: Precision,
-    threads: int,
     settings: BuildSettings,
     journal: Journal,
     progress: Progress,
 ) -> Timed:
-    """Convert ``jobs``, time them in passes, journal everything; entries already in the journal are not redone."""
+    """Convert ``jobs`` here, time them on ``profile``'s device (here or through its agent) in passes, and journal
+    every window; entries already in the journal are not redone.
+
+    Raises:
+        UnreachableDeviceError: the agent stopped answering; the journal keeps every window timed so far.
+    """
     samples: dict[str, list[float]] = defaultdict(list)
     done: dict[str, set[int]] = defaultdict(set)
     failures: dict[str, str] = {}
@@ -161,10 +166,10 @@ def convert_and_time(
 
     windows = sum(settings.passes - len(done[j]) for j in artifacts)
     progress.phase(f"timing on {backend} {precision}", windows)
-    sessions: dict[str, Session] = {}
+    sessions: dict[str, Opened] = {}
     for job_id, artifact in artifacts.items():
         try:
-            sessions[job_id] = get_backend(backend).open(artifact, threads)
+            sessions[job_id] = open_on(profile, artifact, profile.threads)
         except Exception as e:  # a runtime that refuses one artifact fails that row only
             fail(job_id, f"{type(e).__name__}: {str(e).strip()[:200]}")
     rng = np.random.default_rng(0)
@@ -228,7 +233,8 @@ def build_lut(
     """Build (or resume, or return the finished) LUT of ``space`` for one device, backend and precision.
 
     Raises:
-        UnreachableDeviceError: the device can be neither measured here nor reached through an agent.
+        UnreachableDeviceError: the device can be neither measured here nor reached through an agent, or its
+            agent stopped answering (rerun to resume: no timed window is lost).
         UnsupportedError: the device does not run this backend at this precision.
         ConfigError: a journal from a build with other settings exists (rerun with ``force``).
     """
@@ -245,10 +251,10 @@ def build_lut(
         return BuildResult(read_lut(path, profile), path, 0.0, built=False)
 
     started = time.perf_counter()
-    version = get_backend(backend).version()
+    cpu, version = runtime_facts(profile, backend)  # an agent's facts, from the agent
     header = {
         "device": profile.name,
-        "cpu": cpu_model(),
+        "cpu": cpu,
         "backend_version": version,
         "threads": profile.threads,
         "space": space.model_dump(mode="json"),
@@ -274,7 +280,7 @@ def build_lut(
     networks = [Network(j.job_id, a) for j, a in zip(net_jobs, archs, strict=True)]
     # Networks go first in each pass so they share the machine states the blocks see.
     timed = convert_and_time(
-        net_jobs + [job for _, job in blocks.values()], backend, precision, profile.threads, settings, journal, progress
+        net_jobs + [job for _, job in blocks.values()], profile, backend, precision, settings, journal, progress
     )
     samples, failures = timed.samples, timed.failures
 
@@ -300,7 +306,7 @@ def build_lut(
         window=settings.window,
         host=platform.node(),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        cpu=cpu_model(),
+        cpu=cpu,
         correction=correction,
         build_seconds=round(seconds, 1),
     )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgebench.backends.base import Session
+from edgebench.backends.base import Opened
+from edgebench.exceptions import UnreachableDeviceError
 
 #: Statistics a LUT can keep as its rows' latency (see `Stats`).
 STATISTICS = ("p10", "p25", "median")
@@ -50,7 +51,7 @@ WindowFailed = Callable[[str, str], None]
 
 
 def measure_passes(
-    sessions: Mapping[str, Session],
+    sessions: Mapping[str, Opened],
     inputs: Mapping[str, np.ndarray],
     passes: int,
     window: int,
@@ -62,7 +63,8 @@ def measure_passes(
     """For each pass, time every session for ``window`` runs (after ``warmup``) unless already done.
 
     ``on_window(id, pass, samples)`` commits each window; a session that raises is reported once through
-    ``on_failure(id, reason)`` and left out of later passes.
+    ``on_failure(id, reason)`` and left out of later passes, unless the device itself is gone (its agent stopped
+    answering): that ends the timing, for a rerun to resume.
     """
     failed: set[str] = set()
     for p in range(passes):
@@ -71,6 +73,8 @@ def measure_passes(
                 continue
             try:
                 m = session.measure(inputs[sid], warmup=warmup, repeats=window)
+            except UnreachableDeviceError:
+                raise
             except Exception as e:  # one broken artifact must not stop the build
                 failed.add(sid)
                 on_failure(sid, f"{type(e).__name__}: {str(e).strip()[:200]}")

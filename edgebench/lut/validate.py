@@ -69,7 +69,7 @@ def validate(
     journal = Journal(lut_id.table_path(cache_dir).with_suffix(".validation.jsonl"))
     journal.start({"validation": n})
     jobs = nets + [job for _, job in blocks.values()]
-    timed = convert_and_time(jobs, backend, precision, profile.threads, settings, journal, progress or _Silent())
+    timed = convert_and_time(jobs, profile, backend, precision, settings, journal, progress or _Silent())
     samples, failures = timed.samples, timed.failures
     journal.path.unlink()
 

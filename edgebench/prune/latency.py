@@ -214,7 +214,7 @@ def _measured(
         journal.start({"device": profile.name, "backend": backend, "precision": str(precision)})
     else:
         journal.repair()
-    timed = convert_and_time([*networks, *layers.values()], backend, precision, profile.threads, settings, journal,
+    timed = convert_and_time([*networks, *layers.values()], profile, backend, precision, settings, journal,
                              progress)  # fmt: skip
     value = {i: Stats.of(s).value_ms(settings.statistic) for i, s in timed.samples.items() if s}
     missing = [j.job_id for j in networks if j.job_id not in value]

@@ -1,10 +1,11 @@
-"""A real agent process on loopback: it times an ONNX model like a local session does, and refuses what it must
-(no token, wrong token, oversized body, a file that is not a model, a name with a path, a second concurrent
-measurement) with the right status while it stays up."""
+"""A real agent process on loopback: it times and runs ONNX, OpenVINO IR and TFLite artifacts like local sessions
+do, and refuses what it must (no token, wrong token, oversized body, a file that is not a model, a name with a
+path, a model that reads other files, a second concurrent request) with the right status while it stays up."""
 
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import subprocess
 import sys
@@ -14,9 +15,31 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from edgebench.agent import EXTERNAL_DATA
+from edgebench.backends import get_backend
+from edgebench.testing.backend_suite import tiny_model
+from edgebench.types import Precision
 from tests.agent.conftest import TOKEN
+
+
+def npy(x: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, x, allow_pickle=True)
+    return buffer.getvalue()
+
+
+INTS = npy(np.arange(4))
+PICKLE = npy(np.array([{"a": 1}], dtype=object))
+
+
+def outputs(url: str, path: str, body: bytes) -> np.ndarray:
+    request = urllib.request.Request(url + path, data=body, method="POST")
+    request.add_header("Authorization", f"Bearer {TOKEN}")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return np.load(io.BytesIO(response.read()), allow_pickle=False)
 
 
 def call(url: str, path: str, body: bytes | None = None, token: str | None = TOKEN) -> tuple[int, dict]:
@@ -42,6 +65,36 @@ def test_it_measures_an_onnx_model(agent: str, tiny_onnx: Path) -> None:
     assert 0 < m["p10_ms"] <= m["median_ms"] <= m["p90_ms"] < 1000
 
 
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino", "tflite"])
+def test_it_runs_an_artifact_as_a_local_session_does(agent: str, backend: str, tmp_path: Path) -> None:
+    artifact = get_backend(backend).export(tiny_model(), Precision.FP32, tmp_path)
+    x = np.random.default_rng(1).standard_normal((3, *artifact.input_shape[1:]), dtype=np.float32)
+    model = artifact.path.read_bytes()
+    weights = artifact.path.with_suffix(".bin").read_bytes() if backend == "openvino" else b""
+    inputs = npy(x)
+    query = f"name={artifact.path.name}&weights_bytes={len(weights)}&inputs_bytes={len(inputs)}"
+    remote = outputs(agent, f"/run?{query}", model + weights + inputs)
+    with get_backend(backend).open(artifact, threads=1) as session:
+        here = session.run(x)
+    assert remote.shape == here.shape == (3, 5) and np.allclose(remote, here, rtol=1e-4, atol=1e-5)
+    status, m = call(agent, f"/measure?{query.split('&inputs')[0]}&runs=20", model + weights)
+    assert status == 200 and m["runtime"] == backend and m["device"] == "CPU" and len(m["samples_ms"]) == 20
+
+
+def test_openvino_runs_an_onnx_file_and_names_the_devices_it_has(agent: str, tiny_onnx: Path) -> None:
+    status, m = call(agent, "/measure?name=m.onnx&runtime=openvino&runs=5", tiny_onnx.read_bytes())
+    assert status == 200 and m["runtime"] == "openvino"
+    status, reply = call(agent, "/measure?name=m.onnx&runtime=openvino&device=MYRIAD", tiny_onnx.read_bytes())
+    assert status == 422 and "OpenVINO device 'MYRIAD' is not here; this agent has CPU" in reply["error"]
+    assert "CPU" in call(agent, "/info")[1]["openvino_devices"]
+
+
+def test_run_refuses_inputs_of_the_wrong_shape(agent: str, tiny_onnx: Path) -> None:
+    inputs = npy(np.zeros((2, 3, 8, 8), np.float32))
+    status, reply = call(agent, f"/run?name=m.onnx&inputs_bytes={len(inputs)}", tiny_onnx.read_bytes() + inputs)
+    assert status == 400 and "inputs have shape (3, 8, 8), the artifact takes (3, 16, 16)" in reply["error"]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "token", "status", "message"),
     [
@@ -50,9 +103,18 @@ def test_it_measures_an_onnx_model(agent: str, tiny_onnx: Path) -> None:
         ("/measure?name=m.onnx", b"hello, not a model", TOKEN, 400, "is not a .onnx model"),
         ("/measure?name=m.tflite", b"\x00" * 64, TOKEN, 400, "is not a .tflite model"),
         ("/measure?name=../../etc/m.onnx", b"\x08\x07", TOKEN, 400, "must be a plain file name"),
-        ("/measure?name=m.py", b"print(1)", TOKEN, 400, "only .onnx, .tflite files"),
+        ("/measure?name=m.py", b"print(1)", TOKEN, 400, "only .onnx, .tflite, .xml files are accepted"),
         ("/measure?name=m.onnx&runs=0", b"\x08", TOKEN, 400, "'runs' must be in [1, 100000]"),
-        ("/run", b"x", TOKEN, 404, "no endpoint /run"),
+        ("/measure?name=m.onnx", b"\x08\x07" + EXTERNAL_DATA + b"../../etc/passwd", TOKEN, 400, "external files"),
+        ("/measure?name=m.xml", b"<?xml version='1.0'?><net/>", TOKEN, 400, "needs its .bin (weights_bytes)"),
+        ("/measure?name=m.onnx&weights_bytes=9", b"\x08abc", TOKEN, 400, "leave no artifact in the body"),
+        ("/measure?name=m.onnx&hint=int4", b"\x08", TOKEN, 400, "'hint' has an unexpected value"),
+        ("/measure?name=m.onnx&device=../x", b"\x08", TOKEN, 400, "'device' has an unexpected value"),
+        ("/measure?name=m.tflite&runtime=openvino", b"0000TFL3", TOKEN, 400, "openvino does not read .tflite"),
+        ("/run?name=m.onnx&inputs_bytes=3", b"\x08abxyz", TOKEN, 400, "inputs are not a .npy array"),
+        (f"/run?name=m.onnx&inputs_bytes={len(INTS)}", b"\x08" + INTS, TOKEN, 400, "inputs must be float32"),
+        (f"/run?name=m.onnx&inputs_bytes={len(PICKLE)}", b"\x08" + PICKLE, TOKEN, 400, "not a .npy array"),
+        ("/nowhere", b"x", TOKEN, 404, "no endpoint /nowhere"),
     ],
 )
 def test_bad_requests_are_refused_and_the_agent_stays_up(
@@ -68,10 +130,13 @@ def test_an_oversized_body_is_refused_before_it_is_read(agent: str) -> None:
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.putrequest("POST", "/measure?name=m.onnx")
     connection.putheader("Authorization", f"Bearer {TOKEN}")
-    connection.putheader("Content-Length", "3000000")
+    connection.putheader("Content-Length", "9000000")
     connection.endheaders()  # and no body: the agent must answer from the header alone
     response = connection.getresponse()
-    assert response.status == 413 and "is over the agent's 2000000" in json.loads(response.read())["error"]
+    assert (
+        response.status == 413
+        and "is over the agent's 8000000; restart it with a larger --max-mb" in json.loads(response.read())["error"]
+    )
     connection.close()
     assert call(agent, "/info")[0] == 200
 

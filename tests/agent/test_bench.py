@@ -6,29 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from edgebench import api
 from edgebench.agent_client import AgentClient
 from edgebench.exceptions import UnreachableDeviceError
-from tests.agent.conftest import TOKEN
-
-ENV = "EDGEBENCH_TEST_AGENT_TOKEN"
-
-
-def _profile(tmp_path: Path, url: str) -> Path:
-    data = yaml.safe_load((Path(__file__).parents[2] / "devices" / "host.yaml").read_text())
-    data.update(name="board", connection={"agent": url, "token_env": ENV})
-    path = tmp_path / "board.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+from tests.agent.conftest import ENV, TOKEN, board_profile
 
 
 def test_bench_through_the_agent_matches_local_timing(
     agent: str, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV, TOKEN)
-    _, records = api.bench(str(tiny_onnx), str(_profile(tmp_path, agent)), ["onnxruntime", "openvino"],
+    _, records = api.bench(str(tiny_onnx), str(board_profile(tmp_path, agent)), ["onnxruntime", "openvino"],
                            repeats=300, threads=1)  # fmt: skip
     remote, ir = list(records)
     _, local = api.bench(str(tiny_onnx), "host", ["onnxruntime"], repeats=300, threads=1)
@@ -36,12 +25,22 @@ def test_bench_through_the_agent_matches_local_timing(
     assert remote.status == "COMPLETE" and remote.source == "agent" and remote.device == "board"
     assert remote.count == 300 and remote.parity_max_rel_err is not None
     assert 0.5 < remote.median_ms / here.median_ms < 2.0  # the same machine, timed two ways
-    assert ir.status == "FAILED" and "only .onnx, .tflite files are measured" in ir.error
+    assert ir.status == "COMPLETE" and ir.source == "agent" and ir.parity_max_rel_err is not None
+    assert ir.backend_version == AgentClient(agent, TOKEN).info()["runtimes"]["openvino"]
+
+
+def test_the_profile_names_the_openvino_device_the_agent_uses(
+    agent: str, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV, TOKEN)
+    _, records = api.bench(str(tiny_onnx), str(board_profile(tmp_path, agent, "MYRIAD")), ["openvino"], repeats=5)
+    (stick,) = list(records)
+    assert stick.status == "FAILED" and "OpenVINO device 'MYRIAD' is not here; this agent has CPU" in stick.error
 
 
 def test_a_missing_token_is_a_one_line_error(agent: str, tiny_onnx: Path, tmp_path: Path) -> None:
     with pytest.raises(UnreachableDeviceError, match=f"\\${ENV} is not set; export the token"):
-        api.bench(str(tiny_onnx), str(_profile(tmp_path, agent)), ["onnxruntime"])  # before any conversion
+        api.bench(str(tiny_onnx), str(board_profile(tmp_path, agent)), ["onnxruntime"])  # before any conversion
 
 
 def test_a_dead_agent_is_retried_then_named() -> None:

@@ -1,0 +1,82 @@
+"""LUT builds through a real agent on loopback: the same blocks timed there and here agree within this VM's
+noise, on ONNX Runtime and LiteRT; killing the agent mid-build stops the build with every timed window kept, and
+the rerun after a restart completes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgebench.devices import get_device, load_profile
+from edgebench.exceptions import UnreachableDeviceError
+from edgebench.lut.builder import BuildSettings, build_lut
+from edgebench.lut.keys import enumerate_keys
+from edgebench.search.space import load_space
+from edgebench.types import Precision
+from tests.agent.conftest import ENV, TOKEN, board_profile, start_agent
+from tests.lut.conftest import TINY_SPACE
+
+SETTINGS = BuildSettings(passes=3, window=20, warmup=3, networks=4, workers=1)
+ROUNDS = 3
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "tflite"])
+def test_a_lut_built_through_the_agent_matches_one_built_here(
+    agent: str, backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV, TOKEN)
+    space = load_space(TINY_SPACE)
+    board = load_profile(board_profile(tmp_path, agent))
+    remote_ms, local_ms = [], []
+    for _ in range(ROUNDS):  # in turn, so both see the same mix of this VM's fast and slow spells
+        remote = build_lut(board, backend, Precision.FP32, space, tmp_path / "remote", SETTINGS, force=True)
+        local = build_lut(get_device("host"), backend, Precision.FP32, space, tmp_path / "local", SETTINGS, force=True)
+        remote_ms.append(remote.table.rows["latency_ms"].to_numpy())
+        local_ms.append(local.table.rows["latency_ms"].to_numpy())
+    rows = remote.table.rows
+    assert remote.failed == local.failed == 0 and len(rows) == len(enumerate_keys(space))
+    assert set(rows["source"]) == {"agent"} and remote.table.meta.source == "agent"
+    assert (rows["count"] == SETTINGS.passes * SETTINGS.window).all()
+    ratio = np.min(remote_ms, axis=0) / np.min(local_ms, axis=0)
+    # The same CPU timed two ways: rows agree to this VM's run-to-run drift, none by more than a burst.
+    assert 0.8 < float(np.median(ratio)) < 1.25, ratio
+    assert ((ratio > 0.5) & (ratio < 2.0)).all(), ratio
+
+
+class KillAfter:
+    """Progress that kills the agent after ``n`` timing windows."""
+
+    def __init__(self, process: object, n: int) -> None:
+        self.process, self.n, self.timing, self.windows = process, n, False, 0
+
+    def phase(self, name: str, total: int) -> None:
+        self.timing = name.startswith("timing")
+
+    def advance(self, n: int = 1) -> None:
+        if self.timing:
+            self.windows += n
+            if self.windows == self.n:
+                self.process.kill()  # type: ignore[attr-defined]
+                self.process.wait()  # type: ignore[attr-defined]
+
+
+def test_killing_the_agent_mid_build_loses_no_timed_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV, TOKEN)
+    space, settings = load_space(TINY_SPACE), BuildSettings(passes=2, window=5, warmup=1, networks=4, workers=1)
+    process, url = start_agent()
+    board = load_profile(board_profile(tmp_path, url, retries=1))
+    with pytest.raises(UnreachableDeviceError, match=f"agent {url} did not answer /measure after 2 tries"):
+        build_lut(
+            board, "onnxruntime", Precision.FP32, space, tmp_path / "cache", settings, progress=KillAfter(process, 7)
+        )
+    process, _ = start_agent(int(url.rsplit(":", 1)[1]))  # the same address, as a restarted board would be
+    try:
+        result = build_lut(board, "onnxruntime", Precision.FP32, space, tmp_path / "cache", settings)
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert result.built and result.resumed_windows == 7 and result.failed == 0
+    assert (result.table.rows["count"] == settings.passes * settings.window).all()
+    assert result.table.meta.correction.networks == settings.networks
