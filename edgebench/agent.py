@@ -254,26 +254,28 @@ class OpenvinoLoaded(Loaded):
         if device not in core.available_devices:
             raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, f"OpenVINO device {device!r} is not here; this agent "
                              f"has {', '.join(core.available_devices)}")  # fmt: skip
-        weights = str(files[1]) if len(files) > 1 else ""
+        paths = [str(f) for f in files]  # the model, then an IR's weights
         config: dict[str, str] = {}
         self.version, self.api = _openvino_version(), api
         if api == "ie":
             if device == "CPU":
-                config = {"CPU_THREADS_NUM": str(threads), "CPU_THROUGHPUT_STREAMS": "1"}
-            network = core.read_network(model=str(files[0]), weights=weights) if weights else \
-                core.read_network(model=str(files[0]))  # fmt: skip
+                config = {"CPU_THREADS_NUM": str(threads), "CPU_THROUGHPUT_STREAMS": "1",
+                          "ENFORCE_BF16": "YES" if hint == "bf16" else "NO"}  # fmt: skip
+            network = core.read_network(*paths)
             self.input_name = next(iter(network.input_info))
             self.input_shape = tuple(network.input_info[self.input_name].input_data.shape)
             self.output_name = next(iter(network.outputs))
-            self.request = core.load_network(network, device, config, num_requests=1).requests[0]
+            self.compiled = core.load_network(network, device, config, num_requests=1)  # owns the request
+            self.request = self.compiled.requests[0]
             return
         if device == "CPU":
             config = {"INFERENCE_NUM_THREADS": str(threads), "NUM_STREAMS": "1"}
         if hint or device == "CPU":
             config["INFERENCE_PRECISION_HINT"] = hint or "f32"
-        model = core.read_model(str(files[0]), weights) if weights else core.read_model(str(files[0]))
+        model = core.read_model(*paths)
         self.input_shape = tuple(int(d) for d in model.inputs[0].get_shape())
-        self.request = core.compile_model(model, device, config).create_infer_request()
+        self.compiled = core.compile_model(model, device, config)
+        self.request = self.compiled.create_infer_request()
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         if self.api == "ie":
@@ -306,7 +308,7 @@ def load(files: list[Path], runtime: str, threads: int, device: str, hint: str) 
     except AgentError:
         raise
     except Exception as e:  # the runtime rejected the file: the client's problem, not the agent's
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        reason = " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
         raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, f"{runtime} cannot load the artifact: {reason}"[:300]) \
             from None  # fmt: skip
 

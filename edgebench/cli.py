@@ -888,3 +888,27 @@ def report_cmd(
     t0 = time.perf_counter()
     path = api.report(results, out_file, latency, title)
     out.print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB in {time.perf_counter() - t0:.1f} s)")
+
+
+@app.command("agent")
+def agent_cmd(
+    host: Annotated[str, typer.Option(help="Address to bind; give 0.0.0.0 to accept other machines.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free one).")] = 8765,
+    token_file: Annotated[
+        Path | None, typer.Option(help="File holding the token (default: $EDGEBENCH_AGENT_TOKEN, else a new one).")
+    ] = None,
+    max_mb: Annotated[float, typer.Option(help="Largest request body accepted (artifact plus inputs).")] = 256.0,
+    timeout: Annotated[float, typer.Option(help="Seconds a connection may stay silent.")] = 60.0,
+) -> None:
+    """Serve this machine's runtimes to a workstation: time and run the artifacts it sends (the measurement agent).
+
+    Run it on the device, export the token it prints on the workstation, and give the device's profile
+    connection: {agent: http://DEVICE:PORT, token_env: EDGEBENCH_AGENT_TOKEN}; then bench, profile and run measure
+    there (source: agent). A device without edgebench runs a copy of edgebench/agent.py the same way.
+
+    Example: edgebench agent --host 0.0.0.0 --port 8765
+    """
+    from edgebench import agent
+
+    argv = ["--host", host, "--port", str(port), "--max-mb", str(max_mb), "--timeout", str(timeout)]
+    agent.main(argv + (["--token-file", str(token_file)] if token_file else []))

@@ -23,7 +23,7 @@ from edgebench.backends.base import Artifact, Opened
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
 from edgebench.devices.local import cpu_model
-from edgebench.exceptions import ConfigError
+from edgebench.exceptions import ConfigError, UnreachableDeviceError
 from edgebench.lut.convert import ConvertJob, convert_all, default_workers
 from edgebench.lut.keys import KEY_COLUMNS, LutKey, arch_keys, enumerate_keys
 from edgebench.lut.predictor import block_cost, io_melems
@@ -183,6 +183,10 @@ def convert_and_time(
     resumed = sum(len(p) for p in done.values())
     try:
         measure_passes(sessions, inputs, settings.passes, settings.window, settings.warmup, done, on_window, fail)
+    except UnreachableDeviceError as e:
+        kept = sum(len(s) for s in samples.values()) // max(settings.window, 1)
+        raise UnreachableDeviceError(f"{e}; the {kept} windows timed so far are kept in {journal.path}: rerun the "
+                                     "same command to resume") from None  # fmt: skip
     finally:
         for session in sessions.values():
             session.close()

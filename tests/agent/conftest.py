@@ -15,20 +15,24 @@ TOKEN = "test-token-123"
 ENV = "EDGEBENCH_TEST_AGENT_TOKEN"
 
 
-def start_agent(port: int = 0) -> tuple[subprocess.Popen[str], str]:
-    """An agent on loopback (``port`` 0: any free one) and its URL, once it answers."""
+def start_agent(command: list[str], port: int = 0) -> tuple[subprocess.Popen[str], str]:
+    """An agent started by ``command`` on loopback (``port`` 0: any free one) and its URL, once it answers."""
     env = {**os.environ, "EDGEBENCH_AGENT_TOKEN": TOKEN}
-    command = [sys.executable, "-m", "edgebench.agent", "--port", str(port), "--max-mb", "8"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    args = [*command, "--port", str(port), "--max-mb", "8"]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("edgebench agent on http://127.0.0.1:"), line
     return process, line.split()[3]
 
 
+#: The agent as edgebench's CLI starts it.
+CLI = [sys.executable, "-m", "edgebench", "agent"]
+
+
 @pytest.fixture(scope="module")
 def agent() -> Iterator[str]:
-    process, url = start_agent()
+    process, url = start_agent(CLI)
     yield url
     process.terminate()
     process.wait(10)

@@ -157,3 +157,11 @@ def test_a_second_measurement_meanwhile_gets_503(agent: str, tiny_onnx: Path) ->
 def test_the_agent_imports_neither_torch_nor_pandas() -> None:
     code = "import sys, edgebench.agent; print(sorted({'torch', 'pandas', 'onnx'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_the_agent_parses_as_python_3_8() -> None:
+    import ast
+
+    import edgebench.agent
+
+    ast.parse(Path(edgebench.agent.__file__).read_text(), feature_version=(3, 8))

@@ -4,11 +4,14 @@ the rerun after a restart completes it."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from edgebench import agent as agent_module
 from edgebench.devices import get_device, load_profile
 from edgebench.exceptions import UnreachableDeviceError
 from edgebench.lut.builder import BuildSettings, build_lut
@@ -65,15 +68,19 @@ class KillAfter:
 def test_killing_the_agent_mid_build_loses_no_timed_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, TOKEN)
     space, settings = load_space(TINY_SPACE), BuildSettings(passes=2, window=5, warmup=1, networks=4, workers=1)
-    process, url = start_agent()
+    copy = tmp_path / "board" / "agent.py"  # the single file a board runs, away from the edgebench package
+    copy.parent.mkdir()
+    shutil.copy(agent_module.__file__, copy)
+    process, url = start_agent([sys.executable, str(copy)])
     board = load_profile(board_profile(tmp_path, url, retries=1))
-    with pytest.raises(UnreachableDeviceError, match=f"agent {url} did not answer /measure after 2 tries"):
-        build_lut(
-            board, "onnxruntime", Precision.FP32, space, tmp_path / "cache", settings, progress=KillAfter(process, 7)
-        )
-    process, _ = start_agent(int(url.rsplit(":", 1)[1]))  # the same address, as a restarted board would be
+    cache, killer = tmp_path / "cache", KillAfter(process, 7)
+    lost = f"agent {url} did not answer /measure after 2 tries.*the 7 windows timed so far are kept"
+    with pytest.raises(UnreachableDeviceError, match=lost):
+        build_lut(board, "onnxruntime", Precision.FP32, space, cache, settings, progress=killer)
+    port = int(url.rsplit(":", 1)[1])
+    process, _ = start_agent([sys.executable, str(copy)], port)  # the same address, as a restarted board has
     try:
-        result = build_lut(board, "onnxruntime", Precision.FP32, space, tmp_path / "cache", settings)
+        result = build_lut(board, "onnxruntime", Precision.FP32, space, cache, settings)
     finally:
         process.terminate()
         process.wait(10)
