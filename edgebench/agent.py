@@ -8,7 +8,7 @@ Every request needs the token (``Authorization: Bearer TOKEN``), compared in con
 folder under names it makes itself, checks an artifact's bytes before a runtime loads it, and works on one
 artifact at a time (a request that arrives meanwhile gets 503; retry it).
 
-API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 411, 413, 422 or 503):
+API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 411, 413, 422, 500 or 503):
     GET  /info      device facts: platform, CPU, cores, Python, runtimes and their versions, OpenVINO devices
     POST /measure   time an artifact; returns JSON {"runtime", "version", "device", "threads", "warmup",
                     "samples_ms": [...], "median_ms", "p10_ms", "p90_ms"} for a fixed random input
@@ -258,6 +258,9 @@ class OpenvinoLoaded(Loaded):
         config: dict[str, str] = {}
         self.version, self.api = _openvino_version(), api
         if api == "ie":
+            if device == "CPU" and hint == "f16":
+                raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, f"OpenVINO {self.version} infers on CPU in f32 or "
+                                 "bf16, not f16")  # fmt: skip
             if device == "CPU":
                 config = {"CPU_THREADS_NUM": str(threads), "CPU_THROUGHPUT_STREAMS": "1",
                           "ENFORCE_BF16": "YES" if hint == "bf16" else "NO"}  # fmt: skip
@@ -281,7 +284,8 @@ class OpenvinoLoaded(Loaded):
         if self.api == "ie":
             self.request.infer({self.input_name: x})
             return np.array(self.request.output_blobs[self.output_name].buffer, dtype=np.float32)
-        return np.array(self.request.infer({0: x})[0], dtype=np.float32)
+        results = self.request.infer({0: x})  # 2022.x: a dict keyed by output port; 2023+: also by index
+        return np.array(next(iter(results.values())), dtype=np.float32)
 
     def bind(self, x: np.ndarray) -> None:
         self.x = x
@@ -416,6 +420,8 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(HTTPStatus.OK, work())
         except AgentError as e:
             self._reply(e.status, {"error": str(e)})
+        except Exception as e:  # a runtime failing mid-inference: say so instead of dropping the connection
+            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"agent failed: {type(e).__name__}: {e}"[:300]})
 
     def do_GET(self) -> None:
         route = urlparse(self.path).path

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 from edgebench.backends import get_backend
 from edgebench.backends._timing import Measurement
 from edgebench.backends.base import Artifact, Opened
-from edgebench.backends.openvino import INFERENCE_HINT
+from edgebench.backends.openvino import INFERENCE_HINT, READS_IR_V11, source_onnx
 from edgebench.devices import AgentConnection, DeviceProfile
 from edgebench.devices.local import cpu_model
 from edgebench.exceptions import UnreachableDeviceError, UnsupportedError
@@ -37,6 +37,7 @@ class AgentClient:
     timeout_s: float = 600.0
     retries: int = 5
     backoff_s: float = 1.0
+    _facts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # /info, once asked
 
     @classmethod
     def for_connection(cls, connection: AgentConnection, device: str) -> AgentClient:
@@ -93,7 +94,7 @@ class AgentClient:
 
     def measure(self, artifact: Artifact, threads: int, warmup: int, repeats: int, device: str = "CPU") -> Measurement:
         """Time an artifact on the device (the agent times a fixed random input of its own)."""
-        query, body = _request(artifact, device, {"threads": threads, "warmup": warmup, "runs": repeats})
+        query, body = self._request(artifact, device, {"threads": threads, "warmup": warmup, "runs": repeats})
         reply = json.loads(self._call(f"/measure?{query}", body))
         return Measurement.from_samples(reply["samples_ms"])
 
@@ -102,21 +103,37 @@ class AgentClient:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
         inputs = buffer.getvalue()
-        query, body = _request(artifact, device, {"threads": threads, "inputs_bytes": len(inputs)})
+        query, body = self._request(artifact, device, {"threads": threads, "inputs_bytes": len(inputs)})
         return np.asarray(np.load(io.BytesIO(self._call(f"/run?{query}", body + inputs)), allow_pickle=False))
 
+    def _request(self, artifact: Artifact, device: str, settings: dict[str, int]) -> tuple[str, bytes]:
+        """The query and body that send ``artifact`` (an IR with its weights) to be opened on ``device``. An
+        OpenVINO older than 2022.1 cannot read this OpenVINO's IR, so it gets the ONNX the IR came from."""
+        query: dict[str, Any] = {"name": artifact.path.name, "device": device, **settings}
+        path = artifact.path
+        if artifact.backend == "openvino" and self._openvino_version() < READS_IR_V11:
+            onnx = source_onnx(artifact)
+            if onnx is None:
+                raise UnsupportedError(
+                    f"agent {self.url} has OpenVINO {self._facts['runtimes']['openvino']}, which reads neither this "
+                    f"IR nor, for {artifact.precision}, its source ONNX; use fp32/fp16 or OpenVINO >= 2022.1 there"
+                )
+            path, query["name"], query["runtime"] = onnx, onnx.name, "openvino"
+        body = path.read_bytes()
+        if path.suffix == ".xml":
+            weights = path.with_suffix(".bin").read_bytes()
+            query["weights_bytes"] = len(weights)
+            body += weights
+        if artifact.backend == "openvino" and device == "CPU":
+            query["hint"] = INFERENCE_HINT[artifact.precision]
+        return urllib.parse.urlencode(query), body
 
-def _request(artifact: Artifact, device: str, settings: dict[str, int]) -> tuple[str, bytes]:
-    """The query and body that send ``artifact`` (an IR with its weights) to be opened on ``device``."""
-    query: dict[str, Any] = {"name": artifact.path.name, "device": device, **settings}
-    body = artifact.path.read_bytes()
-    if artifact.path.suffix == ".xml":
-        weights = artifact.path.with_suffix(".bin").read_bytes()
-        query["weights_bytes"] = len(weights)
-        body += weights
-    if artifact.backend == "openvino" and device == "CPU":
-        query["hint"] = INFERENCE_HINT[artifact.precision]
-    return urllib.parse.urlencode(query), body
+    def _openvino_version(self) -> tuple[int, ...]:
+        """The agent's OpenVINO as (year, release), asked once."""
+        if not self._facts:
+            self._facts.update(self.info())
+        version = self._facts["runtimes"].get("openvino", "0.0")
+        return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
 
 
 def _reason(error: urllib.error.HTTPError) -> str:

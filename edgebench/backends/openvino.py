@@ -21,6 +21,19 @@ from edgebench.types import Precision
 INFERENCE_HINT = {Precision.FP32: "f32", Precision.FP16: "f16", Precision.INT8: "f32"}
 
 
+#: The first OpenVINO that reads the IR version (v11) this one writes.
+READS_IR_V11 = (2022, 1)
+
+
+def source_onnx(artifact: Artifact) -> Path | None:
+    """The ONNX an FP32 or FP16 IR was converted from (``src/NAME.onnx`` beside it), for a runtime too old to read
+    the IR; None for INT8, whose quantization exists only in the IR."""
+    if artifact.precision is Precision.INT8:
+        return None
+    onnx = artifact.path.parent / "src" / (artifact.path.name.rsplit(".", 2)[0] + ".onnx")
+    return onnx if onnx.exists() else None
+
+
 def _ov() -> Any:
     return require("openvino", "openvino", "openvino")
 
