@@ -1,6 +1,6 @@
 """A whole search space's LUT built through an agent on loopback and here: build time and row agreement.
 
-Starts a copy of the agent on 127.0.0.1, builds the LUT of ``--space`` for ``--backend`` FP32 on a device that
+Starts the agent on 127.0.0.1, builds the LUT of ``--space`` for ``--backend`` FP32 on a device that
 is this machine reached through the agent (source ``agent``), then the same LUT on ``host`` (measured), each in a
 fresh cache. Prints each build's time and boundary-correction fit, and agent / local per row (median and p10-p90):
 on the same CPU the rows should agree to this VM's run-to-run drift (0-8 %).
@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -24,6 +21,7 @@ import yaml
 from edgebench.devices import get_device, load_profile
 from edgebench.lut.builder import BuildResult, build_lut
 from edgebench.search.space import get_space
+from edgebench.testing.agent import loopback_agent
 from edgebench.types import Precision
 
 
@@ -38,29 +36,19 @@ def main() -> None:
     parser.add_argument("--space", default="mbv2-cifar")
     parser.add_argument("--backend", default="onnxruntime")
     args = parser.parse_args()
-    token = secrets.token_urlsafe(16)
-    os.environ["EDGEBENCH_BENCH_AGENT_TOKEN"] = token
-    command = [sys.executable, "-m", "edgebench.agent", "--port", "0"]
-    agent = subprocess.Popen(command, env={**os.environ, "EDGEBENCH_AGENT_TOKEN": token}, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)  # fmt: skip
-    assert agent.stdout is not None
-    url = agent.stdout.readline().split()[3]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            data = yaml.safe_load((Path(__file__).parents[1] / "devices" / "host.yaml").read_text())
-            data.update(name="board", connection={"agent": url, "token_env": "EDGEBENCH_BENCH_AGENT_TOKEN"})
-            (Path(tmp) / "board.yaml").write_text(yaml.safe_dump(data))
-            board, space = load_profile(Path(tmp) / "board.yaml"), get_space(args.space)
-            remote = build_lut(board, args.backend, Precision.FP32, space, Path(tmp) / "remote")
-            describe("agent", remote)
-            local = build_lut(get_device("host"), args.backend, Precision.FP32, space, Path(tmp) / "local")
-            describe("local", local)
-            ratio = remote.table.rows["latency_ms"].to_numpy() / local.table.rows["latency_ms"].to_numpy()
-            p10, p50, p90 = np.nanpercentile(ratio, [10, 50, 90])
-            print(f"agent / local per row: median {p50:.3f}, p10 {p10:.3f}, p90 {p90:.3f}")
-    finally:
-        agent.terminate()
-        agent.wait(10)
+    with loopback_agent() as agent, tempfile.TemporaryDirectory() as tmp:
+        os.environ["EDGEBENCH_BENCH_AGENT_TOKEN"] = agent.token
+        data = yaml.safe_load((Path(__file__).parents[1] / "devices" / "host.yaml").read_text())
+        data.update(name="board", connection={"agent": agent.url, "token_env": "EDGEBENCH_BENCH_AGENT_TOKEN"})
+        (Path(tmp) / "board.yaml").write_text(yaml.safe_dump(data))
+        board, space = load_profile(Path(tmp) / "board.yaml"), get_space(args.space)
+        remote = build_lut(board, args.backend, Precision.FP32, space, Path(tmp) / "remote")
+        describe("agent", remote)
+        local = build_lut(get_device("host"), args.backend, Precision.FP32, space, Path(tmp) / "local")
+        describe("local", local)
+        ratio = remote.table.rows["latency_ms"].to_numpy() / local.table.rows["latency_ms"].to_numpy()
+        p10, p50, p90 = np.nanpercentile(ratio, [10, 50, 90])
+        print(f"agent / local per row: median {p50:.3f}, p10 {p10:.3f}, p90 {p90:.3f}")
 
 
 if __name__ == "__main__":

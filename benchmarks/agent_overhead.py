@@ -10,17 +10,13 @@ Usage: python benchmarks/agent_overhead.py [--runs 300]
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from edgebench.agent_client import AgentClient
 from edgebench.backends import get_backend
 from edgebench.model import from_module
 from edgebench.nets import create_net
+from edgebench.testing.agent import loopback_agent
 from edgebench.types import Precision
 
 NETWORKS = ("mobilenetv2-0.5-cifar", "resnet18-0.5-cifar")
@@ -30,15 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    token = secrets.token_urlsafe(16)
-    command = [sys.executable, "-m", "edgebench.agent", "--port", "0"]
-    agent = subprocess.Popen(command, env={**os.environ, "EDGEBENCH_AGENT_TOKEN": token}, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)  # fmt: skip
-    assert agent.stdout is not None
-    url = agent.stdout.readline().split()[3]
-    client = AgentClient(url, token)
-    print(f"agent at {url}: {client.info()['runtimes']}")
-    try:
+    with loopback_agent() as agent:
+        client = agent.client
+        print(f"agent at {agent.url}: {client.info()['runtimes']}")
         with tempfile.TemporaryDirectory() as tmp:
             for name in NETWORKS:
                 module, shape = create_net(name, classes=10)
@@ -54,9 +44,6 @@ def main() -> None:
                     here, there = min(local), min(remote)
                     print(f"{name:24} {backend_name:12} local {here:7.3f} ms  agent {there:7.3f} ms  "
                           f"agent/local {there / here:5.3f}", flush=True)  # fmt: skip
-    finally:
-        agent.terminate()
-        agent.wait(10)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,16 @@ Usage: python benchmarks/agent_runtimes.py [--python /path/to/other/venv/bin/pyt
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from edgebench import agent
-from edgebench.agent_client import AgentClient
 from edgebench.backends import get_backend
 from edgebench.model import from_module
 from edgebench.nets import create_net
+from edgebench.testing.agent import loopback_agent, standalone
 from edgebench.types import Precision
 
 PRECISIONS = {"onnxruntime": [Precision.FP32], "openvino": [Precision.FP32, Precision.FP16], "tflite": [Precision.FP32]}
@@ -37,42 +32,27 @@ def main() -> None:
     parser.add_argument("--network", default="mobilenetv2-0.5-cifar")
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    token = secrets.token_urlsafe(16)
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "board" / "agent.py"
-        copy.parent.mkdir()
-        shutil.copy(agent.__file__, copy)
-        command = [args.python, str(copy), "--port", "0"]
-        process = subprocess.Popen(command, env={**os.environ, "EDGEBENCH_AGENT_TOKEN": token}, cwd=copy.parent,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
-        assert process.stdout is not None
-        url = process.stdout.readline().split()[3]
-        try:
-            client = AgentClient(url, token)
-            facts = client.info()
-            print(f"agent ({args.python}): Python {facts['python']}, runtimes {facts['runtimes']}, "
-                  f"OpenVINO devices {facts['openvino_devices']}")  # fmt: skip
-            module, shape = create_net(args.network, classes=10)
-            model = from_module(args.network, module.eval(), shape)
-            x = np.random.default_rng(0).standard_normal((8, *shape[1:]), dtype=np.float32)
-            reference = model.reference(x)
-            for backend_name in (b for b in PRECISIONS if b in facts["runtimes"]):
-                for precision in PRECISIONS[backend_name]:
-                    artifact = get_backend(backend_name).export(
-                        model, precision, Path(tmp) / f"{backend_name}-{precision}"
-                    )
-                    try:
-                        outputs = client.run(artifact, x, threads=1)
-                        m = client.measure(artifact, 1, 20, args.runs)
-                    except Exception as e:  # report and go on: the point is which combinations work
-                        print(f"{backend_name:12} {precision!s:5} {facts['runtimes'][backend_name]:10} FAILED {e}")
-                        continue
-                    error = float(np.abs(outputs - reference).max() / np.abs(reference).max())
-                    print(f"{backend_name:12} {precision!s:5} {facts['runtimes'][backend_name]:10} max rel. error "
-                          f"vs PyTorch {error:.1e}  median {m.median_ms:.3f} ms", flush=True)  # fmt: skip
-        finally:
-            process.terminate()
-            process.wait(10)
+    with tempfile.TemporaryDirectory() as tmp, loopback_agent(standalone(Path(tmp) / "board", args.python)) as agent:
+        facts = agent.client.info()
+        print(f"agent ({args.python}): Python {facts['python']}, runtimes {facts['runtimes']}, "
+              f"OpenVINO devices {facts['openvino_devices']}")  # fmt: skip
+        module, shape = create_net(args.network, classes=10)
+        model = from_module(args.network, module.eval(), shape)
+        x = np.random.default_rng(0).standard_normal((8, *shape[1:]), dtype=np.float32)
+        reference = model.reference(x)
+        for backend_name in (b for b in PRECISIONS if b in facts["runtimes"]):
+            version = facts["runtimes"][backend_name]
+            for precision in PRECISIONS[backend_name]:
+                artifact = get_backend(backend_name).export(model, precision, Path(tmp) / f"{backend_name}-{precision}")
+                try:
+                    outputs = agent.client.run(artifact, x, threads=1)
+                    m = agent.client.measure(artifact, 1, 20, args.runs)
+                except Exception as e:  # report and go on: the point is which combinations work
+                    print(f"{backend_name:12} {precision!s:5} {version:10} FAILED {e}")
+                    continue
+                error = float(np.abs(outputs - reference).max() / np.abs(reference).max())
+                print(f"{backend_name:12} {precision!s:5} {version:10} max rel. error vs PyTorch {error:.1e}  "
+                      f"median {m.median_ms:.3f} ms", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,19 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from edgebench.testing.agent import loopback_agent
+
 TOKEN = "test-token-123"
 ENV = "EDGEBENCH_TEST_AGENT_TOKEN"
-
-
-def start_agent(command: list[str], port: int = 0) -> tuple[subprocess.Popen[str], str]:
-    """An agent started by ``command`` on loopback (``port`` 0: any free one) and its URL, once it answers."""
-    env = {**os.environ, "EDGEBENCH_AGENT_TOKEN": TOKEN}
-    args = [*command, "--port", str(port), "--max-mb", "8"]
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line.startswith("edgebench agent on http://127.0.0.1:"), line
-    return process, line.split()[3]
 
 
 #: The agent as edgebench's CLI starts it.
@@ -32,10 +21,8 @@ CLI = [sys.executable, "-m", "edgebench", "agent"]
 
 @pytest.fixture(scope="module")
 def agent() -> Iterator[str]:
-    process, url = start_agent(CLI)
-    yield url
-    process.terminate()
-    process.wait(10)
+    with loopback_agent(CLI, TOKEN, max_mb=8) as running:
+        yield running.url
 
 
 def board_profile(folder: Path, url: str, openvino_device: str = "CPU", retries: int = 5) -> Path:

@@ -4,21 +4,19 @@ the rerun after a restart completes it."""
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edgebench import agent as agent_module
 from edgebench.devices import get_device, load_profile
 from edgebench.exceptions import UnreachableDeviceError
 from edgebench.lut.builder import BuildSettings, build_lut
 from edgebench.lut.keys import enumerate_keys
 from edgebench.search.space import load_space
+from edgebench.testing.agent import standalone, start_agent
 from edgebench.types import Precision
-from tests.agent.conftest import ENV, TOKEN, board_profile, start_agent
+from tests.agent.conftest import ENV, TOKEN, board_profile
 from tests.lut.conftest import TINY_SPACE
 
 SETTINGS = BuildSettings(passes=3, window=20, warmup=3, networks=4, workers=1)
@@ -68,22 +66,18 @@ class KillAfter:
 def test_killing_the_agent_mid_build_loses_no_timed_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, TOKEN)
     space, settings = load_space(TINY_SPACE), BuildSettings(passes=2, window=5, warmup=1, networks=4, workers=1)
-    copy = tmp_path / "board" / "agent.py"  # the single file a board runs, away from the edgebench package
-    copy.parent.mkdir()
-    shutil.copy(agent_module.__file__, copy)
-    process, url = start_agent([sys.executable, str(copy)])
-    board = load_profile(board_profile(tmp_path, url, retries=1))
-    cache, killer = tmp_path / "cache", KillAfter(process, 7)
-    lost = f"agent {url} did not answer /measure after 2 tries.*the 7 windows timed so far are kept"
+    command = standalone(tmp_path / "board")  # the single file a board runs, away from the edgebench package
+    first = start_agent(command, TOKEN)
+    board = load_profile(board_profile(tmp_path, first.url, retries=1))
+    cache, killer = tmp_path / "cache", KillAfter(first.process, 7)
+    lost = f"agent {first.url} did not answer /measure after 2 tries.*the 7 windows timed so far are kept"
     with pytest.raises(UnreachableDeviceError, match=lost):
         build_lut(board, "onnxruntime", Precision.FP32, space, cache, settings, progress=killer)
-    port = int(url.rsplit(":", 1)[1])
-    process, _ = start_agent([sys.executable, str(copy)], port)  # the same address, as a restarted board has
+    restarted = start_agent(command, TOKEN, first.port)  # the same address, as a restarted board has
     try:
         result = build_lut(board, "onnxruntime", Precision.FP32, space, cache, settings)
     finally:
-        process.terminate()
-        process.wait(10)
+        restarted.stop()
     assert result.built and result.resumed_windows == 7 and result.failed == 0
     assert (result.table.rows["count"] == settings.passes * settings.window).all()
     assert result.table.meta.correction.networks == settings.networks
