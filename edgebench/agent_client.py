@@ -82,16 +82,6 @@ class AgentClient:
         """The device's facts: platform, CPU, cores, runtimes and their versions, OpenVINO devices."""
         return dict(json.loads(self._call("/info")))
 
-    def runtime_version(self, backend: str) -> str:
-        """The version of ``backend``'s runtime on the device; UnsupportedError if the agent has none."""
-        found = self.info()["runtimes"]
-        if backend not in found:
-            raise UnsupportedError(
-                f"agent {self.url} has no {backend} runtime (it has {', '.join(found) or 'none'}); install it "
-                "on the device and restart the agent"
-            )
-        return str(found[backend])
-
     def measure(self, artifact: Artifact, threads: int, warmup: int, repeats: int, device: str = "CPU") -> Measurement:
         """Time an artifact on the device (the agent times a fixed random input of its own)."""
         query, body = self._request(artifact, device, {"threads": threads, "warmup": warmup, "runs": repeats})
@@ -187,8 +177,18 @@ def open_on(profile: DeviceProfile, artifact: Artifact, threads: int) -> Opened:
 
 
 def runtime_facts(profile: DeviceProfile, backend: str) -> tuple[str, str]:
-    """The CPU and ``backend``'s runtime version where ``profile``'s device runs: here, or on its agent."""
-    if isinstance(profile.connection, AgentConnection):
-        client = AgentClient.for_connection(profile.connection, profile.name)
-        return str(client.info()["cpu"]), client.runtime_version(backend)
-    return cpu_model(), get_backend(backend).version()
+    """The CPU and ``backend``'s runtime version where ``profile``'s device runs: here, or on its agent.
+
+    Raises:
+        UnsupportedError: the agent has no such runtime. BackendUnavailableError: neither has this machine.
+    """
+    if not isinstance(profile.connection, AgentConnection):
+        return cpu_model(), get_backend(backend).version()
+    client = AgentClient.for_connection(profile.connection, profile.name)
+    facts = client.info()
+    if backend not in facts["runtimes"]:
+        raise UnsupportedError(
+            f"agent {client.url} has no {backend} runtime (it has {', '.join(facts['runtimes']) or 'none'}); "
+            "install it on the device and restart the agent"
+        )
+    return str(facts["cpu"]), str(facts["runtimes"][backend])

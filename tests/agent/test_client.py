@@ -9,13 +9,14 @@ from urllib.parse import parse_qs
 import numpy as np
 import pytest
 
-from edgebench.agent_client import AgentClient
+from edgebench.agent_client import AgentClient, runtime_facts
 from edgebench.backends import get_backend
 from edgebench.backends.openvino import source_onnx
+from edgebench.devices import load_profile
 from edgebench.exceptions import UnsupportedError
 from edgebench.testing.backend_suite import tiny_model
 from edgebench.types import Precision
-from tests.agent.conftest import TOKEN
+from tests.agent.conftest import ENV, TOKEN, board_profile
 
 
 def _client(url: str, openvino: str) -> AgentClient:
@@ -46,3 +47,14 @@ def test_a_new_openvino_gets_the_ir_and_int8_never_goes_as_onnx(agent: str, tmp_
     assert source_onnx(int8) is None
     with pytest.raises(UnsupportedError, match=r"has OpenVINO 2021\.4\.2, which reads neither this IR nor, for int8"):
         _client(agent, "2021.4.2")._request(int8, "CPU", {"runs": 5})
+
+
+def test_a_runtime_the_agent_lacks_is_named_with_the_ones_it_has(
+    agent: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV, TOKEN)
+    board = load_profile(board_profile(tmp_path, agent))
+    cpu, version = runtime_facts(board, "onnxruntime")
+    assert cpu == AgentClient(agent, TOKEN).info()["cpu"] and version
+    with pytest.raises(UnsupportedError, match="has no tensorrt runtime \\(it has onnxruntime, tflite, openvino\\)"):
+        runtime_facts(board, "tensorrt")
