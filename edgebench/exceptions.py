@@ -29,10 +29,12 @@ class ConfigError(EdgebenchError):
     """A configuration file is malformed; the message names the file and the field."""
 
 
-def error_text(exc: BaseException) -> str:
-    """A failure as one line for a FAILED row: the exception's type and the first line of its message."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """A failure as one line for a FAILED row: the exception's type and its message's lines joined (runtimes such as
+    OpenVINO put the reason after a first line naming their source file), cut at a word near ``limit``."""
+    message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    text = f"{type(exc).__name__}: {message}"
+    return text if len(text) <= limit else text[: limit - 2].rsplit(" ", 1)[0] + " …"
 
 
 class UnknownNameError(EdgebenchError, KeyError):

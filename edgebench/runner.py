@@ -128,7 +128,7 @@ def plan_jobs(
 
 def _failed(job: RunJob, device: str, error: str, started: str) -> ResultRow:
     return ResultRow(job.candidate.name, job.candidate.kind, "", str(job.candidate.checkpoint), device, job.backend,
-                     str(job.precision), str(Status.FAILED), error[:300], started=started, finished=_now(),
+                     str(job.precision), str(Status.FAILED), error, started=started, finished=_now(),
                      host=platform.node())  # fmt: skip
 
 

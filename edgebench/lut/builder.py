@@ -23,7 +23,7 @@ from edgebench.backends.base import Artifact, Opened
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
 from edgebench.devices.local import cpu_model
-from edgebench.exceptions import ConfigError, UnreachableDeviceError
+from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
 from edgebench.lut.convert import ConvertJob, convert_all, default_workers
 from edgebench.lut.keys import KEY_COLUMNS, LutKey, arch_keys, enumerate_keys
 from edgebench.lut.predictor import block_cost, io_melems
@@ -171,7 +171,7 @@ def convert_and_time(
         try:
             sessions[job_id] = open_on(profile, artifact, profile.threads)
         except Exception as e:  # a runtime that refuses one artifact fails that row only
-            fail(job_id, f"{type(e).__name__}: {str(e).strip()[:200]}")
+            fail(job_id, error_text(e))
     rng = np.random.default_rng(0)
     inputs = {j: rng.standard_normal(a.input_shape, dtype=np.float32) for j, a in artifacts.items()}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgebench.backends.base import Opened
-from edgebench.exceptions import UnreachableDeviceError
+from edgebench.exceptions import UnreachableDeviceError, error_text
 
 #: Statistics a LUT can keep as its rows' latency (see `Stats`).
 STATISTICS = ("p10", "p25", "median")
@@ -77,6 +77,6 @@ def measure_passes(
                 raise
             except Exception as e:  # one broken artifact must not stop the build
                 failed.add(sid)
-                on_failure(sid, f"{type(e).__name__}: {str(e).strip()[:200]}")
+                on_failure(sid, error_text(e))
                 continue
             on_window(sid, p, list(m.samples_ms))

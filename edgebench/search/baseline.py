@@ -22,6 +22,7 @@ from edgebench.distill.checkpoint import save_checkpoint
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import TrainConfig, train
+from edgebench.exceptions import error_text
 from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.model import from_module
@@ -98,7 +99,7 @@ def baseline_family(
                 )
                 folder = str(saved.resolve())
         except Exception as e:  # one broken baseline must not end the comparison
-            row = BaselineRow(name, width, float("nan"), "", str(Status.FAILED), f"{type(e).__name__}: {e}"[:200])
+            row = BaselineRow(name, width, float("nan"), "", str(Status.FAILED), error_text(e))
         else:
             row = BaselineRow(
                 name, width, ms, source, str(Status.COMPLETE), "", result.val_top1_pct, result.test_top1_pct,

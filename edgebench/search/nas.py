@@ -28,7 +28,7 @@ from edgebench.data import ImageData
 from edgebench.distill.checkpoint import save_checkpoint
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.train import TrainConfig, TrainResult, train
-from edgebench.exceptions import ConfigError
+from edgebench.exceptions import ConfigError, error_text
 from edgebench.lut.predictor import Predictor
 from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch
 
@@ -132,7 +132,7 @@ class Objective:
             module, result = train(module, self.data, self.loss, self.teacher, self.settings.proxy)
         except Exception as e:  # one broken candidate must not end the search
             trial.set_user_attr("status", FAILED)
-            trial.set_user_attr("reason", f"{type(e).__name__}: {str(e).strip()[:200]}")
+            trial.set_user_attr("reason", error_text(e))
             self._report(trial)
             raise
         if self.checkpoints is not None:
