@@ -340,15 +340,21 @@ def run(loaded: Loaded, inputs: np.ndarray) -> bytes:
 
 
 def read_inputs(raw: bytes) -> np.ndarray:
-    """A float32 .npy array, never a pickle."""
+    """A float32 .npy array whose header matches its size: never a pickle, never an allocation the bytes sent do
+    not fill."""
+    stream = io.BytesIO(raw)
     try:
-        x = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
+        major, _ = np.lib.format.read_magic(stream)
+        header = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}[major]
+        shape, fortran, dtype = header(stream)
+    except (ValueError, KeyError, EOFError) as e:
         raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs are not a .npy array ({e})") from None
-    if x.dtype != np.float32 or x.ndim < 2:
-        raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs must be float32 of shape (batch, ...), not {x.dtype} "
-                                                 f"{x.shape}")  # fmt: skip
-    return x
+    if dtype != np.float32 or len(shape) < 2:
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs must be float32 of shape (batch, ...), not {dtype} {shape}")
+    size = len(raw) - stream.tell()
+    if int(np.prod(shape)) * 4 != size:
+        raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs' header says {shape}, but {size} bytes of data follow")
+    return np.frombuffer(raw, np.float32, offset=stream.tell()).reshape(shape, order="F" if fortran else "C")
 
 
 def _int(query: dict[str, list[str]], key: str, default: int, low: int, high: int) -> int:
@@ -445,6 +451,8 @@ class Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             raise AgentError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length") from None
+        if length < 0:
+            raise AgentError(HTTPStatus.BAD_REQUEST, "Content-Length must not be negative")
         if length > self.server.max_bytes:
             raise AgentError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                              f"body of {length} bytes is over the agent's {self.server.max_bytes}; "

@@ -35,6 +35,17 @@ INTS = npy(np.arange(4))
 PICKLE = npy(np.array([{"a": 1}], dtype=object))
 
 
+def _huge() -> bytes:
+    """A .npy header claiming 4 TB of float32 inputs, with 16 bytes behind it."""
+    buffer = io.BytesIO()
+    header = {"descr": "<f4", "fortran_order": False, "shape": (1_000_000, 1_000_000)}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue() + bytes(16)
+
+
+HUGE = _huge()
+
+
 def outputs(url: str, path: str, body: bytes) -> np.ndarray:
     request = urllib.request.Request(url + path, data=body, method="POST")
     request.add_header("Authorization", f"Bearer {TOKEN}")
@@ -113,7 +124,8 @@ def test_run_refuses_inputs_of_the_wrong_shape(agent: str, tiny_onnx: Path) -> N
         ("/measure?name=m.tflite&runtime=openvino", b"0000TFL3", TOKEN, 400, "openvino does not read .tflite"),
         ("/run?name=m.onnx&inputs_bytes=3", b"\x08abxyz", TOKEN, 400, "inputs are not a .npy array"),
         (f"/run?name=m.onnx&inputs_bytes={len(INTS)}", b"\x08" + INTS, TOKEN, 400, "inputs must be float32"),
-        (f"/run?name=m.onnx&inputs_bytes={len(PICKLE)}", b"\x08" + PICKLE, TOKEN, 400, "not a .npy array"),
+        (f"/run?name=m.onnx&inputs_bytes={len(PICKLE)}", b"\x08" + PICKLE, TOKEN, 400, "must be float32"),
+        (f"/run?name=m.onnx&inputs_bytes={len(HUGE)}", b"\x08" + HUGE, TOKEN, 400, "but 16 bytes of data follow"),
         ("/nowhere", b"x", TOKEN, 404, "no endpoint /nowhere"),
     ],
 )
@@ -125,18 +137,22 @@ def test_bad_requests_are_refused_and_the_agent_stays_up(
     assert call(agent, "/info")[0] == 200
 
 
-def test_an_oversized_body_is_refused_before_it_is_read(agent: str) -> None:
+@pytest.mark.parametrize(
+    ("length", "status", "message"),
+    [("9000000", 413, "is over the agent's 8000000; restart it with a larger --max-mb"),
+     ("-1", 400, "Content-Length must not be negative")],  # read(-1) would read until the client stops
+)  # fmt: skip
+def test_a_body_length_out_of_bounds_is_refused_before_it_is_read(
+    agent: str, length: str, status: int, message: str
+) -> None:
     host, port = agent.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.putrequest("POST", "/measure?name=m.onnx")
     connection.putheader("Authorization", f"Bearer {TOKEN}")
-    connection.putheader("Content-Length", "9000000")
+    connection.putheader("Content-Length", length)
     connection.endheaders()  # and no body: the agent must answer from the header alone
     response = connection.getresponse()
-    assert (
-        response.status == 413
-        and "is over the agent's 8000000; restart it with a larger --max-mb" in json.loads(response.read())["error"]
-    )
+    assert response.status == status and message in json.loads(response.read())["error"]
     connection.close()
     assert call(agent, "/info")[0] == 200
 
