@@ -208,12 +208,13 @@ class TfliteLoaded(Loaded):
 
     def __init__(self, files: list[Path], threads: int, device: str, hint: str) -> None:
         try:
-            module: Any = importlib.import_module("ai_edge_litert.interpreter")
+            package: Any = importlib.import_module("ai_edge_litert")
         except ImportError:
-            module = importlib.import_module("tflite_runtime.interpreter")
-        self.interpreter = module.Interpreter(model_path=str(files[0]), num_threads=threads)
+            package = importlib.import_module("tflite_runtime")
+        interpreter = importlib.import_module(package.__name__ + ".interpreter").Interpreter
+        self.interpreter = interpreter(model_path=str(files[0]), num_threads=threads)
         self.interpreter.allocate_tensors()
-        self.version = runtimes().get("tflite", "unknown")
+        self.version = str(getattr(package, "__version__", "unknown"))  # not runtimes(): it imports every runtime
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.input_shape = tuple(int(d) for d in self.input["shape"])
