@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from edgebench.agent import cpu_name
 from edgebench.exceptions import ConfigError, error_text
 from edgebench.results import ResultRow, ResultsTable
 from edgebench.types import Precision, Status
@@ -181,9 +180,7 @@ def execute(job: RunJob) -> ResultRow:
     with tempfile.TemporaryDirectory(prefix="edgebench-run-") as tmp:
         model = from_module("candidate", checkpoint.module, shape)  # a candidate name may hold a "/"
         artifact = backend.export(model, job.precision, Path(tmp), calibration.numpy())
-        cpu, version = (
-            runtime_facts(profile, job.backend) if source is Source.AGENT else (cpu_name(), backend.version())
-        )
+        cpu, version = runtime_facts(profile, job.backend)  # the agent's, or this machine's where it is scored
         with open_on(profile, artifact, threads) as session:  # on the device's agent, if it has one
             outputs = session.run(x_test)
             agreement = parity.compare(reference, outputs, job.precision)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -34,7 +35,7 @@ class LoopbackAgent:
     url: str
     token: str
 
-    @property
+    @functools.cached_property
     def client(self) -> AgentClient:
         return AgentClient(self.url, self.token)
 
