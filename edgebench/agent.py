@@ -6,12 +6,15 @@ Every request needs the token (``Authorization: Bearer TOKEN``), compared in con
 ``--token-file`` or ``$EDGEBENCH_AGENT_TOKEN``, or generated and printed at start. It binds to 127.0.0.1 unless
 ``--host`` says otherwise, refuses bodies over ``--max-mb``, writes artifacts only into its own private temporary
 folder under names it makes itself, checks an artifact's bytes before a runtime loads it, and works on one
-artifact at a time (a request that arrives meanwhile gets 503; retry it).
+artifact at a time (a request that arrives meanwhile gets 503; retry it). Loaded artifacts stay loaded between
+requests, up to ``--cache-mb`` of artifact bytes (least recently used first out): a LUT build times each artifact
+in several windows, and loading a network onto an accelerator takes seconds.
 
 API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 411, 413, 422, 500 or 503):
-    GET  /info      device facts: platform, CPU, cores, Python, runtimes and their versions, OpenVINO devices
+    GET  /info      device facts: platform, CPU, cores, Python, runtimes and their versions, OpenVINO devices,
+                    and the cache of loaded artifacts
     POST /measure   time an artifact; returns JSON {"runtime", "version", "device", "threads", "warmup",
-                    "samples_ms": [...], "median_ms", "p10_ms", "p90_ms"} for a fixed random input
+                    "samples_ms": [...], "median_ms", "p10_ms", "p90_ms", "cached"} for a fixed random input
     POST /run       run an artifact on the inputs sent; returns the first output as a .npy (float32, batch first)
 
     The body is the artifact's bytes, then (OpenVINO IR only) its .bin weights, then (/run only) the inputs as a
@@ -25,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import hashlib
 import hmac
 import importlib
 import io
@@ -39,6 +44,7 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -318,6 +324,51 @@ def load(files: list[Path], runtime: str, threads: int, device: str, hint: str) 
             from None  # fmt: skip
 
 
+class Cache:
+    """Loaded artifacts by key, up to ``limit`` bytes of artifact, the least recently used dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size, self.hits, self.misses = limit, 0, 0, 0
+        self.entries: OrderedDict[str, tuple[Loaded, int]] = OrderedDict()
+
+    def open(self, key: str, size: int, opener: Callable[[], Loaded]) -> tuple[Loaded, bool]:
+        """The artifact under ``key`` and True, or ``opener()``'s, kept, and False. An opener that fails while
+        other artifacts are loaded is tried once more without them: the device may be out of memory."""
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return self.entries[key][0], True
+        self.misses += 1
+        try:
+            loaded = opener()
+        except AgentError as e:
+            if not self.entries or e.status != HTTPStatus.UNPROCESSABLE_ENTITY:
+                raise
+            self.clear()
+            loaded = opener()
+        if size <= self.limit:
+            self.entries[key], self.size = (loaded, size), self.size + size
+            while self.size > self.limit:
+                self.size -= self.entries.popitem(last=False)[1][1]
+        return loaded, False
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+
+    def facts(self) -> dict[str, Any]:
+        return {"artifacts": len(self.entries), "mb": round(self.size / 1e6, 3), "limit_mb": self.limit / 1e6,
+                "hits": self.hits, "misses": self.misses}  # fmt: skip
+
+
+def artifact_key(parts: tuple[bytes, bytes], runtime: str, threads: int, device: str, hint: str) -> str:
+    """What makes a loaded artifact reusable: its bytes and how it was opened."""
+    digest = hashlib.sha256(repr((runtime, threads, device, hint, len(parts[0]))).encode())
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
 def measure(loaded: Loaded, warmup: int, runs: int) -> dict[str, Any]:
     """Time ``runs`` inferences of a fixed random input after ``warmup`` untimed ones."""
     loaded.bind(np.random.default_rng(0).standard_normal(loaded.input_shape).astype(np.float32))
@@ -376,15 +427,16 @@ def _text(query: dict[str, list[str]], key: str, allowed: re.Pattern[str], defau
 
 
 class Agent(ThreadingHTTPServer):
-    """The server: its token, its limits, its private folder and the one-artifact-at-a-time lock."""
+    """The server: its token, its limits, its private folder, its loaded artifacts and the one-artifact-at-a-time
+    lock (which also guards the cache)."""
 
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, token: str, max_bytes: int, timeout_s: float) -> None:
+    def __init__(self, host: str, port: int, token: str, max_bytes: int, timeout_s: float, cache_bytes: int) -> None:
         super().__init__((host, port), Handler)
         self.token, self.max_bytes, self.timeout_s = token, max_bytes, timeout_s
         self.workdir = Path(tempfile.mkdtemp(prefix="edgebench-agent-"))  # mode 0700
-        self.busy = threading.Lock()
+        self.busy, self.cache = threading.Lock(), Cache(cache_bytes)
 
     def server_close(self) -> None:
         super().server_close()
@@ -432,7 +484,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         route = urlparse(self.path).path
-        self._handle(info if route == "/info" else self._not_found)
+        self._handle(self._info if route == "/info" else self._not_found)
+
+    def _info(self) -> dict[str, Any]:
+        return {**info(), "cache": self.server.cache.facts()}
 
     def do_POST(self) -> None:
         url = urlparse(self.path)
@@ -461,7 +516,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _work(self, query: dict[str, list[str]], outputs: bool) -> dict[str, Any] | bytes:
-        """Check the whole request, then load the artifact in the private folder and time or run it."""
+        """Check the whole request, then load the artifact (unless it is loaded already) and time or run it."""
         name = query.get("name", [""])[0]
         threads, warmup = _int(query, "threads", 1, 1, 256), _int(query, "warmup", 10, 0, 10_000)
         runs = _int(query, "runs", 100, 1, 100_000)
@@ -483,20 +538,29 @@ class Handler(BaseHTTPRequestHandler):
         inputs = read_inputs(raw_inputs) if outputs else None
         if not self.server.busy.acquire(blocking=False):
             raise AgentError(HTTPStatus.SERVICE_UNAVAILABLE, "busy with another artifact; retry later")
-        stem = self.server.workdir / secrets.token_hex(8)  # the agent's names, never the client's
+        try:
+            key = artifact_key((model, weights), runtime, threads, device, hint)
+            opener = functools.partial(self._load, model, weights, suffix, runtime, threads, device, hint)
+            loaded, cached = self.server.cache.open(key, len(model) + len(weights), opener)
+            if inputs is not None:
+                return run(loaded, inputs)
+            return {**measure(loaded, warmup, runs), "device": device, "threads": threads, "cached": cached}
+        finally:
+            self.server.busy.release()
+
+    def _load(self, model: bytes, weights: bytes, suffix: str, runtime: str, threads: int, device: str,
+              hint: str) -> Loaded:  # fmt: skip
+        """Write the artifact into the private folder under the agent's own names, load it, delete the files."""
+        stem = self.server.workdir / secrets.token_hex(8)
         files = [stem.with_suffix(suffix)] + ([stem.with_suffix(".bin")] if weights else [])
         try:
             files[0].write_bytes(model)
             if weights:
                 files[1].write_bytes(weights)
-            loaded = load(files, runtime, threads, device, hint)
-            if inputs is not None:
-                return run(loaded, inputs)
-            return {**measure(loaded, warmup, runs), "device": device, "threads": threads}
+            return load(files, runtime, threads, device, hint)
         finally:
             for path in files:
                 path.unlink(missing_ok=True)
-            self.server.busy.release()
 
 
 def load_token(token_file: Path | None) -> tuple[str, bool]:
@@ -518,9 +582,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token-file", type=Path, help=f"file holding the token (default: ${TOKEN_ENV}, else new)")
     parser.add_argument("--max-mb", type=float, default=256.0, help="largest request body accepted")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a connection may stay silent")
+    parser.add_argument("--cache-mb", type=float, default=256.0, help="artifact bytes kept loaded between requests "
+                        "(lower it if the device runs out of memory; 0: load every time)")  # fmt: skip
     args = parser.parse_args(argv)
     token, generated = load_token(args.token_file)
-    agent = Agent(args.host, args.port, token, int(args.max_mb * 1e6), args.timeout)
+    agent = Agent(args.host, args.port, token, int(args.max_mb * 1e6), args.timeout, int(args.cache_mb * 1e6))
     found = ", ".join(runtimes()) or "none"
     print(f"edgebench agent on http://{args.host}:{agent.server_port} (runtimes: {found})", flush=True)
     if generated:

@@ -899,6 +899,10 @@ def agent_cmd(
     ] = None,
     max_mb: Annotated[float, typer.Option(help="Largest request body accepted (artifact plus inputs).")] = 256.0,
     timeout: Annotated[float, typer.Option(help="Seconds a connection may stay silent.")] = 60.0,
+    cache_mb: Annotated[
+        float,
+        typer.Option(help="Artifact bytes kept loaded between requests (lower it if the device runs out of memory)."),
+    ] = 256.0,
 ) -> None:
     """Serve this machine's runtimes to a workstation: time and run the artifacts it sends (the measurement agent).
 
@@ -910,5 +914,6 @@ def agent_cmd(
     """
     from edgebench import agent
 
-    argv = ["--host", host, "--port", str(port), "--max-mb", str(max_mb), "--timeout", str(timeout)]
+    argv = ["--host", host, "--port", str(port), "--max-mb", str(max_mb), "--timeout", str(timeout),
+            "--cache-mb", str(cache_mb)]  # fmt: skip
     agent.main(argv + (["--token-file", str(token_file)] if token_file else []))

@@ -13,12 +13,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from edgebench.agent import EXTERNAL_DATA
+from edgebench.agent import EXTERNAL_DATA, AgentError, Cache
 from edgebench.backends import get_backend
 from edgebench.testing.backend_suite import tiny_model
 from edgebench.types import Precision
@@ -90,6 +93,19 @@ def test_it_runs_an_artifact_as_a_local_session_does(agent: str, backend: str, t
     assert remote.shape == here.shape == (3, 5) and np.allclose(remote, here, rtol=1e-4, atol=1e-5)
     status, m = call(agent, f"/measure?{query.split('&inputs')[0]}&runs=20", model + weights)
     assert status == 200 and m["runtime"] == backend and m["device"] == "CPU" and len(m["samples_ms"]) == 20
+    assert m["cached"]  # loaded by /run, its files long deleted
+    again = outputs(agent, f"/run?{query}", model + weights + inputs)  # after timing's bound input
+    assert np.array_equal(again, remote)
+
+
+def test_loaded_artifacts_are_reused_only_when_opened_the_same_way(agent: str, tmp_path: Path) -> None:
+    model = get_backend("onnxruntime").export(tiny_model(), Precision.FP32, tmp_path).path.read_bytes()
+    before = call(agent, "/info")[1]["cache"]
+    cached = [call(agent, f"/measure?name=m.onnx&runs=2&threads={t}", model)[1]["cached"] for t in (3, 3, 4, 3)]
+    after = call(agent, "/info")[1]["cache"]
+    assert cached == [False, True, False, True]
+    assert after["hits"] - before["hits"] == 2 and after["misses"] - before["misses"] == 2
+    assert after["limit_mb"] == 256.0 and 0 < after["mb"] <= 256.0
 
 
 def test_openvino_runs_an_onnx_file_and_names_the_devices_it_has(agent: str, tiny_onnx: Path) -> None:
@@ -181,3 +197,37 @@ def test_the_agent_parses_as_python_3_8() -> None:
     import edgebench.agent
 
     ast.parse(Path(edgebench.agent.__file__).read_text(), feature_version=(3, 8))
+
+
+def test_the_cache_keeps_the_most_recent_artifacts_within_its_bytes() -> None:
+    cache, made = Cache(limit=10), []
+
+    def opener(name: str) -> Callable[[], Any]:
+        return lambda: made.append(name) or name
+
+    for key, size in [("a", 4), ("b", 4), ("a", 4), ("c", 4), ("huge", 11), ("b", 4)]:
+        cache.open(key, size, opener(key))
+    assert made == ["a", "b", "c", "huge", "b"]  # a was reused; c pushed b (least recent) out; huge is never kept
+    assert list(cache.entries) == ["c", "b"] and cache.size == 8 and (cache.hits, cache.misses) == (1, 5)
+    assert cache.open("c", 4, opener("c")) == ("c", True)
+
+
+def test_a_load_that_fails_with_artifacts_loaded_is_retried_without_them() -> None:
+    cache, calls = Cache(limit=100), []
+    cache.open("a", 4, lambda: "a")
+
+    def out_of_memory() -> str:
+        calls.append(len(cache.entries))
+        if cache.entries:
+            raise AgentError(HTTPStatus.UNPROCESSABLE_ENTITY, "openvino cannot load the artifact: out of memory")
+        return "b"
+
+    assert cache.open("b", 4, out_of_memory) == ("b", False) and calls == [1, 0] and list(cache.entries) == ["b"]
+
+    def refused() -> str:
+        raise AgentError(HTTPStatus.BAD_REQUEST, "not a model")
+
+    with pytest.raises(AgentError, match="not a model"):
+        cache.open("c", 4, refused)
+    assert list(cache.entries) == ["b"]  # a refusal is the request's fault: the cache stays
+    assert Cache(limit=0).open("d", 1, lambda: "d") == ("d", False)
