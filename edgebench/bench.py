@@ -121,7 +121,8 @@ def bench_model(
     calibration: np.ndarray | None = None,
 ) -> Iterator[BenchRecord]:
     """Yield one record per (backend, precision); a failing conversion or run is a FAILED record. A device behind
-    an agent runs the parity inputs and is timed there, with its runtime's version in the record."""
+    an agent runs the parity inputs and is timed there, with its runtime's version in the record; once the agent
+    stops answering, the remaining records fail without waiting for it again."""
     source = require_measurable(profile)
     threads = threads or profile.threads
     calib_note = "user" if calibration is not None else f"random-normal({DEFAULT_CALIBRATION_SAMPLES})"
@@ -129,6 +130,7 @@ def bench_model(
         calibration = default_calibration(model.input_shape)
     x = parity.parity_inputs(model.input_shape)
     reference = model.reference(x)
+    gone = ""  # why the agent is unreachable, once it is
     for backend_name, precision in pairs:
         backend = get_backend(backend_name)
         failed = BenchRecord(
@@ -144,6 +146,9 @@ def bench_model(
             calibration=calib_note if precision is Precision.INT8 else "",
             parity_reference=model.reference_name,
         )
+        if gone:
+            yield replace(failed, error=f"not tried: {gone}")
+            continue
         try:
             version = runtime_facts(profile, backend_name)[1]
             artifact = backend.export(model, precision, work_dir / backend_name, calibration)
@@ -153,6 +158,7 @@ def bench_model(
         except Exception as e:  # failure is data: record it and go on with the next backend
             log.debug("%s %s failed:\n%s", backend_name, precision, traceback.format_exc())
             yield replace(failed, error=error_text(e))
+            gone = error_text(e) if isinstance(e, UnreachableDeviceError) else ""
             continue
         yield replace(
             failed,

@@ -47,3 +47,19 @@ def test_a_dead_agent_is_retried_then_named() -> None:
     client = AgentClient("http://127.0.0.1:9", TOKEN, timeout_s=2, retries=2, backoff_s=0.01)
     with pytest.raises(UnreachableDeviceError, match=r"did not answer /info after 3 tries"):
         client.info()
+
+
+def test_once_the_agent_is_gone_the_remaining_rows_fail_without_waiting(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV, TOKEN)
+    asked = []
+    call = AgentClient._call
+    monkeypatch.setattr(AgentClient, "_call", lambda self, *a: asked.append(a[0]) or call(self, *a))
+    profile = board_profile(tmp_path, "http://127.0.0.1:9", retries=0)
+    _, records = api.bench(str(tiny_onnx), str(profile), ["onnxruntime", "openvino", "tflite"], repeats=5)
+    first, *rest = list(records)
+    assert asked == ["/info"]  # asked once, not once per backend
+    assert first.status == "FAILED" and "did not answer /info after 1 tries" in first.error
+    assert [r.status for r in rest] == ["FAILED", "FAILED"]
+    assert all(r.error.startswith("not tried: UnreachableDeviceError: agent http://127.0.0.1:9") for r in rest)
