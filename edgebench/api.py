@@ -642,12 +642,14 @@ def report(results: Path, out: Path | None = None, budget: str | None = None, ti
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What ``edgebench run`` will do: its rows still to run, how many earlier rows it keeps, where it writes."""
+    """What ``edgebench run`` will do: its rows still to run, how many earlier rows it keeps (and how many of those
+    FAILED), where it writes."""
 
     device: str
     source: Source
     jobs: list[RunJob]
     kept: int
+    kept_failed: int
     table: ResultsTable
 
 
@@ -679,7 +681,8 @@ def run(
     load_data(data)  # a bad --data fails here, in one line, not in every row
     candidates = load_candidates(paths)
     table = ResultsTable(out or Path("reports") / f"run-{prof.name}")
-    done = table.done(retry_failed)
-    jobs = plan_jobs(candidates, device, pairs, data, done, threads, warmup, repeats)
+    jobs = plan_jobs(candidates, device, pairs, data, table.done(retry_failed), threads, warmup, repeats)
     kept = len(candidates) * len(pairs) - len(jobs)
-    return RunPlan(prof.name, latency_source(prof), jobs, kept, table), run_jobs(jobs, table, timeout_s)
+    kept_failed = len(plan_jobs(candidates, device, pairs, data, table.done(retry_failed=True))) - len(jobs)
+    run_plan = RunPlan(prof.name, latency_source(prof), jobs, kept, kept_failed, table)
+    return run_plan, run_jobs(jobs, table, timeout_s)

@@ -836,7 +836,8 @@ def run_cmd(
 
     Each row runs in its own process with a timeout: a crash or a hang is a FAILED row with its reason, and the
     run goes on. Rows are appended to OUT/results.parquet and .csv as they finish; rerunning the same command
-    skips them. Ends with OUT/report.html. Exit status 1 if a row failed (the others are kept).
+    skips them. Ends with OUT/report.html. Exit status 1 if a row failed, in this run or a kept earlier one (the
+    others are kept; --retry-failed reruns the failed).
 
     Example: edgebench run reports/prune-host-onnxruntime-fp32-1.4ms-l1 students/ --device host -p fp32 -p int8
     """
@@ -865,6 +866,9 @@ def run_cmd(
     out.print(f"results in {plan.table.directory / 'results.parquet'} (and .csv), report in {report}")
     if failed:
         err.print(f"[red]{failed} of {len(plan.jobs)} rows failed[/]; their reasons are in the table")
+    if plan.kept_failed:
+        err.print(f"[red]{plan.kept_failed} rows kept from an earlier run are FAILED[/]; --retry-failed reruns them")
+    if failed or plan.kept_failed:
         raise typer.Exit(1)
 
 

@@ -36,8 +36,11 @@ def test_run_writes_rows_and_a_broken_candidate_fails_alone(
     rows = read_results(tmp_path / "run").set_index("candidate")
     assert rows.loc["broken", "status"] == "FAILED" and rows.loc["prune-out/pruned-0000", "status"] == "COMPLETE"
     again = runner.invoke(app, args, terminal_width=200)
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == 1, again.output  # the table still holds a FAILED row of this plan
     assert "0 rows to run on host (latency measured); 2 kept" in again.output
+    assert "1 rows kept from an earlier run are FAILED; --retry-failed reruns them" in again.output
+    complete = runner.invoke(app, [*args[:2], *args[3:]], terminal_width=200)
+    assert complete.exit_code == 0 and "0 rows to run on host (latency measured); 1 kept" in complete.output
 
 
 @pytest.mark.parametrize(
