@@ -2,10 +2,11 @@
 
 Starts the agent on 127.0.0.1, builds the LUT of ``--space`` for ``--backend`` FP32 on a device that
 is this machine reached through the agent (source ``agent``), then the same LUT on ``host`` (measured), each in a
-fresh cache. Prints each build's time and boundary-correction fit, and agent / local per row (median and p10-p90):
-on the same CPU the rows should agree to this VM's run-to-run drift (0-8 %).
+fresh cache. Prints each build's time and boundary-correction fit, the agent's cache of loaded artifacts, and
+agent / local per row (median and p10-p90): on the same CPU the rows should agree to this VM's run-to-run drift
+(0-8 %). ``--agent-cache-mb 0`` makes the agent load the artifact of every window afresh.
 
-Usage: python benchmarks/agent_lut.py [--space mbv2-cifar] [--backend onnxruntime]
+Usage: python benchmarks/agent_lut.py [--space mbv2-cifar] [--backend onnxruntime] [--agent-cache-mb 256]
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--space", default="mbv2-cifar")
     parser.add_argument("--backend", default="onnxruntime")
+    parser.add_argument("--agent-cache-mb", type=float, default=256.0)
     args = parser.parse_args()
-    with loopback_agent() as agent, tempfile.TemporaryDirectory() as tmp:
+    with loopback_agent(cache_mb=args.agent_cache_mb) as agent, tempfile.TemporaryDirectory() as tmp:
         os.environ["EDGEBENCH_BENCH_AGENT_TOKEN"] = agent.token
         data = yaml.safe_load((Path(__file__).parents[1] / "devices" / "host.yaml").read_text())
         data.update(name="board", connection={"agent": agent.url, "token_env": "EDGEBENCH_BENCH_AGENT_TOKEN"})
@@ -44,6 +46,9 @@ def main() -> None:
         board, space = load_profile(Path(tmp) / "board.yaml"), get_space(args.space)
         remote = build_lut(board, args.backend, Precision.FP32, space, Path(tmp) / "remote")
         describe("agent", remote)
+        cache = agent.client.info()["cache"]
+        print(f"agent cache: {cache['hits']} requests on a loaded artifact, {cache['misses']} loads; "
+              f"{cache['artifacts']} kept ({cache['mb']:.0f} of {cache['limit_mb']:.0f} MB)")  # fmt: skip
         local = build_lut(get_device("host"), args.backend, Precision.FP32, space, Path(tmp) / "local")
         describe("local", local)
         ratio = remote.table.rows["latency_ms"].to_numpy() / local.table.rows["latency_ms"].to_numpy()

@@ -49,11 +49,12 @@ class LoopbackAgent:
 
 
 def start_agent(
-    command: Sequence[str] = MODULE, token: str | None = None, port: int = 0, max_mb: float = 256.0
-) -> LoopbackAgent:
+    command: Sequence[str] = MODULE, token: str | None = None, port: int = 0, max_mb: float = 256.0,
+    cache_mb: float = 256.0,
+) -> LoopbackAgent:  # fmt: skip
     """Start ``command`` on 127.0.0.1 (``port`` 0: any free one) and return it once it listens."""
     token = token or secrets.token_urlsafe(16)
-    args = [*command, "--port", str(port), "--max-mb", str(max_mb)]
+    args = [*command, "--port", str(port), "--max-mb", str(max_mb), "--cache-mb", str(cache_mb)]
     env = {**os.environ, agent.TOKEN_ENV: token}
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
@@ -66,10 +67,10 @@ def start_agent(
 
 @contextmanager
 def loopback_agent(
-    command: Sequence[str] = MODULE, token: str | None = None, max_mb: float = 256.0
+    command: Sequence[str] = MODULE, token: str | None = None, max_mb: float = 256.0, cache_mb: float = 256.0
 ) -> Iterator[LoopbackAgent]:
     """`start_agent`, stopped on exit."""
-    running = start_agent(command, token, max_mb=max_mb)
+    running = start_agent(command, token, max_mb=max_mb, cache_mb=cache_mb)
     try:
         yield running
     finally:
