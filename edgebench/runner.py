@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from edgebench.exceptions import ConfigError, error_text
+from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
 from edgebench.results import ResultRow, ResultsTable
 from edgebench.types import Precision, Status
 
@@ -206,6 +206,8 @@ def execute(job: RunJob) -> ResultRow:
 def _child(job: RunJob, conn: Connection) -> None:
     try:
         conn.send(("ok", execute(job)))
+    except UnreachableDeviceError as e:  # the device's fault, not the candidate's: no row
+        conn.send(("unreachable", str(e)))
     except Exception as e:  # failure is data: the parent records it as the row
         conn.send(("error", error_text(e)))
     finally:
@@ -236,12 +238,21 @@ def isolated(target: Callable[[Any, Connection], None], arg: Any, timeout_s: flo
 
 
 def run_jobs(jobs: Sequence[RunJob], table: ResultsTable, timeout_s: float) -> Iterator[ResultRow]:
-    """Run each job isolated, append its row to ``table`` as soon as it is known, and yield it."""
+    """Run each job isolated, append its row to ``table`` as soon as it is known, and yield it.
+
+    Raises:
+        UnreachableDeviceError: the device's agent stopped answering; the rows so far are in ``table``, and a rerun
+            of the same plan runs the others.
+    """
     from edgebench.devices import get_device
 
-    for job in jobs:
+    for done, job in enumerate(jobs):
         started = _now()
         status, value = isolated(_child, job, timeout_s)
+        if status == "unreachable":
+            left = len(jobs) - done
+            raise UnreachableDeviceError(f"{value}; the {done} rows run so far are in {table.directory}: rerun "
+                                         f"the same command once it answers to run the other {left}")  # fmt: skip
         row = value if status == "ok" else _failed(job, get_device(job.device).name, value, started)
         table.append([row])
         yield row
