@@ -2,9 +2,9 @@
 
 Starts the agent on 127.0.0.1, builds the LUT of ``--space`` for ``--backend`` FP32 on a device that
 is this machine reached through the agent (source ``agent``), then the same LUT on ``host`` (measured), each in a
-fresh cache. Prints each build's time and boundary-correction fit, the agent's cache of loaded artifacts, and
-agent / local per row (median and p10-p90): on the same CPU the rows should agree to this VM's run-to-run drift
-(0-8 %). ``--agent-cache-mb 0`` makes the agent load the artifact of every window afresh.
+fresh cache. Prints each build's time and boundary-correction fit, the agent's cache of loaded artifacts and the
+bytes it received, and agent / local per row (median and p10-p90): on the same CPU the rows should agree to this
+VM's run-to-run drift (0-8 %). ``--agent-cache-mb 0`` makes the agent load the artifact of every window afresh.
 
 Usage: python benchmarks/agent_lut.py [--space mbv2-cifar] [--backend onnxruntime] [--agent-cache-mb 256]
 """
@@ -12,6 +12,7 @@ Usage: python benchmarks/agent_lut.py [--space mbv2-cifar] [--backend onnxruntim
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -20,10 +21,19 @@ import numpy as np
 import yaml
 
 from edgebench.devices import get_device, load_profile
-from edgebench.lut.builder import BuildResult, build_lut
+from edgebench.lut.builder import BuildResult, BuildSettings, build_lut
 from edgebench.search.space import get_space
 from edgebench.testing.agent import loopback_agent
 from edgebench.types import Precision
+
+
+def window_mb(cache_dir: Path, passes: int) -> float:
+    """What the agent would receive if every window sent its artifact: the artifacts' bytes times the passes."""
+    total = 0
+    for done in cache_dir.rglob("done.json"):
+        artifact = done.parent / json.loads(done.read_text())["file"]
+        total += sum(p.stat().st_size for p in (artifact, artifact.with_suffix(".bin")) if p.exists())
+    return passes * total / 1e6
 
 
 def describe(label: str, result: BuildResult) -> None:
@@ -46,9 +56,11 @@ def main() -> None:
         board, space = load_profile(Path(tmp) / "board.yaml"), get_space(args.space)
         remote = build_lut(board, args.backend, Precision.FP32, space, Path(tmp) / "remote")
         describe("agent", remote)
-        cache = agent.client.info()["cache"]
-        print(f"agent cache: {cache['hits']} requests on a loaded artifact, {cache['misses']} loads; "
-              f"{cache['artifacts']} kept ({cache['mb']:.0f} of {cache['limit_mb']:.0f} MB)")  # fmt: skip
+        facts = agent.client.info()
+        cache, sent = facts["cache"], window_mb(Path(tmp) / "remote", BuildSettings().passes)
+        print(f"agent: {cache['hits']} requests found their artifact loaded, {cache['misses']} did not; "
+              f"{cache['artifacts']} kept ({cache['mb']:.0f} of {cache['limit_mb']:.0f} MB); received "
+              f"{facts['received_mb']:.0f} MB (each window sending its artifact: {sent:.0f} MB)")  # fmt: skip
         local = build_lut(get_device("host"), args.backend, Precision.FP32, space, Path(tmp) / "local")
         describe("local", local)
         ratio = remote.table.rows["latency_ms"].to_numpy() / local.table.rows["latency_ms"].to_numpy()

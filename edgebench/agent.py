@@ -10,9 +10,9 @@ artifact at a time (a request that arrives meanwhile gets 503; retry it). Loaded
 requests, up to ``--cache-mb`` of artifact bytes: a LUT build times each artifact in several windows, and loading
 a network onto an accelerator takes seconds.
 
-API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 411, 413, 422, 500 or 503):
+API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 409, 411, 413, 422, 500 or 503):
     GET  /info      device facts: platform, CPU, cores, Python, runtimes and their versions, OpenVINO devices,
-                    and the cache of loaded artifacts
+                    the cache of loaded artifacts, and the request bytes received
     POST /measure   time an artifact; returns JSON {"runtime", "version", "device", "threads", "warmup",
                     "samples_ms": [...], "median_ms", "p10_ms", "p90_ms", "cached"} for a fixed random input
     POST /run       run an artifact on the inputs sent; returns the first output as a .npy (float32, batch first)
@@ -22,6 +22,8 @@ API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 411, 413, 422
     ``weights_bytes`` and ``inputs_bytes`` (the lengths of those trailing parts), ``threads``, ``warmup``,
     ``runs``, and for OpenVINO ``runtime=openvino`` (to run an .onnx with it), ``device`` (CPU, MYRIAD, ...; default
     CPU) and ``hint`` (inference precision: f32, f16, bf16; default f32 on CPU, the device's own elsewhere).
+    An artifact sent before may be named instead by ``digest`` (`artifact_digest` of its bytes), with only the
+    inputs in the body; if it is no longer loaded, the reply is 409 and the client sends it again.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-VERSION = 2
+VERSION = 3  # 3: loaded artifacts are kept, and a request may name one by its digest
 TOKEN_ENV = "EDGEBENCH_AGENT_TOKEN"
 #: File name suffix -> magic bytes the file must start with (ONNX: a protobuf whose first field is ir_version).
 MAGIC = {".onnx": (b"\x08",), ".tflite": (b"TFL3",), ".xml": (b"<?xml", b"<net")}
@@ -136,13 +138,19 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def checked_suffix(name: str, model: bytes) -> str:
-    """The artifact's suffix, if its name is a plain file name of a known kind and its bytes look like one."""
+def named_suffix(name: str) -> str:
+    """The artifact's suffix, if its name is a plain file name of a known kind."""
     if not NAME.match(name) or name.startswith("."):
         raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact name {name!r} must be a plain file name (no folders)")
     suffix = Path(name).suffix.lower()
     if suffix not in MAGIC:
         raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact {name!r}: only {', '.join(MAGIC)} files are accepted")
+    return suffix
+
+
+def checked_suffix(name: str, model: bytes) -> str:
+    """`named_suffix`, if the artifact's bytes also look like that kind of model."""
+    suffix = named_suffix(name)
     head = model[4:8] if suffix == ".tflite" else model[:5]
     if not any(head.startswith(m) for m in MAGIC[suffix]):
         raise AgentError(HTTPStatus.BAD_REQUEST, f"artifact {name!r} is not a {suffix} model (wrong magic bytes)")
@@ -363,12 +371,17 @@ class Cache:
                 "hits": self.hits, "misses": self.misses}  # fmt: skip
 
 
-def artifact_key(parts: tuple[bytes, bytes], runtime: str, threads: int, device: str, hint: str) -> str:
-    """What makes a loaded artifact reusable: its bytes and how it was opened."""
-    digest = hashlib.sha256(repr((runtime, threads, device, hint, len(parts[0]))).encode())
-    for part in parts:
-        digest.update(part)
+def artifact_digest(model: bytes, weights: bytes = b"") -> str:
+    """An artifact's identity (SHA-256 of its bytes): a client sends it instead of an artifact sent before."""
+    digest = hashlib.sha256(b"%d:" % len(model))
+    digest.update(model)
+    digest.update(weights)
     return digest.hexdigest()
+
+
+def cache_key(digest: str, runtime: str, threads: int, device: str, hint: str) -> str:
+    """What makes a loaded artifact reusable: its bytes and how it was opened."""
+    return repr((digest, runtime, threads, device, hint))
 
 
 def measure(loaded: Loaded, warmup: int, runs: int) -> dict[str, Any]:
@@ -439,6 +452,7 @@ class Agent(ThreadingHTTPServer):
         self.token, self.max_bytes, self.timeout_s = token, max_bytes, timeout_s
         self.workdir = Path(tempfile.mkdtemp(prefix="edgebench-agent-"))  # mode 0700
         self.busy, self.cache = threading.Lock(), Cache(cache_bytes)
+        self.received = 0  # request body bytes, for /info
 
     def server_close(self) -> None:
         super().server_close()
@@ -489,7 +503,7 @@ class Handler(BaseHTTPRequestHandler):
         self._handle(self._info if route == "/info" else self._not_found)
 
     def _info(self) -> dict[str, Any]:
-        return {**info(), "cache": self.server.cache.facts()}
+        return {**info(), "cache": self.server.cache.facts(), "received_mb": round(self.server.received / 1e6, 3)}
 
     def do_POST(self) -> None:
         url = urlparse(self.path)
@@ -515,7 +529,9 @@ class Handler(BaseHTTPRequestHandler):
             raise AgentError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                              f"body of {length} bytes is over the agent's {self.server.max_bytes}; "
                              "restart it with a larger --max-mb")  # fmt: skip
-        return self.rfile.read(length)
+        body = self.rfile.read(length)
+        self.server.received += len(body)
+        return body
 
     def _work(self, query: dict[str, list[str]], outputs: bool) -> dict[str, Any] | bytes:
         """Check the whole request, then load the artifact (unless it is loaded already) and time or run it."""
@@ -526,23 +542,32 @@ class Handler(BaseHTTPRequestHandler):
         inputs_bytes = _int(query, "inputs_bytes", 0, 0, self.server.max_bytes) if outputs else 0
         device = _text(query, "device", re.compile(r"^[A-Z][A-Z0-9_.]{0,31}$"), "CPU")
         hint = _text(query, "hint", re.compile(f"^({'|'.join(HINTS)})?$"))
+        digest = _text(query, "digest", re.compile("^([0-9a-f]{64})?$"))
         body = self._body()
-        if weights_bytes + inputs_bytes >= len(body):
-            raise AgentError(HTTPStatus.BAD_REQUEST, "weights_bytes + inputs_bytes leave no artifact in the body")
-        cut = len(body) - weights_bytes - inputs_bytes
-        model, weights, raw_inputs = body[:cut], body[cut : cut + weights_bytes], body[cut + weights_bytes :]
-        suffix = checked_suffix(name, model)
+        if digest:  # an artifact sent before: only the inputs follow
+            if weights_bytes or inputs_bytes != len(body):
+                raise AgentError(HTTPStatus.BAD_REQUEST, "a request naming its artifact by digest sends no artifact")
+            suffix, model, weights, raw_inputs = named_suffix(name), b"", b"", body
+        else:
+            if weights_bytes + inputs_bytes >= len(body):
+                raise AgentError(HTTPStatus.BAD_REQUEST, "weights_bytes + inputs_bytes leave no artifact in the body")
+            cut = len(body) - weights_bytes - inputs_bytes
+            model, weights, raw_inputs = body[:cut], body[cut : cut + weights_bytes], body[cut + weights_bytes :]
+            suffix, digest = checked_suffix(name, model), artifact_digest(model, weights)
+            if (suffix == ".xml") != bool(weights):
+                raise AgentError(HTTPStatus.BAD_REQUEST, "an OpenVINO .xml needs its .bin (weights_bytes), and only it")
         runtime = _text(query, "runtime", re.compile("^(onnxruntime|openvino|tflite)$"), RUNTIME[suffix])
         if runtime != RUNTIME[suffix] and (suffix, runtime) != (".onnx", "openvino"):
             raise AgentError(HTTPStatus.BAD_REQUEST, f"runtime {runtime} does not read {suffix} files")
-        if (suffix == ".xml") != bool(weights):
-            raise AgentError(HTTPStatus.BAD_REQUEST, "an OpenVINO .xml needs its .bin (weights_bytes), and only it")
         inputs = read_inputs(raw_inputs) if outputs else None
         if not self.server.busy.acquire(blocking=False):
             raise AgentError(HTTPStatus.SERVICE_UNAVAILABLE, "busy with another artifact; retry later")
         try:
-            key = artifact_key((model, weights), runtime, threads, device, hint)
-            opener = functools.partial(self._load, model, weights, suffix, runtime, threads, device, hint)
+            key = cache_key(digest, runtime, threads, device, hint)
+            if model:
+                opener = functools.partial(self._load, model, weights, suffix, runtime, threads, device, hint)
+            else:
+                opener = functools.partial(_not_loaded, digest)
             loaded, cached = self.server.cache.open(key, len(model) + len(weights), opener)
             if inputs is not None:
                 return run(loaded, inputs)
@@ -563,6 +588,10 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             for path in files:
                 path.unlink(missing_ok=True)
+
+
+def _not_loaded(digest: str) -> Loaded:
+    raise AgentError(HTTPStatus.CONFLICT, f"artifact {digest[:12]} is not loaded here (any more); send its bytes")
 
 
 def load_token(token_file: Path | None) -> tuple[str, bool]:

@@ -3,6 +3,7 @@ per-request timeout and retries while the agent restarts."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -11,11 +12,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 
+from edgebench.agent import artifact_digest
 from edgebench.backends import get_backend
 from edgebench.backends._timing import Measurement
 from edgebench.backends.base import Artifact, Opened
@@ -38,10 +41,12 @@ class AgentClient:
     retries: int = 5
     backoff_s: float = 1.0
     _facts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # /info, once asked
+    _sent: set[str] = field(default_factory=set, compare=False, repr=False)  # digests of the artifacts sent
 
     @classmethod
     def for_connection(cls, connection: AgentConnection, device: str) -> AgentClient:
-        """The client a profile's ``connection: {agent: URL, token_env: NAME}`` names.
+        """The client a profile's ``connection: {agent: URL, token_env: NAME}`` names, one per agent and process:
+        the agent's facts are asked once, and each artifact is sent once.
 
         Raises:
             UnreachableDeviceError: the token's environment variable is not set.
@@ -52,7 +57,7 @@ class AgentClient:
                 f"device '{device}' is measured through its agent at {connection.agent}, but ${connection.token_env} "
                 "is not set; export the token the agent printed when it started"
             )
-        return cls(connection.agent.rstrip("/"), token, connection.timeout_s, connection.retries)
+        return _shared(connection.agent.rstrip("/"), token, connection.timeout_s, connection.retries)
 
     def _call(self, path: str, body: bytes | None = None) -> bytes:
         request = urllib.request.Request(self.url + path, data=body, method="GET" if body is None else "POST")
@@ -66,6 +71,8 @@ class AgentClient:
                     return bytes(response.read())
             except urllib.error.HTTPError as e:
                 reason = _reason(e)
+                if e.code == HTTPStatus.CONFLICT:
+                    raise _NotLoaded(reason) from None
                 if e.code not in RETRY:
                     raise UnsupportedError(
                         f"agent {self.url} refused {path.split('?')[0]} ({e.code}): {reason}"
@@ -84,8 +91,8 @@ class AgentClient:
 
     def measure(self, artifact: Artifact, threads: int, warmup: int, repeats: int, device: str = "CPU") -> Measurement:
         """Time an artifact on the device (the agent times a fixed random input of its own)."""
-        query, body = self._request(artifact, device, {"threads": threads, "warmup": warmup, "runs": repeats})
-        reply = json.loads(self._call(f"/measure?{query}", body))
+        reply = json.loads(self._post("/measure", artifact, device, {"threads": threads, "warmup": warmup,
+                                                                     "runs": repeats}))  # fmt: skip
         return Measurement.from_samples(reply["samples_ms"])
 
     def run(self, artifact: Artifact, x: np.ndarray, threads: int, device: str = "CPU") -> np.ndarray:
@@ -93,12 +100,31 @@ class AgentClient:
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(x, dtype=np.float32), allow_pickle=False)
         inputs = buffer.getvalue()
-        query, body = self._request(artifact, device, {"threads": threads, "inputs_bytes": len(inputs)})
-        return np.asarray(np.load(io.BytesIO(self._call(f"/run?{query}", body + inputs)), allow_pickle=False))
+        reply = self._post("/run", artifact, device, {"threads": threads, "inputs_bytes": len(inputs)}, inputs)
+        return np.asarray(np.load(io.BytesIO(reply), allow_pickle=False))
 
-    def _request(self, artifact: Artifact, device: str, settings: dict[str, int]) -> tuple[str, bytes]:
-        """The query and body that send ``artifact`` (an IR with its weights) to be opened on ``device``. An
-        OpenVINO older than 2022.1 cannot read this OpenVINO's IR, so it gets the ONNX the IR came from."""
+    def _post(self, path: str, artifact: Artifact, device: str, settings: dict[str, int], tail: bytes = b"") -> bytes:
+        """POST ``artifact`` then ``tail``. An artifact this client sent before to an agent that keeps what it
+        loads (version 3) is named by its digest alone, and sent again if the agent no longer has it."""
+        query, model, weights = self._request(artifact, device, settings)
+        digest = artifact_digest(model, weights)
+        if digest in self._sent:
+            try:
+                return self._call(f"{path}?{urllib.parse.urlencode({**query, 'digest': digest})}", tail)
+            except _NotLoaded:
+                pass
+        if weights:
+            query["weights_bytes"] = len(weights)
+        reply = self._call(f"{path}?{urllib.parse.urlencode(query)}", model + weights + tail)
+        if self._agent_facts().get("agent", 0) >= 3:
+            self._sent.add(digest)
+        return reply
+
+    def _request(
+        self, artifact: Artifact, device: str, settings: dict[str, int]
+    ) -> tuple[dict[str, Any], bytes, bytes]:
+        """The query, artifact and weights (an IR's) that open ``artifact`` on ``device``. An OpenVINO older than
+        2022.1 cannot read this OpenVINO's IR, so it gets the ONNX the IR came from."""
         query: dict[str, Any] = {"name": artifact.path.name, "device": device, **settings}
         path = artifact.path
         if artifact.backend == "openvino" and self._openvino_version() < READS_IR_V11:
@@ -109,21 +135,30 @@ class AgentClient:
                     f"IR nor, for {artifact.precision}, its source ONNX; use fp32/fp16 or OpenVINO >= 2022.1 there"
                 )
             path, query["name"], query["runtime"] = onnx, onnx.name, "openvino"
-        body = path.read_bytes()
-        if path.suffix == ".xml":
-            weights = path.with_suffix(".bin").read_bytes()
-            query["weights_bytes"] = len(weights)
-            body += weights
+        weights = path.with_suffix(".bin").read_bytes() if path.suffix == ".xml" else b""
         if artifact.backend == "openvino" and device == "CPU":
             query["hint"] = INFERENCE_HINT[artifact.precision]
-        return urllib.parse.urlencode(query), body
+        return query, path.read_bytes(), weights
 
-    def _openvino_version(self) -> tuple[int, ...]:
-        """The agent's OpenVINO as (year, release), asked once."""
+    def _agent_facts(self) -> dict[str, Any]:
+        """`info`, asked once."""
         if not self._facts:
             self._facts.update(self.info())
-        version = self._facts["runtimes"].get("openvino", "0.0")
+        return self._facts
+
+    def _openvino_version(self) -> tuple[int, ...]:
+        """The agent's OpenVINO as (year, release)."""
+        version = self._agent_facts()["runtimes"].get("openvino", "0.0")
         return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+
+
+@functools.cache
+def _shared(url: str, token: str, timeout_s: float, retries: int) -> AgentClient:
+    return AgentClient(url, token, timeout_s, retries)
+
+
+class _NotLoaded(Exception):
+    """The agent no longer has the artifact a request named by its digest."""
 
 
 def _reason(error: urllib.error.HTTPError) -> str:
@@ -134,7 +169,8 @@ def _reason(error: urllib.error.HTTPError) -> str:
 
 
 class RemoteSession:
-    """An artifact on a device's agent, used like a local `Session`; every call is one request."""
+    """An artifact on a device's agent, used like a local `Session`; every call is one request (the artifact is
+    sent with the first, and named by its digest after that)."""
 
     def __init__(self, client: AgentClient, artifact: Artifact, threads: int, device: str) -> None:
         self.client, self.artifact, self.threads, self.device = client, artifact, threads, device
@@ -147,7 +183,7 @@ class RemoteSession:
         return self.client.measure(self.artifact, self.threads, warmup, repeats, self.device)
 
     def close(self) -> None:
-        """Nothing stays open on the agent between requests."""
+        """Nothing to close: the agent decides how long it keeps the artifact loaded."""
 
     def __enter__(self) -> RemoteSession:
         return self

@@ -143,6 +143,10 @@ def test_run_refuses_inputs_of_the_wrong_shape(agent: str, tiny_onnx: Path) -> N
         (f"/run?name=m.onnx&inputs_bytes={len(PICKLE)}", b"\x08" + PICKLE, TOKEN, 400, "must be float32"),
         (f"/run?name=m.onnx&inputs_bytes={len(HUGE)}", b"\x08" + HUGE, TOKEN, 400, "but 16 bytes of data follow"),
         ("/nowhere", b"x", TOKEN, 404, "no endpoint /nowhere"),
+        (f"/measure?name=m.onnx&digest={'0' * 64}", b"", TOKEN, 409, "is not loaded here (any more); send its"),
+        (f"/measure?name=m.onnx&digest={'0' * 64}", b"\x08", TOKEN, 400, "by digest sends no artifact"),
+        (f"/measure?name=m.xml&digest={'0' * 64}&weights_bytes=1", b"x", TOKEN, 400, "by digest sends no artifact"),
+        ("/measure?name=m.onnx&digest=../etc", b"", TOKEN, 400, "'digest' has an unexpected value"),
     ],
 )
 def test_bad_requests_are_refused_and_the_agent_stays_up(
