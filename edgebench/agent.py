@@ -127,10 +127,10 @@ def info() -> dict[str, Any]:
             "openvino_devices": openvino_devices()}  # fmt: skip
 
 
-def cpu_name() -> str:
-    """The CPU's model name (x86 ``model name``, Arm ``Model``), else what platform knows."""
+def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name (x86 ``model name``, a Raspberry Pi's ``Model``), else what platform knows."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in cpuinfo.read_text().splitlines():
             if line.startswith(("model name", "Model")):
                 return line.split(":", 1)[1].strip()
     except OSError:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-import platform
 from pathlib import Path
+
+from edgebench.agent import cpu_name
 
 
 def _cpuinfo(field: str) -> str | None:
@@ -19,9 +20,10 @@ def _cpuinfo(field: str) -> str | None:
 
 
 @functools.cache
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux), else the platform's processor string."""
-    return _cpuinfo("model name") or platform.processor() or platform.machine()
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name, as the agent names a board's (`edgebench.agent.cpu_name`): Arm boards have no
+    ``model name``, and their architecture alone would not tell a Raspberry Pi 4 from a 5."""
+    return cpu_name(cpuinfo)
 
 
 @functools.cache

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgebench.agent import EXTERNAL_DATA, AgentError, Cache
+from edgebench.agent import EXTERNAL_DATA, AgentError, Cache, cpu_name
 from edgebench.backends import get_backend
+from edgebench.devices.local import cpu_model
 from edgebench.testing.backend_suite import tiny_model
 from edgebench.types import Precision
 from tests.agent.conftest import TOKEN
@@ -238,3 +239,23 @@ def test_a_load_that_fails_with_artifacts_loaded_is_retried_without_them() -> No
         cache.open("c", 4, refused)
     assert list(cache.entries) == ["b"]  # a refusal is the request's fault: the cache stays
     assert Cache(limit=0).open("d", 1, lambda: "d") == ("d", False)
+
+
+PI4 = """processor\t: 0
+BogoMIPS\t: 108.00
+CPU implementer\t: 0x41
+CPU part\t: 0xd08
+
+Revision\t: c03114
+Model\t\t: Raspberry Pi 4 Model B Rev 1.4
+"""
+EPYC = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 17\nmodel name\t: AMD EPYC 9R14 96-Core Processor\n"
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "name"), [(PI4, "Raspberry Pi 4 Model B Rev 1.4"), (EPYC, "AMD EPYC 9R14 96-Core Processor")]
+)
+def test_the_cpu_is_named_on_arm_boards_and_x86_alike(cpuinfo: str, name: str, tmp_path: Path) -> None:
+    (tmp_path / "cpuinfo").write_text(cpuinfo)
+    assert cpu_name(tmp_path / "cpuinfo") == name  # what the agent says
+    assert cpu_model(tmp_path / "cpuinfo") == name  # what local LUT headers and rows say
