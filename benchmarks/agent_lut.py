@@ -36,6 +36,12 @@ def window_mb(cache_dir: Path, passes: int) -> float:
     return passes * total / 1e6
 
 
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (Linux), to size ``--cache-mb`` by."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1e3
+
+
 def describe(label: str, result: BuildResult) -> None:
     c = result.table.meta.correction
     print(f"{label:6} {len(result.table.rows)} rows, {result.failed} failed, built in {result.seconds:.0f} s; "
@@ -60,7 +66,8 @@ def main() -> None:
         cache, sent = facts["cache"], window_mb(Path(tmp) / "remote", BuildSettings().passes)
         print(f"agent: {cache['hits']} requests found their artifact loaded, {cache['misses']} did not; "
               f"{cache['artifacts']} kept ({cache['mb']:.0f} of {cache['limit_mb']:.0f} MB); received "
-              f"{facts['received_mb']:.0f} MB (each window sending its artifact: {sent:.0f} MB)")  # fmt: skip
+              f"{facts['received_mb']:.0f} MB (each window sending its artifact: {sent:.0f} MB); resident "
+              f"{rss_mb(agent.process.pid):.0f} MB")  # fmt: skip
         local = build_lut(get_device("host"), args.backend, Precision.FP32, space, Path(tmp) / "local")
         describe("local", local)
         ratio = remote.table.rows["latency_ms"].to_numpy() / local.table.rows["latency_ms"].to_numpy()

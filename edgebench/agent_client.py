@@ -105,7 +105,8 @@ class AgentClient:
 
     def _post(self, path: str, artifact: Artifact, device: str, settings: dict[str, int], tail: bytes = b"") -> bytes:
         """POST ``artifact`` then ``tail``. An artifact this client sent before to an agent that keeps what it
-        loads (version 3) is named by its digest alone, and sent again if the agent no longer has it."""
+        loads (version 3, ``--cache-mb`` above 0) is named by its digest alone, and sent again if the agent no
+        longer has it."""
         query, model, weights = self._request(artifact, device, settings)
         digest = artifact_digest(model, weights)
         if digest in self._sent:
@@ -116,7 +117,7 @@ class AgentClient:
         if weights:
             query["weights_bytes"] = len(weights)
         reply = self._call(f"{path}?{urllib.parse.urlencode(query)}", model + weights + tail)
-        if self._agent_facts().get("agent", 0) >= 3:
+        if self._agent_facts().get("cache", {}).get("limit_mb", 0) > 0:  # an agent that keeps what it loads
             self._sent.add(digest)
         return reply
 

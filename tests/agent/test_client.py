@@ -76,5 +76,30 @@ def test_an_artifact_sent_once_is_named_by_its_digest_after_that(
     posts = [(path, n) for path, n in sent if path != "/info"]
     if cache_mb:  # kept loaded: the artifact goes once, then only the inputs
         assert posts[0][1] >= size and posts[1][1] < size and posts[2] == ("/measure", 0) and len(posts) == 3
-    else:  # not kept: each digest gets 409, and the artifact goes again
-        assert [n >= size for _, n in posts] == [True, False, True, False, True] and len(posts) == 5
+    else:  # an agent that keeps nothing is sent the artifact every time
+        assert [n >= size for _, n in posts] == [True, True, True]
+
+
+def test_an_artifact_the_agent_dropped_is_sent_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = get_backend("onnxruntime").export(tiny_model(), Precision.FP32, tmp_path / "a")
+    calibration = np.random.default_rng(0).standard_normal((8, *a.input_shape[1:]), dtype=np.float32)
+    b = get_backend("onnxruntime").export(tiny_model(), Precision.INT8, tmp_path / "b", calibration)
+    sizes = sorted((a.size_bytes, b.size_bytes))
+    assert sizes[0] > 0.2 * sizes[1]  # a cache of 1.2 times the larger holds either, not both
+    sent: list[int] = []
+    call = AgentClient._call
+
+    def counted(self: AgentClient, path: str, body: bytes | None = None) -> bytes:
+        if body is not None:
+            sent.append(len(body))
+        return call(self, path, body)
+
+    monkeypatch.setattr(AgentClient, "_call", counted)
+    x = np.zeros((1, *a.input_shape[1:]), np.float32)
+    with loopback_agent(token=TOKEN, cache_mb=1.2 * sizes[1] / 1e6) as running:
+        client = AgentClient(running.url, TOKEN)
+        first = client.run(a, x, threads=1)
+        client.run(b, x, threads=1)  # room for one: a is dropped
+        assert np.array_equal(client.run(a, x, threads=1), first)
+    assert sent[2] < a.size_bytes <= sent[3]  # a's digest got 409, then a went again
+    assert len(sent) == 4
