@@ -8,7 +8,11 @@ pruned network on every backend (speed-up), checks the pruned network's measured
 times the pruned network with every pruned group one channel narrower than the runtime's channel block allows (fewer
 FLOPs, off the block) to show what channel rounding buys.
 
+On other data, give its spec and a teacher trained on it (``edgebench teacher train``): ``--data cifar10:PATH
+--teacher CKPT``.
+
 Usage: python benchmarks/prune.py [--criterion l1] [--estimated rpi5] [--final-epochs 10] [--seeds 0 1 2] [--runs 300]
+                                  [--data SPEC --teacher CKPT]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from torch import nn
 from edgebench.bench import bench_model
 from edgebench.data import load_data
 from edgebench.devices import get_device
+from edgebench.distill.checkpoint import Checkpoint, load_checkpoint
 from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import TrainConfig, train
@@ -81,7 +86,7 @@ def prune_and_compare(
 ) -> tuple[nn.Module, float, float]:
     """One seed: hardware-aware pruning to ``budget`` and uniform pruning at its predicted latency, both with the
     same KD epochs in all. Prints both; returns the pruned network, its predicted latency and the accuracy gap."""
-    data, teacher = load_data(None), default_teacher()
+    data, teacher = load_data(args.data), teacher_of(args)
     short, final = TrainConfig(epochs=1, seed=seed), TrainConfig(epochs=args.final_epochs, seed=seed)
     config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
     t0 = time.perf_counter()
@@ -101,8 +106,13 @@ def prune_and_compare(
     return pruned.module, pruned.predicted_ms, gap
 
 
+def teacher_of(args: argparse.Namespace) -> Checkpoint:
+    """``--teacher``, else the default teacher (on the default data)."""
+    return load_checkpoint(args.teacher) if args.teacher else default_teacher()
+
+
 def run_device(name: str, backend: str, precision: Precision, args: argparse.Namespace) -> None:
-    profile, teacher = get_device(name), default_teacher()
+    profile, teacher = get_device(name), teacher_of(args)
     t0 = time.perf_counter()
     table = build_layer_table(teacher.network, teacher.classes, profile, backend, precision, default_cache_dir())
     multiple = pruning_multiple(profile, backend)
@@ -146,7 +156,11 @@ def main() -> None:
     parser.add_argument("--finetune-every", type=int, default=8)
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--data", help="data spec (default: the bundled digits)")
+    parser.add_argument("--teacher", type=Path, help="teacher checkpoint trained on --data")
     args = parser.parse_args()
+    if bool(args.data) != bool(args.teacher):
+        parser.error("--data and --teacher go together: the default teacher knows only the default data")
     run_device("host", "onnxruntime", Precision.FP32, args)
     profile = get_device(args.estimated)
     runtime = profile.runtimes[0]
