@@ -157,8 +157,10 @@ def bench_model(
                 m = session.measure(x[:1], warmup=warmup, repeats=repeats)
         except Exception as e:  # failure is data: record it and go on with the next backend
             log.debug("%s %s failed:\n%s", backend_name, precision, traceback.format_exc())
-            yield replace(failed, error=error_text(e))
-            gone = error_text(e) if isinstance(e, UnreachableDeviceError) else ""
+            reason = error_text(e)
+            if isinstance(e, UnreachableDeviceError):
+                gone = reason
+            yield replace(failed, error=reason)
             continue
         yield replace(
             failed,
