@@ -39,7 +39,9 @@ def _torch_pruning(make: Callable[[], tp.importance.Importance], needs_grad: boo
     return scores
 
 
-def _multiply_by(mask: torch.Tensor) -> Callable[[nn.Module, object, torch.Tensor], torch.Tensor]:
+def multiply_by(mask: torch.Tensor) -> Callable[[nn.Module, object, torch.Tensor], torch.Tensor]:
+    """A forward hook scaling a layer's output channels by ``mask`` (zeroing one removes that channel)."""
+
     def hook(_: nn.Module, __: object, output: torch.Tensor) -> torch.Tensor:
         return output * mask
 
@@ -55,7 +57,7 @@ def information(graph: PruningGraph, x: torch.Tensor, y: torch.Tensor) -> Scores
     out = {}
     for group in graph.groups():
         mask = torch.ones(1, group.channels, 1, 1)
-        hooks = [m.register_forward_hook(_multiply_by(mask)) for m in graph.masked_layers(group.root)]
+        hooks = [m.register_forward_hook(multiply_by(mask)) for m in graph.masked_layers(group.root)]
         scores = torch.empty(group.channels)
         for c in range(group.channels):
             mask.fill_(1.0)

@@ -1,6 +1,12 @@
 """The prune-to-latency loop (Opti-Cut, after HFP): remove, one group at a time, the channels whose predicted
 latency saving per importance lost is best, re-predict from the layer table, fine-tune with knowledge
-distillation every few steps, until the predicted latency meets the budget; then fine-tune once more."""
+distillation every few steps, until the predicted latency meets the budget; then fine-tune once more.
+
+Each step offers one cut per group: its least important channels (by the criterion) down to the fewest that save
+a step's latency (NetAdapt's fixed decrement). The importance a cut loses is measured, not summed: the KL
+divergence of the network's output on the calibration batch with the cut's channels zeroed. Criterion scores are
+comparable only within a group (Torch-Pruning's are mean-normalised per group), while a cut of a residual stream
+changes every block it feeds; summed scores let such cuts win every step and collapse the streams."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from edgebench.data.dataset import ImageData, batches, to_device
 from edgebench.distill.losses import get_loss
@@ -16,7 +23,7 @@ from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import ConfigError
 from edgebench.prune.graph import PruningGraph
 from edgebench.prune.history import PruneHistory, PruneStep
-from edgebench.prune.importance import Scores, get_criterion
+from edgebench.prune.importance import Scores, get_criterion, multiply_by
 from edgebench.prune.latency import ConvLayer, LayerShape, LayerTable, conv_layers
 
 
@@ -30,7 +37,9 @@ class PruneConfig:
         multiple: channels are removed in steps of this, and widths kept at multiples of it.
         finetune_every: steps between short KD fine-tunes (and fresh importance scores).
         finetune: the short fine-tune's training settings; ``final`` those of the last one.
-        calibration_images: training images the criteria score channels on.
+        step_share: each step's latency saving, as a share of the unpruned predicted latency (the last step
+            saves only what the budget still needs).
+        calibration_images: training images the criteria score channels and cuts on.
     """
 
     budget_ms: float
@@ -39,13 +48,14 @@ class PruneConfig:
     finetune_every: int = 8
     finetune: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1))
     final: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10))
-    calibration_images: int = 64
+    step_share: float = 0.03
+    calibration_images: int = 256
     loss: str = "kd"
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """Removing ``channels`` of the group at ``root``: what it saves and what it costs."""
+    """Removing ``channels`` of the group at ``root``: what it saves and what it costs (output KL)."""
 
     root: str
     channels: tuple[int, ...]
@@ -78,20 +88,59 @@ def _narrowed(layers: list[ConvLayer], outs: set[str], ins: set[str], k: int) ->
     return changed
 
 
-def candidates(graph: PruningGraph, table: LayerTable, scores: Scores, multiple: int) -> list[Candidate]:
-    """For every group that can shrink: its least important channels down to the next lower multiple."""
+def _cut(
+    graph: PruningGraph,
+    table: LayerTable,
+    layers: list[ConvLayer],
+    root: str,
+    channels: int,
+    multiple: int,
+    want_ms: float,
+) -> tuple[int, float]:
+    """The fewest channels (in steps of ``multiple``, one multiple kept) whose removal saves ``want_ms``, and
+    the saving; the most that can go if none does."""
+    outs, ins = graph.coupled_convs(root)
+    now, cut = table.layers_ms(layers), (0, 0.0)
+    for target in range((channels - 1) // multiple * multiple, multiple - 1, -multiple):
+        k = channels - target
+        cut = (k, table.scale * (now - table.layers_ms(_narrowed(layers, outs, ins, k))))
+        if cut[1] >= want_ms:
+            break
+    return cut
+
+
+@torch.no_grad()
+def output_change(
+    graph: PruningGraph, root: str, channels: tuple[int, ...], x: torch.Tensor, reference: torch.Tensor
+) -> float:
+    """KL(network output || output with ``channels`` of ``root``'s group zeroed), mean over the batch ``x``;
+    ``reference`` is the unchanged network's log-softmax output on it."""
+    mask = torch.ones(1, graph.conv(root).out_channels, 1, 1)
+    mask[0, list(channels)] = 0.0
+    hooks = [m.register_forward_hook(multiply_by(mask)) for m in graph.masked_layers(root)]
+    try:
+        without = F.log_softmax(graph.module(x), dim=1)
+    finally:
+        for h in hooks:
+            h.remove()
+    return float(F.kl_div(without, reference, log_target=True, reduction="batchmean").clamp_min(0.0))
+
+
+@torch.no_grad()
+def candidates(
+    graph: PruningGraph, table: LayerTable, scores: Scores, multiple: int, want_ms: float, x: torch.Tensor
+) -> list[Candidate]:
+    """For every group that can shrink: its least important channels, the fewest that save ``want_ms`` (all
+    it can spare if that is too much), with the output change their removal causes on ``x``."""
     layers = conv_layers(graph.module, graph.input_shape)
-    now = table.layers_ms(layers)
+    reference = F.log_softmax(graph.module.eval()(x), dim=1)
     found = []
     for group in graph.groups():
-        target = (group.channels - 1) // multiple * multiple
-        if target < multiple:
+        k, saving = _cut(graph, table, layers, group.root, group.channels, multiple, want_ms)
+        if k == 0:
             continue
-        k = group.channels - target
         drop = tuple(sorted(int(c) for c in torch.argsort(scores[group.root])[:k]))
-        outs, ins = graph.coupled_convs(group.root)
-        saving = table.scale * (now - table.layers_ms(_narrowed(layers, outs, ins, k)))
-        found.append(Candidate(group.root, drop, saving, float(scores[group.root][list(drop)].sum())))
+        found.append(Candidate(group.root, drop, saving, output_change(graph, group.root, drop, x, reference)))
     return found
 
 
@@ -138,7 +187,8 @@ def prune_to_budget(
     history, predicted = PruneHistory(tuple(input_shape)), table.network_ms(module, input_shape)
     unpruned, scores = predicted, criterion(graph, x, y)
     while predicted > config.budget_ms:
-        options = candidates(graph, table, scores, config.multiple)  # cuts that save nothing go last, not never
+        want = min(config.step_share * unpruned, predicted - config.budget_ms)
+        options = candidates(graph, table, scores, config.multiple, want, x)  # cuts that save nothing go last
         if not options:
             raise ConfigError(
                 f"pruning: the budget {config.budget_ms:.3f} ms cannot be reached; every group is down to "

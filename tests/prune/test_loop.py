@@ -1,5 +1,6 @@
 """The prune-to-latency loop reaches its budget in predicted latency, keeps widths on the multiple, records a
-history that rebuilds the pruned network, and says when a budget cannot be reached."""
+history that rebuilds the pruned network, and says when a budget cannot be reached; each step's cuts save the
+step's latency with the fewest channels, and cost what removing them really changes in the output."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import copy
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from edgebench.data import ImageData
 from edgebench.devices import get_device
@@ -14,8 +16,9 @@ from edgebench.distill.networks import build_network
 from edgebench.distill.train import TrainConfig
 from edgebench.exceptions import ConfigError
 from edgebench.prune.graph import PruningGraph
+from edgebench.prune.importance import get_criterion
 from edgebench.prune.latency import LayerTable, build_layer_table
-from edgebench.prune.loop import PruneConfig, prune_to_budget
+from edgebench.prune.loop import PruneConfig, candidates, output_change, prune_to_budget
 from edgebench.types import Precision
 
 NET, SHAPE = "resnet18-0.25-cifar", (1, 3, 32, 32)
@@ -56,3 +59,45 @@ def test_an_unreachable_budget_is_refused_with_the_latency_reached(table: LayerT
     with pytest.raises(ConfigError, match=r"budget 0\.000 ms cannot be reached; with 8 channel\(s\) left in every gr"):
         prune_to_budget(student, SHAPE, table, bright_dark, teacher, config)
     assert all(torch.equal(a, b) for a, b in zip(student.parameters(), teacher.parameters(), strict=True))  # untouched
+
+
+def _confident() -> torch.nn.Module:
+    """An untrained network whose outputs are confident, as a trained one's are: output changes are then well
+    above rounding."""
+    module = build_network(NET, 2).eval()
+    with torch.no_grad():
+        next(m for m in module.modules() if isinstance(m, torch.nn.Linear)).weight.mul_(100.0)
+    return module
+
+
+def test_zeroing_a_cut_changes_the_output_as_removing_it_does() -> None:
+    module = _confident()
+    graph, x = PruningGraph(module, SHAPE), torch.randn(16, *SHAPE[1:], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        reference = F.log_softmax(module(x), dim=1)
+    assert output_change(graph, "5.shortcut.0", (), x, reference) == pytest.approx(0.0, abs=1e-9)
+    change = output_change(graph, "5.shortcut.0", (1, 4, 9), x, reference)
+    pruned = copy.deepcopy(module)
+    PruningGraph(pruned, SHAPE).prune("5.shortcut.0", [1, 4, 9])
+    with torch.no_grad():
+        removed = F.kl_div(F.log_softmax(pruned(x), dim=1), reference, log_target=True, reduction="batchmean")
+    assert change == pytest.approx(float(removed), rel=1e-3) and change > 1e-3
+
+
+def test_each_cut_is_the_fewest_channels_that_save_the_step(table: LayerTable) -> None:
+    module = _confident()
+    graph, x = PruningGraph(module, SHAPE), torch.randn(8, *SHAPE[1:], generator=torch.Generator().manual_seed(0))
+    scores = get_criterion("l1")(graph, x, torch.zeros(8, dtype=torch.long))
+    want = 0.02 * table.network_ms(module, SHAPE)
+    found = {c.root: c for c in candidates(graph, table, scores, 8, want, x)}
+    assert set(found) == {g.root for g in graph.groups()}  # every group of resnet18-0.25 has more than 8 channels
+    for group in graph.groups():
+        cut = found[group.root]
+        assert len(cut.channels) % 8 == 0 and group.channels - len(cut.channels) >= 8
+        assert cut.channels == tuple(sorted(int(c) for c in scores[group.root].argsort()[: len(cut.channels)]))
+        if cut.saving_ms >= want and len(cut.channels) > 8:  # one multiple fewer would not have saved enough
+            fewer = candidates(graph, table, scores, 8, float("-inf"), x)  # one multiple from each
+            assert fewer[[c.root for c in fewer].index(group.root)].saving_ms < want
+        elif cut.saving_ms < want:
+            assert group.channels - len(cut.channels) == 8  # all the group can spare
+        assert cut.importance > 0.0
