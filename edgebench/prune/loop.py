@@ -21,7 +21,7 @@ from edgebench.data.dataset import ImageData, batches, to_device
 from edgebench.distill.losses import get_loss
 from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import ConfigError
-from edgebench.prune.graph import PruningGraph
+from edgebench.prune.graph import ChannelGroup, PruningGraph
 from edgebench.prune.history import PruneHistory, PruneStep
 from edgebench.prune.importance import Scores, get_criterion, multiply_by
 from edgebench.prune.latency import ConvLayer, LayerShape, LayerTable, conv_layers
@@ -39,7 +39,8 @@ class PruneConfig:
         finetune: the short fine-tune's training settings; ``final`` those of the last one.
         step_share: each step's latency saving, as a share of the unpruned predicted latency (the last step
             saves only what the budget still needs).
-        calibration_images: training images the criteria score channels and cuts on.
+        calibration_images: training images the criteria score channels on.
+        cut_images: training images each cut's output change is measured on.
     """
 
     budget_ms: float
@@ -49,7 +50,8 @@ class PruneConfig:
     finetune: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1))
     final: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10))
     step_share: float = 0.03
-    calibration_images: int = 256
+    calibration_images: int = 64
+    cut_images: int = 256
     loss: str = "kd"
 
 
@@ -92,18 +94,18 @@ def _cut(
     graph: PruningGraph,
     table: LayerTable,
     layers: list[ConvLayer],
-    root: str,
-    channels: int,
+    now_ms: float,
+    group: ChannelGroup,
     multiple: int,
     want_ms: float,
 ) -> tuple[int, float]:
-    """The fewest channels (in steps of ``multiple``, one multiple kept) whose removal saves ``want_ms``, and
-    the saving; the most that can go if none does."""
-    outs, ins = graph.coupled_convs(root)
-    now, cut = table.layers_ms(layers), (0, 0.0)
+    """The fewest channels of ``group`` (in steps of ``multiple``, one multiple kept) whose removal saves
+    ``want_ms`` of ``layers``' ``now_ms``, and the saving; the most that can go if none does."""
+    outs, ins = graph.coupled_convs(group.root)
+    channels, cut = group.channels, (0, 0.0)
     for target in range((channels - 1) // multiple * multiple, multiple - 1, -multiple):
         k = channels - target
-        cut = (k, table.scale * (now - table.layers_ms(_narrowed(layers, outs, ins, k))))
+        cut = (k, table.scale * (now_ms - table.layers_ms(_narrowed(layers, outs, ins, k))))
         if cut[1] >= want_ms:
             break
     return cut
@@ -133,10 +135,10 @@ def candidates(
     """For every group that can shrink: its least important channels, the fewest that save ``want_ms`` (all
     it can spare if that is too much), with the output change their removal causes on ``x``."""
     layers = conv_layers(graph.module, graph.input_shape)
-    reference = F.log_softmax(graph.module.eval()(x), dim=1)
+    now, reference = table.layers_ms(layers), F.log_softmax(graph.module.eval()(x), dim=1)
     found = []
     for group in graph.groups():
-        k, saving = _cut(graph, table, layers, group.root, group.channels, multiple, want_ms)
+        k, saving = _cut(graph, table, layers, now, group, multiple, want_ms)
         if k == 0:
             continue
         drop = tuple(sorted(int(c) for c in torch.argsort(scores[group.root])[:k]))
@@ -184,11 +186,12 @@ def prune_to_budget(
             f"left in every group the network is predicted at {floor:.3f} ms"
         )
     x, y = calibration_batch(data, config.calibration_images)
+    cut_x = calibration_batch(data, config.cut_images)[0]
     history, predicted = PruneHistory(tuple(input_shape)), table.network_ms(module, input_shape)
     unpruned, scores = predicted, criterion(graph, x, y)
     while predicted > config.budget_ms:
         want = min(config.step_share * unpruned, predicted - config.budget_ms)
-        options = candidates(graph, table, scores, config.multiple, want, x)  # cuts that save nothing go last
+        options = candidates(graph, table, scores, config.multiple, want, cut_x)  # cuts saving nothing go last
         if not options:
             raise ConfigError(
                 f"pruning: the budget {config.budget_ms:.3f} ms cannot be reached; every group is down to "
