@@ -25,7 +25,7 @@ class PruneStep:
     root: str
     channels: tuple[int, ...]
     criterion: str
-    importance: float  # the group's importance lost
+    importance: float  # the importance the cut lost: the output KL it caused on the calibration images
     predicted_ms: float | None = None  # the network's predicted latency after this step
 
 
