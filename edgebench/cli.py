@@ -548,9 +548,9 @@ def prune_cmd(
     devices that are not attached); channel counts stay multiples of the device's channel multiple and the
     runtime's channel block. Each step offers, per group, its least important channels (by --criterion), as
     few as save 3 % of the unpruned latency, and removes the cut whose saving per output change (KL on a
-    calibration batch, with the cut zeroed) is best; short KD fine-tunes run every few steps, and a final one at
-    the end. Writes the pruned checkpoint (its history replays on the original network), history.json and a
-    candidates.csv row of kind 'pruned'.
+    calibration batch, with the cut zeroed and BatchNorm re-estimated) is best; short KD fine-tunes run every few
+    steps, and a final one at the end. Writes the pruned checkpoint (its history replays on the original
+    network), history.json and a candidates.csv row of kind 'pruned'.
 
     Example: edgebench prune --device host --latency 1.2ms --criterion info
     """

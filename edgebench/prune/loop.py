@@ -4,13 +4,15 @@ distillation every few steps, until the predicted latency meets the budget; then
 
 Each step offers one cut per group: its least important channels (by the criterion) down to the fewest that save
 a step's latency (NetAdapt's fixed decrement). The importance a cut loses is measured, not summed: the KL
-divergence of the network's output on the calibration batch with the cut's channels zeroed. Criterion scores are
+divergence of the network's output on a batch of training images with the cut's channels zeroed, BatchNorm
+statistics re-estimated on the batch (EagleEye's adaptive BN) on both sides. Criterion scores are
 comparable only within a group (Torch-Pruning's are mean-normalised per group), while a cut of a residual stream
 changes every block it feeds; summed scores let such cuts win every step and collapse the streams."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -111,17 +113,42 @@ def _cut(
     return cut
 
 
+@contextmanager
+def batch_statistics(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` with its BatchNorms normalising by the statistics of the batch they see (the rest in eval mode),
+    as if re-estimated on it (EagleEye's adaptive BN); their running statistics are left as they were."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [{k: v.clone() for k, v in m.state_dict().items()} for m in norms]
+    module.eval()
+    for m in norms:
+        m.train()
+    try:
+        yield module
+    finally:
+        for m, state in zip(norms, saved, strict=True):
+            m.load_state_dict(state)
+        module.eval()
+
+
+@torch.no_grad()
+def adapted_output(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The log-softmax output on ``x`` with BatchNorm statistics re-estimated on ``x``."""
+    with batch_statistics(module):
+        return F.log_softmax(module(x), dim=1)
+
+
 @torch.no_grad()
 def output_change(
     graph: PruningGraph, root: str, channels: tuple[int, ...], x: torch.Tensor, reference: torch.Tensor
 ) -> float:
-    """KL(network output || output with ``channels`` of ``root``'s group zeroed), mean over the batch ``x``;
-    ``reference`` is the unchanged network's log-softmax output on it."""
+    """KL(network output || output with ``channels`` of ``root``'s group zeroed), mean over the batch ``x``, both
+    with BatchNorm statistics re-estimated on ``x`` (:func:`adapted_output`, its ``reference``): a cut's lasting
+    damage, not the shift in later layers' statistics that any fine-tune repairs at once."""
     mask = torch.ones(1, graph.conv(root).out_channels, 1, 1)
     mask[0, list(channels)] = 0.0
     hooks = [m.register_forward_hook(multiply_by(mask)) for m in graph.masked_layers(root)]
     try:
-        without = F.log_softmax(graph.module(x), dim=1)
+        without = adapted_output(graph.module, x)
     finally:
         for h in hooks:
             h.remove()
@@ -135,7 +162,7 @@ def candidates(
     """For every group that can shrink: its least important channels, the fewest that save ``want_ms`` (all
     it can spare if that is too much), with the output change their removal causes on ``x``."""
     layers = conv_layers(graph.module, graph.input_shape)
-    now, reference = table.layers_ms(layers), F.log_softmax(graph.module.eval()(x), dim=1)
+    now, reference = table.layers_ms(layers), adapted_output(graph.module, x)
     found = []
     for group in graph.groups():
         k, saving = _cut(graph, table, layers, now, group, multiple, want_ms)

@@ -18,7 +18,7 @@ from edgebench.exceptions import ConfigError
 from edgebench.prune.graph import PruningGraph
 from edgebench.prune.importance import get_criterion
 from edgebench.prune.latency import LayerTable, build_layer_table
-from edgebench.prune.loop import PruneConfig, candidates, output_change, prune_to_budget
+from edgebench.prune.loop import PruneConfig, adapted_output, candidates, output_change, prune_to_budget
 from edgebench.types import Precision
 
 NET, SHAPE = "resnet18-0.25-cifar", (1, 3, 32, 32)
@@ -62,26 +62,50 @@ def test_an_unreachable_budget_is_refused_with_the_latency_reached(table: LayerT
 
 
 def _confident() -> torch.nn.Module:
-    """An untrained network whose outputs are confident, as a trained one's are: output changes are then well
-    above rounding."""
+    """An untrained network whose BatchNorms scale and shift their channels unevenly, as a trained one's do: the
+    output then depends on most channels, and output changes are well above rounding."""
+    torch.manual_seed(0)
     module = build_network(NET, 2).eval()
     with torch.no_grad():
-        next(m for m in module.modules() if isinstance(m, torch.nn.Linear)).weight.mul_(100.0)
+        for norm in (m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.normal_(0.0, 0.5)
+        next(m for m in module.modules() if isinstance(m, torch.nn.Linear)).weight.mul_(3.0)
     return module
 
 
 def test_zeroing_a_cut_changes_the_output_as_removing_it_does() -> None:
     module = _confident()
     graph, x = PruningGraph(module, SHAPE), torch.randn(16, *SHAPE[1:], generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        reference = F.log_softmax(module(x), dim=1)
+    state = copy.deepcopy(module.state_dict())
+    reference = adapted_output(module, x)
     assert output_change(graph, "5.shortcut.0", (), x, reference) == pytest.approx(0.0, abs=1e-9)
     change = output_change(graph, "5.shortcut.0", (1, 4, 9), x, reference)
     pruned = copy.deepcopy(module)
     PruningGraph(pruned, SHAPE).prune("5.shortcut.0", [1, 4, 9])
-    with torch.no_grad():
-        removed = F.kl_div(F.log_softmax(pruned(x), dim=1), reference, log_target=True, reduction="batchmean")
+    removed = F.kl_div(adapted_output(pruned, x), reference, log_target=True, reduction="batchmean")
     assert change == pytest.approx(float(removed), rel=1e-3) and change > 1e-3
+    assert not module.training and all(torch.equal(v, state[k]) for k, v in module.state_dict().items())
+
+
+def test_a_cut_that_only_shifts_later_statistics_costs_nothing() -> None:
+    """Channel 2 of block 3's first conv is a constant the second conv sees only through its centre tap: removing
+    it moves each of conv2's outputs by a constant, which BatchNorm re-estimated on the batch takes out."""
+    module = _confident()
+    with torch.no_grad():
+        module.get_submodule("3.bn1").weight[2], module.get_submodule("3.bn1").bias[2] = 0.0, 3.0
+        conv2 = module.get_submodule("3.conv2").weight
+        conv2[:, 2] = 0.0
+        conv2[:, 2, 1, 1] = 1.0
+    graph, x = PruningGraph(module, SHAPE), torch.randn(16, *SHAPE[1:], generator=torch.Generator().manual_seed(0))
+    assert output_change(graph, "3.conv1", (2,), x, adapted_output(module, x)) == pytest.approx(0.0, abs=1e-5)
+    pruned = copy.deepcopy(module)
+    PruningGraph(pruned, SHAPE).prune("3.conv1", [2])
+    with torch.no_grad():
+        stale = F.kl_div(
+            F.log_softmax(pruned(x), 1), F.log_softmax(module(x), 1), log_target=True, reduction="batchmean"
+        )
+    assert stale > 1e-2  # with the statistics it was trained with, the same cut looks costly
 
 
 def test_each_cut_is_the_fewest_channels_that_save_the_step(table: LayerTable) -> None:
