@@ -8,7 +8,8 @@ network's output distribution on a calibration batch with and without the channe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch_pruning as tp
@@ -39,13 +40,25 @@ def _torch_pruning(make: Callable[[], tp.importance.Importance], needs_grad: boo
     return scores
 
 
-def multiply_by(mask: torch.Tensor) -> Callable[[nn.Module, object, torch.Tensor], torch.Tensor]:
-    """A forward hook scaling a layer's output channels by ``mask`` (zeroing one removes that channel)."""
+@contextmanager
+def masked(graph: PruningGraph, root: str, mask: torch.Tensor) -> Iterator[None]:
+    """Within the block, the output channels of ``root``'s group are scaled by ``mask`` (1, C, 1, 1), changed in
+    place as needed: zeroing one computes what the network would without that channel."""
 
     def hook(_: nn.Module, __: object, output: torch.Tensor) -> torch.Tensor:
         return output * mask
 
-    return hook
+    hooks = [m.register_forward_hook(hook) for m in graph.masked_layers(root)]
+    try:
+        yield
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def output_kl(without: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """KL(reference || without) of two log-softmax outputs, mean over the batch."""
+    return F.kl_div(without, reference, log_target=True, reduction="batchmean")
 
 
 @torch.no_grad()
@@ -57,15 +70,12 @@ def information(graph: PruningGraph, x: torch.Tensor, y: torch.Tensor) -> Scores
     out = {}
     for group in graph.groups():
         mask = torch.ones(1, group.channels, 1, 1)
-        hooks = [m.register_forward_hook(multiply_by(mask)) for m in graph.masked_layers(group.root)]
         scores = torch.empty(group.channels)
-        for c in range(group.channels):
-            mask.fill_(1.0)
-            mask[0, c] = 0.0
-            without = F.log_softmax(module(x), dim=1)
-            scores[c] = F.kl_div(without, reference, log_target=True, reduction="batchmean")
-        for h in hooks:
-            h.remove()
+        with masked(graph, group.root, mask):
+            for c in range(group.channels):
+                mask.fill_(1.0)
+                mask[0, c] = 0.0
+                scores[c] = output_kl(F.log_softmax(module(x), dim=1), reference)
         out[group.root] = scores.clamp_min(0.0)
     return out
 

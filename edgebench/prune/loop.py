@@ -25,7 +25,7 @@ from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import ConfigError
 from edgebench.prune.graph import ChannelGroup, PruningGraph
 from edgebench.prune.history import PruneHistory, PruneStep
-from edgebench.prune.importance import Scores, get_criterion, multiply_by
+from edgebench.prune.importance import Scores, get_criterion, masked, output_kl
 from edgebench.prune.latency import ConvLayer, LayerShape, LayerTable, conv_layers
 
 
@@ -146,13 +146,9 @@ def output_change(
     damage, not the shift in later layers' statistics that any fine-tune repairs at once."""
     mask = torch.ones(1, graph.conv(root).out_channels, 1, 1)
     mask[0, list(channels)] = 0.0
-    hooks = [m.register_forward_hook(multiply_by(mask)) for m in graph.masked_layers(root)]
-    try:
+    with masked(graph, root, mask):
         without = adapted_output(graph.module, x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return float(F.kl_div(without, reference, log_target=True, reduction="batchmean").clamp_min(0.0))
+    return float(output_kl(without, reference).clamp_min(0.0))
 
 
 @torch.no_grad()
