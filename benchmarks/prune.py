@@ -1,18 +1,21 @@
 """Hardware-aware pruning of the default teacher to about half its latency, against uniform pruning.
 
-For ``host`` (ONNX Runtime, measured layer table) and one estimated device: the teacher is pruned with ``edgebench
-prune``'s loop to 50 % of its predicted latency; uniform pruning (the same share of channels in every group, its
-most important kept) is brought to the same predicted latency; both get the same KD fine-tuning epochs in all, over
-several seeds. Prints predicted latency and test top-1 of each. On ``host`` it also measures the teacher and the
-pruned network on every backend (speed-up), checks the pruned network's measured latency against the budget, and
-times the pruned network with every pruned group one channel narrower than the runtime's channel block allows (fewer
-FLOPs, off the block) to show what channel rounding buys.
+For each device (by default ``host``, with ONNX Runtime's measured layer table, and ``rpi5``, estimated; each on its
+profile's first runtime): the teacher is pruned with ``edgebench prune``'s loop to 50 % of its predicted latency;
+uniform pruning (the same share of channels in every group, its most important kept) is brought to the same
+predicted latency; both get the same KD fine-tuning (epochs in all, learning rate), over several seeds. Prints
+predicted latency and test top-1 of each, then per device the mean gap with its 95 % confidence interval (t over
+seeds) and what each arm loses to the teacher: the gap exceeds uniform's loss only if the pruned network beats its
+teacher. On ``host`` it also measures the teacher and the pruned network on every backend (speed-up), checks the
+pruned network's measured latency against the budget, and times the pruned network with every pruned group one
+channel narrower than the runtime's channel block allows (fewer FLOPs, off the block) to show what channel rounding
+buys.
 
 On other data, give its spec and a teacher trained on it (``edgebench teacher train``): ``--data cifar10:PATH
 --teacher CKPT``.
 
-Usage: python benchmarks/prune.py [--criterion l1] [--estimated rpi5] [--final-epochs 10] [--seeds 0 1 2] [--runs 300]
-                                  [--data SPEC --teacher CKPT]
+Usage: python benchmarks/prune.py [--devices host rpi5] [--criterion l1] [--final-epochs 10] [--lr LR]
+                                  [--seeds 0 1 2 3 4] [--runs 300] [--data SPEC --teacher CKPT]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 from torch import nn
 
 from edgebench.bench import bench_model
@@ -82,12 +86,13 @@ def uniform_at(
 
 
 def prune_and_compare(
-    name: str, table: LayerTable, multiple: int, budget: float, seed: int, args: argparse.Namespace
-) -> tuple[nn.Module, float, float]:
+    table: LayerTable, multiple: int, budget: float, seed: int, args: argparse.Namespace
+) -> tuple[nn.Module, float, float, float]:
     """One seed: hardware-aware pruning to ``budget`` and uniform pruning at its predicted latency, both with the
-    same KD epochs in all. Prints both; returns the pruned network, its predicted latency and the accuracy gap."""
+    same KD fine-tuning. Prints both; returns the pruned network, its predicted latency and both test top-1."""
     data, teacher = load_data(args.data), teacher_of(args)
-    short, final = TrainConfig(epochs=1, seed=seed), TrainConfig(epochs=args.final_epochs, seed=seed)
+    short = TrainConfig(epochs=1, seed=seed, lr=args.lr)
+    final = TrainConfig(epochs=args.final_epochs, seed=seed, lr=args.lr)
     config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
     t0 = time.perf_counter()
     pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
@@ -95,7 +100,7 @@ def prune_and_compare(
     x, y = calibration_batch(data, 64)
     scores = get_criterion("l1")(PruningGraph(copy.deepcopy(teacher.module), SHAPE), x, y)
     module, ms, keep = uniform_at(teacher.module, table, pruned.predicted_ms, multiple, scores)
-    same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=seed)
+    same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=seed, lr=args.lr)
     module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs)
     gap = pruned.final.test_top1_pct - uniform.test_top1_pct
     print(f"  seed {seed}: hardware-aware {len(pruned.history.steps)} steps, predicted {pruned.predicted_ms:.3f} ms "
@@ -103,7 +108,7 @@ def prune_and_compare(
           f"{pruned.final.test_top1_pct:.2f} %; uniform keep {keep:.2f} of every group, predicted {ms:.3f} ms, "
           f"test top-1 {uniform.test_top1_pct:.2f} %; {same_epochs.epochs} KD epochs each; gap {gap:+.2f} points "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
-    return pruned.module, pruned.predicted_ms, gap
+    return pruned.module, pruned.predicted_ms, pruned.final.test_top1_pct, uniform.test_top1_pct
 
 
 def teacher_of(args: argparse.Namespace) -> Checkpoint:
@@ -111,8 +116,24 @@ def teacher_of(args: argparse.Namespace) -> Checkpoint:
     return load_checkpoint(args.teacher) if args.teacher else default_teacher()
 
 
-def run_device(name: str, backend: str, precision: Precision, args: argparse.Namespace) -> None:
+def summary(teacher_pct: float | None, pruned: np.ndarray, uniform: np.ndarray) -> str:
+    """The mean gap over seeds with its 95 % t interval, and what each arm loses to the teacher."""
+    gaps = pruned - uniform
+    line = f"hardware-aware minus uniform over {len(gaps)} seed(s): mean {gaps.mean():+.2f} points"
+    if len(gaps) > 1:
+        low, high = stats.t.interval(0.95, len(gaps) - 1, gaps.mean(), stats.sem(gaps))
+        line += f" (sd {gaps.std(ddof=1):.2f}, 95 % CI {low:+.2f} to {high:+.2f})"
+    line += f", min {gaps.min():+.2f}, max {gaps.max():+.2f} (target >= +1)"
+    if teacher_pct is None:
+        return line
+    return (f"{line}; teacher minus uniform {teacher_pct - uniform.mean():+.2f} points, teacher minus "
+            f"hardware-aware {teacher_pct - pruned.mean():+.2f}")  # fmt: skip
+
+
+def run_device(name: str, args: argparse.Namespace) -> None:
+    """Prune for ``name`` on its profile's first runtime and precision; on ``host``, also measure the result."""
     profile, teacher = get_device(name), teacher_of(args)
+    backend, precision = profile.runtimes[0].backend, profile.runtimes[0].precisions[0]
     t0 = time.perf_counter()
     table = build_layer_table(teacher.network, teacher.classes, profile, backend, precision, default_cache_dir())
     multiple = pruning_multiple(profile, backend)
@@ -120,15 +141,14 @@ def run_device(name: str, backend: str, precision: Precision, args: argparse.Nam
     budget = 0.5 * full
     print(f"\n== {name} {backend} {precision} ({table.source}); layer table in {time.perf_counter() - t0:.0f} s; "
           f"channel multiple {multiple}; teacher {teacher.network} predicted {full:.3f} ms, test top-1 "
-          f"{teacher.test_top1_pct:.2f} %; budget {budget:.3f} ms; criterion {args.criterion}", flush=True)  # fmt: skip
-    runs = [prune_and_compare(name, table, multiple, budget, seed, args) for seed in args.seeds]
-    gaps = np.array([gap for _, _, gap in runs])
-    spread = f" (sd {gaps.std(ddof=1):.2f})" if len(gaps) > 1 else ""
-    print(f"hardware-aware minus uniform over {len(gaps)} seed(s): mean {gaps.mean():+.2f} points{spread}, "
-          f"min {gaps.min():+.2f}, max {gaps.max():+.2f} (target >= +1)", flush=True)  # fmt: skip
+          f"{teacher.test_top1_pct:.2f} %; budget {budget:.3f} ms; criterion {args.criterion}; fine-tuning "
+          f"learning rate {args.lr or 'default'}", flush=True)  # fmt: skip
+    runs = [prune_and_compare(table, multiple, budget, seed, args) for seed in args.seeds]
+    pruned, uniform = (np.array([run[i] for run in runs]) for i in (2, 3))
+    print(summary(teacher.test_top1_pct, pruned, uniform), flush=True)
     if table.source.value != "measured":
         return
-    module, predicted, _ = runs[0]
+    module, predicted, _, _ = runs[0]
     print(f"measured on this machine (p25, 1 thread; seed {args.seeds[0]}'s pruned network):")
     for b, p in HOST_BACKENDS:
         before, after = paired_ms(teacher.module, module, b, p, args.runs)
@@ -150,21 +170,20 @@ def run_device(name: str, backend: str, precision: Precision, args: argparse.Nam
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--devices", nargs="+", default=["host", "rpi5"], help="host is measured, others estimated")
     parser.add_argument("--criterion", default="l1")
-    parser.add_argument("--estimated", default="rpi5", help="the estimated device")
     parser.add_argument("--final-epochs", type=int, default=10)
+    parser.add_argument("--lr", type=float, help="fine-tuning learning rate, both arms (default: SGD's 0.05)")
     parser.add_argument("--finetune-every", type=int, default=8)
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--data", help="data spec (default: the bundled digits)")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint trained on --data")
     args = parser.parse_args()
     if bool(args.data) != bool(args.teacher):
         parser.error("--data and --teacher go together: the default teacher knows only the default data")
-    run_device("host", "onnxruntime", Precision.FP32, args)
-    profile = get_device(args.estimated)
-    runtime = profile.runtimes[0]
-    run_device(args.estimated, runtime.backend, runtime.precisions[0], args)
+    for name in args.devices:
+        run_device(name, args)
 
 
 if __name__ == "__main__":
