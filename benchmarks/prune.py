@@ -24,6 +24,7 @@ import argparse
 import copy
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,11 +86,19 @@ def uniform_at(
     return best
 
 
-def prune_and_compare(
-    table: LayerTable, multiple: int, budget: float, seed: int, args: argparse.Namespace
-) -> tuple[nn.Module, float, float, float]:
+@dataclass(frozen=True)
+class SeedRun:
+    """One seed's hardware-aware network, its predicted latency, and the test top-1 of both arms."""
+
+    module: nn.Module
+    predicted_ms: float
+    pruned_pct: float
+    uniform_pct: float
+
+
+def prune_and_compare(table: LayerTable, multiple: int, budget: float, seed: int, args: argparse.Namespace) -> SeedRun:
     """One seed: hardware-aware pruning to ``budget`` and uniform pruning at its predicted latency, both with the
-    same KD fine-tuning. Prints both; returns the pruned network, its predicted latency and both test top-1."""
+    same KD fine-tuning. Prints both."""
     data, teacher = load_data(args.data), teacher_of(args)
     short = TrainConfig(epochs=1, seed=seed, lr=args.lr)
     final = TrainConfig(epochs=args.final_epochs, seed=seed, lr=args.lr)
@@ -108,7 +117,7 @@ def prune_and_compare(
           f"{pruned.final.test_top1_pct:.2f} %; uniform keep {keep:.2f} of every group, predicted {ms:.3f} ms, "
           f"test top-1 {uniform.test_top1_pct:.2f} %; {same_epochs.epochs} KD epochs each; gap {gap:+.2f} points "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
-    return pruned.module, pruned.predicted_ms, pruned.final.test_top1_pct, uniform.test_top1_pct
+    return SeedRun(pruned.module, pruned.predicted_ms, pruned.final.test_top1_pct, uniform.test_top1_pct)
 
 
 def teacher_of(args: argparse.Namespace) -> Checkpoint:
@@ -139,16 +148,17 @@ def run_device(name: str, args: argparse.Namespace) -> None:
     multiple = pruning_multiple(profile, backend)
     full = table.network_ms(teacher.module, SHAPE)
     budget = 0.5 * full
+    top1 = "unknown" if teacher.test_top1_pct is None else f"{teacher.test_top1_pct:.2f} %"
     print(f"\n== {name} {backend} {precision} ({table.source}); layer table in {time.perf_counter() - t0:.0f} s; "
           f"channel multiple {multiple}; teacher {teacher.network} predicted {full:.3f} ms, test top-1 "
-          f"{teacher.test_top1_pct:.2f} %; budget {budget:.3f} ms; criterion {args.criterion}; fine-tuning "
+          f"{top1}; budget {budget:.3f} ms; criterion {args.criterion}; fine-tuning "
           f"learning rate {args.lr or 'default'}", flush=True)  # fmt: skip
     runs = [prune_and_compare(table, multiple, budget, seed, args) for seed in args.seeds]
-    pruned, uniform = (np.array([run[i] for run in runs]) for i in (2, 3))
+    pruned, uniform = np.array([r.pruned_pct for r in runs]), np.array([r.uniform_pct for r in runs])
     print(summary(teacher.test_top1_pct, pruned, uniform), flush=True)
     if table.source.value != "measured":
         return
-    module, predicted, _, _ = runs[0]
+    module, predicted = runs[0].module, runs[0].predicted_ms
     print(f"measured on this machine (p25, 1 thread; seed {args.seeds[0]}'s pruned network):")
     for b, p in HOST_BACKENDS:
         before, after = paired_ms(teacher.module, module, b, p, args.runs)
