@@ -38,6 +38,7 @@ from edgebench.distill.checkpoint import Checkpoint, load_checkpoint
 from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import TrainConfig, train
+from edgebench.exceptions import EdgebenchError
 from edgebench.lut.store import default_cache_dir
 from edgebench.model import from_module
 from edgebench.prune.graph import PruningGraph
@@ -192,6 +193,11 @@ def main() -> None:
     args = parser.parse_args()
     if bool(args.data) != bool(args.teacher):
         parser.error("--data and --teacher go together: the default teacher knows only the default data")
+    for name in args.devices:  # every name checked before hours of pruning start
+        try:
+            get_device(name)
+        except EdgebenchError as error:
+            parser.error(str(error))
     for name in args.devices:
         run_device(name, args)
 
