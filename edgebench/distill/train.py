@@ -183,6 +183,7 @@ def train(
     device = torch.device(config.device) if config.device else default_device()
     module = student if isinstance(student, nn.Module) else build_network(student, data.classes, config.seed)
     module.to(device)
+    module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # as the batches are (``batches``)
     if teacher is not None:
         teacher = teacher.to(device).eval() if loss.needs_teacher else None
     x, y = to_device(data.train, device)
@@ -229,6 +230,7 @@ def train(
         if config.patience is not None and epoch - best_epoch >= config.patience:
             break
     module.load_state_dict(best_state)
+    module.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     test = evaluate(module, data, data.test, resolution=config.resolution)
     result = TrainResult(loss.name, best_val, test, best_epoch, epoch, epoch_loss, time.perf_counter() - started,
                          images / train_s if train_s else 0.0, config.seed, str(device))  # fmt: skip
