@@ -454,7 +454,8 @@ DataOption = Annotated[
     str | None,
     typer.Option(
         "--data",
-        help="digits (default: a small bundled demo set), cifar10:PATH, cifar100:PATH (python batches), "
+        help="cluttered-digits (default: a benchmark task built from bundled digits, no download), digits (a quick "
+        "demo that saturates near 99 %), cifar10:PATH, cifar100:PATH (python batches), "
         "imagefolder:PATH (a folder of images per class) or npz:PATH (arrays x, y).",
     ),
 ]
@@ -522,7 +523,7 @@ def prune_cmd(
         typer.Option(
             "--teacher",
             "-t",
-            help="Checkpoint folder to prune (default, on the default data: the cached "
+            help="Checkpoint folder to prune (default, on a built-in data set: the cached "
             "default teacher). It also distils the pruned network.",
         ),
     ] = None,
@@ -609,7 +610,7 @@ def teacher_train_cmd(
 ) -> None:
     """Train a teacher with cross-entropy and save it as a checkpoint folder (weights.pt, arch.json, metrics.json).
 
-    Give the folder to `edgebench train --teacher PATH`. Without --teacher, distillation on the default data uses
+    Give the folder to `edgebench train --teacher PATH`. Without --teacher, distillation on a built-in data set uses
     a default teacher (resnet18-0.5-cifar) that edgebench trains once and caches.
 
     Example: edgebench teacher train --data cifar10:~/data/cifar-10-batches-py --arch resnet18-cifar --epochs 60
@@ -637,8 +638,8 @@ def train_cmd(
         typer.Option(
             "--teacher",
             "-t",
-            help="A checkpoint folder from `edgebench teacher train` (default, on the default "
-            "data only: the default teacher, trained once and cached).",
+            help="A checkpoint folder from `edgebench teacher train` (default, on a built-in "
+            "data set only: its default teacher, trained once and cached).",
         ),
     ] = None,
     data: DataOption = None,
@@ -754,7 +755,7 @@ def search_cmd(
     distill: Annotated[str, typer.Option(help="Training loss: ce, kd or kd-lrds (see `edgebench train`).")] = "kd",
     data: DataOption = None,
     teacher: Annotated[
-        Path | None, typer.Option(help="Teacher checkpoint folder (default, on the default data: the cached one).")
+        Path | None, typer.Option(help="Teacher checkpoint folder (default, on a built-in data set: the cached one).")
     ] = None,
     epochs: Annotated[
         int, typer.Option(min=1, help="Proxy training epochs per candidate (and baseline).")

@@ -1,10 +1,10 @@
-"""The default data: scikit-learn's bundled handwritten digits, so every command works offline on a fresh machine.
+"""The quick demo data (``--data digits``): scikit-learn's bundled handwritten digits, as they come.
 
 A small demo set, not a benchmark: 1,797 real 8x8 grey digits (UCI "Optical Recognition of Handwritten Digits",
 about 180 per class) upscaled to 32x32x3 to fit the 32x32 search space, split per class with a fixed seed into
-1,259 train, 179 validation and 359 test images. Accuracies on it saturate in the high 90s; to rank students for
-a real task, point ``--data`` at CIFAR (``cifar10:/path/to/cifar-10-batches-py``) or your own images
-(``imagefolder:/path``, ``npz:/path/data.npz``).
+1,259 train, 179 validation and 359 test images. Accuracies on it saturate in the high 90s (the default task,
+``cluttered-digits``, is built from the same digits to avoid that); for your own task, point ``--data`` at CIFAR
+(``cifar10:/path/to/cifar-10-batches-py``) or your own images (``imagefolder:/path``, ``npz:/path/data.npz``).
 """
 
 from __future__ import annotations

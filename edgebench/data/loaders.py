@@ -1,6 +1,7 @@
 """Read image-classification data from the formats people keep on disk, named by a spec such as ``cifar10:/path``.
 
-Specs (``--data``): ``digits`` (the default, bundled), ``cifar10:PATH`` and ``cifar100:PATH`` (the python versions:
+Specs (``--data``): ``cluttered-digits`` (the default task, built from bundled digits), ``digits`` (a quick demo,
+bundled), ``cifar10:PATH`` and ``cifar100:PATH`` (the python versions:
 ``data_batch_*`` + ``test_batch``, or ``train`` + ``test``), ``imagefolder:PATH`` (one folder of images per class,
 or ``train/`` and ``test/`` trees of them), ``npz:PATH`` (arrays ``x``: uint8 images, ``y``: integer labels).
 """
@@ -15,11 +16,18 @@ from typing import Any
 
 import numpy as np
 
+from edgebench.data.clutter import NAME as CLUTTERED_DIGITS
+from edgebench.data.clutter import load_cluttered_digits
 from edgebench.data.dataset import RESOLUTION, ImageData, as_images, make_data
+from edgebench.data.digits import NAME as DIGITS
 from edgebench.data.digits import load_digits
 from edgebench.exceptions import ConfigError
 
-FORMS = ("digits (default)", "cifar10:PATH", "cifar100:PATH", "imagefolder:PATH", "npz:PATH")
+#: Data sets that need no files, by name: built from what scikit-learn ships.
+BUILTIN: dict[str, Callable[[int], ImageData]] = {CLUTTERED_DIGITS: load_cluttered_digits, DIGITS: load_digits}
+#: What ``--data`` means when it is not given.
+DEFAULT_DATA = CLUTTERED_DIGITS
+FORMS = (f"{CLUTTERED_DIGITS} (default)", DIGITS, "cifar10:PATH", "cifar100:PATH", "imagefolder:PATH", "npz:PATH")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
@@ -30,8 +38,9 @@ def load_data(spec: str | None = None, resolution: int = RESOLUTION) -> ImageDat
         ConfigError: a malformed spec, a missing path, or files not in the format; the message names the spec or
             file and lists the valid forms.
     """
-    if not spec or spec == "digits":
-        return load_digits(resolution)
+    spec = spec or DEFAULT_DATA
+    if spec in BUILTIN:
+        return BUILTIN[spec](resolution)
     kind, sep, rest = spec.partition(":")
     readers: dict[str, Callable[[Path, int], ImageData]] = {
         "cifar10": lambda p, r: read_cifar(p, CIFAR10, r),

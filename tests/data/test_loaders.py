@@ -136,8 +136,8 @@ def test_a_bad_spec_names_it_and_the_valid_forms(spec: str, named: str) -> None:
     assert named in message and "cifar10:PATH" in message and "imagefolder:PATH" in message and "\n" not in message
 
 
-def test_the_default_digits_are_a_fixed_stratified_split() -> None:
-    data = load_data()
+def test_the_digits_demo_is_a_fixed_stratified_split() -> None:
+    data = load_data("digits")
     assert data.name == "digits" and data.classes == 10 and not data.flip
     assert (len(data.train), len(data.val), len(data.test)) == (1259, 179, 359)
     assert data.train.x.shape[1:] == (3, 32, 32) and data.train.x.dtype == np.uint8

@@ -45,7 +45,7 @@ def test_train_a_teacher_then_distil_a_student(runner: CliRunner, tmp_path: Path
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--data", "mnist:/data"], "data spec 'mnist:/data' is not one of: digits (default), cifar10:PATH"),
+        (["--data", "mnist:/data"], "'mnist:/data' is not one of: cluttered-digits (default), digits, cifar10:PATH"),
         (["--data", "cifar10:/no/such/dir"], "/no/such/dir does not exist (valid forms:"),
         (["--loss", "kdd"], "unknown loss 'kdd'"),
         (["--loss", "ce", "--eta", "0.5"], "loss 'ce' has no hyper-parameter 'eta'"),
