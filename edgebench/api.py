@@ -16,13 +16,13 @@ import pandas as pd
 from edgebench import nets, pareto
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
 from edgebench.data import RESOLUTION, ImageData, load_data
-from edgebench.data.digits import NAME as DIGITS
 from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.distill import networks
 from edgebench.distill.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import CrossEntropy, DistillLoss, get_loss
 from edgebench.distill.networks import Network, resolve_network
+from edgebench.distill.teacher import RECIPES as TEACHER_RECIPES
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import (
@@ -376,7 +376,7 @@ def train_student(
 ) -> TrainRun:
     """Train a student with a named loss, distilling ``teacher`` (a checkpoint folder) when the loss needs one.
 
-    Without a teacher, a distillation loss on the default data uses the default teacher, trained once and cached
+    Without a teacher, a distillation loss on a built-in data set uses its default teacher, trained once and cached
     under ``cache_dir`` (default: ``$EDGEBENCH_CACHE`` or ``~/.cache/edgebench``); on other data it is an error,
     since a teacher must know the student's classes. With ``output``, the student is saved as a checkpoint.
 
@@ -406,8 +406,8 @@ def _teacher_for(
     cache_dir: Path | None,
     progress: Callable[[TrainStep], None] | None,
 ) -> Checkpoint | None:
-    """The teacher a loss distils: the given checkpoint, else the default one on the default data; None for a loss
-    that learns from labels only. Raises ConfigError for a teacher that does not fit the data."""
+    """The teacher a loss distils: the given checkpoint, else the default one of a built-in data set; None for a
+    loss that learns from labels only. Raises ConfigError for a teacher that does not fit the data."""
     checkpoint = None
     if teacher is not None:
         if loss.needs_teacher:
@@ -415,12 +415,13 @@ def _teacher_for(
         else:
             log.warning("loss '%s' learns from labels only; the teacher %s is not used", loss.name, teacher)
     if loss.needs_teacher and checkpoint is None:
-        if images.name != DIGITS:
+        if images.name not in TEACHER_RECIPES:
             raise ConfigError(
                 f"loss '{loss.name}' needs a teacher trained on '{data}': train one with `edgebench teacher train "
-                f"--data {data}` and give it with --teacher PATH (the default teacher only knows the bundled digits)"
+                f"--data {data}` and give it with --teacher PATH (default teachers exist only for the built-in "
+                f"{', '.join(TEACHER_RECIPES)})"
             )
-        checkpoint = default_teacher(cache_dir, progress)
+        checkpoint = default_teacher(cache_dir, progress, images.name)
     if checkpoint is not None:
         if checkpoint.classes != images.classes:
             raise ConfigError(

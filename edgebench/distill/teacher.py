@@ -1,33 +1,83 @@
-"""The default teacher: trained once on the default data (the bundled digits) with a fixed recipe, then cached."""
+"""Default teachers: one per built-in data set, trained once with a fixed recipe, then cached.
+
+The default task's teacher ships with the package (``edgebench/weights/``), made by this module's own recipe
+(:func:`default_teacher` on an empty cache), so every machine distils the same teacher and none has to train it.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from edgebench.data import load_data
+from edgebench.data import DEFAULT_DATA, load_data
+from edgebench.data.clutter import NAME as CLUTTERED_DIGITS
+from edgebench.data.digits import NAME as DIGITS
 from edgebench.distill.checkpoint import METRICS, Checkpoint, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import CrossEntropy
 from edgebench.distill.train import TrainConfig, TrainStep, train
+from edgebench.exceptions import ConfigError
 from edgebench.lut.store import default_cache_dir
 
-#: Small enough to train on two CPU cores in a few minutes, and well above the students on the digits.
-DEFAULT_TEACHER = "resnet18-0.5-cifar"
-DEFAULT_TEACHER_CONFIG = TrainConfig(epochs=15, batch_size=64, patience=6, seed=0)
-#: Part of the cache folder's name: bump it when the recipe changes, so a stale teacher is retrained, not reused.
-RECIPE = 1
+
+@dataclass(frozen=True)
+class TeacherRecipe:
+    """How the default teacher of one data set is trained; bump ``version`` when anything here changes, so a stale
+    cached teacher is retrained, not reused."""
+
+    network: str
+    config: TrainConfig
+    version: int
 
 
-def default_teacher_dir(cache_dir: Path | None = None) -> Path:
-    """Where the default teacher is cached: ``$EDGEBENCH_CACHE`` or ``~/.cache/edgebench``, under ``teachers/``."""
-    return (cache_dir or default_cache_dir()) / "teachers" / f"digits-{DEFAULT_TEACHER}-r{RECIPE}"
+#: Small enough to train on two CPU cores in minutes, and well above the students on each set.
+RECIPES = {
+    CLUTTERED_DIGITS: TeacherRecipe("resnet18-0.5-cifar", TrainConfig(epochs=12, batch_size=64, seed=0), 1),
+    DIGITS: TeacherRecipe("resnet18-0.5-cifar", TrainConfig(epochs=15, batch_size=64, patience=6, seed=0), 1),
+}
+DEFAULT_TEACHER = RECIPES[DEFAULT_DATA].network
+DEFAULT_TEACHER_CONFIG = RECIPES[DEFAULT_DATA].config
 
 
-def default_teacher(cache_dir: Path | None = None, progress: Callable[[TrainStep], None] | None = None) -> Checkpoint:
-    """The default teacher, trained now (a few minutes on two cores) if it is not cached yet."""
-    path = default_teacher_dir(cache_dir)
+def recipe_for(data: str) -> TeacherRecipe:
+    """The default teacher's recipe for a built-in data set; ConfigError for any other data."""
+    if data not in RECIPES:
+        raise ConfigError(
+            f"there is no default teacher for data '{data}' (only for {', '.join(RECIPES)}): train one with "
+            f"`edgebench teacher train --data {data}` and give it with --teacher PATH"
+        )
+    return RECIPES[data]
+
+
+#: Checkpoint folders shipped with the package, named as in the cache.
+SHIPPED = Path(__file__).resolve().parents[1] / "weights"
+
+
+def _folder_name(data: str) -> str:
+    recipe = recipe_for(data)
+    return f"{data}-{recipe.network}-r{recipe.version}"
+
+
+def default_teacher_dir(cache_dir: Path | None = None, data: str = DEFAULT_DATA) -> Path:
+    """Where the default teacher of ``data`` is cached: ``$EDGEBENCH_CACHE`` or ``~/.cache/edgebench``, under
+    ``teachers/``."""
+    return (cache_dir or default_cache_dir()) / "teachers" / _folder_name(data)
+
+
+def default_teacher(
+    cache_dir: Path | None = None,
+    progress: Callable[[TrainStep], None] | None = None,
+    data: str = DEFAULT_DATA,
+) -> Checkpoint:
+    """The default teacher of the built-in data set ``data``: cached, else copied from the package, else trained
+    now (minutes on two cores) and cached."""
+    path = default_teacher_dir(cache_dir, data)
+    shipped = SHIPPED / _folder_name(data)
+    if not (path / METRICS).is_file() and (shipped / METRICS).is_file():
+        shutil.copytree(shipped, path, dirs_exist_ok=True)
     if not (path / METRICS).is_file():
-        data, loss = load_data(), CrossEntropy()
-        module, result = train(DEFAULT_TEACHER, data, loss, config=DEFAULT_TEACHER_CONFIG, progress=progress)
-        save_checkpoint(path, DEFAULT_TEACHER, module, data.classes, data.name, loss, DEFAULT_TEACHER_CONFIG, result)
+        recipe, images, loss = recipe_for(data), load_data(data), CrossEntropy()
+        module, result = train(recipe.network, images, loss, config=recipe.config, progress=progress)
+        save_checkpoint(path, recipe.network, module, images.classes, images.name, loss, recipe.config, result)
     return load_checkpoint(path)

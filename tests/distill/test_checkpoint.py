@@ -11,7 +11,7 @@ import torch
 from edgebench.distill.checkpoint import ARCH, WEIGHTS, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import get_loss
 from edgebench.distill.networks import Network, build_network, resolve_network
-from edgebench.distill.teacher import default_teacher, default_teacher_dir
+from edgebench.distill.teacher import SHIPPED, default_teacher, default_teacher_dir
 from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError, UnknownNameError
 from edgebench.search.space import ArchSpec, BlockArch, StageArch, get_space
@@ -98,3 +98,19 @@ def test_a_cached_default_teacher_is_loaded_not_retrained(tmp_path: Path) -> Non
     save_checkpoint(path, "resnet18-0.25-cifar", module, 10, "digits", get_loss("ce"), TrainConfig(), RESULT)
     teacher = default_teacher(tmp_path)
     assert teacher.path == path and teacher.test_top1_pct == 90.25
+
+
+def test_default_teachers_exist_per_built_in_data_set_only(tmp_path: Path) -> None:
+    assert default_teacher_dir(tmp_path, "digits") != default_teacher_dir(tmp_path)
+    assert "cluttered-digits" in default_teacher_dir(tmp_path).name
+    with pytest.raises(ConfigError, match=r"no default teacher for data 'npz:x\.npz'.*edgebench teacher train"):
+        default_teacher_dir(tmp_path, "npz:x.npz")
+
+
+def test_an_empty_cache_gets_the_shipped_default_teacher_without_training(tmp_path: Path) -> None:
+    shipped = SHIPPED / default_teacher_dir(tmp_path).name
+    assert (shipped / "metrics.json").is_file(), "the default task's teacher ships in edgebench/weights/"
+    teacher = default_teacher(tmp_path)  # training it would take minutes; copying takes milliseconds
+    assert teacher.path == default_teacher_dir(tmp_path)
+    assert json.loads((shipped / "metrics.json").read_text()) == teacher.metrics
+    assert teacher.metrics["data"] == "cluttered-digits" and 75 <= teacher.test_top1_pct <= 92
