@@ -32,10 +32,11 @@ from scipy import stats
 from torch import nn
 
 from edgebench.bench import bench_model
-from edgebench.data import load_data
+from edgebench.data import DEFAULT_DATA, load_data
 from edgebench.devices import get_device
 from edgebench.distill.checkpoint import Checkpoint, load_checkpoint
 from edgebench.distill.losses import get_loss
+from edgebench.distill.teacher import RECIPES as TEACHER_RECIPES
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import TrainConfig, train
 from edgebench.exceptions import EdgebenchError
@@ -122,8 +123,8 @@ def prune_and_compare(table: LayerTable, multiple: int, budget: float, seed: int
 
 
 def teacher_of(args: argparse.Namespace) -> Checkpoint:
-    """``--teacher``, else the default teacher (on the default data)."""
-    return load_checkpoint(args.teacher) if args.teacher else default_teacher()
+    """``--teacher``, else the default teacher of the data (a built-in set)."""
+    return load_checkpoint(args.teacher) if args.teacher else default_teacher(data=load_data(args.data).name)
 
 
 def summary(teacher_pct: float | None, pruned: np.ndarray, uniform: np.ndarray) -> str:
@@ -188,11 +189,15 @@ def main() -> None:
     parser.add_argument("--finetune-every", type=int, default=8)
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--data", help="data spec (default: the bundled digits)")
-    parser.add_argument("--teacher", type=Path, help="teacher checkpoint trained on --data")
+    parser.add_argument("--data", help="data spec (default: the default task, cluttered-digits)")
+    parser.add_argument(
+        "--teacher", type=Path, help="teacher checkpoint trained on --data (default: the data's default teacher)"
+    )
     args = parser.parse_args()
-    if bool(args.data) != bool(args.teacher):
-        parser.error("--data and --teacher go together: the default teacher knows only the default data")
+    if args.teacher is None and (args.data or DEFAULT_DATA) not in TEACHER_RECIPES:
+        parser.error(
+            f"--data {args.data} needs --teacher: default teachers exist only for {', '.join(TEACHER_RECIPES)}"
+        )
     for name in args.devices:  # every name checked before hours of pruning start
         try:
             get_device(name)

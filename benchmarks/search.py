@@ -1,6 +1,6 @@
 """Hardware-aware NAS against the MobileNetV2 width family on an estimated device (issue 6).
 
-1. Runs the default search (what `edgebench search --device myriadx --latency 15ms` runs: the bundled digits, the
+1. Runs the default search (what `edgebench search --device myriadx --latency 15ms` runs: the default task, the
    cached default teacher, the proxy recipe) into a fresh folder and prints its wall time, the time spent training
    candidates and baselines, and the search overhead outside training.
 2. Unless ``--no-final``: retrains the searched front and every baseline width with one final recipe (32x32, KD)
@@ -27,12 +27,11 @@ from scipy.stats import kendalltau
 
 from edgebench import api, pareto
 from edgebench.data import load_data
-from edgebench.distill import TrainConfig, get_loss, train
+from edgebench.distill import get_loss, train
 from edgebench.distill.teacher import default_teacher
+from edgebench.distill.train import FINAL
 from edgebench.search.space import ArchSpec, get_space
 from edgebench.units import parse_ms
-
-FINAL = TrainConfig(epochs=10, batch_size=64, patience=None, augment=False)
 
 
 def final_accuracy(networks: dict[str, ArchSpec | str], seeds: int, epochs: int) -> dict[str, float]:

@@ -80,6 +80,11 @@ class TrainConfig:
         return {**dataclasses.asdict(self), "optimizer": str(self.optimizer)}
 
 
+#: How a chosen student is trained at full size (the search's final training, the benchmarks' reference): KD
+#: without augmentation, so the teacher's outputs are computed once per run.
+FINAL = TrainConfig(epochs=5, batch_size=64, augment=False)
+
+
 @dataclass(frozen=True)
 class TrainStep:
     """Progress after one optimizer step; ``val_top1_pct`` is set once an epoch's last step has been evaluated."""

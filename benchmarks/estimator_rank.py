@@ -1,0 +1,158 @@
+"""Does the search's accuracy estimate rank students as full training does? (target: Kendall tau >= 0.7)
+
+Picks ``--archs`` architectures of ``mbv2-cifar`` spread evenly over their estimated ``myriadx`` latency range
+(from 20,000 seeded draws), then, for each one not yet trained (results are CSVs kept with the repository, so the
+hours of training resume where they stopped, on any machine):
+
+- ``train``: trains it stand-alone with the final recipe (``FINAL``: KD from the default teacher, seed 0), as
+  ``final_runs.py`` does and into its table; ``--jobs`` at a time, each with its share of the threads.
+- ``proxy``: trains it with the old search proxy (``PROXY``: 4 epochs at 16x16) and records its validation top-1
+  in ``results/proxy_runs.csv``.
+- ``rank``: Kendall tau and Spearman rho, with 95 % bootstrap intervals over architectures, of each estimate
+  present (the old proxy; the weight-sharing estimator's predictor and its exact sub-network scores, when an
+  estimator is cached for the default task) against the final recipe's test top-1.
+
+Usage: python benchmarks/estimator_rank.py {train,proxy,rank} [--archs 24] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import final_runs
+import numpy as np
+import torch
+from scipy.stats import kendalltau, spearmanr
+
+from edgebench import api
+from edgebench.data import load_data
+from edgebench.devices import get_device
+from edgebench.distill import get_loss, train
+from edgebench.distill.teacher import default_teacher
+from edgebench.lut.predictor import Predictor
+from edgebench.search.nas import PROXY
+from edgebench.search.space import ArchSpec, get_space
+
+PROXY_RESULTS = Path(__file__).parent / "results" / "proxy_runs.csv"
+COLUMNS = ("arch", "val_top1_pct", "test_top1_pct", "wall_s", "threads", "setting")
+
+
+def pick(count: int, draws: int = 20000, seed: int = 0) -> list[tuple[ArchSpec, float]]:
+    """``count`` of ``draws`` random architectures, nearest to evenly spaced estimated myriadx latencies between
+    the 0.5th and 99.5th percentiles (so the fast and slow ends are covered, not only the crowded middle)."""
+    prof = get_device("myriadx")
+    backend, precision = api.runtime_for(prof, None, None)
+    space = get_space("mbv2-cifar").for_device(prof.channel_multiple)
+    (lut,) = api.profile(prof, [(backend, precision)], space)
+    predictor = Predictor(lut.table, space)
+    rng = random.Random(seed)
+    archs = list(dict.fromkeys(space.sample(rng) for _ in range(draws)))
+    ms = predictor.predict_many(archs)
+    picks: list[int] = []
+    low, high = np.percentile(ms, [0.5, 99.5])
+    for target in np.linspace(low, high, count):
+        distance = np.abs(ms - target)
+        distance[picks] = np.inf
+        picks.append(int(np.argmin(distance)))
+    return [(archs[i], float(ms[i])) for i in sorted(picks, key=lambda i: ms[i])]
+
+
+def proxy_setting() -> str:
+    """What a proxy row must match to count: the proxy recipe and the final runs' setting (data, teacher)."""
+    return hashlib.sha256(json.dumps([PROXY.to_dict(), final_runs.setting()]).encode()).hexdigest()[:12]
+
+
+def proxy_run(arch_json: str, threads: int) -> tuple[str, float, float, float]:
+    """The old search proxy on one architecture: the arch, val and test top-1, wall seconds."""
+    torch.set_num_threads(threads)
+    data, teacher = load_data(), default_teacher()
+    _, result = train(ArchSpec.from_json(arch_json), data, get_loss("kd"), teacher.module, PROXY)
+    return arch_json, result.val_top1_pct, result.test_top1_pct, result.wall_time_s
+
+
+def read_proxy(path: Path) -> dict[str, float]:
+    """Validation top-1 after proxy training, by ArchSpec JSON, of the rows made with today's setting."""
+    if not path.is_file():
+        return {}
+    tag = proxy_setting()
+    with path.open(newline="") as f:
+        return {r["arch"]: float(r["val_top1_pct"]) for r in csv.DictReader(f) if r["setting"] == tag}
+
+
+def proxy_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) -> None:
+    done, tag = read_proxy(args.proxy_results), proxy_setting()
+    todo = [a.to_json() for a, _ in archs if a.to_json() not in done]
+    threads = max(1, torch.get_num_threads() // args.jobs)
+    print(f"proxy: {len(archs) - len(todo)} of {len(archs)} in {args.proxy_results}; training {len(todo)}")
+    new = not args.proxy_results.is_file()
+    args.proxy_results.parent.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool, args.proxy_results.open("a") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(COLUMNS)
+        for future in [pool.submit(proxy_run, a, threads) for a in todo]:
+            arch, val, test, wall = future.result()
+            writer.writerow([arch, f"{val:.4f}", f"{test:.4f}", f"{wall:.0f}", threads, tag])
+            f.flush()
+            print(f"  proxy val top-1 {val:6.2f} % ({wall:.0f} s)", flush=True)
+
+
+def bootstrap(x: np.ndarray, y: np.ndarray, statistic: str, n: int = 2000) -> tuple[float, float, float]:
+    """The statistic (``tau`` or ``rho``) of x against y, with its 95 % percentile bootstrap interval."""
+
+    def value(i: np.ndarray) -> float:
+        s = kendalltau(x[i], y[i]) if statistic == "tau" else spearmanr(x[i], y[i])
+        return float(s.statistic)
+
+    rng = np.random.default_rng(0)
+    samples = [value(rng.integers(0, len(x), len(x))) for _ in range(n)]
+    low, high = np.nanpercentile(samples, [2.5, 97.5])
+    return value(np.arange(len(x))), float(low), float(high)
+
+
+def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) -> None:
+    wanted = [a.to_json() for a, _ in archs]
+    runs = final_runs.read()
+    final = {a: runs[a, 0].test_top1_pct for a in wanted if (a, 0) in runs}
+    print(f"final recipe: {len(final)} of {len(wanted)} architectures trained")
+    estimates = {"old proxy (val top-1)": read_proxy(args.proxy_results)}
+    for name, estimate in estimates.items():
+        common = [a for a in wanted if a in final and a in estimate]
+        if len(common) < 3:
+            print(f"{name}: {len(common)} architectures, too few to rank")
+            continue
+        x, y = np.array([estimate[a] for a in common]), np.array([final[a] for a in common])
+        tau, rho = bootstrap(x, y, "tau"), bootstrap(x, y, "rho")
+        print(f"{name} vs final test top-1 over {len(common)} architectures: Kendall tau {tau[0]:.2f} (95 % CI "
+              f"{tau[1]:.2f} to {tau[2]:.2f}), Spearman {rho[0]:.2f} ({rho[1]:.2f} to {rho[2]:.2f})")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("phase", choices=["train", "proxy", "rank"])
+    parser.add_argument("--archs", type=int, default=24)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--proxy-results", type=Path, default=PROXY_RESULTS)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    archs = pick(args.archs)
+    print(f"{len(archs)} architectures, estimated myriadx {archs[0][1]:.2f}-{archs[-1][1]:.2f} ms")
+    if args.phase == "train":
+        final_runs.final_runs([a for a, _ in archs], [0], args.jobs, on_run=final_runs.announce)
+    elif args.phase == "proxy":
+        proxy_phase(archs, args)
+    else:
+        rank_phase(archs, args)
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
