@@ -51,6 +51,7 @@ from edgebench.report import write_report
 from edgebench.results import ResultRow, ResultsTable, from_candidates, read_results
 from edgebench.runner import RunJob, load_candidates, plan_jobs, run_jobs
 from edgebench.search.baseline import BaselineRow, baseline_family
+from edgebench.search.estimator import DEFAULT_SAMPLES, AccuracyEstimator, build_estimator
 from edgebench.search.nas import (
     COMPLETE,
     PROXY,
@@ -63,6 +64,7 @@ from edgebench.search.nas import (
     study_exists,
 )
 from edgebench.search.space import SearchSpace, get_space, load_arch
+from edgebench.search.supernet import SupernetConfig
 from edgebench.types import Precision, Source, parse_precision
 from edgebench.units import parse_ms
 
@@ -438,6 +440,39 @@ def _role(progress: Callable[[str, TrainStep], None] | None, role: str) -> Calla
     return partial(progress, role) if progress else None
 
 
+def _trainable_space(space: str) -> SearchSpace:
+    """A space whose networks take the data loaders' images; ConfigError for another input side."""
+    sp = get_space(space)
+    if sp.resolution != RESOLUTION:
+        raise ConfigError(
+            f"space '{sp.name}' is for {sp.resolution}x{sp.resolution} inputs; training uses the data loaders' "
+            f"{RESOLUTION}x{RESOLUTION}: give a 32x32 space such as mbv2-cifar"
+        )
+    return sp
+
+
+def estimator(
+    space: str = "mbv2-cifar",
+    data: str | None = None,
+    teacher: Path | None = None,
+    config: SupernetConfig | None = None,
+    samples: int = DEFAULT_SAMPLES,
+    cache_dir: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> AccuracyEstimator:
+    """Build, resume or load the weight-sharing accuracy estimator of a 32x32 space on a data set: a supernet
+    distilled from the teacher (the data's default teacher on a built-in set), ``samples`` sub-networks scored, and
+    a predictor fitted on them; cached under ``cache_dir``, and reused by every search of that space and data.
+
+    Raises:
+        ConfigError, UnknownNameError: bad space, data or teacher; a cached estimator for another key in its folder.
+    """
+    sp = _trainable_space(space)
+    images = load_data(data)
+    checkpoint = _teacher_for(get_loss("kd"), teacher, images, data, cache_dir, None)
+    return build_estimator(sp, images, checkpoint, cache_dir, config, samples, progress=progress)
+
+
 @dataclass(frozen=True)
 class SearchOutcome:
     """A finished (or resumed) search: every candidate, the baseline family, the feasible front, and where they are."""
@@ -489,12 +524,7 @@ def search(
     budget_ms = parse_ms(budget, "--latency")
     prof = get_device(device)
     backend, prec = runtime_for(prof, backend, precision)
-    sp = get_space(space).for_device(prof.channel_multiple)
-    if sp.resolution != RESOLUTION:
-        raise ConfigError(
-            f"space '{sp.name}' is for {sp.resolution}x{sp.resolution} inputs; search trains on the data loaders' "
-            f"{RESOLUTION}x{RESOLUTION}: give a 32x32 space such as mbv2-cifar"
-        )
+    sp = _trainable_space(space).for_device(prof.channel_multiple)
     distill_loss = get_loss(loss)
     images = load_data(data)
     out = out or Path("reports") / f"search-{prof.name}-{backend}-{prec}-{budget_ms:g}ms"

@@ -37,6 +37,8 @@ from edgebench.search.supernet import CHECKPOINT, Supernet, SupernetConfig, load
 
 SCHEMA_VERSION = 1
 PROVENANCE, SAMPLES, PREDICTOR = "provenance.json", "samples.csv", "predictor.json"
+#: Sub-networks scored to fit the predictor (besides the largest and the smallest).
+DEFAULT_SAMPLES = 300
 #: Ridge penalties tried, by leave-one-out error; ties go to the smallest.
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 FOLDS = 5
@@ -365,7 +367,7 @@ def build_estimator(
     teacher: Checkpoint | None,
     cache_dir: Path | None = None,
     config: SupernetConfig | None = None,
-    samples: int = 300,
+    samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> AccuracyEstimator:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from edgebench.cli import app
 from edgebench.distill.checkpoint import load_checkpoint
+from tests.conftest import two_class_npz_and_checkpoint
 from tests.test_cli import one_line_error
 
 TINY32 = Path(__file__).with_name("tiny32.yaml")
@@ -76,3 +77,23 @@ def test_bad_search_requests_fail_in_one_line(
     else:
         args.extend(change)
     assert expected in one_line_error(runner.invoke(app, args, terminal_width=300))
+
+
+def test_the_estimator_command_builds_once_then_reuses(runner: CliRunner, tmp_path: Path) -> None:
+    data, teacher = two_class_npz_and_checkpoint(tmp_path, "teacher")
+    args = ["estimator", "--space", str(TINY32), "--data", f"npz:{data}", "--teacher", str(teacher), "--epochs", "1",
+            "--samples", "3", "--cache-dir", str(tmp_path / "cache"), "--device", "cpu"]  # fmt: skip
+    first = runner.invoke(app, args, terminal_width=300)
+    assert first.exit_code == 0, first.output
+    assert "predictor on 5 scored sub-networks: held-out Kendall tau" in first.output
+    (folder,) = (tmp_path / "cache" / "estimators").iterdir()
+    assert {p.name for p in folder.iterdir()} >= {"provenance.json", "supernet.pt", "samples.csv", "predictor.json"}
+    stamp = (folder / "supernet.pt").stat().st_mtime_ns
+    again = runner.invoke(app, args, terminal_width=300)
+    assert again.exit_code == 0 and (folder / "supernet.pt").stat().st_mtime_ns == stamp  # loaded, not retrained
+
+
+def test_the_estimator_of_other_data_needs_its_teacher(runner: CliRunner, tmp_path: Path, npz: Path) -> None:
+    result = runner.invoke(app, ["estimator", "--space", str(TINY32), "--data", f"npz:{npz}"], terminal_width=300)
+    assert result.exit_code == 2
+    assert "needs a teacher trained on" in one_line_error(result)
