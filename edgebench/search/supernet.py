@@ -245,12 +245,17 @@ def _calibration_images(data: ImageData, count: int, device: torch.device) -> to
     return torch.cat([xb for xb, _, _ in batches(x, y, data, 256)])
 
 
-def score(supernet: Supernet, arch: ArchSpec, data: ImageData, calib: int = 1024, split: Split | None = None) -> float:
-    """Top-1 accuracy in percent of the sub-network ``arch`` on ``split`` (default: validation), extracted with its
-    BN recalibrated on ``calib`` training images (a fixed random subset); the supernet is left unchanged."""
+def inherit(supernet: Supernet, arch: ArchSpec, data: ImageData, calib: int = 1024) -> nn.Module:
+    """The sub-network ``arch`` as the module the space builds, with the supernet's weights and its BN recalibrated
+    on ``calib`` training images (a fixed random subset), in eval mode; the supernet is left unchanged."""
     module = extract(supernet, arch)
-    recalibrate_bn(module, _calibration_images(data, calib, next(module.parameters()).device))
-    return evaluate(module, data, data.val if split is None else split)
+    return recalibrate_bn(module, _calibration_images(data, calib, next(module.parameters()).device))
+
+
+def score(supernet: Supernet, arch: ArchSpec, data: ImageData, calib: int = 1024, split: Split | None = None) -> float:
+    """Top-1 accuracy in percent of the inherited sub-network ``arch`` (:func:`inherit`) on ``split`` (default:
+    validation)."""
+    return evaluate(inherit(supernet, arch, data, calib), data, data.val if split is None else split)
 
 
 @dataclass(frozen=True)
