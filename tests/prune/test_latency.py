@@ -85,7 +85,9 @@ def test_a_measured_table_on_this_machine_is_rounded_to_the_runtime_block(tmp_pa
     host = get_device("host")
     multiple = pruning_multiple(host, "onnxruntime")
     assert multiple == host.channel_block("onnxruntime")
-    settings = BuildSettings(passes=1, window=5, warmup=2, workers=1)
+    # The scale is fitted through two timed networks: one pass of 5 runs spread it from 0.73 to 3.01 on this
+    # machine (a CI run failed on 3.01); three passes of 10 kept it within 1.27-1.71 in four builds.
+    settings = BuildSettings(passes=3, window=10, warmup=2, workers=1)
     table = build_layer_table("resnet18-0.25-cifar", 10, host, "onnxruntime", Precision.FP32, tmp_path, 2, settings)
     assert table.source is Source.MEASURED and (table.rows["latency_ms"] > 0).all()
     assert all(c % multiple == 0 or c == 3 for c in table.rows["in_channels"])
