@@ -37,9 +37,13 @@ from edgebench.data import load_data
 from edgebench.devices import get_device
 from edgebench.distill import get_loss, train
 from edgebench.distill.teacher import default_teacher
+from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
+from edgebench.lut.store import default_cache_dir
+from edgebench.search.estimator import EstimatorKey, estimator_dir, load_estimator
 from edgebench.search.nas import PROXY
 from edgebench.search.space import ArchSpec, get_space
+from edgebench.search.supernet import SupernetConfig
 
 PROXY_RESULTS = Path(__file__).parent / "results" / "proxy_runs.csv"
 COLUMNS = ("arch", "val_top1_pct", "test_top1_pct", "wall_s", "threads", "setting")
@@ -118,12 +122,28 @@ def bootstrap(x: np.ndarray, y: np.ndarray, statistic: str, n: int = 2000) -> tu
     return value(np.arange(len(x))), float(low), float(high)
 
 
+def estimator_scores(archs: list[str]) -> dict[str, dict[str, float]]:
+    """The default estimator's predictions and exact sub-network scores of ``archs``, if it is built and cached."""
+    space, data, teacher = get_space("mbv2-cifar"), load_data(), default_teacher()
+    folder = estimator_dir(default_cache_dir(), EstimatorKey.of(space, data, teacher, SupernetConfig()))
+    try:
+        estimator = load_estimator(folder)
+    except ConfigError as e:
+        print(f"no estimator to rank ({e}); build it with `edgebench estimator`")
+        return {}
+    specs = [ArchSpec.from_json(a) for a in archs]
+    predicted = estimator.predict(specs)
+    exact = {a: estimator.score(spec, data) for a, spec in zip(archs, specs, strict=True)}
+    return {"estimator's predictor": dict(zip(archs, map(float, predicted), strict=True)),
+            "supernet, inherited weights (val top-1)": exact}  # fmt: skip
+
+
 def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) -> None:
     wanted = [a.to_json() for a, _ in archs]
     runs = final_runs.read()
     final = {a: runs[a, 0].test_top1_pct for a in wanted if (a, 0) in runs}
     print(f"final recipe: {len(final)} of {len(wanted)} architectures trained")
-    estimates = {"old proxy (val top-1)": read_proxy(args.proxy_results)}
+    estimates = {"old proxy (val top-1)": read_proxy(args.proxy_results), **estimator_scores(wanted)}
     for name, estimate in estimates.items():
         common = [a for a in wanted if a in final and a in estimate]
         if len(common) < 3:
