@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from edgebench.search.space import SearchSpace, load_space
 
@@ -21,3 +23,12 @@ def elastic(tiny: SearchSpace) -> SearchSpace:
     """tiny32 whose second stage also chooses kernel 3 or 5 and expansion 1 or 2: every elastic dimension."""
     second = tiny.stages[1].model_copy(update={"kernel": (3, 5), "expansion": (1, 2)})
     return tiny.model_copy(update={"stages": (tiny.stages[0], second)})
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """One thread for a module of tiny networks (they run fastest so); the suite's setting is restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

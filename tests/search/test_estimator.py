@@ -7,7 +7,7 @@ import csv
 import json
 import random
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +41,7 @@ SAMPLED = 6  # random sub-networks, besides the largest and the smallest
 Calls = list[tuple[str, int, int]]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One thread, as these tiny networks run fastest; the suite's setting is restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def brightness(name: str = "brightness", seed: int = 0) -> ImageData:

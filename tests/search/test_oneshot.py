@@ -4,12 +4,10 @@ them as checkpoints `run` can load, and tells the estimate, the inherited weight
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from edgebench.distill.checkpoint import load_checkpoint
 from edgebench.distill.losses import get_loss
@@ -27,12 +25,7 @@ QUICK = EvolutionSettings(population=8, generations=3)
 FINETUNE = TrainConfig(epochs=1, batch_size=16, augment=False, device="cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from edgebench.exceptions import ConfigError
 from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
 from edgebench.search.supernet import Supernet, SupernetConfig, extract, recalibrate_bn, score, train_supernet
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 FAST = SupernetConfig(epochs=2, batch_size=16, random_subnets=1, device="cpu")
 
 
