@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 
 import final_runs
-from scipy import stats
 
 from edgebench.data import load_data
 from edgebench.data.clutter import generate
@@ -36,14 +34,6 @@ def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
     p = correct / n
     centre, half = (p + z * z / (2 * n)), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return 100 * (centre - half) / (1 + z * z / n), 100 * (centre + half) / (1 + z * z / n)
-
-
-def t_interval(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95 % t interval (nan for a single value)."""
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return mean, float("nan")
-    return mean, stats.t.ppf(0.975, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
 
 
 def main() -> None:
@@ -76,12 +66,13 @@ def main() -> None:
     for (network, seed), result in runs.items():
         by_network[network][seed] = result.test_top1_pct
     for network, by_seed in by_network.items():
-        mean, half = t_interval(list(by_seed.values()))
-        print(f"{network:24} mean {mean:6.2f} % ± {half:.2f} over seeds {sorted(by_seed)}")
+        mean, low, high = final_runs.mean_interval(list(by_seed.values()))
+        print(f"{network:24} mean {mean:6.2f} % (95 % CI {low:.2f} to {high:.2f}) over seeds {sorted(by_seed)}")
     if len(args.networks) == 2:
         small, large = args.networks
-        gap, half = t_interval([by_network[large][s] - by_network[small][s] for s in args.seeds])
-        print(f"gap {large} - {small}: {gap:+.2f} points (95 % CI ± {half:.2f}, paired over seeds {args.seeds})")
+        gap, low, high = final_runs.mean_interval([by_network[large][s] - by_network[small][s] for s in args.seeds])
+        print(f"gap {large} - {small}: {gap:+.2f} points (95 % CI {low:+.2f} to {high:+.2f}, paired over seeds "
+              f"{args.seeds})")  # fmt: skip
     print(f"total {time.perf_counter() - started:.0f} s")
 
 

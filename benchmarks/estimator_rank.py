@@ -18,24 +18,17 @@ Usage: python benchmarks/estimator_rank.py {train,proxy,rank} [--archs 24] [--jo
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
-import json
 import random
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import final_runs
 import numpy as np
-import torch
 from scipy.stats import kendalltau, spearmanr
 
 from edgebench import api
 from edgebench.data import load_data
 from edgebench.devices import get_device
-from edgebench.distill import get_loss, train
 from edgebench.distill.teacher import default_teacher
 from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
@@ -46,7 +39,6 @@ from edgebench.search.space import ArchSpec, get_space
 from edgebench.search.supernet import SupernetConfig
 
 PROXY_RESULTS = Path(__file__).parent / "results" / "proxy_runs.csv"
-COLUMNS = ("arch", "val_top1_pct", "test_top1_pct", "wall_s", "threads", "setting")
 
 
 def pick(count: int, draws: int = 20000, seed: int = 0) -> list[tuple[ArchSpec, float]]:
@@ -67,46 +59,6 @@ def pick(count: int, draws: int = 20000, seed: int = 0) -> list[tuple[ArchSpec, 
         distance[picks] = np.inf
         picks.append(int(np.argmin(distance)))
     return [(archs[i], float(ms[i])) for i in sorted(picks, key=lambda i: ms[i])]
-
-
-def proxy_setting() -> str:
-    """What a proxy row must match to count: the proxy recipe and the final runs' setting (data, teacher)."""
-    return hashlib.sha256(json.dumps([PROXY.to_dict(), final_runs.setting()]).encode()).hexdigest()[:12]
-
-
-def proxy_run(arch_json: str, threads: int) -> tuple[str, float, float, float]:
-    """The old search proxy on one architecture: the arch, val and test top-1, wall seconds."""
-    torch.set_num_threads(threads)
-    data, teacher = load_data(), default_teacher()
-    _, result = train(ArchSpec.from_json(arch_json), data, get_loss("kd"), teacher.module, PROXY)
-    return arch_json, result.val_top1_pct, result.test_top1_pct, result.wall_time_s
-
-
-def read_proxy(path: Path) -> dict[str, float]:
-    """Validation top-1 after proxy training, by ArchSpec JSON, of the rows made with today's setting."""
-    if not path.is_file():
-        return {}
-    tag = proxy_setting()
-    with path.open(newline="") as f:
-        return {r["arch"]: float(r["val_top1_pct"]) for r in csv.DictReader(f) if r["setting"] == tag}
-
-
-def proxy_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) -> None:
-    done, tag = read_proxy(args.proxy_results), proxy_setting()
-    todo = [a.to_json() for a, _ in archs if a.to_json() not in done]
-    threads = max(1, torch.get_num_threads() // args.jobs)
-    print(f"proxy: {len(archs) - len(todo)} of {len(archs)} in {args.proxy_results}; training {len(todo)}")
-    new = not args.proxy_results.is_file()
-    args.proxy_results.parent.mkdir(parents=True, exist_ok=True)
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool, args.proxy_results.open("a") as f:
-        writer = csv.writer(f)
-        if new:
-            writer.writerow(COLUMNS)
-        for future in [pool.submit(proxy_run, a, threads) for a in todo]:
-            arch, val, test, wall = future.result()
-            writer.writerow([arch, f"{val:.4f}", f"{test:.4f}", f"{wall:.0f}", threads, tag])
-            f.flush()
-            print(f"  proxy val top-1 {val:6.2f} % ({wall:.0f} s)", flush=True)
 
 
 def bootstrap(x: np.ndarray, y: np.ndarray, statistic: str, n: int = 2000) -> tuple[float, float, float]:
@@ -143,7 +95,8 @@ def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) ->
     runs = final_runs.read()
     final = {a: runs[a, 0].test_top1_pct for a in wanted if (a, 0) in runs}
     print(f"final recipe: {len(final)} of {len(wanted)} architectures trained")
-    estimates = {"old proxy (val top-1)": read_proxy(args.proxy_results), **estimator_scores(wanted)}
+    proxy = {a: r.val_top1_pct for (a, _), r in final_runs.read(args.proxy_results, PROXY).items()}
+    estimates = {"old proxy (val top-1)": proxy, **estimator_scores(wanted)}
     for name, estimate in estimates.items():
         common = [a for a in wanted if a in final and a in estimate]
         if len(common) < 3:
@@ -168,7 +121,7 @@ def main() -> None:
     if args.phase == "train":
         final_runs.final_runs([a for a, _ in archs], [0], args.jobs, on_run=final_runs.announce)
     elif args.phase == "proxy":
-        proxy_phase(archs, args)
+        final_runs.final_runs([a for a, _ in archs], [0], args.jobs, args.proxy_results, final_runs.announce, PROXY)
     else:
         rank_phase(archs, args)
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -22,14 +22,16 @@ from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 import torch
+from scipy import stats
 
 from edgebench.data import DEFAULT_DATA, load_data
 from edgebench.distill import get_loss, train
 from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import Network, label
 from edgebench.distill.teacher import default_teacher, default_teacher_dir
-from edgebench.distill.train import FINAL
+from edgebench.distill.train import FINAL, TrainConfig
 from edgebench.search.space import ArchSpec
 
 RESULTS = Path(__file__).parent / "results" / "final_runs.csv"
@@ -49,11 +51,11 @@ class Run:
     threads: int
 
 
-def setting() -> str:
+def setting(recipe: TrainConfig = FINAL) -> str:
     """What a row must match to count: the recipe, the loss, the data and the teacher's weights."""
     default_teacher()  # copied or trained into the cache if it is not there yet
     weights = (default_teacher_dir() / WEIGHTS).read_bytes()
-    record = {"recipe": FINAL.to_dict(), "loss": "kd", "data": DEFAULT_DATA,
+    record = {"recipe": recipe.to_dict(), "loss": "kd", "data": DEFAULT_DATA,
               "teacher": hashlib.sha256(weights).hexdigest()[:12]}  # fmt: skip
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -62,20 +64,20 @@ def key(network: Network) -> str:
     return network.to_json() if isinstance(network, ArchSpec) else network
 
 
-def _train(network: str, seed: int, threads: int) -> Run:
+def _train(network: str, seed: int, threads: int, recipe: TrainConfig = FINAL) -> Run:
     torch.set_num_threads(threads)
     data, teacher = load_data(), default_teacher()
     student: Network = ArchSpec.from_json(network) if network.startswith("{") else network
-    _, result = train(student, data, get_loss("kd"), teacher.module, replace(FINAL, seed=seed))
+    _, result = train(student, data, get_loss("kd"), teacher.module, replace(recipe, seed=seed))
     return Run(network, seed, result.val_top1_pct, result.test_top1_pct, result.wall_time_s, result.images_per_s,
                threads)  # fmt: skip
 
 
-def read(path: Path = RESULTS) -> dict[tuple[str, int], Run]:
-    """The rows of ``path`` made with today's setting."""
+def read(path: Path = RESULTS, recipe: TrainConfig = FINAL) -> dict[tuple[str, int], Run]:
+    """The rows of ``path`` made with today's setting of ``recipe``."""
     if not path.is_file():
         return {}
-    wanted, runs = setting(), {}
+    wanted, runs = setting(recipe), {}
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
             if row["setting"] == wanted:
@@ -102,21 +104,31 @@ def final_runs(
     jobs: int = 2,
     path: Path = RESULTS,
     on_run: Callable[[Run], None] | None = None,
+    recipe: TrainConfig = FINAL,
 ) -> dict[tuple[str, int], Run]:
-    """Every (network, seed) trained with the final recipe: read from ``path``, the missing ones trained now,
-    ``jobs`` at a time with the threads shared out, each appended to ``path`` as it finishes."""
-    tag, done = setting(), read(path)
+    """Every (network, seed) trained with ``recipe`` (the final one by default): read from ``path``, the missing
+    ones trained now, ``jobs`` at a time with the threads shared out, each appended to ``path`` as it finishes."""
+    tag, done = setting(recipe), read(path, recipe)
     todo = [(key(n), s) for s in seeds for n in networks if (key(n), s) not in done]
     threads = max(1, torch.get_num_threads() // jobs)
     if todo:
         with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            for future in [pool.submit(_train, n, s, threads) for n, s in todo]:
+            for future in [pool.submit(_train, n, s, threads, recipe) for n, s in todo]:
                 run = future.result()
                 _append(path, run, tag)
                 done[run.network, run.seed] = run
                 if on_run:
                     on_run(run)
     return {(key(n), s): done[key(n), s] for n in networks for s in seeds}
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """The mean of ``values`` and its 95 % t interval (nan bounds for a single value)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return float(x.mean()), float("nan"), float("nan")
+    low, high = stats.t.interval(0.95, len(x) - 1, x.mean(), stats.sem(x))
+    return float(x.mean()), float(low), float(high)
 
 
 def describe(run: Run) -> str:

@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import final_runs
 import numpy as np
-from scipy import stats
 from torch import nn
 
 from edgebench.bench import bench_model
@@ -132,7 +132,7 @@ def summary(teacher_pct: float | None, pruned: np.ndarray, uniform: np.ndarray) 
     gaps = pruned - uniform
     line = f"hardware-aware minus uniform over {len(gaps)} seed(s): mean {gaps.mean():+.2f} points"
     if len(gaps) > 1:
-        low, high = stats.t.interval(0.95, len(gaps) - 1, gaps.mean(), stats.sem(gaps))
+        _, low, high = final_runs.mean_interval(gaps)
         line += f" (sd {gaps.std(ddof=1):.2f}, 95 % CI {low:+.2f} to {high:+.2f})"
     line += f", min {gaps.min():+.2f}, max {gaps.max():+.2f} (target >= +1)"
     if teacher_pct is None:

@@ -89,14 +89,17 @@ def _finish(
     loss: DistillLoss,
     teacher: nn.Module | None,
     config: TrainConfig | None,
+    val_top1_pct: float,
 ) -> tuple[nn.Module, TrainResult]:
-    """Fine-tune ``module`` with ``config``, or score it as it is (a result of zero epochs)."""
+    """Fine-tune ``module`` with ``config``, or keep it as it is (a result of zero epochs, its validation top-1
+    ``val_top1_pct`` already known)."""
     if config is not None:
         return train(module, data, loss, teacher, config)
     started = time.perf_counter()
-    val, test = evaluate(module, data, data.val), evaluate(module, data, data.test)
+    test = evaluate(module, data, data.test)
     device = str(next(module.parameters()).device)
-    return module, TrainResult(loss.name, val, test, 0, 0, float("nan"), time.perf_counter() - started, 0.0, 0, device)
+    wall = time.perf_counter() - started
+    return module, TrainResult(loss.name, val_top1_pct, test, 0, 0, float("nan"), wall, 0.0, 0, device)
 
 
 def one_shot_search(
@@ -146,7 +149,7 @@ def _student(
 ) -> Student:
     module = inherit(estimator.supernet, judged.arch, data)
     supernet_pct = evaluate(module, data, data.val)
-    module, result = _finish(module, data, loss, teacher, config)
+    module, result = _finish(module, data, loss, teacher, config, supernet_pct)
     folder = ""
     if checkpoints is not None:
         path = checkpoints / f"trial-{number:04d}"

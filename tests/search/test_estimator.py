@@ -80,6 +80,12 @@ def copy_cache(estimator: AccuracyEstimator, tmp_path: Path) -> Path:
     return tmp_path
 
 
+def rebuild(tiny: SearchSpace, cache: Path, samples: int = SAMPLED) -> tuple[AccuracyEstimator, Calls]:
+    """The build of the ``built`` fixture's key again in ``cache``, and the progress it reported."""
+    calls, progress = recorder()
+    return build_estimator(tiny, brightness(), None, cache, CONFIG, samples, progress=progress), calls
+
+
 def test_features_are_one_hot_per_decision(elastic: SearchSpace) -> None:
     rng = random.Random(0)
     archs = [elastic.sample(rng) for _ in range(50)]
@@ -180,9 +186,7 @@ def test_second_build_and_load_only_read(
     built: tuple[AccuracyEstimator, Calls], tiny: SearchSpace, tmp_path: Path
 ) -> None:
     estimator, _ = built
-    cache = copy_cache(estimator, tmp_path)
-    calls, progress = recorder()
-    again = build_estimator(tiny, brightness(), None, cache, CONFIG, SAMPLED, progress=progress)
+    again, calls = rebuild(tiny, copy_cache(estimator, tmp_path))
     assert calls == []
     assert again.predictor == estimator.predictor and again.key == estimator.key
     loaded = load_estimator(again.path, "cpu")
@@ -234,8 +238,7 @@ def test_killed_sampling_resumes_with_the_missing_rows(
     lines = (folder / SAMPLES).read_text().splitlines(keepends=True)
     (folder / SAMPLES).write_text("".join(lines[:3]) + lines[3][:20])  # header, 2 rows, a row cut mid-write
     (folder / PREDICTOR).unlink()
-    calls, progress = recorder()
-    again = build_estimator(tiny, brightness(), None, cache, CONFIG, SAMPLED, progress=progress)
+    again, calls = rebuild(tiny, cache)
     assert [phase for phase, _, _ in calls] == ["sampling"] * SAMPLED
     assert sample_rows(folder) == sample_rows(estimator.path)
     assert again.predictor == estimator.predictor
@@ -245,9 +248,7 @@ def test_more_samples_reuse_the_scored_rows(
     built: tuple[AccuracyEstimator, Calls], tiny: SearchSpace, tmp_path: Path
 ) -> None:
     estimator, _ = built
-    cache = copy_cache(estimator, tmp_path)
-    calls, progress = recorder()
-    more = build_estimator(tiny, brightness(), None, cache, CONFIG, SAMPLED + 2, progress=progress)
+    more, calls = rebuild(tiny, copy_cache(estimator, tmp_path), SAMPLED + 2)
     assert calls == [("sampling", SAMPLED + 3, SAMPLED + 4), ("sampling", SAMPLED + 4, SAMPLED + 4)]
     assert more.predictor.samples == SAMPLED + 4
 
