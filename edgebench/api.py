@@ -24,7 +24,7 @@ from edgebench.distill.losses import CrossEntropy, DistillLoss, get_loss
 from edgebench.distill.networks import Network, resolve_network
 from edgebench.distill.teacher import RECIPES as TEACHER_RECIPES
 from edgebench.distill.teacher import default_teacher
-from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
+from edgebench.distill.train import FINAL, TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import (
     ConfigError,
     InfeasibleBudgetError,
@@ -50,8 +50,9 @@ from edgebench.prune.loop import PruneConfig, PruneResult, prune_to_budget
 from edgebench.report import write_report
 from edgebench.results import ResultRow, ResultsTable, from_candidates, read_results
 from edgebench.runner import RunJob, load_candidates, plan_jobs, run_jobs
-from edgebench.search.baseline import BaselineRow, baseline_family
-from edgebench.search.estimator import DEFAULT_SAMPLES, AccuracyEstimator, build_estimator
+from edgebench.search.baseline import BaselineRow, baseline_family, family_dir
+from edgebench.search.estimator import DEFAULT_SAMPLES, AccuracyEstimator, build_estimator, load_estimator
+from edgebench.search.evolution import EvolutionSettings
 from edgebench.search.nas import (
     COMPLETE,
     PROXY,
@@ -63,9 +64,10 @@ from edgebench.search.nas import (
     storage_for,
     study_exists,
 )
+from edgebench.search.oneshot import OneShotSettings, Student, one_shot_search
 from edgebench.search.space import SearchSpace, get_space, load_arch
 from edgebench.search.supernet import SupernetConfig
-from edgebench.types import Precision, Source, parse_precision
+from edgebench.types import AccuracySource, Precision, Source, parse_precision
 from edgebench.units import parse_ms
 
 log = logging.getLogger(__name__)
@@ -487,6 +489,29 @@ class SearchOutcome:
     study: str
 
 
+def _space_under(
+    prof: DeviceProfile,
+    backend: str,
+    prec: Precision,
+    space: SearchSpace,
+    budget_ms: float,
+    cache_dir: Path | None,
+    progress: Progress | None,
+) -> tuple[Predictor, Prediction]:
+    """The device's LUT predictor of ``space`` (built or estimated first if not cached) and its fastest
+    architecture; InfeasibleBudgetError if even that is over budget."""
+    (lut,) = profile(prof, [(backend, prec)], space, cache_dir, progress=progress)
+    predictor = Predictor(lut.table, space)
+    fastest = predictor.fastest()
+    if fastest.latency_ms > budget_ms:
+        raise InfeasibleBudgetError(
+            f"nothing in space '{space.name}' meets {budget_ms:g} ms on {prof.name} ({backend} {prec}): the fastest "
+            f"architecture is predicted at {fastest.latency_ms:.3f} ms ({fastest.source}); raise --latency to at "
+            "least that, or search a smaller space"
+        )
+    return predictor, fastest
+
+
 def search(
     device: str,
     budget: str,
@@ -532,15 +557,7 @@ def search(
     name = f"{prof.name}-{backend}-{prec}-{sp.name}-{budget_ms:g}ms-{loss}-{images.name}"
     if resume and not study_exists(url, name):
         raise ConfigError(f"no study '{name}' in {url} to resume; drop --resume to start it")
-    (lut,) = profile(prof, [(backend, prec)], sp, cache_dir, progress=progress)
-    predictor = Predictor(lut.table, sp)
-    fastest = predictor.fastest()
-    if fastest.latency_ms > budget_ms:
-        raise InfeasibleBudgetError(
-            f"nothing in space '{sp.name}' meets {budget_ms:g} ms on {prof.name} ({backend} {prec}): the fastest "
-            f"architecture is predicted at {fastest.latency_ms:.3f} ms ({fastest.source}); raise --latency to at "
-            "least that, or search a smaller space"
-        )
+    predictor, fastest = _space_under(prof, backend, prec, sp, budget_ms, cache_dir, progress)
     checkpoint = _teacher_for(distill_loss, teacher, images, data, cache_dir, _role(train_progress, "default teacher"))
     settings = SearchSettings(budget_ms, trials, time_budget_s, proxy or PROXY, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -568,6 +585,113 @@ def search(
     results = from_candidates(rows, base, prof.name, backend, str(prec), images.name)
     write_report(results, out / "report.html", budget_ms, title)
     return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, url, name)
+
+
+@dataclass(frozen=True)
+class OneShotOutcome:
+    """A finished one-shot search: the students kept (scored and saved), every architecture the estimator judged
+    under the budget, the baseline family, the students' front, the estimator used and where it all is."""
+
+    students: pd.DataFrame
+    judged: pd.DataFrame
+    baseline: pd.DataFrame
+    front: pd.DataFrame
+    fastest_ms: float
+    latency_source: str
+    estimator: AccuracyEstimator
+    out_dir: Path
+
+
+def one_shot(
+    device: str,
+    budget: str,
+    backend: str | None = None,
+    precision: str | None = None,
+    space: str = "mbv2-cifar",
+    data: str | None = None,
+    teacher: Path | None = None,
+    estimator: Path | None = None,
+    students: int = OneShotSettings.students,
+    finetune: TrainConfig | None = None,
+    loss: str = "kd",
+    seed: int = 0,
+    out: Path | None = None,
+    baseline: bool = True,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    steps: Callable[[str, int, int], None] | None = None,
+    train_progress: Callable[[str, TrainStep], None] | None = None,
+    on_baseline: Callable[[BaselineRow], None] | None = None,
+) -> OneShotOutcome:
+    """Search ``space`` under a latency budget on a device with its weight-sharing accuracy estimator (the
+    once-for-all route): built once per space, data and teacher (hours; then cached) and reused by every device and
+    budget, so the search itself takes seconds. An evolutionary search finds the estimated front under the budget;
+    ``students`` spread over it are scored with their inherited weights (BatchNorm recalibrated), fine-tuned with
+    ``finetune`` when given, and saved for ``edgebench run``. The baseline family is trained once with the final
+    recipe (cached) and priced on the device. Writes ``candidates.csv``/``.parquet`` (the students),
+    ``judged.csv`` (every architecture judged, with its estimate), ``front.csv``, ``baseline.csv`` and
+    ``report.html`` to ``out``; ``steps`` reports the estimator's and the search's (phase, step, total).
+
+    ``estimator`` is a folder ``edgebench estimator`` built (with any recipe) for this space, data and teacher;
+    by default, the cached one of the default recipe, built now if there is none.
+
+    Raises:
+        InfeasibleBudgetError: not even the fastest architecture of the space meets the budget.
+        ConfigError, UnknownNameError: bad device, runtime, space, data, teacher or loss; an estimator built for
+            another space, data or teacher.
+    """
+    budget_ms = parse_ms(budget, "--latency")
+    prof = get_device(device)
+    backend, prec = runtime_for(prof, backend, precision)
+    trainable = _trainable_space(space)
+    distill_loss = get_loss(loss)
+    images = load_data(data)
+    out = out or Path("reports") / f"oneshot-{prof.name}-{backend}-{prec}-{budget_ms:g}ms"
+    sp = trainable.for_device(prof.channel_multiple)
+    predictor, fastest = _space_under(prof, backend, prec, sp, budget_ms, cache_dir, progress)
+    kd = get_loss("kd")  # the supernet distils the teacher, whatever loss fine-tunes the students
+    checkpoint = _teacher_for(kd, teacher, images, data, cache_dir, _role(train_progress, "default teacher"))
+    teacher_module = checkpoint.module if checkpoint is not None and distill_loss.needs_teacher else None
+    if estimator is None:
+        judge = build_estimator(trainable, images, checkpoint, cache_dir, progress=steps)
+    else:
+        judge = load_estimator(estimator)
+        judge.require(trainable, images, checkpoint)
+    settings = OneShotSettings(students, finetune, EvolutionSettings(seed=seed))
+    out.mkdir(parents=True, exist_ok=True)
+    judged, kept = one_shot_search(predictor, judge, images, distill_loss, teacher_module, budget_ms, settings,
+                                   out / "checkpoints", steps)  # fmt: skip
+    rows = pd.DataFrame([_student_row(i, s, predictor) for i, s in enumerate(kept)],
+                        columns=list(Candidate.__dataclass_fields__))  # fmt: skip
+    table = pd.DataFrame({"arch": [j.arch.to_json() for j in judged], "predicted_ms": [j.latency_ms for j in judged],
+                          "estimated_pct": [j.accuracy_pct for j in judged]})  # fmt: skip
+    base = pd.DataFrame(columns=list(BaselineRow.__dataclass_fields__))
+    if baseline:
+        folder = family_dir(cache_dir or default_cache_dir(), images, distill_loss, checkpoint, FINAL)
+        family = baseline_family(images, distill_loss, teacher_module, FINAL, prof, backend, prec, on_row=on_baseline,
+                                 checkpoints=folder, accuracy_source=AccuracySource.TRAINED)  # fmt: skip
+        base = pd.DataFrame([r.to_dict() for r in family], columns=list(BaselineRow.__dataclass_fields__))
+    best = pareto.front(rows, "val_top1_pct", "predicted_ms")
+    rows.to_csv(out / "candidates.csv", index=False)
+    rows.to_parquet(out / "candidates.parquet", index=False)
+    table.to_csv(out / "judged.csv", index=False)
+    base.to_csv(out / "baseline.csv", index=False)
+    best.to_csv(out / "front.csv", index=False)
+    how = f"fine-tuned {finetune.epochs} epoch(s) from the weights" if finetune else "the weights"
+    title = (f"one-shot search on {prof.name} ({backend} {prec}): students' PyTorch test top-1 with {how} "
+             "inherited from the supernet, baselines' after the final recipe; latency predicted from the LUT; "
+             "`edgebench run` scores and times the converted networks")  # fmt: skip
+    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name)
+    write_report(results, out / "report.html", budget_ms, title)
+    return OneShotOutcome(rows, table, base, best, fastest.latency_ms, fastest.source, judge, out)
+
+
+def _student_row(number: int, student: Student, predictor: Predictor) -> Candidate:
+    """A kept student as a search candidate, labelled with what its accuracies are."""
+    source = AccuracySource.FINETUNED if student.finetuned else AccuracySource.INHERITED
+    return Candidate(number, student.arch.to_json(), student.predicted_ms, predictor.predict(student.arch).source,
+                     COMPLETE, "", student.val_top1_pct, student.test_top1_pct, student.params, student.train_s,
+                     "nas", student.checkpoint, str(source), student.estimated_pct)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -638,6 +762,7 @@ def prune(
         train_s=round(result.final.wall_time_s, 1),
         kind="pruned",
         checkpoint=str(folder.resolve()),
+        accuracy_source=str(AccuracySource.FINETUNED),
     )
     frame = pd.DataFrame([row.to_dict()])
     frame.to_csv(out / "candidates.csv", index=False)
@@ -651,6 +776,7 @@ def prune(
         "test_top1_pct": checkpoint.test_top1_pct,
         "params": sum(p.numel() for p in checkpoint.module.parameters()),
         "checkpoint": str(checkpoint.path),
+        "accuracy_source": str(AccuracySource.TRAINED),
     }
     title = (f"pruning on {prof.name} ({backend} {prec}): PyTorch test top-1, latency predicted from the layer "
              "table; the unpruned network is the baseline")  # fmt: skip

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import pandas as pd
 import typer
 from rich import box
 from rich.console import Console
@@ -37,7 +38,9 @@ from edgebench.results import ResultRow
 from edgebench.search.baseline import BaselineRow
 from edgebench.search.estimator import DEFAULT_SAMPLES
 from edgebench.search.nas import COMPLETE, DUPLICATE, FAILED, INFEASIBLE, PROXY, Candidate
+from edgebench.search.oneshot import FINETUNE, OneShotSettings
 from edgebench.search.supernet import SupernetConfig
+from edgebench.types import SearchMethod
 from edgebench.units import parse_ms
 
 app = typer.Typer(
@@ -709,10 +712,18 @@ class _SearchLog:
             self.bar.advance(self.task)
 
     def baseline(self, row: BaselineRow) -> None:
-        acc = f"val {row.val_top1_pct:5.1f} %" if row.val_top1_pct is not None else row.reason
-        self.bar.console.print(
-            f"baseline {row.name:22} {row.latency_ms:8.3f} ms ({row.latency_source}) {acc}", highlight=False
-        )
+        _baseline_line(self.bar)(row)
+
+
+def _baseline_line(bar: Progress) -> Callable[[BaselineRow], None]:
+    """Prints one line per baseline member above the progress bars."""
+
+    def line(row: BaselineRow) -> None:
+        acc = f"val {row.val_top1_pct:5.1f} % ({row.accuracy_source})" if row.val_top1_pct is not None else row.reason
+        bar.console.print(f"baseline {row.name:22} {row.latency_ms:8.3f} ms ({row.latency_source}) {acc}",
+                          highlight=False)  # fmt: skip
+
+    return line
 
 
 def _print_search(result: api.SearchOutcome) -> None:
@@ -723,20 +734,53 @@ def _print_search(result: api.SearchOutcome) -> None:
         f"space is {result.fastest_ms:.3f} ms ({result.latency_source})",
         highlight=False,
     )
-    table = Table(title="Pareto front under the budget", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for col in ("network", "latency ms", "source", "val top-1 %", "test top-1 %", "params"):
-        table.add_column(col, justify="left" if col in ("network", "source") else "right")
-    for r in result.front.itertuples():
-        table.add_row(f"trial {r.trial}", f"{r.predicted_ms:.3f}", r.latency_source, f"{r.val_top1_pct:.1f}",
-                      f"{r.test_top1_pct:.1f}", f"{r.params:,}")  # fmt: skip
-    for b in result.baseline.itertuples():
-        acc = "-" if b.val_top1_pct is None or b.val_top1_pct != b.val_top1_pct else f"{b.val_top1_pct:.1f}"
-        test = "-" if b.test_top1_pct is None or b.test_top1_pct != b.test_top1_pct else f"{b.test_top1_pct:.1f}"
-        table.add_row(f"baseline {b.name}", f"{b.latency_ms:.3f}", b.latency_source, acc, test, f"{b.params:,}")
-    out.print(table)
+    out.print(_front_table("Pareto front under the budget", result.front, result.baseline))
     out.print(
         f"results in {result.out_dir}: candidates.csv (every candidate), front.csv, baseline.csv; "
         f"study {result.storage} (rerun the same command to resume)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _front_table(title: str, front: pd.DataFrame, baseline: pd.DataFrame) -> Table:
+    """Students and baselines with their latency and accuracy, each with what it is (source, accuracy of what)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    columns = ("network", "latency ms", "source", "estimated %", "val top-1 %", "test top-1 %", "accuracy of", "params")
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("network", "source", "accuracy of") else "right")
+    for r in front.itertuples():
+        table.add_row(f"trial {r.trial}", f"{r.predicted_ms:.3f}", r.latency_source, _pct(r.estimated_pct),
+                      _pct(r.val_top1_pct), _pct(r.test_top1_pct), r.accuracy_source, f"{r.params:,}")  # fmt: skip
+    for b in baseline.itertuples():
+        table.add_row(f"baseline {b.name}", f"{b.latency_ms:.3f}", b.latency_source, "-", _pct(b.val_top1_pct),
+                      _pct(b.test_top1_pct), b.accuracy_source, f"{b.params:,}")  # fmt: skip
+    return table
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.1f}"
+
+
+def _print_one_shot(result: api.OneShotOutcome) -> None:
+    p = result.estimator.predictor
+    tau = "undefined" if p.cv_kendall_tau is None else f"{p.cv_kendall_tau:.2f}"
+    out.print(
+        f"{len(result.judged)} architectures judged under the budget by the estimator in {result.estimator.path} "
+        f"(its predictor, fitted on {p.samples} scored sub-networks: held-out Kendall tau {tau}); the fastest of "
+        f"the space is {result.fastest_ms:.3f} ms ({result.latency_source})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(_front_table("Students kept, over the estimated front", result.students, result.baseline))
+    out.print(
+        "estimated %: the estimator's prediction; val/test top-1: the saved student's own (inherited: weights from "
+        "the supernet, BatchNorm recalibrated; fine-tuned: then trained further; trained: the final recipe)",
+        highlight=False,
+    )
+    out.print(
+        f"results in {result.out_dir}: candidates.csv (the students), judged.csv (every architecture judged), "
+        "front.csv, baseline.csv, report.html; `edgebench run` converts and times the students",
         highlight=False,
         soft_wrap=True,
     )
@@ -797,20 +841,34 @@ def search_cmd(
     backend: RuntimeBackendOption = None,
     precision: RuntimePrecisionOption = None,
     space: Annotated[str, typer.Option(help="Search space: a name in models/spaces/ or a YAML path.")] = "mbv2-cifar",
-    trials: Annotated[int, typer.Option(min=1, help="Candidates to train, all workers together.")] = 16,
+    method: Annotated[
+        SearchMethod,
+        typer.Option(help="proxy: train each candidate briefly (NSGA-II); oneshot: the space's cached estimator."),
+    ] = SearchMethod.PROXY,
+    trials: Annotated[int, typer.Option(min=1, help="proxy: candidates to train, all workers together.")] = 16,
     time_budget: Annotated[
-        str | None, typer.Option(help="Start no new candidate after this long, e.g. 10min or 600s.")
+        str | None, typer.Option(help="proxy: start no new candidate after this long, e.g. 10min or 600s.")
     ] = None,
+    estimator: Annotated[
+        Path | None,
+        typer.Option(help="oneshot: an estimator folder `edgebench estimator` built (default: the cached one)."),
+    ] = None,
+    students: Annotated[
+        int, typer.Option(min=1, help="oneshot: students kept, spread over the estimated front.")
+    ] = OneShotSettings.students,
+    finetune_epochs: Annotated[
+        int, typer.Option(min=0, help="oneshot: epochs fine-tuning each student from its inherited weights.")
+    ] = 0,
     distill: Annotated[str, typer.Option(help="Training loss: ce, kd or kd-lrds (see `edgebench train`).")] = "kd",
     data: DataOption = None,
     teacher: Annotated[
         Path | None, typer.Option(help="Teacher checkpoint folder (default, on a built-in data set: the cached one).")
     ] = None,
     epochs: Annotated[
-        int, typer.Option(min=1, help="Proxy training epochs per candidate (and baseline).")
+        int, typer.Option(min=1, help="proxy: training epochs per candidate (and baseline).")
     ] = PROXY.epochs,
     proxy_resolution: Annotated[
-        int, typer.Option(min=8, help="Input side of proxy training (the data's side trains at full size).")
+        int, typer.Option(min=8, help="proxy: input side of training (the data's side trains at full size).")
     ] = PROXY.resolution or 32,
     seed: Annotated[int, typer.Option(help="Sampler and training seed.")] = 0,
     out_dir: Annotated[
@@ -818,23 +876,43 @@ def search_cmd(
     ] = None,
     storage: Annotated[
         str | None,
-        typer.Option(help="Optuna storage shared by workers: an RDB URL or a journal file (default: OUT/study.db)."),
+        typer.Option(
+            help="proxy: Optuna storage shared by workers, an RDB URL or a journal file (default: OUT/study.db)."
+        ),
     ] = None,
-    resume: Annotated[bool, typer.Option(help="Join an existing study (error if there is none).")] = False,
-    baseline: Annotated[bool, typer.Option(help="Train the MobileNetV2 width family the same way.")] = True,
+    resume: Annotated[bool, typer.Option(help="proxy: join an existing study (error if there is none).")] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            help="Compare with the MobileNetV2 width family (proxy: trained the same way; oneshot: "
+            "trained once with the final recipe and cached)."
+        ),
+    ] = True,
     cache_dir: Annotated[
-        Path | None, typer.Option(help="LUT and teacher cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench).")
+        Path | None,
+        typer.Option(help="LUT, teacher and estimator cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench)."),
     ] = None,
 ) -> None:
-    """Find the most accurate students under a latency budget on a device (multi-objective NSGA-II, Optuna).
+    """Find the most accurate students under a latency budget on a device.
 
-    Latency comes from the device's LUT (built, or estimated from its cost model, first if not cached): candidates
-    predicted over budget are rejected before any training; the others are distilled for a few epochs (the proxy)
-    and scored on validation. The study is stored, so the same command resumes after Ctrl-C or kill -9, and
-    workers given the same --storage share one study without repeating a trial.
+    Latency comes from the device's LUT (built, or estimated from its cost model, first if not cached). Accuracy,
+    by --method: proxy (NSGA-II, Optuna) rejects candidates predicted over budget before any training and distils
+    the others for a few epochs, scored on validation; the study is stored, so the same command resumes after
+    Ctrl-C or kill -9, and workers given the same --storage share it. oneshot judges thousands of architectures in
+    seconds with the space's weight-sharing estimator (built by `edgebench estimator` on first use, then cached for
+    every device and budget), keeps --students spread over the estimated front, and scores each with the weights it
+    inherits from the supernet (fine-tuned with --finetune-epochs); every number says which it is.
 
-    Example: edgebench search --device myriadx --latency 15ms
+    Example: edgebench search --device myriadx --latency 15ms --method oneshot
     """
+    if method is SearchMethod.ONESHOT:
+        finetune = replace(FINETUNE, epochs=finetune_epochs, seed=seed) if finetune_epochs else None
+        with _progress() as bar:
+            shot = api.one_shot(device, latency, backend, precision, space, data, teacher, estimator, students,
+                                finetune, distill, seed, out_dir, baseline, cache_dir, _Bar(bar), _PhaseBar(bar),
+                                _TrainBar(bar), _baseline_line(bar))  # fmt: skip
+        _print_one_shot(shot)
+        return
     config = replace(PROXY, epochs=epochs, resolution=proxy_resolution, seed=seed)
     budget_s = parse_ms(time_budget, "--time-budget") / 1000 if time_budget else None
     with _progress() as bar:

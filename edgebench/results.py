@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from edgebench.exceptions import ConfigError
+from edgebench.types import AccuracySource
 
 SCHEMA_VERSION = 1
 PARQUET, CSV = "results.parquet", "results.csv"
@@ -25,9 +26,10 @@ class ResultRow:
     """What one converted candidate did on one backend at one precision; a failure is a row with its reason.
 
     Accuracy is the converted artifact's own top-1 on the test split (``reference_top1_pct`` is PyTorch's on the
-    same images), so INT8 and FP16 losses show. Latency carries its source: ``measured`` (timed here),
-    ``agent`` (timed on the device) or ``estimated`` (the profile's cost model, ``calibration_rmspe_pct`` its
-    error where it is calibrated).
+    same images), so INT8 and FP16 losses show; ``accuracy_source`` says so ("converted"), or, in the rows a search
+    or prune ends with, which PyTorch network it is (see :class:`edgebench.types.AccuracySource`). Latency carries
+    its source: ``measured`` (timed here), ``agent`` (timed on the device) or ``estimated`` (the profile's cost
+    model, ``calibration_rmspe_pct`` its error where it is calibrated).
     """
 
     candidate: str
@@ -44,6 +46,7 @@ class ResultRow:
     source: str = ""
     top1_pct: float | None = None
     reference_top1_pct: float | None = None
+    accuracy_source: str = ""  # what top1_pct is the top-1 of (an AccuracySource)
     test_images: int = 0
     median_ms: float | None = None
     p10_ms: float | None = None
@@ -137,13 +140,15 @@ def from_candidates(
         rows.append(ResultRow(f"{kind}-{int(r.trial):04d}", kind, _label(str(r.arch)), str(r.checkpoint or ""), device,
                               backend, precision, str(r.status), str(r.reason or ""), source=str(r.latency_source),
                               top1_pct=_number(r.test_top1_pct), reference_top1_pct=_number(r.test_top1_pct),
-                              median_ms=_number(r.predicted_ms), predicted_ms=_number(r.predicted_ms),
+                              accuracy_source=_accuracy_source(r), median_ms=_number(r.predicted_ms),
+                              predicted_ms=_number(r.predicted_ms),
                               predicted_source=str(r.latency_source), params=int(r.params), data=data))  # fmt: skip
     for b in [] if baseline is None else baseline.itertuples():
         rows.append(ResultRow(str(b.name), "baseline", str(b.name), str(getattr(b, "checkpoint", "") or ""), device,
                               backend, precision, str(b.status), str(b.reason or ""), source=str(b.latency_source),
                               top1_pct=_number(b.test_top1_pct), reference_top1_pct=_number(b.test_top1_pct),
-                              median_ms=_number(b.latency_ms), params=int(b.params), data=data))  # fmt: skip
+                              accuracy_source=_accuracy_source(b), median_ms=_number(b.latency_ms),
+                              params=int(b.params), data=data))  # fmt: skip
     return pd.DataFrame([r.to_dict() for r in rows], columns=COLUMNS)
 
 
@@ -153,6 +158,12 @@ def _label(arch: str) -> str:
     from edgebench.search.space import ArchSpec
 
     return label(ArchSpec.from_json(arch)) if arch.startswith("{") else arch
+
+
+def _accuracy_source(row: Any) -> str:
+    """A candidate's or baseline's accuracy source; a table written before they carried one was a proxy search's."""
+    value = getattr(row, "accuracy_source", None)
+    return str(AccuracySource.PROXY) if value is None or pd.isna(value) or value == "" else str(value)
 
 
 def _number(value: object) -> float | None:

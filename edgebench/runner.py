@@ -22,7 +22,7 @@ import pandas as pd
 
 from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
 from edgebench.results import ResultRow, ResultsTable
-from edgebench.types import Precision, Status
+from edgebench.types import AccuracySource, Precision, Status
 
 #: Training images the INT8 converters calibrate on.
 CALIBRATION_IMAGES = 64
@@ -192,7 +192,8 @@ def execute(job: RunJob) -> ResultRow:
         checkpoint=str(job.candidate.checkpoint), device=profile.name, backend=job.backend,
         precision=str(job.precision), status=str(Status.COMPLETE), backend_version=version,
         threads=threads, source=str(source), top1_pct=_top1(outputs, y_test),
-        reference_top1_pct=_top1(reference, y_test), test_images=len(y_test), median_ms=median,
+        reference_top1_pct=_top1(reference, y_test), accuracy_source=str(AccuracySource.CONVERTED),
+        test_images=len(y_test), median_ms=median,
         p10_ms=timing.p10_ms if timing else None, p90_ms=timing.p90_ms if timing else None,
         predicted_ms=predicted.latency_ms, predicted_source=str(Source.ESTIMATED),
         calibration_rmspe_pct=fit.held_out.rmspe_pct if fit else None,

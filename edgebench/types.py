@@ -1,4 +1,4 @@
-"""Enumerations shared across edgebench: precisions and where a latency came from."""
+"""Enumerations shared across edgebench: precisions, and where a latency or an accuracy came from."""
 
 from __future__ import annotations
 
@@ -22,6 +22,30 @@ class Source(str, Enum):
     MEASURED = "measured"  # timed on this machine by a real backend
     AGENT = "agent"  # timed on the device through the remote agent
     ESTIMATED = "estimated"  # computed by the device profile's cost model
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AccuracySource(str, Enum):
+    """What an accuracy figure is the top-1 of; every accuracy edgebench shows carries one."""
+
+    CONVERTED = "converted"  # the converted artifact, run by its backend (``edgebench run``)
+    TRAINED = "trained"  # the PyTorch network after a full training (the final recipe or the given one)
+    PROXY = "proxy"  # the PyTorch network after the proxy search's short training (a few epochs at low resolution)
+    INHERITED = "inherited"  # the PyTorch network with weights inherited from the supernet, BatchNorm recalibrated
+    FINETUNED = "fine-tuned"  # the PyTorch network fine-tuned from inherited or pruned weights
+    ESTIMATED = "estimated"  # the accuracy predictor's, fitted on scored sub-networks: no network was scored
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class SearchMethod(str, Enum):
+    """How a search estimates the accuracy of the architectures it weighs."""
+
+    PROXY = "proxy"  # each candidate distilled for a few epochs at low resolution (NSGA-II, Optuna study)
+    ONESHOT = "oneshot"  # the space's weight-sharing estimator, trained once and cached (once-for-all)
 
     def __str__(self) -> str:
         return self.value

@@ -7,6 +7,8 @@ profile's cost model on the network's kernels (``source=estimated``), the same m
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -18,7 +20,7 @@ from torch import nn
 from edgebench.bench import bench_model
 from edgebench.data import ImageData
 from edgebench.devices import DeviceProfile, latency_source
-from edgebench.distill.checkpoint import save_checkpoint
+from edgebench.distill.checkpoint import METRICS, Checkpoint, save_checkpoint
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import TrainConfig, train
@@ -27,7 +29,8 @@ from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.model import from_module
 from edgebench.nets import NETS
-from edgebench.types import Precision, Source, Status
+from edgebench.search.estimator import data_digest, teacher_digest
+from edgebench.types import AccuracySource, Precision, Source, Status
 
 #: Width multipliers of the baseline family.
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
@@ -48,9 +51,21 @@ class BaselineRow:
     params: int = 0
     train_s: float = 0.0
     checkpoint: str = ""
+    accuracy_source: str = str(AccuracySource.PROXY)  # what val_top1_pct and test_top1_pct are the top-1 of
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def family_dir(
+    cache_dir: Path, data: ImageData, loss: DistillLoss, teacher: Checkpoint | None, config: TrainConfig
+) -> Path:
+    """Where the family trained on ``data`` with ``loss`` from ``teacher`` under ``config`` is cached: one folder
+    per data set, named by a digest of the images, the teacher's weights, the loss and the recipe."""
+    record = {"data": data_digest(data), "teacher": teacher_digest(teacher), "loss": loss.name,
+              "loss_params": loss.params(), "config": config.to_dict()}  # fmt: skip
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
+    return cache_dir / "baselines" / f"{data.name}-{digest}"
 
 
 def device_latency(
@@ -82,30 +97,46 @@ def baseline_family(
     widths: Sequence[float] = WIDTHS,
     on_row: Callable[[BaselineRow], None] | None = None,
     checkpoints: Path | None = None,
+    accuracy_source: AccuracySource = AccuracySource.PROXY,
 ) -> list[BaselineRow]:
-    """Price and train each width of the family (saved under ``checkpoints`` by name, when given); a width that
-    fails is a FAILED row with its reason."""
+    """Price and train each width of the family; a width that fails is a FAILED row with its reason.
+
+    With ``checkpoints``, each is saved there by name, and a width already saved there with the same recipe, loss
+    and data is read back instead of trained again (so a cache of them serves every device and budget)."""
     rows = []
     for width in widths:
         name = f"mobilenetv2-{width}-cifar"
         try:
             module = build_network(name, data.classes, config.seed)
             ms, source = device_latency(module, NETS[name].input_shape, profile, backend, precision)
-            trained, result = train(name, data, loss, teacher, config)
-            folder = ""
-            if checkpoints is not None:
-                saved = save_checkpoint(
-                    checkpoints / name, name, trained, data.classes, data.name, loss, config, result
-                )
-                folder = str(saved.resolve())
+            val, test, wall, folder = _trained(name, data, loss, teacher, config, checkpoints)
         except Exception as e:  # one broken baseline must not end the comparison
-            row = BaselineRow(name, width, float("nan"), "", str(Status.FAILED), error_text(e))
+            row = BaselineRow(name, width, float("nan"), "", str(Status.FAILED), error_text(e),
+                              accuracy_source=str(accuracy_source))  # fmt: skip
         else:
-            row = BaselineRow(
-                name, width, ms, source, str(Status.COMPLETE), "", result.val_top1_pct, result.test_top1_pct,
-                sum(p.numel() for p in module.parameters()), result.wall_time_s, folder,
-            )  # fmt: skip
+            params = sum(p.numel() for p in module.parameters())
+            row = BaselineRow(name, width, ms, source, str(Status.COMPLETE), "", val, test, params, wall, folder,
+                              str(accuracy_source))  # fmt: skip
         rows.append(row)
         if on_row:
             on_row(row)
     return rows
+
+
+def _trained(
+    name: str, data: ImageData, loss: DistillLoss, teacher: nn.Module | None, config: TrainConfig, folder: Path | None
+) -> tuple[float, float, float, str]:
+    """Validation and test top-1, training seconds and checkpoint folder of ``name`` trained with ``config``: read
+    from ``folder/name`` when it holds that training, else trained now (and saved there, with a folder)."""
+    saved = None if folder is None else folder / name
+    if saved is not None and (saved / METRICS).is_file():
+        metrics = json.loads((saved / METRICS).read_text())
+        same = (metrics.get("config"), metrics.get("loss"), metrics.get("loss_params"), metrics.get("data"))
+        if same == (config.to_dict(), loss.name, loss.params(), data.name):
+            result = metrics["result"]
+            return result["val_top1_pct"], result["test_top1_pct"], result["wall_time_s"], str(saved.resolve())
+    module, result = train(name, data, loss, teacher, config)
+    if saved is None:
+        return result.val_top1_pct, result.test_top1_pct, result.wall_time_s, ""
+    save_checkpoint(saved, name, module, data.classes, data.name, loss, config, result)
+    return result.val_top1_pct, result.test_top1_pct, result.wall_time_s, str(saved.resolve())

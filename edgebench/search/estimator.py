@@ -262,6 +262,17 @@ class AccuracyEstimator:
         """Predicted validation top-1 (%) of each of ``archs``."""
         return self.predictor.predict(self.supernet.space, archs)
 
+    def require(self, space: SearchSpace, data: ImageData, teacher: Checkpoint | None) -> None:
+        """ConfigError naming what differs if this estimator was built for another space, data or teacher (its
+        training recipe may be any)."""
+        wanted = EstimatorKey.of(space, data, teacher, SupernetConfig(**self.key.config))
+        diff = wanted.differences(self.key.to_dict())
+        if diff:
+            raise ConfigError(
+                f"{self.path}: this estimator was built for another {', '.join(diff)} (space '{self.key.space}', "
+                f"data '{self.key.data}'); it is refused: build one for this search with `edgebench estimator`"
+            )
+
     def score(self, arch: ArchSpec, data: ImageData) -> float:
         """Validation top-1 (%) of ``arch`` extracted from the supernet, its BN recalibrated on ``data``."""
         if data.name != self.key.data:

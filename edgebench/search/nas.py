@@ -31,6 +31,7 @@ from edgebench.distill.train import TrainConfig, TrainResult, train
 from edgebench.exceptions import ConfigError, error_text
 from edgebench.lut.predictor import Predictor
 from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch
+from edgebench.types import AccuracySource
 
 #: Row statuses: trained; rejected by the latency budget before training; an architecture already trained in the
 #: study (its scores are reused, nothing is trained twice); broken, with the reason.
@@ -85,6 +86,8 @@ class Candidate:
     train_s: float = 0.0
     kind: str = "nas"  # "nas" (arch: an ArchSpec JSON) or "pruned" (arch: the network, checkpoint: its folder)
     checkpoint: str = ""
+    accuracy_source: str = str(AccuracySource.PROXY)  # what val_top1_pct and test_top1_pct are the top-1 of
+    estimated_pct: float | None = None  # the one-shot search's accuracy predictor, before the student was scored
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -66,6 +66,7 @@ class Student:
     finetuned: bool
     train_s: float
     checkpoint: str
+    params: int
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "arch": self.arch.to_json()}
@@ -156,5 +157,6 @@ def _student(
         save_checkpoint(path, judged.arch, module, data.classes, data.name, loss, config or FINAL, result,
                         space=estimator.supernet.space)  # fmt: skip
         folder = str(path.resolve())
+    params = sum(p.numel() for p in module.parameters())
     return Student(judged.arch, judged.latency_ms, judged.accuracy_pct, supernet_pct, result.val_top1_pct,
-                   result.test_top1_pct, config is not None, result.wall_time_s, folder)  # fmt: skip
+                   result.test_top1_pct, config is not None, result.wall_time_s, folder, params)  # fmt: skip

@@ -97,3 +97,48 @@ def test_the_estimator_of_other_data_needs_its_teacher(runner: CliRunner, tmp_pa
     result = runner.invoke(app, ["estimator", "--space", str(TINY32), "--data", f"npz:{npz}"], terminal_width=300)
     assert result.exit_code == 2
     assert "needs a teacher trained on" in one_line_error(result)
+
+
+def _estimator(runner: CliRunner, tmp_path: Path, data: Path, teacher: Path) -> Path:
+    """A one-epoch estimator of tiny32 on ``data``, built by the command a user runs; its folder."""
+    args = ["estimator", "--space", str(TINY32), "--data", f"npz:{data}", "--teacher", str(teacher), "--epochs", "1",
+            "--samples", "3", "--cache-dir", str(tmp_path / "cache"), "--device", "cpu"]  # fmt: skip
+    assert runner.invoke(app, args).exit_code == 0
+    (folder,) = (tmp_path / "cache" / "estimators").iterdir()
+    return folder
+
+
+def _one_shot(tmp_path: Path, data: Path, teacher: Path, estimator: Path, *extra: str) -> list[str]:
+    return ["search", "--method", "oneshot", "--device", "myriadx", "--latency", "1s", "--space", str(TINY32),
+            "--data", f"npz:{data}", "--teacher", str(teacher), "--estimator", str(estimator), "--students", "2",
+            "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), *extra]  # fmt: skip
+
+
+def test_a_one_shot_search_labels_estimates_and_inherited_students(runner: CliRunner, tmp_path: Path) -> None:
+    data, teacher = two_class_npz_and_checkpoint(tmp_path, "teacher")
+    folder = _estimator(runner, tmp_path, data, teacher)
+    result = runner.invoke(app, _one_shot(tmp_path, data, teacher, folder, "--no-baseline"), terminal_width=300)
+    assert result.exit_code == 0, result.output
+    judged = pd.read_csv(tmp_path / "out" / "judged.csv")
+    assert len(judged) > 2 and (judged["predicted_ms"] <= 1000).all() and judged["estimated_pct"].notna().all()
+    students = pd.read_csv(tmp_path / "out" / "candidates.csv")
+    assert 1 <= len(students) <= 2 and (students["accuracy_source"] == "inherited").all()
+    assert students["estimated_pct"].max() == pytest.approx(judged["estimated_pct"].max())  # the best one is kept
+    for row in students.itertuples():  # saved for `edgebench run`
+        student = load_checkpoint(Path(row.checkpoint))
+        assert student.metrics["result"]["val_top1_pct"] == pytest.approx(row.val_top1_pct)
+        assert sum(p.numel() for p in student.module.parameters()) == row.params
+    assert f"judged under the budget by the estimator in {folder}" in result.output
+    assert "inherited" in result.output and "estimated %" in result.output
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "inherited from the supernet" in report
+
+
+def test_a_one_shot_search_refuses_an_estimator_of_another_teacher(runner: CliRunner, tmp_path: Path) -> None:
+    data, teacher = two_class_npz_and_checkpoint(tmp_path, "teacher")
+    folder = _estimator(runner, tmp_path, data, teacher)
+    other = two_class_npz_and_checkpoint(tmp_path, "other")[1]
+    (other / "weights.pt").write_bytes((other / "weights.pt").read_bytes() + b"\0")  # other weights, same network
+    result = runner.invoke(app, _one_shot(tmp_path, data, other, folder, "--no-baseline"), terminal_width=300)
+    line = one_line_error(result)
+    assert f"{folder}: this estimator was built for another teacher" in line and "refused" in line
