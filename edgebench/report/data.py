@@ -41,6 +41,8 @@ class Best:
     baseline_top1_pct: float | None = None
     baseline_ms: float | None = None
     baseline_source: str | None = None
+    accuracy_source: str = ""  # what top1_pct is the top-1 of (an AccuracySource)
+    baseline_accuracy_source: str = ""
 
     @property
     def gain_points(self) -> float | None:
@@ -120,13 +122,19 @@ def _best(group: pd.DataFrame, key: tuple[str, str, str]) -> Best | None:
         return None
     s = students.iloc[0]
     best = Best(*key, str(s["candidate"]), str(s["network"]), float(s["top1_pct"]), float(s["median_ms"]),
-                str(s["source"]))  # fmt: skip
+                str(s["source"]), accuracy_source=_text(s.get("accuracy_source")))  # fmt: skip
     base = feasible[feasible["kind"] == "baseline"].sort_values(["top1_pct", "median_ms"], ascending=[False, True])
     if base.empty:
         return best
     b = base.iloc[0]
     return Best(**{**best.__dict__, "baseline": str(b["candidate"]), "baseline_top1_pct": float(b["top1_pct"]),
-                   "baseline_ms": float(b["median_ms"]), "baseline_source": str(b["source"])})  # fmt: skip
+                   "baseline_ms": float(b["median_ms"]), "baseline_source": str(b["source"]),
+                   "baseline_accuracy_source": _text(b.get("accuracy_source"))})  # fmt: skip
+
+
+def _text(value: object) -> str:
+    """A text cell of a results table, "" where it is missing (a table written before the column existed)."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
 def _summed(rows: pd.DataFrame) -> pd.Series:

@@ -55,3 +55,15 @@ def test_search_tables_become_rows_of_their_trained_candidates_and_baselines() -
     assert (
         rows.loc["mobilenetv2-0.5-cifar", "kind"] == "baseline" and rows.loc["mobilenetv2-0.5-cifar", "top1_pct"] == 90
     )
+    assert (rows["accuracy_source"] == "proxy").all()  # tables from before the label were proxy searches'
+
+
+def test_search_rows_keep_what_their_accuracy_is_of() -> None:
+    candidates = pd.DataFrame([{"trial": 0, "arch": smallest().to_json(), "predicted_ms": 1.0, "latency_source":
+                                "estimated", "status": "COMPLETE", "reason": "", "test_top1_pct": 80.0, "params": 9,
+                                "kind": "nas", "checkpoint": "", "accuracy_source": "inherited"}])  # fmt: skip
+    baseline = pd.DataFrame([{"name": "mobilenetv2-1.0-cifar", "latency_ms": 2.0, "latency_source": "estimated",
+                              "status": "COMPLETE", "reason": "", "test_top1_pct": 87.0, "params": 5,
+                              "checkpoint": "", "accuracy_source": "trained"}])  # fmt: skip
+    rows = from_candidates(candidates, baseline, "myriadx", "openvino", "fp16", "digits")
+    assert list(rows["accuracy_source"]) == ["inherited", "trained"]

@@ -80,6 +80,7 @@ def test_rows_for_good_and_broken_candidates_and_a_rerun_skips_them(outputs: tup
     fp32, int8 = rows["prune-out/pruned-0000", "fp32"], rows["prune-out/pruned-0000", "int8"]
     assert fp32.status == int8.status == "COMPLETE" and fp32.source == "measured"
     assert fp32.test_images == 12 and fp32.top1_pct == pytest.approx(fp32.reference_top1_pct, abs=100 / 12 + 1e-9)
+    assert fp32.accuracy_source == "converted"
     assert fp32.parity_max_rel_err is not None and fp32.parity_max_rel_err < 1e-3
     assert fp32.p10_ms <= fp32.median_ms <= fp32.p90_ms and fp32.predicted_source == "estimated"
     assert fp32.network == "resnet18-0.25-cifar" and fp32.macs > 0 and fp32.size_bytes > int8.size_bytes

@@ -53,8 +53,11 @@ def test_a_search_writes_its_tables_and_a_rerun_resumes(runner: CliRunner, tmp_p
     assert pd.read_csv(tmp_path / "out" / "candidates.csv").equals(rows)  # nothing trained twice
 
 
-def test_a_budget_nothing_meets_fails_with_the_fastest_latency(runner: CliRunner, tmp_path: Path, npz: Path) -> None:
-    line = one_line_error(runner.invoke(app, _args(tmp_path, npz, "1us"), terminal_width=300))
+@pytest.mark.parametrize("method", ["proxy", "oneshot"])
+def test_a_budget_nothing_meets_fails_with_the_fastest_latency(
+    runner: CliRunner, tmp_path: Path, npz: Path, method: str
+) -> None:
+    line = one_line_error(runner.invoke(app, [*_args(tmp_path, npz, "1us"), "--method", method], terminal_width=300))
     assert "nothing in space 'tiny32' meets 0.001 ms on myriadx" in line
     assert "the fastest architecture is predicted at" in line and "(estimated)" in line
 
