@@ -1,114 +1,190 @@
-"""Hardware-aware NAS against the MobileNetV2 width family on an estimated device (issue 6).
+"""Does the one-shot search beat the MobileNetV2 width family on the default task? (issue 26)
 
-1. Runs the default search (what `edgebench search --device myriadx --latency 15ms` runs: the default task, the
-   cached default teacher, the proxy recipe) into a fresh folder and prints its wall time, the time spent training
-   candidates and baselines, and the search overhead outside training.
-2. Unless ``--no-final``: retrains the searched front and every baseline width with one final recipe (32x32, KD)
-   over three seeds, and prints both fronts by mean test top-1, whether the searched front dominates, the best of
-   each under the budget, and the proxy's Kendall tau with the final accuracies of those networks.
+Targets, per device and budget (``myriadx`` at 15 ms, OpenVINO FP16; ``rpi5`` at 4 ms, TFLite FP32, a budget that
+binds: MobileNetV2-0.75 and -1.0 are over it): the searched front, retrained with the final recipe over 3 seeds,
+dominates the width family trained the same way, and the best searched student under the budget is >= 1 point
+more accurate than the best width under it, with the 95 % interval of the paired difference above zero.
 
-Latencies are the myriadx profile's cost-model estimates (``source=estimated``: no stick is attached here), the
-same model for both families (the LUT of the space and the whole-network estimate agree to 1e-6 ms on MBV2-1.0).
+Phases (each resumes; results are CSVs kept with the repository):
 
-Usage: python benchmarks/search.py [--budget 15ms] [--trials 16] [--seeds 3] [--final-epochs 10] [--out DIR]
+- ``timing``: the default ``edgebench search --method oneshot`` on a fresh cache (``--cache``: an empty folder by
+  default, so the shipped teacher and estimator are copied in), then a second search on another device and budget
+  with the same cache; the wall time and peak memory of each (targets: <= 15 min and <= 60 s).
+- ``search``: the one-shot search on each device with the cached default estimator; the kept students are added
+  to ``results/searched.csv`` (by the estimator that chose them).
+- ``train``: each searched student and each width trained with the final recipe, ``--seeds`` seeds, shared with
+  the other benchmarks through ``final_runs.py`` (hours: run it across sessions).
+- ``compare``: the check above, on what is trained so far.
+
+Latencies are the profiles' cost-model estimates (``estimated``: no device is attached here), the same model for
+students (summed over the LUT) and widths (whole network).
+
+Usage: python benchmarks/search.py {timing,search,train,compare} [--seeds 0 1 2] [--jobs 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import csv
+import os
+import subprocess
+import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-from scipy.stats import kendalltau
+import final_runs
+import numpy as np
 
-from edgebench import api, pareto
-from edgebench.data import load_data
-from edgebench.distill import get_loss, train
-from edgebench.distill.teacher import default_teacher
-from edgebench.distill.train import FINAL
-from edgebench.search.space import ArchSpec, get_space
-from edgebench.units import parse_ms
+from edgebench import api
+from edgebench.devices import get_device
+from edgebench.distill.networks import build_network, label
+from edgebench.nets import NETS
+from edgebench.search.baseline import WIDTHS, device_latency
+from edgebench.search.space import ArchSpec
+
+SEARCHED = Path(__file__).parent / "results" / "searched.csv"
+COLUMNS = ("device", "budget_ms", "estimator", "arch", "predicted_ms", "estimated_pct", "inherited_val_pct",
+           "inherited_test_pct")  # fmt: skip
 
 
-def final_accuracy(networks: dict[str, ArchSpec | str], seeds: int, epochs: int) -> dict[str, float]:
-    """Mean test top-1 of each network over ``seeds`` runs of the final recipe (KD from the default teacher)."""
-    data, teacher, loss = load_data(), default_teacher(None).module, get_loss("kd")
-    space = get_space("mbv2-cifar")
-    means = {}
-    for label, net in networks.items():
-        runs = []
-        for seed in range(seeds):
-            student = space.build(net) if isinstance(net, ArchSpec) else net
-            _, result = train(student, data, loss, teacher, replace(FINAL, epochs=epochs, seed=seed))
-            runs.append(result.test_top1_pct)
-        means[label] = statistics.mean(runs)
-        print(f"  {label:28} " + " ".join(f"{a:6.2f}" for a in runs) + f"  mean {means[label]:6.2f}", flush=True)
-    return means
+@dataclass(frozen=True)
+class Case:
+    """A device and a budget the search is checked at."""
+
+    device: str
+    budget: str
+
+
+CASES = (Case("myriadx", "15ms"), Case("rpi5", "4ms"))
+
+
+def run(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall seconds, peak resident MiB and exit status of a command."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, process.returncode
+
+
+def timing(args: argparse.Namespace) -> None:
+    cache = args.cache or Path(tempfile.mkdtemp(prefix="edgebench-cache-"))
+    env = {**os.environ, "EDGEBENCH_CACHE": str(cache)}
+    out = Path(tempfile.mkdtemp(prefix="edgebench-search-"))
+    for i, case in enumerate(CASES):
+        command = [sys.executable, "-m", "edgebench", "search", "--method", "oneshot", "--device", case.device,
+                   "--latency", case.budget, "--out", str(out / case.device)]  # fmt: skip
+        wall, peak, status = run(command, env)
+        which = "first (fresh cache)" if i == 0 else "second (same cache)"
+        print(f"{which}: {' '.join(command[2:])}: exit {status}, {wall:.0f} s, peak {peak:.0f} MiB", flush=True)
+    print(f"cache {cache}; results in {out}")
+
+
+def read_searched(path: Path = SEARCHED) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def search(args: argparse.Namespace) -> None:
+    out = Path(tempfile.mkdtemp(prefix="edgebench-search-"))
+    new = not SEARCHED.is_file()
+    SEARCHED.parent.mkdir(parents=True, exist_ok=True)
+    with SEARCHED.open("a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(COLUMNS)
+        for case in CASES:
+            started = time.perf_counter()
+            shot = api.one_shot(case.device, case.budget, baseline=False, out=out / case.device)
+            print(f"{case.device} {case.budget}: {len(shot.judged)} judged, {len(shot.students)} students kept in "
+                  f"{time.perf_counter() - started:.0f} s (estimator {shot.estimator.path.name})")  # fmt: skip
+            for r in shot.students.itertuples():
+                numbers = (r.predicted_ms, r.estimated_pct, r.val_top1_pct, r.test_top1_pct)
+                writer.writerow([case.device, case.budget, shot.estimator.path.name, r.arch,
+                                 *(f"{x:.4f}" for x in numbers)])  # fmt: skip
+                print(f"  {label(ArchSpec.from_json(r.arch)):40} {r.predicted_ms:7.3f} ms  estimated "
+                      f"{r.estimated_pct:6.2f} %  inherited test {r.test_top1_pct:6.2f} %")  # fmt: skip
+
+
+def networks() -> list[str]:
+    """Every width, and every searched student, as final_runs names them."""
+    return [f"mobilenetv2-{w}-cifar" for w in WIDTHS] + list(dict.fromkeys(r["arch"] for r in read_searched()))
+
+
+def train(args: argparse.Namespace) -> None:
+    todo: list[ArchSpec | str] = [ArchSpec.from_json(n) if n.startswith("{") else n for n in networks()]
+    final_runs.final_runs(todo, args.seeds, args.jobs, on_run=final_runs.announce)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A network at one device's latency, with its final-recipe test top-1 by seed."""
+
+    name: str
+    ms: float
+    by_seed: dict[int, float]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(list(self.by_seed.values())))
+
+
+def entries(case: Case, seeds: list[int]) -> tuple[list[Entry], list[Entry]]:
+    """The searched students and the widths at ``case``'s device, those trained for every seed."""
+    runs = final_runs.read()
+    profile = get_device(case.device)
+    backend, precision = api.runtime_for(profile, None, None)
+    widths = []
+    for w in WIDTHS:
+        name = f"mobilenetv2-{w}-cifar"
+        ms, _ = device_latency(build_network(name, 10, 0), NETS[name].input_shape, profile, backend, precision)
+        widths.append(Entry(name, ms, {s: runs[name, s].test_top1_pct for s in seeds if (name, s) in runs}))
+    students = [Entry(label(ArchSpec.from_json(r["arch"])), float(r["predicted_ms"]),
+                      {s: runs[r["arch"], s].test_top1_pct for s in seeds if (r["arch"], s) in runs})
+                for r in read_searched() if r["device"] == case.device and r["budget_ms"] == case.budget]  # fmt: skip
+    complete = [e for e in widths + students if len(e.by_seed) == len(seeds)]
+    missing = len(widths) + len(students) - len(complete)
+    if missing:
+        print(f"  {missing} networks not trained for every seed yet (`search.py train`)")
+    return [e for e in students if e in complete], [e for e in widths if e in complete]
+
+
+def compare(args: argparse.Namespace) -> None:
+    for case in CASES:
+        budget = float(case.budget.removesuffix("ms"))
+        print(f"\n{case.device} at {case.budget} (final recipe, mean test top-1 over seeds {args.seeds}):")
+        students, widths = entries(case, args.seeds)
+        for e in sorted(students + widths, key=lambda e: e.ms):
+            mark = "searched" if e in students else "width"
+            print(f"  {mark:8} {e.name:40} {e.ms:7.3f} ms  {e.mean:6.2f} %  " + " ".join(
+                f"{e.by_seed[s]:6.2f}" for s in args.seeds))  # fmt: skip
+        under_s = [e for e in students if e.ms <= budget]
+        under_w = [e for e in widths if e.ms <= budget]
+        if not under_s or not under_w:
+            print("  nothing to compare under the budget yet")
+            continue
+        dominated = [w.name for w in under_w if any(s.ms <= w.ms and s.mean >= w.mean for s in under_s)]
+        print(f"  widths under the budget dominated by a searched student: {len(dominated)} of {len(under_w)}")
+        best_s, best_w = max(under_s, key=lambda e: e.mean), max(under_w, key=lambda e: e.mean)
+        gap, low, high = final_runs.mean_interval([best_s.by_seed[s] - best_w.by_seed[s] for s in args.seeds])
+        print(f"  best searched {best_s.name} ({best_s.ms:.3f} ms) - best width {best_w.name} ({best_w.ms:.3f} ms): "
+              f"{gap:+.2f} points, 95 % CI {low:+.2f} to {high:+.2f} (paired over seeds; target >= +1, CI > 0); "
+              f"{100 * (1 - best_s.ms / best_w.ms):+.1f} % faster")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", default="15ms")
-    parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--final-epochs", type=int, default=FINAL.epochs)
-    parser.add_argument("--no-final", action="store_true", help="only time the default search")
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("phase", choices=["timing", "search", "train", "compare"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=None, help="timing: the cache to search with")
     args = parser.parse_args()
-    budget_ms = parse_ms(args.budget)
-    out = args.out or Path(tempfile.mkdtemp(prefix="edgebench-search-"))
     started = time.perf_counter()
-    result = api.search("myriadx", args.budget, trials=args.trials, out=out)
-    wall = time.perf_counter() - started
-    rows, base = result.candidates, result.baseline
-    training = rows["train_s"].sum() + base["train_s"].sum()
-    counts = rows["status"].value_counts().to_dict()
-    print(f"default search, myriadx {budget_ms:g} ms, {args.trials} trials: {counts}; fastest in space "
-          f"{result.fastest_ms:.3f} ms ({result.latency_source}); results in {result.out_dir}")  # fmt: skip
-    print(f"wall {wall:.0f} s; training (candidates + baseline) {training:.0f} s; overhead outside training "
-          f"{wall - training:.1f} s = {100 * (wall - training) / wall:.1f} % of wall time")  # fmt: skip
-    if args.no_final:
-        return
-    front = result.front
-    networks: dict[str, ArchSpec | str] = {f"trial {r.trial}": ArchSpec.from_json(r.arch)
-                                           for r in front.itertuples()}  # fmt: skip
-    networks |= {str(name): str(name) for name in base["name"]}
-    print(f"\nfinal recipe: {args.final_epochs} epochs at 32x32, kd, {args.seeds} seeds (test top-1 %)")
-    final = final_accuracy(networks, args.seeds, args.final_epochs)
-    searched = pd.DataFrame({"net": [f"trial {t}" for t in front["trial"]], "ms": front["predicted_ms"].to_numpy(),
-                             "proxy": front["val_top1_pct"].to_numpy()})  # fmt: skip
-    baseline = pd.DataFrame({"net": base["name"], "ms": base["latency_ms"], "proxy": base["val_top1_pct"]})
-    for table in (searched, baseline):
-        table["acc"] = table["net"].map(final)
-    s_front, b_front = pareto.front(searched, "acc", "ms"), pareto.front(baseline, "acc", "ms")
-    print(
-        "\nsearched front:\n" + s_front.to_string(index=False) + "\nbaseline front:\n" + b_front.to_string(index=False)
-    )
-    print(f"searched front dominates the baseline front: {pareto.dominates(s_front, b_front, 'acc', 'ms')}")
-    under = searched[searched["ms"] <= budget_ms]
-    s_best = under.sort_values(["acc", "ms"], ascending=[False, True]).iloc[0]
-    b_under = baseline[baseline["ms"] <= budget_ms].sort_values(["acc", "ms"], ascending=[False, True])
-    if b_under.empty:
-        print(f"no baseline width meets {budget_ms:g} ms")
-    else:
-        b_best = b_under.iloc[0]
-        print(f"at {budget_ms:g} ms: searched {s_best.net} {s_best.acc:.2f} % at {s_best.ms:.3f} ms; baseline "
-              f"{b_best.net} {b_best.acc:.2f} % at {b_best.ms:.3f} ms: {s_best.acc - b_best.acc:+.2f} points, "
-              f"{100 * (1 - s_best.ms / b_best.ms):+.1f} % faster")  # fmt: skip
-        more_accurate = under[under["acc"] >= b_best.acc + 1]
-        as_accurate_faster = under[(under["acc"] >= b_best.acc) & (under["ms"] <= 0.87 * b_best.ms)]
-        met = not (more_accurate.empty and as_accurate_faster.empty)
-        faster = ", ".join(as_accurate_faster["net"]) or "none"
-        print(f"target: a searched student >= 1 point more accurate than {b_best.net} ({len(more_accurate)} found), "
-              f"or as accurate and >= 13 % faster ({faster}): {met}")  # fmt: skip
-    both = pd.concat([searched, baseline])
-    tau = kendalltau(both["proxy"], both["acc"]).statistic
-    print(f"proxy (val top-1 after the search's proxy training) vs final test top-1 over {len(both)} networks: "
-          f"Kendall tau {tau:.2f}")  # fmt: skip
+    {"timing": timing, "search": search, "train": train, "compare": compare}[args.phase](args)
     print(f"total {time.perf_counter() - started:.0f} s")
 
 
