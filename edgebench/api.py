@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgebench import nets, pareto
+from edgebench import nets, pareto, shipped
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
 from edgebench.data import RESOLUTION, ImageData, load_data
 from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.distill import networks
-from edgebench.distill.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from edgebench.distill.checkpoint import METRICS, Checkpoint, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import CrossEntropy, DistillLoss, get_loss
 from edgebench.distill.networks import Network, resolve_network
 from edgebench.distill.teacher import RECIPES as TEACHER_RECIPES
@@ -50,7 +50,7 @@ from edgebench.prune.loop import PruneConfig, PruneResult, prune_to_budget
 from edgebench.report import write_report
 from edgebench.results import ResultRow, ResultsTable, from_candidates, read_results
 from edgebench.runner import RunJob, load_candidates, plan_jobs, run_jobs
-from edgebench.search.baseline import BaselineRow, baseline_family, family_dir
+from edgebench.search.baseline import WIDTHS, BaselineRow, baseline_family, family_dir, network_name
 from edgebench.search.estimator import DEFAULT_SAMPLES, AccuracyEstimator, build_estimator, load_estimator
 from edgebench.search.evolution import EvolutionSettings
 from edgebench.search.nas import (
@@ -667,7 +667,10 @@ def one_shot(
                           "estimated_pct": [j.accuracy_pct for j in judged]})  # fmt: skip
     base = pd.DataFrame(columns=list(BaselineRow.__dataclass_fields__))
     if baseline:
-        folder = family_dir(cache_dir or default_cache_dir(), images, distill_loss, checkpoint, FINAL)
+        root = cache_dir or default_cache_dir()
+        folder = family_dir(root, images, distill_loss, checkpoint, FINAL)
+        for width in WIDTHS:  # the default task's family ships with the package
+            shipped.seed(root, folder.relative_to(root) / network_name(width), METRICS)
         family = baseline_family(images, distill_loss, teacher_module, FINAL, prof, backend, prec, on_row=on_baseline,
                                  checkpoints=folder, accuracy_source=AccuracySource.TRAINED)  # fmt: skip
         base = pd.DataFrame([r.to_dict() for r in family], columns=list(BaselineRow.__dataclass_fields__))

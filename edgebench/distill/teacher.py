@@ -1,16 +1,16 @@
 """Default teachers: one per built-in data set, trained once with a fixed recipe, then cached.
 
-The default task's teacher ships with the package (``edgebench/weights/``), made by this module's own recipe
+The default task's teacher ships with the package (``edgebench/weights/teachers/``), made by this module's own recipe
 (:func:`default_teacher` on an empty cache), so every machine distils the same teacher and none has to train it.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgebench import shipped
 from edgebench.data import DEFAULT_DATA, load_data
 from edgebench.data.clutter import NAME as CLUTTERED_DIGITS
 from edgebench.data.digits import NAME as DIGITS
@@ -50,10 +50,6 @@ def recipe_for(data: str) -> TeacherRecipe:
     return RECIPES[data]
 
 
-#: Checkpoint folders shipped with the package, named as in the cache.
-SHIPPED = Path(__file__).resolve().parents[1] / "weights"
-
-
 def _folder_name(data: str) -> str:
     recipe = recipe_for(data)
     return f"{data}-{recipe.network}-r{recipe.version}"
@@ -73,9 +69,7 @@ def default_teacher(
     """The default teacher of the built-in data set ``data``: cached, else copied from the package, else trained
     now (minutes on two cores) and cached."""
     path = default_teacher_dir(cache_dir, data)
-    shipped = SHIPPED / _folder_name(data)
-    if not (path / METRICS).is_file() and (shipped / METRICS).is_file():
-        shutil.copytree(shipped, path, dirs_exist_ok=True)
+    shipped.seed(cache_dir or default_cache_dir(), Path("teachers", _folder_name(data)), METRICS)
     if not (path / METRICS).is_file():
         recipe, images, loss = recipe_for(data), load_data(data), CrossEntropy()
         module, result = train(recipe.network, images, loss, config=recipe.config, progress=progress)

@@ -57,6 +57,11 @@ class BaselineRow:
         return asdict(self)
 
 
+def network_name(width: float) -> str:
+    """The built-in network of the family at ``width``."""
+    return f"mobilenetv2-{width}-cifar"
+
+
 def family_dir(
     cache_dir: Path, data: ImageData, loss: DistillLoss, teacher: Checkpoint | None, config: TrainConfig
 ) -> Path:
@@ -105,7 +110,7 @@ def baseline_family(
     and data is read back instead of trained again (so a cache of them serves every device and budget)."""
     rows = []
     for width in widths:
-        name = f"mobilenetv2-{width}-cifar"
+        name = network_name(width)
         try:
             module = build_network(name, data.classes, config.seed)
             ms, source = device_latency(module, NETS[name].input_shape, profile, backend, precision)

@@ -26,7 +26,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 from scipy.stats import kendalltau
 
-from edgebench import __version__
+from edgebench import __version__, shipped
 from edgebench.data import ImageData
 from edgebench.distill.checkpoint import WEIGHTS, Checkpoint
 from edgebench.distill.train import TrainStep, default_device
@@ -384,7 +384,7 @@ def build_estimator(
 ) -> AccuracyEstimator:
     """Train (or resume, or load) the supernet of ``space`` on ``data``, score ``samples`` random sub-networks plus
     the largest and the smallest, and fit the predictor; every step is cached, so a killed run resumes and a
-    finished one only loads.
+    finished one only loads. A finished estimator of the same key that ships with the package seeds the cache.
 
     Args:
         teacher: distilled by every sub-network (None: in-place distillation from the largest).
@@ -399,7 +399,9 @@ def build_estimator(
     """
     config = config or SupernetConfig()
     key = EstimatorKey.of(space, data, teacher, config)
-    folder = estimator_dir(cache_dir or default_cache_dir(), key)
+    root = cache_dir or default_cache_dir()
+    folder = estimator_dir(root, key)
+    shipped.seed(root, folder.relative_to(root), PREDICTOR)
     provenance = _claim(folder, key, space, data.classes)
     device = torch.device(config.device) if config.device else default_device()
     supernet = load_supernet(folder, space, data.classes, config)

@@ -11,10 +11,11 @@ import torch
 from edgebench.distill.checkpoint import ARCH, WEIGHTS, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import get_loss
 from edgebench.distill.networks import Network, build_network, resolve_network
-from edgebench.distill.teacher import SHIPPED, default_teacher, default_teacher_dir
+from edgebench.distill.teacher import default_teacher, default_teacher_dir
 from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError, UnknownNameError
 from edgebench.search.space import ArchSpec, BlockArch, StageArch, get_space
+from edgebench.shipped import SHIPPED
 from tests.distill.conftest import smallest
 from tests.search.test_cli import TINY32
 
@@ -108,8 +109,8 @@ def test_default_teachers_exist_per_built_in_data_set_only(tmp_path: Path) -> No
 
 
 def test_an_empty_cache_gets_the_shipped_default_teacher_without_training(tmp_path: Path) -> None:
-    shipped = SHIPPED / default_teacher_dir(tmp_path).name
-    assert (shipped / "metrics.json").is_file(), "the default task's teacher ships in edgebench/weights/"
+    shipped = SHIPPED / "teachers" / default_teacher_dir(tmp_path).name
+    assert (shipped / "metrics.json").is_file(), "the default task's teacher ships in edgebench/weights/teachers/"
     teacher = default_teacher(tmp_path)  # training it would take minutes; copying takes milliseconds
     assert teacher.path == default_teacher_dir(tmp_path)
     assert json.loads((shipped / "metrics.json").read_text()) == teacher.metrics

@@ -15,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from edgebench import shipped
 from edgebench.data import ImageData, Split
 from edgebench.distill.checkpoint import Checkpoint
 from edgebench.exceptions import ConfigError
@@ -193,6 +194,16 @@ def test_second_build_and_load_only_read(
     assert loaded.predictor == estimator.predictor
     for name, value in estimator.supernet.state_dict().items():
         assert torch.equal(loaded.supernet.state_dict()[name], value), name
+
+
+def test_a_shipped_estimator_seeds_an_empty_cache(
+    built: tuple[AccuracyEstimator, Calls], tiny: SearchSpace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    estimator, _ = built
+    monkeypatch.setattr(shipped, "SHIPPED", copy_cache(estimator, tmp_path / "package"))
+    again, calls = rebuild(tiny, tmp_path / "cache")
+    assert calls == [] and again.path == tmp_path / "cache" / "estimators" / estimator.path.name
+    assert again.predictor == estimator.predictor
 
 
 def test_estimator_for_the_data_refuses_other_data(built: tuple[AccuracyEstimator, Calls]) -> None:
