@@ -11,6 +11,10 @@ pruned network's measured latency against the budget, and times the pruned netwo
 channel narrower than the runtime's channel block allows (fewer FLOPs, off the block) to show what channel rounding
 buys.
 
+Each seed's figures are appended to ``results/prune_runs.csv`` as it finishes (keyed by a digest of the device, its
+layer table's numbers, the teacher's weights, the data and the recipe), so a killed run resumes with the seeds it
+lacks; the pruned networks wait in the cache for the host measurement.
+
 On other data, give its spec and a teacher trained on it (``edgebench teacher train``): ``--data cifar10:PATH
 --teacher CKPT``.
 
@@ -22,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
+import hashlib
+import json
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import final_runs
@@ -34,7 +41,7 @@ from torch import nn
 from edgebench.bench import bench_model
 from edgebench.data import DEFAULT_DATA, load_data
 from edgebench.devices import get_device
-from edgebench.distill.checkpoint import Checkpoint, load_checkpoint
+from edgebench.distill.checkpoint import METRICS, WEIGHTS, Checkpoint, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import RECIPES as TEACHER_RECIPES
 from edgebench.distill.teacher import default_teacher
@@ -50,6 +57,7 @@ from edgebench.prune.uniform import uniform_history
 from edgebench.types import Precision, Status
 
 SHAPE = (1, 3, 32, 32)
+RESULTS = Path(__file__).parent / "results" / "prune_runs.csv"
 HOST_BACKENDS = (("onnxruntime", Precision.FP32), ("openvino", Precision.FP32), ("tflite", Precision.FP32))
 
 
@@ -90,36 +98,86 @@ def uniform_at(
 
 @dataclass(frozen=True)
 class SeedRun:
-    """One seed's hardware-aware network, its predicted latency, and the test top-1 of both arms."""
+    """One seed: the hardware-aware network's predicted latency and test top-1, uniform pruning's at about the same
+    predicted latency, and the KD epochs each got."""
 
-    module: nn.Module
+    seed: int
+    budget_ms: float
     predicted_ms: float
     pruned_pct: float
+    steps: int
+    uniform_ms: float
+    uniform_keep: float
     uniform_pct: float
+    epochs: int
+    wall_s: float
 
 
-def prune_and_compare(table: LayerTable, multiple: int, budget: float, seed: int, args: argparse.Namespace) -> SeedRun:
+def setting(name: str, table: LayerTable, teacher: Checkpoint, args: argparse.Namespace) -> str:
+    """What a kept seed must match to count: the device, the layer table's numbers (a table measured on another
+    CPU prices otherwise), the teacher's weights, the data and the recipe of both arms."""
+    digest = hashlib.sha256((teacher.path / WEIGHTS).read_bytes())
+    digest.update(table.rows.to_csv(index=False).encode() + f"{table.scale!r} {table.offset_ms!r}".encode())
+    record = [name, digest.hexdigest(), args.data or DEFAULT_DATA, args.criterion, args.final_epochs, args.lr,
+              args.finetune_every]  # fmt: skip
+    return hashlib.sha256(json.dumps(record).encode()).hexdigest()[:12]
+
+
+def read_runs(tag: str, path: Path = RESULTS) -> dict[int, SeedRun]:
+    """The seeds of ``path`` run with setting ``tag``."""
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.pop("setting") == tag]
+    names = {f.name: f.type for f in fields(SeedRun)}
+    return {int(r["seed"]): SeedRun(**{k: (int if names[k] == "int" else float)(v) for k, v in r.items()})
+            for r in rows}  # fmt: skip
+
+
+def append_run(run: SeedRun, tag: str, path: Path = RESULTS) -> None:
+    new = not path.is_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow([*(f.name for f in fields(SeedRun)), "setting"])
+        writer.writerow([*(getattr(run, f.name) for f in fields(SeedRun)), tag])
+
+
+def pruned_dir(tag: str, seed: int) -> Path:
+    """Where a seed's hardware-aware network is kept for the host measurement (the cache: too big for git)."""
+    return default_cache_dir() / "benchmarks" / "prune" / tag / f"seed-{seed}"
+
+
+def prune_and_compare(
+    table: LayerTable, multiple: int, budget: float, seed: int, tag: str, args: argparse.Namespace
+) -> SeedRun:
     """One seed: hardware-aware pruning to ``budget`` and uniform pruning at its predicted latency, both with the
-    same KD fine-tuning. Prints both."""
+    same KD fine-tuning; the pruned network saved under :func:`pruned_dir`. Prints both."""
     data, teacher = load_data(args.data), teacher_of(args)
     short = TrainConfig(epochs=1, seed=seed, lr=args.lr)
     final = TrainConfig(epochs=args.final_epochs, seed=seed, lr=args.lr)
     config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
     t0 = time.perf_counter()
     pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
+    save_checkpoint(pruned_dir(tag, seed), teacher.network, pruned.module, teacher.classes, data.name, get_loss("kd"),
+                    final, pruned.final, pruning=pruned.history)  # fmt: skip
     finetunes = (len(pruned.history.steps) - 1) // args.finetune_every
     x, y = calibration_batch(data, 64)
     scores = get_criterion("l1")(PruningGraph(copy.deepcopy(teacher.module), SHAPE), x, y)
     module, ms, keep = uniform_at(teacher.module, table, pruned.predicted_ms, multiple, scores)
     same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=seed, lr=args.lr)
     module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs)
-    gap = pruned.final.test_top1_pct - uniform.test_top1_pct
-    print(f"  seed {seed}: hardware-aware {len(pruned.history.steps)} steps, predicted {pruned.predicted_ms:.3f} ms "
-          f"({'meets' if pruned.predicted_ms <= budget else 'MISSES'} the budget), test top-1 "
-          f"{pruned.final.test_top1_pct:.2f} %; uniform keep {keep:.2f} of every group, predicted {ms:.3f} ms, "
-          f"test top-1 {uniform.test_top1_pct:.2f} %; {same_epochs.epochs} KD epochs each; gap {gap:+.2f} points "
-          f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
-    return SeedRun(pruned.module, pruned.predicted_ms, pruned.final.test_top1_pct, uniform.test_top1_pct)
+    return SeedRun(seed, budget, pruned.predicted_ms, pruned.final.test_top1_pct, len(pruned.history.steps), ms, keep,
+                   uniform.test_top1_pct, same_epochs.epochs, time.perf_counter() - t0)  # fmt: skip
+
+
+def describe(run: SeedRun) -> str:
+    return (f"  seed {run.seed}: hardware-aware {run.steps} steps, predicted {run.predicted_ms:.3f} ms "
+            f"({'meets' if run.predicted_ms <= run.budget_ms else 'MISSES'} the budget), test top-1 "
+            f"{run.pruned_pct:.2f} %; uniform keep {run.uniform_keep:.2f} of every group, predicted "
+            f"{run.uniform_ms:.3f} ms, test top-1 {run.uniform_pct:.2f} %; {run.epochs} KD epochs each; gap "
+            f"{run.pruned_pct - run.uniform_pct:+.2f} points ({run.wall_s:.0f} s)")  # fmt: skip
 
 
 def teacher_of(args: argparse.Namespace) -> Checkpoint:
@@ -155,12 +213,25 @@ def run_device(name: str, args: argparse.Namespace) -> None:
           f"channel multiple {multiple}; teacher {teacher.network} predicted {full:.3f} ms, test top-1 "
           f"{top1}; budget {budget:.3f} ms; criterion {args.criterion}; fine-tuning "
           f"learning rate {args.lr or 'default'}", flush=True)  # fmt: skip
-    runs = [prune_and_compare(table, multiple, budget, seed, args) for seed in args.seeds]
+    tag = setting(name, table, teacher, args)
+    done = read_runs(tag)
+    print(f"{len([s for s in args.seeds if s in done])} of {len(args.seeds)} seeds kept in {RESULTS} (setting {tag})")
+    runs = []
+    for seed in args.seeds:
+        if seed not in done:
+            done[seed] = prune_and_compare(table, multiple, budget, seed, tag, args)
+            append_run(done[seed], tag)
+        runs.append(done[seed])
+        print(describe(done[seed]), flush=True)
     pruned, uniform = np.array([r.pruned_pct for r in runs]), np.array([r.uniform_pct for r in runs])
     print(summary(teacher.test_top1_pct, pruned, uniform), flush=True)
     if table.source.value != "measured":
         return
-    module, predicted = runs[0].module, runs[0].predicted_ms
+    folder = pruned_dir(tag, args.seeds[0])
+    if not (folder / METRICS).is_file():
+        print(f"no pruned network of seed {args.seeds[0]} in {folder} to measure; delete its row to prune it again")
+        return
+    module, predicted = load_checkpoint(folder).module, runs[0].predicted_ms
     print(f"measured on this machine (p25, 1 thread; seed {args.seeds[0]}'s pruned network):")
     for b, p in HOST_BACKENDS:
         before, after = paired_ms(teacher.module, module, b, p, args.runs)
