@@ -1,17 +1,17 @@
 """`edgebench run` over a small search's candidates on host, every backend at FP32 and INT8, then the report.
 
-1. A short search on host (ONNX Runtime FP32 LUT, measured; the cached default teacher; ``--trials`` candidates
-   and the MobileNetV2 width family, proxy-trained at 16x16) picks the architectures; each is then distilled at its
-   full 32x32 for ``--final-epochs`` (``edgebench train --output``), since a proxy checkpoint is no deployable
-   network (``edgebench run`` refuses one).
+1. The one-shot search on host (ONNX Runtime FP32 LUT, measured; the cached default estimator) keeps
+   ``--students`` students, saved with the weights they inherit from the supernet; the MobileNetV2 width family is
+   trained with the final recipe (once, then cached).
 2. A copy of one candidate with its weights cut short stands for a candidate that cannot be converted.
 3. ``edgebench run`` converts each candidate for ONNX Runtime, OpenVINO and TFLite at FP32 and INT8, scores the
    converted artifact on the test split and times it here. Prints per-row wall time, the INT8 accuracy drop per
-   backend, the fronts with hypervolume, and the failed rows with their reasons.
+   candidate and backend and its spread over the candidates, the fronts with hypervolume, and the failed rows with
+   their reasons.
 4. ``edgebench report`` renders the results; prints the HTML size and the time to generate it, and, where Chromium
    is installed, loads the page headless and saves a screenshot next to it.
 
-Usage: python benchmarks/run_report.py [--budget 2ms] [--trials 6] [--final-epochs 5] [--out DIR]
+Usage: python benchmarks/run_report.py [--budget 2ms] [--students 6] [--no-baseline] [--out DIR]
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench import api, pareto
-from edgebench.distill.train import TrainConfig
 from edgebench.report import write_report
 from edgebench.units import parse_ms
 
@@ -34,31 +33,15 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")  # fmt: skip
 
 
-def candidates(out: Path, budget: str, trials: int, epochs: int) -> Path:
-    """Search, then train every trained architecture and baseline width at full size into a search-like folder."""
+def candidates(out: Path, budget: str, students: int, baseline: bool) -> Path:
+    """The one-shot search's students on host (deployable as they are: weights inherited from the supernet) and
+    the MobileNetV2 width family trained with the final recipe (cached after the first time)."""
     t0 = time.perf_counter()
-    result = api.search("host", budget, "onnxruntime", "fp32", trials=trials, out=out / "search")
-    done = result.candidates[result.candidates["status"] == "COMPLETE"]
-    print(f"search: {len(done)} of {trials} candidates trained, {len(result.baseline)} baseline widths, "
-          f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
-    t0, final = time.perf_counter(), out / "final"
-    config = TrainConfig(epochs=epochs, seed=0)
-    rows = []
-    for row in done.itertuples():
-        arch = final / "archs" / f"trial-{row.trial:04d}.json"
-        arch.parent.mkdir(parents=True, exist_ok=True)
-        arch.write_text(str(row.arch))
-        run = api.train_student(str(arch), "kd", config=config, output=final / f"trial-{row.trial:04d}")
-        rows.append({**row._asdict(), "test_top1_pct": run.result.test_top1_pct, "checkpoint": str(run.checkpoint)})
-    base = []
-    for row in result.baseline.itertuples():
-        run = api.train_student(row.name, "kd", config=config, output=final / row.name)
-        base.append({**row._asdict(), "test_top1_pct": run.result.test_top1_pct, "checkpoint": str(run.checkpoint)})
-    pd.DataFrame(rows).drop(columns="Index").to_csv(final / "candidates.csv", index=False)
-    pd.DataFrame(base).drop(columns="Index").to_csv(final / "baseline.csv", index=False)
-    print(f"final training: {len(rows) + len(base)} networks, {epochs} KD epochs at 32x32 each, "
-          f"{time.perf_counter() - t0:.0f} s", flush=True)  # fmt: skip
-    return final
+    result = api.one_shot("host", budget, "onnxruntime", "fp32", students=students, baseline=baseline,
+                          out=out / "search")  # fmt: skip
+    print(f"one-shot search: {len(result.students)} students, {len(result.baseline)} baseline widths, "
+          f"{time.perf_counter() - t0:.0f} s (estimator {result.estimator.path})", flush=True)  # fmt: skip
+    return result.out_dir
 
 
 def broken_copy(search: Path, out: Path) -> Path:
@@ -70,12 +53,17 @@ def broken_copy(search: Path, out: Path) -> Path:
     return broken
 
 
-def int8_drop(results: pd.DataFrame) -> pd.DataFrame:
-    """Per backend: INT8 top-1 minus FP32 top-1 of the same candidate (points), over the candidates."""
+def int8_drop(results: pd.DataFrame) -> pd.Series:
+    """INT8 top-1 minus FP32 top-1 of the same converted candidate (points), by candidate and backend."""
     done = results[results["status"] == "COMPLETE"]
     wide = done.pivot_table(index=["candidate", "backend"], columns="precision", values="top1_pct")
-    drop = (wide["int8"] - wide["fp32"]).dropna().groupby("backend")
-    return pd.DataFrame({"candidates": drop.size(), "mean": drop.mean(), "min": drop.min(), "max": drop.max()})
+    return (wide["int8"] - wide["fp32"]).dropna()
+
+
+def drop_spread(drop: pd.Series) -> pd.DataFrame:
+    """Per backend, over the candidates: how many, mean, standard deviation, min and max of the INT8 drop."""
+    by = drop.groupby("backend")
+    return pd.DataFrame({"candidates": by.size(), "mean": by.mean(), "sd": by.std(), "min": by.min(), "max": by.max()})
 
 
 def screenshot(html: Path) -> None:
@@ -94,12 +82,12 @@ def screenshot(html: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", default="2ms")
-    parser.add_argument("--trials", type=int, default=6)
-    parser.add_argument("--final-epochs", type=int, default=5)
+    parser.add_argument("--students", type=int, default=6)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the width family (hours on a fresh cache)")
     parser.add_argument("--out", type=Path, default=None, help="default: a fresh folder under reports/")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-run-", dir="reports"))
-    search = candidates(out, args.budget, args.trials, args.final_epochs)
+    search = candidates(out, args.budget, args.students, not args.no_baseline)
     broken = broken_copy(search, out)
     t0 = time.perf_counter()
     plan, rows = api.run([search, broken], "host", precisions=["fp32", "int8"], out=out / "run")
@@ -112,8 +100,11 @@ def main() -> None:
               f"{'  ' + row.error if row.error else ''}", flush=True)  # fmt: skip
     print(f"run took {time.perf_counter() - t0:.0f} s")
     results = plan.table.frame
-    print("\nINT8 minus FP32 top-1 of the same converted candidate (points):")
-    print(int8_drop(results).round(2).to_string())
+    drop = int8_drop(results)
+    print(f"\nINT8 minus FP32 top-1 of the same converted candidate (points; one test image is "
+          f"{100 / results['test_images'].max():.3f}):")  # fmt: skip
+    print(drop.unstack("backend").round(2).to_string())
+    print(drop_spread(drop).round(2).to_string())
     budget = parse_ms(args.budget, "--budget")
     print("\nfronts (measured median, feasible under the budget):")
     print(pareto.front_summary(pareto.fronts(results, budget), budget).round(1).to_string(index=False))
