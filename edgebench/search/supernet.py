@@ -355,6 +355,15 @@ def load_supernet(folder: Path, space: SearchSpace, classes: int, config: Supern
     return supernet
 
 
+def slim_copy(source: Path, target: Path) -> None:
+    """Copy a finished run's checkpoint from folder ``source`` to folder ``target`` without what only resuming
+    needs (optimizer, schedule, generator): half the bytes, and :func:`load_supernet` reads it the same."""
+    state = torch.load(source / CHECKPOINT, map_location="cpu", weights_only=True)
+    keep = {k: state[k] for k in ("schema_version", "config", "epoch", "supernet")}
+    target.mkdir(parents=True, exist_ok=True)
+    torch.save(keep, target / CHECKPOINT)
+
+
 def _save(folder: Path, parts: dict[str, Any], generator: torch.Generator, record: dict[str, Any], epoch: int) -> None:
     """Write the run after ``epoch`` atomically: tensors, dicts and numbers only, for ``weights_only`` loading."""
     state = {name: part.state_dict() for name, part in parts.items()}

@@ -17,7 +17,17 @@ from edgebench.data import ImageData, Split
 from edgebench.distill.train import TrainStep
 from edgebench.exceptions import ConfigError
 from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
-from edgebench.search.supernet import Supernet, SupernetConfig, extract, recalibrate_bn, score, train_supernet
+from edgebench.search.supernet import (
+    CHECKPOINT,
+    Supernet,
+    SupernetConfig,
+    extract,
+    load_supernet,
+    recalibrate_bn,
+    score,
+    slim_copy,
+    train_supernet,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 FAST = SupernetConfig(epochs=2, batch_size=16, random_subnets=1, device="cpu")
@@ -175,6 +185,17 @@ def test_a_checkpoint_with_other_settings_is_refused(tiny: SearchSpace, data: Im
     train_supernet(Supernet(tiny), data, None, one, checkpoint=tmp_path)
     with pytest.raises(ConfigError, match=r"other settings \(seed\)"):
         train_supernet(Supernet(tiny), data, None, dataclasses.replace(one, seed=1), checkpoint=tmp_path)
+
+
+def test_a_slim_copy_loads_the_same_weights_in_fewer_bytes(tiny: SearchSpace, data: ImageData, tmp_path: Path) -> None:
+    one = SupernetConfig(epochs=1, batch_size=16, random_subnets=0, device="cpu")
+    trained = Supernet(tiny)
+    train_supernet(trained, data, None, one, checkpoint=tmp_path / "run")
+    slim_copy(tmp_path / "run", tmp_path / "slim")
+    assert (tmp_path / "slim" / CHECKPOINT).stat().st_size < (tmp_path / "run" / CHECKPOINT).stat().st_size
+    loaded = load_supernet(tmp_path / "slim", tiny, data.classes, one)
+    assert loaded is not None
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in trained.state_dict().items())
 
 
 def test_data_with_other_classes_is_refused(tiny: SearchSpace, data: ImageData) -> None:
