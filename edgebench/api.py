@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgebench import nets, pareto, shipped
+from edgebench import nets, outputs, pareto, shipped
 from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
 from edgebench.data import RESOLUTION, ImageData, load_data
 from edgebench.devices import DeviceProfile, get_device, latency_source, list_devices, save_profile
@@ -534,6 +534,7 @@ def search(
     on_baseline: Callable[[BaselineRow], None] | None = None,
     progress: Progress | None = None,
     train_progress: Callable[[str, TrainStep], None] | None = None,
+    overwrite: bool = False,
 ) -> SearchOutcome:
     """Search ``space`` for the most accurate students under a latency budget on a device.
 
@@ -557,10 +558,11 @@ def search(
     name = f"{prof.name}-{backend}-{prec}-{sp.name}-{budget_ms:g}ms-{loss}-{images.name}"
     if resume and not study_exists(url, name):
         raise ConfigError(f"no study '{name}' in {url} to resume; drop --resume to start it")
+    settings = SearchSettings(budget_ms, trials, time_budget_s, proxy or PROXY, seed=seed)
+    identity = {"method": "proxy", "study": name, "storage": url, "teacher": teacher, **settings.identity()}
+    outputs.claim(out, "search", identity, overwrite)
     predictor, fastest = _space_under(prof, backend, prec, sp, budget_ms, cache_dir, progress)
     checkpoint = _teacher_for(distill_loss, teacher, images, data, cache_dir, _role(train_progress, "default teacher"))
-    settings = SearchSettings(budget_ms, trials, time_budget_s, proxy or PROXY, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
     study = open_study(storage_for(url), name, settings)
     teacher_module = checkpoint.module if checkpoint else None
     objective = Objective(sp, predictor, images, distill_loss, teacher_module, settings, on_candidate,
@@ -622,6 +624,7 @@ def one_shot(
     steps: Callable[[str, int, int], None] | None = None,
     train_progress: Callable[[str, TrainStep], None] | None = None,
     on_baseline: Callable[[BaselineRow], None] | None = None,
+    overwrite: bool = False,
 ) -> OneShotOutcome:
     """Search ``space`` under a latency budget on a device with its weight-sharing accuracy estimator (the
     once-for-all route): built once per space, data and teacher (hours; then cached) and reused by every device and
@@ -647,6 +650,11 @@ def one_shot(
     distill_loss = get_loss(loss)
     images = load_data(data)
     out = out or Path("reports") / f"oneshot-{prof.name}-{backend}-{prec}-{budget_ms:g}ms"
+    identity = {"method": "oneshot", "device": prof.name, "backend": backend, "precision": prec,
+                "budget_ms": budget_ms, "space": trainable.name, "data": images.name, "teacher": teacher,
+                "estimator": estimator, "students": students, "finetune": finetune.to_dict() if finetune else None,
+                "loss": loss, "seed": seed, "baseline": baseline}  # fmt: skip
+    outputs.claim(out, "search", identity, overwrite)
     sp = trainable.for_device(prof.channel_multiple)
     predictor, fastest = _space_under(prof, backend, prec, sp, budget_ms, cache_dir, progress)
     kd = get_loss("kd")  # the supernet distils the teacher, whatever loss fine-tunes the students
@@ -658,7 +666,6 @@ def one_shot(
         judge = load_estimator(estimator)
         judge.require(trainable, images, checkpoint)
     settings = OneShotSettings(students, finetune, EvolutionSettings(seed=seed))
-    out.mkdir(parents=True, exist_ok=True)
     judged, kept = one_shot_search(predictor, judge, images, distill_loss, teacher_module, budget_ms, settings,
                                    out / "checkpoints", steps)  # fmt: skip
     rows = pd.DataFrame([_student_row(i, s, predictor) for i, s in enumerate(kept)],
@@ -724,6 +731,7 @@ def prune(
     progress: Progress | None = None,
     on_step: Callable[[PruneStep], None] | None = None,
     train_progress: Callable[[str, TrainStep], None] | None = None,
+    overwrite: bool = False,
 ) -> PruneOutcome:
     """Prune a trained network (the default teacher by default) to a latency budget on a device, distilling it
     from its unpruned self; writes the pruned checkpoint, its history and a results-table row to ``out``.
@@ -738,18 +746,21 @@ def prune(
     get_criterion(criterion)
     images = load_data(data)
     loss = get_loss("kd")
+    finetune, final = finetune or TrainConfig(epochs=1), final or TrainConfig(epochs=10)
+    out = out or Path("reports") / f"prune-{prof.name}-{backend}-{prec}-{budget_ms:g}ms-{criterion}"
+    identity = {"device": prof.name, "backend": backend, "precision": prec, "budget_ms": budget_ms,
+                "teacher": teacher, "criterion": criterion, "data": images.name, "finetune_every": finetune_every,
+                "finetune": finetune.to_dict(), "final": final.to_dict()}  # fmt: skip
+    outputs.claim(out, "prune", identity, overwrite)
     checkpoint = _teacher_for(loss, teacher, images, data, cache_dir, _role(train_progress, "default teacher"))
     assert checkpoint is not None  # kd needs a teacher
     shape = checkpoint.input_shape
     table = build_layer_table(checkpoint.network, checkpoint.classes, prof, backend, prec,
                               cache_dir or default_cache_dir(), progress=progress)  # fmt: skip
-    config = PruneConfig(budget_ms, criterion, pruning_multiple(prof, backend), finetune_every,
-                         finetune or TrainConfig(epochs=1), final or TrainConfig(epochs=10))  # fmt: skip
+    config = PruneConfig(budget_ms, criterion, pruning_multiple(prof, backend), finetune_every, finetune, final)
     student = copy.deepcopy(checkpoint.module)
     result = prune_to_budget(student, shape, table, images, checkpoint.module, config, on_step,
                              _role(train_progress, "KD fine-tune"))  # fmt: skip
-    out = out or Path("reports") / f"prune-{prof.name}-{backend}-{prec}-{budget_ms:g}ms-{criterion}"
-    out.mkdir(parents=True, exist_ok=True)
     result.history.save(out / "history.json")
     folder = save_checkpoint(out / "student", checkpoint.network, result.module, checkpoint.classes, images.name,
                              loss, config.final, result.final, pruning=result.history)  # fmt: skip
@@ -825,6 +836,7 @@ def run(
     repeats: int = 100,
     timeout_s: float = 600.0,
     retry_failed: bool = False,
+    overwrite: bool = False,
 ) -> tuple[RunPlan, Iterator[ResultRow]]:
     """Plan every candidate x (backend, precision) the device runs (all its precisions unless given), less the
     rows ``out`` already holds, and return the plan and a lazy stream of rows, each written as it finishes.
@@ -840,7 +852,9 @@ def run(
     pairs = plan(prof, backends, wanted)
     load_data(data)  # a bad --data fails here, in one line, not in every row
     candidates = load_candidates(paths)
-    table = ResultsTable(out or Path("reports") / f"run-{prof.name}")
+    out = out or Path("reports") / f"run-{prof.name}"
+    identity = {"device": prof.name, "data": data, "threads": threads, "warmup": warmup, "repeats": repeats}
+    table = ResultsTable(outputs.claim(out, "run", identity, overwrite))
     jobs = plan_jobs(candidates, device, pairs, data, table.done(retry_failed), threads, warmup, repeats)
     kept = len(candidates) * len(pairs) - len(jobs)
     kept_failed = len(plan_jobs(candidates, device, pairs, data, table.done(retry_failed=True))) - len(jobs)

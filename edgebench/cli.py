@@ -466,6 +466,9 @@ DataOption = Annotated[
 ]
 EpochsOption = Annotated[int, typer.Option(min=1, help="Epochs (the cosine schedule spans them all).")]
 BatchOption = Annotated[int, typer.Option(min=1, help="Images per step.")]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Clear --out first if another run's results are in it (else refused).")
+]
 OptimizerOption = Annotated[Optimizer, typer.Option(help="sgd (momentum 0.9, Nesterov) or adamw.")]
 LrOption = Annotated[
     float | None, typer.Option(help="Peak learning rate of the cosine schedule (default: sgd 0.05, adamw 0.002).")
@@ -543,6 +546,7 @@ def prune_cmd(
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/prune-DEVICE-...).")
     ] = None,
+    overwrite: OverwriteOption = False,
     cache_dir: Annotated[
         Path | None,
         typer.Option(help="Layer-table and teacher cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench)."),
@@ -569,7 +573,7 @@ def prune_cmd(
                               f"predicted", highlight=False)  # fmt: skip
 
         result = api.prune(device, latency, backend, precision, teacher, criterion, data, finetune_every, finetune,
-                           final, out_dir, cache_dir, _Bar(bar), step, _TrainBar(bar))  # fmt: skip
+                           final, out_dir, cache_dir, _Bar(bar), step, _TrainBar(bar), overwrite)  # fmt: skip
     _print_prune(result)
 
 
@@ -874,6 +878,7 @@ def search_cmd(
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/search-DEVICE-...).")
     ] = None,
+    overwrite: OverwriteOption = False,
     storage: Annotated[
         str | None,
         typer.Option(
@@ -910,7 +915,7 @@ def search_cmd(
         with _progress() as bar:
             shot = api.one_shot(device, latency, backend, precision, space, data, teacher, estimator, students,
                                 finetune, distill, seed, out_dir, baseline, cache_dir, _Bar(bar), _PhaseBar(bar),
-                                _TrainBar(bar), _baseline_line(bar))  # fmt: skip
+                                _TrainBar(bar), _baseline_line(bar), overwrite)  # fmt: skip
         _print_one_shot(shot)
         return
     config = replace(PROXY, epochs=epochs, resolution=proxy_resolution, seed=seed)
@@ -920,6 +925,7 @@ def search_cmd(
         result = api.search(
             device, latency, backend, precision, space, trials, budget_s, distill, data, teacher, config, seed,
             out_dir, storage, resume, baseline, cache_dir, log.candidate, log.baseline, _Bar(bar), _TrainBar(bar),
+            overwrite,
         )  # fmt: skip
     _print_search(result)
 
@@ -950,6 +956,7 @@ def run_cmd(
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/run-DEVICE).")
     ] = None,
+    overwrite: OverwriteOption = False,
     threads: Annotated[int | None, typer.Option(help="Inference threads (default: the profile's).")] = None,
     warmup: Annotated[int, typer.Option(help="Untimed runs before measuring.")] = 10,
     repeats: Annotated[int, typer.Option(help="Timed runs.")] = 100,
@@ -975,7 +982,7 @@ def run_cmd(
     timeout_s = parse_ms(timeout, "--timeout") / 1000
     budget_ms = parse_ms(latency, "--latency") if latency else None
     plan, rows = api.run(candidates, device, backends, precision or [], data, out_dir, threads, warmup, repeats,
-                         timeout_s, retry_failed)  # fmt: skip
+                         timeout_s, retry_failed, overwrite)  # fmt: skip
     err.print(f"{len(plan.jobs)} rows to run on {plan.device} (latency {plan.source}); {plan.kept} kept from an "
               f"earlier run in {plan.table.directory}")  # fmt: skip
     failed = 0
