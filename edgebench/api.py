@@ -688,10 +688,10 @@ def one_shot(
     base.to_csv(out / "baseline.csv", index=False)
     best.to_csv(out / "front.csv", index=False)
     how = f"fine-tuned {finetune.epochs} epoch(s) from the weights" if finetune else "the weights"
-    title = (f"one-shot search on {prof.name} ({backend} {prec}): students' PyTorch test top-1 with {how} "
+    title = (f"one-shot search on {prof.name} ({backend} {prec}): students' PyTorch validation top-1 with {how} "
              "inherited from the supernet, baselines' after the final recipe; latency predicted from the LUT; "
-             "`edgebench run` scores and times the converted networks")  # fmt: skip
-    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name)
+             "`edgebench run` scores the converted networks on the test split and times them")  # fmt: skip
+    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, split="val")
     write_report(results, out / "report.html", budget_ms, title)
     return OneShotOutcome(rows, table, base, best, fastest.latency_ms, fastest.source, judge, out)
 

@@ -778,8 +778,9 @@ def _print_one_shot(result: api.OneShotOutcome) -> None:
     )
     out.print(_front_table("Students kept, over the estimated front", result.students, result.baseline))
     out.print(
-        "estimated %: the estimator's prediction; val/test top-1: the saved student's own (inherited: weights from "
-        "the supernet, BatchNorm recalibrated; fine-tuned: then trained further; trained: the final recipe)",
+        "estimated %: the estimator's prediction; val/test top-1: the saved network's own (inherited: weights from "
+        "the supernet, BatchNorm recalibrated, its test top-1 left to `edgebench run`; fine-tuned: then trained "
+        "further; trained: the final recipe)",
         highlight=False,
     )
     out.print(

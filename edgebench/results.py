@@ -129,24 +129,34 @@ def read_results(path: Path) -> pd.DataFrame:
 
 
 def from_candidates(
-    candidates: pd.DataFrame, baseline: pd.DataFrame | None, device: str, backend: str, precision: str, data: str
+    candidates: pd.DataFrame,
+    baseline: pd.DataFrame | None,
+    device: str,
+    backend: str,
+    precision: str,
+    data: str,
+    split: str = "test",
 ) -> pd.DataFrame:
-    """A search's or prune's own tables as results rows, for the report they end with: accuracy is PyTorch's test
-    top-1 after their training, latency their prediction (``source`` as they label it); trained or failed
-    candidates only (an over-budget one was never trained)."""
+    """A search's or prune's own tables as results rows, for the report they end with: accuracy is PyTorch's top-1
+    on ``split`` ("test" or "val") after their training (``accuracy_source`` as they label it), latency their
+    prediction (``source`` as they label it); trained or failed candidates only (an over-budget one was never
+    trained)."""
+    column = f"{split}_top1_pct"
     rows = []
     for r in candidates[candidates["status"].isin(["COMPLETE", "FAILED"])].itertuples():
         kind = str(r.kind)
         rows.append(ResultRow(f"{kind}-{int(r.trial):04d}", kind, _label(str(r.arch)), str(r.checkpoint or ""), device,
                               backend, precision, str(r.status), str(r.reason or ""), source=str(r.latency_source),
-                              top1_pct=_number(r.test_top1_pct), reference_top1_pct=_number(r.test_top1_pct),
+                              top1_pct=_number(getattr(r, column)),
+                              reference_top1_pct=_number(getattr(r, column)),
                               accuracy_source=_accuracy_source(r), median_ms=_number(r.predicted_ms),
                               predicted_ms=_number(r.predicted_ms),
                               predicted_source=str(r.latency_source), params=int(r.params), data=data))  # fmt: skip
     for b in [] if baseline is None else baseline.itertuples():
         rows.append(ResultRow(str(b.name), "baseline", str(b.name), str(getattr(b, "checkpoint", "") or ""), device,
                               backend, precision, str(b.status), str(b.reason or ""), source=str(b.latency_source),
-                              top1_pct=_number(b.test_top1_pct), reference_top1_pct=_number(b.test_top1_pct),
+                              top1_pct=_number(getattr(b, column)),
+                              reference_top1_pct=_number(getattr(b, column)),
                               accuracy_source=_accuracy_source(b), median_ms=_number(b.latency_ms),
                               params=int(b.params), data=data))  # fmt: skip
     return pd.DataFrame([r.to_dict() for r in rows], columns=COLUMNS)

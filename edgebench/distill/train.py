@@ -104,7 +104,7 @@ class TrainResult:
 
     loss: str
     val_top1_pct: float
-    test_top1_pct: float
+    test_top1_pct: float | None  # None: not scored here (a one-shot student's is left to ``edgebench run``)
     best_epoch: int
     epochs_run: int
     train_loss: float  # mean loss of the last epoch

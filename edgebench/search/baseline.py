@@ -130,7 +130,7 @@ def baseline_family(
 
 def _trained(
     name: str, data: ImageData, loss: DistillLoss, teacher: nn.Module | None, config: TrainConfig, folder: Path | None
-) -> tuple[float, float, float, str]:
+) -> tuple[float, float | None, float, str]:
     """Validation and test top-1, training seconds and checkpoint folder of ``name`` trained with ``config``: read
     from ``folder/name`` when it holds that training, else trained now (and saved there, with a folder)."""
     saved = None if folder is None else folder / name

@@ -67,6 +67,7 @@ def test_without_fine_tuning_the_student_is_the_inherited_network(
     _, (student,) = one_shot_search(lut, estimator, brightness(), get_loss("kd"), None, median_budget(tiny, lut),
                                     settings)  # fmt: skip
     assert not student.finetuned and student.val_top1_pct == student.supernet_pct and student.checkpoint == ""
+    assert student.test_top1_pct is None and student.train_s == 0  # left to `edgebench run`: seconds per student
 
 
 def test_a_lut_of_another_space_is_refused(estimator: AccuracyEstimator) -> None:
