@@ -159,9 +159,9 @@ def bench(
     precision: Annotated[
         list[str] | None, typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default fp32).")
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Inference threads (default: the profile's).")] = None,
-    warmup: Annotated[int, typer.Option(help="Untimed runs before measuring.")] = 10,
-    repeats: Annotated[int, typer.Option(help="Timed runs.")] = 100,
+    threads: Annotated[int | None, typer.Option(min=1, help="Inference threads (default: the profile's).")] = None,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed runs before measuring.")] = 10,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs.")] = 100,
     calibration: Annotated[
         Path | None, typer.Option(help="INT8 calibration inputs: .npy or .npz with 'x' (default: random normal).")
     ] = None,
@@ -261,11 +261,13 @@ def profile_cmd(
         bool, typer.Option(help="Re-measure even if a finished LUT exists (conversions are reused).")
     ] = False,
     validate: Annotated[
-        int, typer.Option(help="Then time this many random networks end to end and score the predictor.")
+        int, typer.Option(min=0, help="Then time this many random networks end to end and score the predictor.")
     ] = 0,
-    passes: Annotated[int, typer.Option(help="Interleaved timing passes over all blocks.")] = BuildSettings.passes,
-    window: Annotated[int, typer.Option(help="Timed runs per block per pass.")] = BuildSettings.window,
-    workers: Annotated[int | None, typer.Option(help="Conversion processes (default: one per core).")] = None,
+    passes: Annotated[
+        int, typer.Option(min=1, help="Interleaved timing passes over all blocks.")
+    ] = BuildSettings.passes,
+    window: Annotated[int, typer.Option(min=1, help="Timed runs per block per pass.")] = BuildSettings.window,
+    workers: Annotated[int | None, typer.Option(min=1, help="Conversion processes (default: one per core).")] = None,
 ) -> None:
     """Build the latency lookup table (LUT) of a search space's blocks on a device, resumably.
 
@@ -333,7 +335,7 @@ def calibrate_cmd(
     ] = None,
     precision: Annotated[str | None, typer.Option("--precision", "-p", help="Their precision.")] = None,
     threads: Annotated[
-        int | None, typer.Option(help="Threads they were measured with (default: the profile's).")
+        int | None, typer.Option(min=1, help="Threads they were measured with (default: the profile's).")
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Calibrated profile to write (default: ./NAME.yaml).")
@@ -387,7 +389,9 @@ def predict_cmd(
     precision: Annotated[
         str | None, typer.Option("--precision", "-p", help="fp32, fp16 or int8 (default: the backend's first).")
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Threads, for ONNX models (default: the profile's).")] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Threads, for ONNX models (default: the profile's).")
+    ] = None,
     cache_dir: Annotated[
         Path | None, typer.Option(help="LUT cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench).")
     ] = None,
@@ -958,9 +962,9 @@ def run_cmd(
         Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/run-DEVICE).")
     ] = None,
     overwrite: OverwriteOption = False,
-    threads: Annotated[int | None, typer.Option(help="Inference threads (default: the profile's).")] = None,
-    warmup: Annotated[int, typer.Option(help="Untimed runs before measuring.")] = 10,
-    repeats: Annotated[int, typer.Option(help="Timed runs.")] = 100,
+    threads: Annotated[int | None, typer.Option(min=1, help="Inference threads (default: the profile's).")] = None,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed runs before measuring.")] = 10,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs.")] = 100,
     timeout: Annotated[
         str, typer.Option(help="Per row: convert, score and time within this long, or fail (e.g. 10min).")
     ] = "10min",
@@ -1035,7 +1039,7 @@ def report_cmd(
 @app.command("agent")
 def agent_cmd(
     host: Annotated[str, typer.Option(help="Address to bind; give 0.0.0.0 to accept other machines.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0: any free one).")] = 8765,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8765,
     token_file: Annotated[
         Path | None, typer.Option(help="File holding the token (default: $EDGEBENCH_AGENT_TOKEN, else a new one).")
     ] = None,

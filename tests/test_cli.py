@@ -167,3 +167,20 @@ def test_bench_all_backends_fp32_and_int8(runner: CliRunner, tiny_onnx: Path, tm
         assert r["count"] == 20 == len(r["samples_ms"]) and 0 < r["p10_ms"] <= r["median_ms"] <= r["p90_ms"]
         assert r["parity_max_rel_err"] <= {"fp32": 1e-3, "int8": 0.1}[r["precision"]]
         assert r["backend_version"][0].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["bench", "m.onnx", "--threads", "-3"], "--threads"),
+        (["bench", "m.onnx", "--repeats", "0"], "--repeats"),
+        (["bench", "m.onnx", "--warmup", "-1"], "--warmup"),
+        (["run", "x", "--threads", "0"], "--threads"),
+        (["profile", "--passes", "0"], "--passes"),
+        (["profile", "--workers", "0"], "--workers"),
+        (["agent", "serve", "--port", "70000"], "--port"),
+    ],
+)
+def test_numeric_options_out_of_range_are_argument_errors(runner: CliRunner, args: list[str], option: str) -> None:
+    result = runner.invoke(app, args, terminal_width=200)
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output, result.output

@@ -23,7 +23,7 @@ class _Strict(BaseModel):
 class Sourced(_Strict):
     """A number together with where it came from."""
 
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, allow_inf_nan=False)
     source: str = Field(min_length=1)
     note: str = ""
 
@@ -108,6 +108,13 @@ class CacheLevel(_Strict):
     size_mb: Sourced
     bandwidth_gbps: Sourced
 
+    @field_validator("size_mb", "bandwidth_gbps")
+    @classmethod
+    def _positive(cls, v: Sourced) -> Sourced:
+        if v.value <= 0:
+            raise ValueError(f"must be > 0, not {v.value}")
+        return v
+
 
 class CostModel(_Strict):
     """Roofline priors with provenance: a kernel takes max(flops / (peak x eff), bytes / (bandwidth x eff)) plus a
@@ -141,6 +148,19 @@ class CostModel(_Strict):
     cores: int = Field(default=1, ge=1)
     parallel_efficiency: Sourced | None = None
     calibrations: tuple[Calibration, ...] = ()
+
+    @field_validator("peak_gflops")
+    @classmethod
+    def _peaks(cls, v: dict[Precision, Sourced]) -> dict[Precision, Sourced]:
+        for precision, peak in v.items():
+            if peak.value <= 0:
+                raise ValueError(f"the {precision} peak must be > 0 GFLOP/s, not {peak.value}")
+        return v
+
+    @field_validator("memory_bandwidth_gbps")
+    @classmethod
+    def _bandwidth(cls, v: Sourced) -> Sourced:
+        return CacheLevel._positive(v)
 
     @field_validator("efficiency", "stream_ceiling")
     @classmethod

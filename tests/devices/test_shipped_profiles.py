@@ -125,3 +125,19 @@ def test_channel_block_auto_is_this_cpus_and_explicit_blocks_are_checked(tmp_pat
     assert text != HOST_TEXT
     with pytest.raises(ConfigError, match=r"channel_block must be 'auto' or an integer >= 1"):
         get_device(str(_write(tmp_path, text)))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("      value: 259.6\n", "      value: 0\n", r"cost_model\.peak_gflops.*fp32 peak must be > 0"),
+        ("    value: 20.0\n", "    value: 0.0\n", r"cost_model\.memory_bandwidth_gbps.*must be > 0"),
+        ("    value: 20.0\n", "    value: .inf\n", r"cost_model\.memory_bandwidth_gbps"),
+        ("bandwidth_gbps: {value: 105.0,", "bandwidth_gbps: {value: 0,", r"cost_model\.caches\.0\.bandwidth_gbps"),
+    ],
+)
+def test_a_zero_or_infinite_rate_names_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:
+    text = HOST_TEXT.replace(old, new, 1)
+    assert text != HOST_TEXT
+    with pytest.raises(ConfigError, match=field):
+        get_device(str(_write(tmp_path, text)))
