@@ -42,7 +42,7 @@ from edgebench.lut.measurements import read_measurements
 from edgebench.lut.predictor import Prediction, Predictor
 from edgebench.lut.store import LutId, LutMeta, default_cache_dir
 from edgebench.lut.validate import Validation, plot, validate
-from edgebench.model import Model, from_module, load_onnx
+from edgebench.model import Model, check_onnx, from_module, load_onnx
 from edgebench.prune.history import PruneStep
 from edgebench.prune.importance import get_criterion
 from edgebench.prune.latency import LayerTable, build_layer_table, pruning_multiple
@@ -249,8 +249,7 @@ def predict_model(
     prof = get_device(device)
     backend, prec = runtime_for(prof, backend, precision)
     threads = threads or prof.threads
-    if not model.is_file():
-        raise ModelLoadError(f"{model}: no such model file")
+    check_onnx(model)  # an empty or junk file would otherwise price as zero kernels
     kernels = load_kernels(model, backend, prof.channel_block(backend))
     return ModelEstimate(
         model, prof.name, backend, prec, threads, estimate(kernels, params_for(prof, backend, prec, threads))

@@ -112,13 +112,12 @@ def from_module(name: str, module: torch.nn.Module, input_shape: tuple[int, ...]
     return Model(name=name, input_shape=tuple(input_shape), torch_module=module.eval())
 
 
-def load_onnx(path: str | Path) -> Model:
-    """Load and check an ONNX file; a symbolic batch dimension is fixed to 1.
+def check_onnx(path: Path) -> onnx.ModelProto:
+    """The ONNX model in ``path``, checked.
 
     Raises:
-        ModelLoadError: the file is missing, is not ONNX, or has not exactly one input and output.
+        ModelLoadError: the file is missing, or is not a valid ONNX model (an empty file, junk, a broken graph).
     """
-    path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     try:
@@ -126,6 +125,17 @@ def load_onnx(path: str | Path) -> Model:
         onnx.checker.check_model(proto)
     except Exception as e:  # onnx raises DecodeError, ValidationError, ... for junk files
         raise ModelLoadError(f"{path}: not a valid ONNX model ({_first_line(e)})") from None
+    return proto
+
+
+def load_onnx(path: str | Path) -> Model:
+    """Load and check an ONNX file; a symbolic batch dimension is fixed to 1.
+
+    Raises:
+        ModelLoadError: the file is missing, is not ONNX, or has not exactly one input and output.
+    """
+    path = Path(path)
+    proto = check_onnx(path)
     init_names = {i.name for i in proto.graph.initializer}
     inputs = [i for i in proto.graph.input if i.name not in init_names]
     if len(inputs) != 1 or len(proto.graph.output) != 1:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from edgebench.cli import app
@@ -41,9 +42,10 @@ def test_predict_an_onnx_model_on_an_unmeasured_device(runner: CliRunner, tiny_o
     assert text.exit_code == 0 and "estimated" in text.output and "cost model:" in text.output
 
 
-def test_predict_a_file_that_is_not_a_model(runner: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", [b"hello", b""])
+def test_predict_a_file_that_is_not_a_model(runner: CliRunner, tmp_path: Path, content: bytes) -> None:
     junk = tmp_path / "junk.onnx"
-    junk.write_text("hello")
+    junk.write_bytes(content)  # an empty file once priced as 0 kernels plus the network overhead
     line = one_line_error(runner.invoke(app, ["predict", str(junk), "--device", "rpi5"], terminal_width=300))
     assert "junk.onnx" in line and "not a valid ONNX model" in line
 
