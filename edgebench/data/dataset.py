@@ -80,6 +80,8 @@ def make_data(
 
     A set that brings its own ``test`` keeps it and carves validation from the rest.
     """
+    if len(class_names) < 2:
+        raise ConfigError(f"{name}: {len(class_names)} class(es) {list(class_names)}; a classifier needs at least two")
     y = np.asarray(y, dtype=np.int64)
     labels = y if test is None else np.concatenate([y, test[1]])
     if len(labels) and (labels.min() < 0 or labels.max() >= len(class_names)):

@@ -186,7 +186,10 @@ def read_npz(path: Path, resolution: int = RESOLUTION) -> ImageData:
         missing = [k for k in ("x", "y") if k not in npz.files]
         if missing:
             raise ConfigError(f"{path}: no array '{missing[0]}' (an .npz needs x: uint8 images, y: labels)")
-        x, y = npz["x"], npz["y"]
+        try:
+            x, y = npz["x"], npz["y"]
+        except ValueError as e:  # object arrays: a pickle, refused
+            raise ConfigError(f"{path}: {e}; x must be uint8 images and y integer labels") from None
     if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1 or len(y) != len(x):
         raise ConfigError(f"{path}: 'y' must be {len(x)} integer labels, one per image, not {y.dtype} {y.shape}")
     classes = tuple(str(i) for i in range(int(y.max()) + 1)) if len(y) else ()

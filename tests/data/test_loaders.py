@@ -91,6 +91,12 @@ def test_imagefolder_with_train_and_test_trees_keeps_the_test_split(tmp_path: Pa
     assert len(data.test) == 6 and len(data.train) + len(data.val) == 20
 
 
+def test_imagefolder_of_one_class_is_refused(tmp_path: Path) -> None:
+    write_folder(tmp_path, {"cat": (250, 0, 0)}, per_class=10, size=(32, 32))
+    with pytest.raises(ConfigError, match=r"1 class\(es\) \['cat'\]; a classifier needs at least two"):
+        load_data(f"imagefolder:{tmp_path}")
+
+
 def test_npz_of_grey_images_becomes_rgb_32x32(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     x = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
@@ -115,6 +121,8 @@ def test_npz_channels_last_keeps_its_pixels(tmp_path: Path) -> None:
         ({"x": np.zeros((10, 32, 32), np.float32), "y": np.zeros(10, np.int64)}, "must be uint8"),
         ({"images": np.zeros((10, 32, 32), np.uint8)}, "no array 'x'"),
         ({"x": np.zeros((10, 32, 32), np.uint8), "y": np.zeros(9, np.int64)}, "'y' must be 10 integer labels"),
+        ({"x": np.array([None] * 10, dtype=object), "y": np.zeros(10, np.int64)}, "Object arrays cannot be loaded"),
+        ({"x": np.zeros((10, 32, 32), np.uint8), "y": np.zeros(10, np.int64)}, r"1 class\(es\).*at least two"),
     ],
 )
 def test_bad_npz_names_the_file_and_the_problem(tmp_path: Path, arrays: dict[str, np.ndarray], message: str) -> None:
