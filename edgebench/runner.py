@@ -103,7 +103,14 @@ def load_candidates(paths: Sequence[Path]) -> list[RunCandidate]:
             found.append(RunCandidate(path.name, "checkpoint", path))
         else:
             found.extend(_table_candidates(path))
+    from edgebench.distill.checkpoint import proxy_trained
+
     names = [c.name for c in found]
+    proxies = [reason for c in found if (reason := proxy_trained(c.checkpoint))]
+    if proxies:
+        raise ConfigError(f"{len(proxies)} of {len(found)} candidates are no deployable networks: {proxies[0]}; "
+                          "train them at full size (`edgebench train --arch ... --output DIR`) and run DIR, or run a "
+                          "one-shot search's students (`edgebench search --method oneshot`)")  # fmt: skip
     if not found:
         raise ConfigError(f"nothing to run in {', '.join(map(str, paths))}: no complete candidate has a checkpoint")
     if len(set(names)) != len(names):
@@ -159,12 +166,6 @@ def execute(job: RunJob) -> ResultRow:
     torch.set_num_threads(threads)
     checkpoint = load_checkpoint(job.candidate.checkpoint)
     shape = checkpoint.input_shape
-    trained = checkpoint.metrics.get("config", {}).get("resolution")
-    if trained is not None and trained != shape[-1]:
-        raise ConfigError(
-            f"{job.candidate.checkpoint}: trained at {trained}x{trained} (a search's proxy), not at the network's "
-            f"{shape[-1]}x{shape[-1]}; train it at full size with `edgebench train --arch ... --output DIR` and run DIR"
-        )
     images = load_data(job.data)
     x, y = to_device(images.test, torch.device("cpu"))
     x_test, y_test = (t.numpy() for t in next(batches(x, y, images, len(y)))[:2])

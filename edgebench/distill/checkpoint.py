@@ -113,6 +113,23 @@ def _space(data: object, source: Path) -> SearchSpace:
         raise ConfigError(f"{source}: field 'space' is not a search space ({e.errors()[0]['msg']})") from None
 
 
+def proxy_trained(path: Path) -> str | None:
+    """Why the checkpoint in ``path`` is no deployable network (trained at another input side than its network's,
+    as a proxy search's candidates are), or None; reads its JSON files only, and leaves broken ones to loading."""
+    try:
+        arch = _read_json(path / ARCH)
+        trained = _read_json(path / METRICS).get("config", {}).get("resolution")
+        if trained is None:
+            return None
+        space = _space(arch["space"], path / ARCH) if "space" in arch else None
+        side = space.resolution if space is not None else networks.resolution(networks.from_dict(arch, path / ARCH))
+    except (ConfigError, OSError, AttributeError):
+        return None
+    if trained == side:
+        return None
+    return f"{path}: trained at {trained}x{trained} (a search's proxy), not at the network's {side}x{side}"
+
+
 def load_checkpoint(path: Path) -> Checkpoint:
     """Rebuild the network a checkpoint folder names and load its weights (tensors only, no code runs).
 
