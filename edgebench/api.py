@@ -40,7 +40,7 @@ from edgebench.lut.estimated import estimate_lut
 from edgebench.lut.kernels import load_kernels
 from edgebench.lut.measurements import read_measurements
 from edgebench.lut.predictor import Prediction, Predictor
-from edgebench.lut.store import LutId, LutMeta, default_cache_dir
+from edgebench.lut.store import LutId, LutMeta, default_cache_dir, writable_cache
 from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import Model, check_onnx, from_module, load_onnx
 from edgebench.prune.history import PruneStep
@@ -169,6 +169,7 @@ def profile(
 
     A device that cannot be measured from here gets a table of cost-model estimates (``source=estimated``).
     """
+    cache_dir = writable_cache(cache_dir)
     for backend, precision in pairs:
         if latency_source(prof) is Source.ESTIMATED:
             yield estimate_lut(prof, backend, precision, space, cache_dir or default_cache_dir(), force, progress)
@@ -195,6 +196,7 @@ def validate_lut(
     progress: Progress | None = None,
 ) -> tuple[Validation, Path]:
     """Time ``n`` random networks against a LUT; write the predicted-vs-measured PNG and CSV next to it."""
+    cache_dir = writable_cache(cache_dir)
     meta = result.table.meta
     if meta.source == Source.ESTIMATED:
         raise UnreachableDeviceError(
@@ -387,6 +389,7 @@ def train_student(
         ConfigError: a bad data spec, checkpoint or hyper-parameter, or a teacher whose classes differ from the data's.
         UnknownNameError: an unknown loss or network.
     """
+    cache_dir = writable_cache(cache_dir)
     network = _training_network(arch)
     distill_loss = get_loss(loss, loss_params)
     images = load_data(data)
@@ -468,6 +471,7 @@ def estimator(
     Raises:
         ConfigError, UnknownNameError: bad space, data or teacher; a cached estimator for another key in its folder.
     """
+    cache_dir = writable_cache(cache_dir)
     sp = _trainable_space(space)
     images = load_data(data)
     checkpoint = _teacher_for(get_loss("kd"), teacher, images, data, cache_dir, None)
@@ -546,6 +550,7 @@ def search(
         ConfigError, UnknownNameError: bad device, runtime, data, teacher, loss or stored study settings; ``resume``
             of a study that does not exist.
     """
+    cache_dir = writable_cache(cache_dir)
     budget_ms = parse_ms(budget, "--latency")
     prof = get_device(device)
     backend, prec = runtime_for(prof, backend, precision)
@@ -642,6 +647,7 @@ def one_shot(
         ConfigError, UnknownNameError: bad device, runtime, space, data, teacher or loss; an estimator built for
             another space, data or teacher.
     """
+    cache_dir = writable_cache(cache_dir)
     budget_ms = parse_ms(budget, "--latency")
     prof = get_device(device)
     backend, prec = runtime_for(prof, backend, precision)
@@ -739,6 +745,7 @@ def prune(
         ConfigError, UnknownNameError: bad device, runtime, data, teacher or criterion; a budget below what pruning
             can reach (nothing is pruned then).
     """
+    cache_dir = writable_cache(cache_dir)
     budget_ms = parse_ms(budget, "--latency")
     prof = get_device(device)
     backend, prec = runtime_for(prof, backend, precision)

@@ -184,3 +184,22 @@ def test_bench_all_backends_fp32_and_int8(runner: CliRunner, tiny_onnx: Path, tm
 def test_numeric_options_out_of_range_are_argument_errors(runner: CliRunner, args: list[str], option: str) -> None:
     result = runner.invoke(app, args, terminal_width=200)
     assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["profile", "--device", "rpi5"],
+        ["search", "--device", "myriadx", "--latency", "15ms", "--method", "oneshot"],
+        ["prune", "--device", "rpi5", "--latency", "1ms"],
+        ["estimator"],
+    ],
+)
+def test_a_cache_that_cannot_be_written_fails_in_one_line_before_any_work(
+    runner: CliRunner, tmp_path: Path, args: list[str]
+) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    result = runner.invoke(app, [*args, "--cache-dir", str(blocker)], terminal_width=300)
+    line = one_line_error(result)
+    assert f"cache {blocker} cannot be written" in line and "EDGEBENCH_CACHE or --cache-dir" in line

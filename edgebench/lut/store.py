@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +35,23 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "edgebench"
+
+
+def writable_cache(cache_dir: Path | None = None) -> Path:
+    """The cache folder (``cache_dir``, else the default), made if missing; checked before any work starts.
+
+    Raises:
+        ConfigError: the folder cannot be made or written (a file in the way, no permission, a full disk).
+    """
+    path = cache_dir or default_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"cache {path} cannot be written ({e.strerror or e}); set EDGEBENCH_CACHE or --cache-dir "
+                          "to a folder you can write") from None  # fmt: skip
+    return path
 
 
 @dataclass(frozen=True)
