@@ -22,7 +22,8 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
     same command and settings (a rerun resumes or adds to it); ``overwrite`` clears a folder held otherwise.
 
     Raises:
-        ConfigError: ``out`` holds another run's results, or files edgebench did not write, or is not a folder.
+        ConfigError: ``out`` holds another run's results, or files edgebench did not write, is not a folder, or
+            cannot be written.
     """
     wanted = json.loads(json.dumps(dict(settings), default=str))
     if out.exists() and not out.is_dir():
@@ -38,13 +39,16 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
     elif out.is_dir() and any(out.iterdir()):
         raise ConfigError(f"{out} is not empty and holds no edgebench results; give a new or empty --out, or "
                           "--overwrite to clear it")  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     record = {"schema_version": SCHEMA_VERSION, "command": command, "settings": wanted,
               "edgebench_version": __version__, "created": created}  # fmt: skip
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(out / MANIFEST)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.replace(out / MANIFEST)
+    except OSError as e:
+        raise ConfigError(f"--out {out} cannot be written ({e.strerror or e}); give a folder you can write") from None
     return out
 
 

@@ -51,6 +51,8 @@ def test_a_folder_of_other_files_or_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="is a file"):
         outputs.claim(tmp_path / "file", "run", SETTINGS)
+    with pytest.raises(ConfigError, match="cannot be written"):
+        outputs.claim(tmp_path / "file" / "below", "run", SETTINGS)  # a file in the way of the folder
     (tmp_path / "empty").mkdir()
     assert outputs.claim(tmp_path / "empty", "run", SETTINGS) == tmp_path / "empty"
 
