@@ -12,6 +12,7 @@ names its network in one of three ways:
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from edgebench.exceptions import ConfigError, ModelLoadError, UnknownNameError
 from edgebench.lut.kernels import Kernel, load_kernels, module_kernels
 from edgebench.nets import net_entry
 from edgebench.nets.nb201 import nb201
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,8 @@ def read_measurements(
     channel_block: int = 1,
 ) -> list[MeasuredNetwork]:
     """Read a measurement CSV into networks with the kernels ``backend`` runs (in a layout of ``channel_block``
-    channels, see :func:`~edgebench.lut.kernels.kernels`); rows without a positive latency are skipped.
+    channels, see :func:`~edgebench.lut.kernels.kernels`); rows without a positive latency are left out, each named
+    in a warning.
 
     Raises:
         ConfigError: a missing column, a malformed cell, or a model file that is not a model.
@@ -117,7 +121,12 @@ def read_measurements(
             f"{path}: each row needs a 'model' (ONNX path), 'net' (built-in network) or 'arch_str' (NAS-Bench-201) "
             "column"
         )
-    table = table[pd.to_numeric(table[latency_column], errors="coerce") > 0]
+    usable = pd.to_numeric(table[latency_column], errors="coerce") > 0
+    if not usable.all():
+        rows = ", ".join(f"row {i} ({table.at[i, latency_column]!r})" for i in table.index[~usable])
+        log.warning("%s: left out %d of %d rows without a positive '%s': %s", path, int((~usable).sum()), len(table),
+                    latency_column, rows)  # fmt: skip
+    table = table[usable]
     models: dict[str, tuple[Kernel, ...]] = {}
     out = []
     for n, (i, row) in enumerate(table.iterrows()):

@@ -20,13 +20,16 @@ def _csv(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_nb201_rows_become_kernels_and_bad_latencies_are_skipped(tmp_path: Path) -> None:
+def test_nb201_rows_become_kernels_and_bad_latencies_are_left_out_by_name(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = _csv(
         tmp_path,
         f"arch_str,C,N,input_chw,num_classes,lat\n{CONV3},16,1,3x32x32,10,5.0\n{POOLS},16,1,1x52x16,10,1.5\n"
-        f"{POOLS},16,1,3x32x32,10,-1\n",
+        f"{POOLS},16,1,3x32x32,10,-1\n{POOLS},16,1,3x32x32,10,fast\n{POOLS},16,1,3x32x32,10,\n",
     )
     conv3, pools = read_measurements(path, "lat")
+    assert "left out 3 of 5 rows without a positive 'lat': row 2 ('-1'), row 3 ('fast'), row 4 (nan)" in caplog.text
     assert (conv3.latency_ms, pools.latency_ms) == (5.0, 1.5)
     convs = [k for k in conv3.kernels if k.kind is KernelKind.CONV]
     assert len(convs) == 1 + 2 * 2 + 3 * 6  # stem + two reductions' 3x3s + one cell of six 3x3 edges per stage
