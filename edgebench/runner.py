@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
+from edgebench.lifetime import die_with_parent
 from edgebench.results import ResultRow, ResultsTable
 from edgebench.types import AccuracySource, Precision, Status
 
@@ -206,6 +207,7 @@ def execute(job: RunJob) -> ResultRow:
 
 
 def _child(job: RunJob, conn: Connection) -> None:
+    die_with_parent()
     try:
         conn.send(("ok", execute(job)))
     except UnreachableDeviceError as e:  # the device's fault, not the candidate's: no row

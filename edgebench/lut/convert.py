@@ -24,6 +24,7 @@ import torch
 from edgebench.backends import get_backend
 from edgebench.backends.base import Artifact
 from edgebench.exceptions import error_text
+from edgebench.lifetime import die_with_parent
 from edgebench.model import from_module
 from edgebench.nets import settle_batchnorm
 from edgebench.types import Precision
@@ -99,6 +100,7 @@ def convert_one(job: ConvertJob, backend: str, precision: Precision) -> Converte
 
 
 def _init_worker() -> None:
+    die_with_parent()
     torch.set_num_threads(1)
 
 
