@@ -36,6 +36,7 @@ import hmac
 import importlib
 import io
 import json
+import math
 import os
 import platform
 import random
@@ -414,12 +415,12 @@ def read_inputs(raw: bytes) -> np.ndarray:
         major, _ = np.lib.format.read_magic(stream)
         header = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}[major]
         shape, fortran, dtype = header(stream)
-    except (ValueError, KeyError, EOFError) as e:
+    except (ValueError, KeyError, EOFError, TypeError, OverflowError) as e:
         raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs are not a .npy array ({e})") from None
     if dtype != np.float32 or len(shape) < 2:
         raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs must be float32 of shape (batch, ...), not {dtype} {shape}")
     size = len(raw) - stream.tell()
-    if int(np.prod(shape)) * 4 != size:
+    if math.prod(shape) * 4 != size:  # Python's integers: a header's (2**32, 2**32) cannot wrap around
         raise AgentError(HTTPStatus.BAD_REQUEST, f"inputs' header says {shape}, but {size} bytes of data follow")
     return np.frombuffer(raw, np.float32, offset=stream.tell()).reshape(shape, order="F" if fortran else "C")
 
@@ -457,6 +458,14 @@ class Agent(ThreadingHTTPServer):
     def server_close(self) -> None:
         super().server_close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line for a client that went away mid-request (no traceback); others as the standard library logs."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            sys.stderr.write(f"{client_address[0]} dropped the connection ({type(error).__name__})\n")
+            return
+        super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -531,6 +540,9 @@ class Handler(BaseHTTPRequestHandler):
                              "restart it with a larger --max-mb")  # fmt: skip
         body = self.rfile.read(length)
         self.server.received += len(body)
+        if len(body) != length:
+            raise AgentError(HTTPStatus.BAD_REQUEST, f"the body ended after {len(body)} of its {length} bytes "
+                             "(Content-Length)")  # fmt: skip
         return body
 
     def _work(self, query: dict[str, list[str]], outputs: bool) -> dict[str, Any] | bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgebench.agent import EXTERNAL_DATA, AgentError, Cache, cpu_name
+from edgebench.agent import EXTERNAL_DATA, Agent, AgentError, Cache, cpu_name
 from edgebench.backends import get_backend
 from edgebench.devices.local import cpu_model
 from edgebench.testing.backend_suite import tiny_model
@@ -39,15 +40,15 @@ INTS = npy(np.arange(4))
 PICKLE = npy(np.array([{"a": 1}], dtype=object))
 
 
-def _huge() -> bytes:
-    """A .npy header claiming 4 TB of float32 inputs, with 16 bytes behind it."""
+def header(shape: tuple[int, ...], data: int) -> bytes:
+    """A float32 .npy header claiming ``shape``, with ``data`` zero bytes behind it."""
     buffer = io.BytesIO()
-    header = {"descr": "<f4", "fortran_order": False, "shape": (1_000_000, 1_000_000)}
-    np.lib.format.write_array_header_1_0(buffer, header)
-    return buffer.getvalue() + bytes(16)
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + bytes(data)
 
 
-HUGE = _huge()
+HUGE = header((1_000_000, 1_000_000), 16)  # 4 TB claimed, 16 bytes sent
+WRAPS = header((2**32, 2**32), 0)  # 2**64 elements: an int64 product wraps to 0, which no data would match
 
 
 def outputs(url: str, path: str, body: bytes) -> np.ndarray:
@@ -143,6 +144,7 @@ def test_run_refuses_inputs_of_the_wrong_shape(agent: str, tiny_onnx: Path) -> N
         (f"/run?name=m.onnx&inputs_bytes={len(INTS)}", b"\x08" + INTS, TOKEN, 400, "inputs must be float32"),
         (f"/run?name=m.onnx&inputs_bytes={len(PICKLE)}", b"\x08" + PICKLE, TOKEN, 400, "must be float32"),
         (f"/run?name=m.onnx&inputs_bytes={len(HUGE)}", b"\x08" + HUGE, TOKEN, 400, "but 16 bytes of data follow"),
+        (f"/run?name=m.onnx&inputs_bytes={len(WRAPS)}", b"\x08" + WRAPS, TOKEN, 400, "but 0 bytes of data follow"),
         ("/nowhere", b"x", TOKEN, 404, "no endpoint /nowhere"),
         (f"/measure?name=m.onnx&digest={'0' * 64}", b"", TOKEN, 409, "is not loaded here (any more); send its"),
         (f"/measure?name=m.onnx&digest={'0' * 64}", b"\x08", TOKEN, 400, "by digest sends no artifact"),
@@ -176,6 +178,29 @@ def test_a_body_length_out_of_bounds_is_refused_before_it_is_read(
     assert response.status == status and message in json.loads(response.read())["error"]
     connection.close()
     assert call(agent, "/info")[0] == 200
+
+
+def test_a_body_shorter_than_its_content_length_is_refused(agent: str) -> None:
+    host, port = agent.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as client:
+        client.sendall(f"POST /measure?name=m.onnx HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                       "Content-Length: 100\r\n\r\n".encode() + b"\x08" * 10)  # fmt: skip
+        client.shutdown(socket.SHUT_WR)  # the client half-closes: no more bytes will come
+        reply = b"".join(iter(lambda: client.recv(65536), b""))
+    assert reply.startswith(b"HTTP/1.1 400") and b"the body ended after 10 of its 100 bytes" in reply
+    assert call(agent, "/info")[0] == 200
+
+
+def test_a_client_that_goes_away_is_one_log_line(capsys: pytest.CaptureFixture[str]) -> None:
+    server = Agent("127.0.0.1", 0, TOKEN, 1000, 5.0, 1000)
+    try:
+        try:
+            raise BrokenPipeError(32, "Broken pipe")
+        except BrokenPipeError:
+            server.handle_error(None, ("127.0.0.9", 5000))
+    finally:
+        server.server_close()
+    assert capsys.readouterr().err == "127.0.0.9 dropped the connection (BrokenPipeError)\n"
 
 
 def test_a_second_measurement_meanwhile_gets_503(agent: str, tiny_onnx: Path) -> None:
