@@ -87,7 +87,9 @@ def plan(
     pairs = [(b, p) for b in usable for p in precisions if p in profile.precisions(b)]
     if not pairs:
         wanted = ", ".join(map(str, precisions))
-        raise UnsupportedError(f"device '{profile.name}' runs none of its installed backends at {wanted}")
+        runs = "; ".join(f"{b} at {', '.join(map(str, profile.precisions(b)))}" for b in usable) or "nothing installed"
+        raise UnsupportedError(f"device '{profile.name}' runs none of its installed backends at {wanted} ({runs}); "
+                               "choose one of those with --backend and --precision")  # fmt: skip
     return pairs
 
 

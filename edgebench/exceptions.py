@@ -57,12 +57,11 @@ class UnsupportedError(EdgebenchError):
 class UnsupportedOpError(UnsupportedError):
     """An ONNX operator that cannot be converted or run."""
 
-    def __init__(self, op_type: str, node: str, where: str) -> None:
+    def __init__(
+        self, op_type: str, node: str, where: str, advice: str = "remove it from the model or choose another backend"
+    ) -> None:
         self.op_type, self.node, self.where = op_type, node, where
-        super().__init__(
-            f"{where} cannot run ONNX op '{op_type}' (node '{node}'); "
-            "remove it from the model or choose another backend."
-        )
+        super().__init__(f"{where} cannot run ONNX op '{op_type}' (node '{node}'); {advice}.")
 
 
 class UnreachableDeviceError(UnsupportedError):

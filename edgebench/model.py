@@ -118,6 +118,9 @@ def check_onnx(path: Path) -> onnx.ModelProto:
     Raises:
         ModelLoadError: the file is missing, or is not a valid ONNX model (an empty file, junk, a broken graph).
     """
+    if path.is_dir():
+        raise ModelLoadError(f"{path}: a folder, not a model file; give an .onnx file (`edgebench run` takes "
+                             "checkpoint folders)")  # fmt: skip
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     try:

@@ -203,3 +203,16 @@ def test_a_cache_that_cannot_be_written_fails_in_one_line_before_any_work(
     result = runner.invoke(app, [*args, "--cache-dir", str(blocker)], terminal_width=300)
     line = one_line_error(result)
     assert f"cache {blocker} cannot be written" in line and "EDGEBENCH_CACHE or --cache-dir" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bench", "{tmp}"], "a folder, not a model file; give an .onnx file"),
+        (["bench", "resnet18-0.25-cifar", "--device", "myriadx", "--precision", "int8"],
+         "runs none of its installed backends at int8 (openvino at fp16); choose one of those"),
+    ],
+)  # fmt: skip
+def test_refusals_say_what_to_give_instead(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:
+    line = one_line_error(runner.invoke(app, [a.format(tmp=tmp_path) for a in args], terminal_width=300))
+    assert message in line

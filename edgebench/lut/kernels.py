@@ -25,6 +25,7 @@ from edgebench.search.space import pad_channels
 from edgebench.types import KernelKind, SizeClass, size_class
 
 WHERE = "edgebench's cost model"
+ADVICE = "it prices the kernels of CNNs; remove the op from the model, or time the model with `edgebench bench`"
 
 #: Ops that move no data (views and metadata) or that a runtime folds away (QDQ pairs around int8 kernels).
 FREE = {
@@ -323,7 +324,7 @@ def _kernel(
     elif op in ACTIVATION:
         kind = KernelKind.ACTIVATION
     else:
-        raise UnsupportedOpError(op, name, WHERE)
+        raise UnsupportedOpError(op, name, WHERE, ADVICE)
     per_elem = _flops_per_elem(node, g) if kind is KernelKind.POOLING else max(1, len(dynamic) - 1)
     detail = ""
     if channel_block > 1 and op in BINARY and len({g.shape(i, node) for i in dynamic}) > 1:
