@@ -7,8 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+
+from tests.search.conftest import TINY
 
 PARENT = """
 import multiprocessing, sys, time
@@ -36,7 +39,7 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
-def test_a_worker_dies_with_its_killed_parent(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_dies_with_its_killed_parent(tmp_path: Path) -> None:
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
@@ -50,3 +53,41 @@ def test_a_worker_dies_with_its_killed_parent(tmp_path) -> None:  # type: ignore
     while alive(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive(child), "the worker outlived its killed parent"
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` now (read from /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found |= {child, *descendants(child)}
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+def test_a_killed_profile_leaves_no_conversion_worker(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "edgebench", "profile", "--device", "host", "--backend", "openvino",
+               "--precision", "fp32", "--space", str(TINY), "--workers", "2", "--cache-dir", str(tmp_path)]  # fmt: skip
+    profile = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, workers = time.monotonic() + 120, set()
+    while len(workers) < 2 and time.monotonic() < deadline and profile.poll() is None:
+        time.sleep(0.2)
+        workers = {p for p in descendants(profile.pid) if "spawn_main" in _cmdline(p)}
+    assert len(workers) >= 2, "profile never started its conversion workers"
+    profile.send_signal(signal.SIGKILL)
+    profile.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if alive(p)], "conversion workers outlived the killed profile"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
