@@ -10,7 +10,7 @@ difference by n - 1, so the per-inference overhead and the first kernel's cold s
 - the bandwidth at which a network's weights are read, from chains of 1x1 convs at 1x1 pixels whose weights
   total from under L2 to past L3.
 
-``devices/host.yaml`` takes its priors from these figures (its ``source`` fields quote them).
+``edgebench/devices/profiles/host.yaml`` takes its priors from these figures (its ``source`` fields quote them).
 
 Usage: python benchmarks/host_probe.py [--backend onnxruntime] [--runs 200]
 """

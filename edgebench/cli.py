@@ -253,7 +253,7 @@ def profile_cmd(
         list[str] | None,
         typer.Option("--precision", "-p", help="fp32, fp16 or int8 (repeatable; default: the device's first)."),
     ] = None,
-    space: Annotated[str, typer.Option(help="Search space name (models/spaces/) or YAML path.")] = "mbv2-cifar",
+    space: Annotated[str, typer.Option(help="Search space: a shipped name or a YAML path.")] = "mbv2-cifar",
     cache_dir: Annotated[
         Path | None, typer.Option(help="LUT cache (default: $EDGEBENCH_CACHE or ~/.cache/edgebench).")
     ] = None,
@@ -811,7 +811,7 @@ class _PhaseBar:
 @app.command("estimator")
 @handles_errors
 def estimator_cmd(
-    space: Annotated[str, typer.Option(help="Search space: a name in models/spaces/ or a YAML path.")] = "mbv2-cifar",
+    space: Annotated[str, typer.Option(help="Search space: a shipped name or a YAML path.")] = "mbv2-cifar",
     data: DataOption = None,
     teacher: Annotated[
         Path | None, typer.Option(help="Teacher checkpoint folder (default, on a built-in data set: the cached one).")
@@ -849,7 +849,7 @@ def search_cmd(
     device: TargetOption = "myriadx",
     backend: RuntimeBackendOption = None,
     precision: RuntimePrecisionOption = None,
-    space: Annotated[str, typer.Option(help="Search space: a name in models/spaces/ or a YAML path.")] = "mbv2-cifar",
+    space: Annotated[str, typer.Option(help="Search space: a shipped name or a YAML path.")] = "mbv2-cifar",
     method: Annotated[
         SearchMethod,
         typer.Option(help="proxy: train each candidate briefly (NSGA-II); oneshot: the space's cached estimator."),

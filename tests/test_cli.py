@@ -12,6 +12,7 @@ from onnx import TensorProto, helper
 from typer.testing import CliRunner
 
 from edgebench.cli import app
+from edgebench.devices.registry import SHIPPED_DIR
 
 SHIPPED = {"host", "myriadx", "rpi4", "rpi5", "jetson-nano"}
 
@@ -44,7 +45,7 @@ def test_unknown_device_suggests_the_closest(runner: CliRunner) -> None:
 
 
 def test_broken_profile_names_file_and_field(runner: CliRunner, tmp_path: Path) -> None:
-    text = (Path(__file__).parents[1] / "devices" / "host.yaml").read_text()
+    text = (SHIPPED_DIR / "host.yaml").read_text()
     bad = tmp_path / "host.yaml"
     bad.write_text(text.replace("threads: 1", "threads: 1\nthreds: 2"))
     line = one_line_error(runner.invoke(app, ["devices", "show", str(bad)], terminal_width=300))

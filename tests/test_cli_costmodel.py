@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from edgebench.cli import app
 from edgebench.devices import load_profile
+from edgebench.devices.registry import SHIPPED_DIR
 from edgebench.lut.costmodel import KernelTable, params_for
 from edgebench.lut.measurements import read_measurements
 from edgebench.types import Precision
@@ -55,7 +56,7 @@ def test_calibrate_writes_a_profile_that_predicts_the_measurements(runner: CliRu
     csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,1.0\n" for a in ARCHS))
     # latencies a known cost model gives, so a good fit must reproduce them on the held-out rows
     networks = read_measurements(csv, "lat", "tflite")
-    truth = params_for(load_profile(Path("devices/rpi5.yaml")), "tflite", Precision.FP32, 1, calibrated=False)
+    truth = params_for(load_profile(SHIPPED_DIR / "rpi5.yaml"), "tflite", Precision.FP32, 1, calibrated=False)
     measured = KernelTable.of([n.kernels for n in networks]).network_ms(truth) * 1.3
     csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,{m:.6f}\n" for a, m in zip(ARCHS, measured, strict=True)))
     out = tmp_path / "rpi5.yaml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -12,8 +13,8 @@ from pydantic import ValidationError
 from edgebench.devices.profile import DeviceProfile
 from edgebench.exceptions import ConfigError, UnknownNameError
 
-#: Shipped profiles live at the top of the source tree, beside the package.
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "devices"
+#: Shipped profiles are package data, found the same way in a wheel and in an editable install.
+SHIPPED_DIR = Path(str(resources.files("edgebench.devices") / "profiles"))
 #: Extra profile directories, separated by os.pathsep, searched before the shipped ones.
 PATH_ENV = "EDGEBENCH_DEVICE_PATH"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from edgebench.devices.registry import SHIPPED_DIR
 from edgebench.testing.agent import loopback_agent
 
 TOKEN = "test-token-123"
@@ -27,7 +28,7 @@ def agent() -> Iterator[str]:
 
 def board_profile(folder: Path, url: str, openvino_device: str = "CPU", retries: int = 5) -> Path:
     """host.yaml as a device named ``board`` reached through the agent at ``url``."""
-    data = yaml.safe_load((Path(__file__).parents[2] / "devices" / "host.yaml").read_text())
+    data = yaml.safe_load((SHIPPED_DIR / "host.yaml").read_text())
     data.update(name="board", connection={"agent": url, "token_env": ENV, "retries": retries})
     for runtime in data["runtimes"]:
         if runtime["backend"] == "openvino":
