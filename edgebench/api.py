@@ -270,13 +270,17 @@ def predict(
 
     Raises:
         ConfigError: the architecture file is malformed or does not fit its space.
-        MissingRowError: no LUT for this device/backend/precision/space, or a block without a row.
+        MissingRowError: no measured LUT for this device/backend/precision/space, or a block without a row (a device
+            that cannot be measured from here gets its estimated LUT, built or rebuilt in seconds).
     """
     arch = load_arch(arch_path)
     prof = get_device(device)
     sp = get_space(space or arch.space).for_device(prof.channel_multiple)
     sp.validate_arch(arch)
     backend, prec = runtime_for(prof, backend, precision)
+    if latency_source(prof) is Source.ESTIMATED:  # seconds to build, and rebuilt when the cost model changed
+        table = estimate_lut(prof, backend, prec, sp, cache_dir or default_cache_dir()).table
+        return Predictor(table, sp).predict(arch), table.meta
     path = LutId(prof.name, backend, str(prec), sp.name).table_path(cache_dir or default_cache_dir())
     if not path.exists():
         raise MissingRowError(

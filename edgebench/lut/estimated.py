@@ -7,6 +7,9 @@ priced it (calibrated on what, with what held-out error, or uncalibrated priors)
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import platform
 import time
 from datetime import datetime, timezone
@@ -16,7 +19,7 @@ import pandas as pd
 
 from edgebench.devices import DeviceProfile
 from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, _Silent
-from edgebench.lut.costmodel import estimate, params_for
+from edgebench.lut.costmodel import CostParams, estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.lut.keys import enumerate_keys
 from edgebench.lut.store import Correction, LutId, LutMeta, LutTable, read_table, write_table
@@ -24,6 +27,15 @@ from edgebench.search.space import SearchSpace
 from edgebench.types import Precision, Source, Status
 
 COST_MODEL_VERSION = "roofline-1"
+
+log = logging.getLogger(__name__)
+
+
+def _fingerprint(params: CostParams, space: SearchSpace, block: int) -> str:
+    """A digest of everything that prices an estimated table's rows: the resolved cost model (priors, calibration,
+    threads), the model's version, the space as the device adapts it, and the backend's channel block."""
+    record = [repr(params), COST_MODEL_VERSION, space.model_dump(mode="json"), block]
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def estimate_lut(
@@ -41,8 +53,13 @@ def estimate_lut(
     block = profile.channel_block(backend)
     space = space.for_device(profile.channel_multiple)
     path = LutId(profile.name, backend, str(precision), space.name).table_path(cache_dir)
+    fingerprint = _fingerprint(params, space, block)
     if path.exists() and not force:
-        return BuildResult(read_table(path), path, 0.0, built=False)
+        cached = read_table(path)
+        if cached.meta.fingerprint == fingerprint:
+            return BuildResult(cached, path, 0.0, built=False)
+        log.warning("%s was priced by another cost model than %s's now (recalibrated or edited); estimating it again",
+                    path, profile.name)  # fmt: skip
     started = time.perf_counter()
     keys = enumerate_keys(space)
     progress.phase(f"estimating {backend} {precision} blocks", len(keys))
@@ -72,6 +89,7 @@ def estimate_lut(
         correction=Correction(overhead_ms=params.overhead_per_network_ms),
         build_seconds=round(seconds, 1),
         note=params.provenance,
+        fingerprint=fingerprint,
     )
     table = LutTable(meta, pd.DataFrame(rows, columns=list(ROW_COLUMNS)))
     write_table(table, path)

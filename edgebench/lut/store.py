@@ -112,6 +112,7 @@ class LutMeta:
     correction: Correction = field(default_factory=Correction)
     build_seconds: float = 0.0
     note: str = ""  # for estimated tables: which cost-model parameters priced the rows
+    fingerprint: str = ""  # for estimated tables: a digest of everything that priced the rows (see estimate_lut)
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:

@@ -43,6 +43,26 @@ def test_every_row_is_a_cost_model_estimate(tiny: SearchSpace, tmp_path: Path) -
     assert not estimate_lut(myriadx, "openvino", Precision.FP16, tiny, tmp_path).built  # reused
 
 
+@pytest.mark.parametrize("change", ["recalibrated", "threads", "priors"])
+def test_a_table_priced_by_another_cost_model_is_estimated_again(
+    tiny: SearchSpace, tmp_path: Path, change: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    myriadx = get_device("myriadx")
+    first = estimate_lut(myriadx, "openvino", Precision.FP16, tiny, tmp_path)
+    if change == "recalibrated":
+        changed = myriadx.model_copy(update={"cost_model": myriadx.cost_model.model_copy(update={"calibrations": ()})})
+    elif change == "threads":
+        changed = myriadx.model_copy(update={"threads": 2})
+    else:
+        network = myriadx.cost_model.overhead_per_network_ms.model_copy(update={"value": 9.0})
+        cost = myriadx.cost_model.model_copy(update={"overhead_per_network_ms": network, "calibrations": ()})
+        changed = myriadx.model_copy(update={"cost_model": cost})
+    again = estimate_lut(changed, "openvino", Precision.FP16, tiny, tmp_path)
+    assert again.built and "estimating it again" in caplog.text
+    assert again.table.meta.fingerprint != first.table.meta.fingerprint
+    assert not estimate_lut(changed, "openvino", Precision.FP16, tiny, tmp_path).built  # and then reused
+
+
 def test_profile_command_estimates_an_unreachable_device_and_refuses_to_validate_it(
     runner: CliRunner, tmp_path: Path
 ) -> None:
