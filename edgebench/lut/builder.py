@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from edgebench.agent_client import open_on, runtime_facts
+from edgebench.backends import get_backend
 from edgebench.backends.base import Artifact, Opened
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
@@ -324,12 +325,22 @@ def build_lut(
 
 
 def read_lut(path: Path, profile: DeviceProfile) -> LutTable:
-    """A finished table of ``profile``; a local one timed on another CPU is refused, its numbers are that CPU's."""
-    table, here = read_table(path), cpu_model()
-    if profile.connection == "local" and table.meta.cpu and table.meta.cpu != here:
+    """A finished table of ``profile``, refused if what shaped its numbers changed since: the thread count, or (for a
+    device measured here) the CPU or the backend's version."""
+    table = read_table(path)
+    meta, changed = table.meta, []
+    if meta.threads != profile.threads:
+        changed.append(f"threads {meta.threads} -> {profile.threads}")
+    if profile.connection == "local":
+        cpu, version = cpu_model(), get_backend(meta.backend).version()
+        if meta.cpu and meta.cpu != cpu:
+            changed.append(f"CPU '{meta.cpu}' -> '{cpu}'")
+        if meta.backend_version != version:
+            changed.append(f"{meta.backend} {meta.backend_version} -> {version}")
+    if changed:
         raise ConfigError(
-            f"{path}: measured on CPU '{table.meta.cpu}', but this machine has '{here}'; "
-            f"rerun `edgebench profile --device {profile.name} --force` to measure it here"
+            f"{path}: measured with other settings than now ({'; '.join(changed)}); rerun `edgebench profile "
+            f"--device {profile.name} --backend {meta.backend} --precision {meta.precision} --force` to measure again"
         )
     return table
 

@@ -6,11 +6,13 @@ import dataclasses
 import random
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from edgebench.cli import app
 from edgebench.lut.store import Correction, LutId, write_table
 from edgebench.search.space import SearchSpace
+from tests.test_cli import one_line_error
 
 from .conftest import TINY_SPACE, synthetic_table
 
@@ -30,18 +32,23 @@ def test_a_noisy_correction_fit_asks_for_a_rebuild(runner: CliRunner, tiny: Sear
     assert "was the machine busy" not in _profile(runner, tmp_path / "quiet", tiny, 0.043)
 
 
-def test_a_table_timed_on_another_cpu_is_refused(runner: CliRunner, tiny: SearchSpace, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [({"cpu": "Imaginary CPU 9000"}, "CPU 'Imaginary CPU 9000' -> '"),
+     ({"backend_version": "0.1"}, "onnxruntime 0.1 -> "), ({"threads": 3}, "threads 3 -> 1")],
+)  # fmt: skip
+def test_a_table_measured_otherwise_than_now_is_refused(
+    runner: CliRunner, tiny: SearchSpace, tmp_path: Path, change: dict[str, object], named: str
+) -> None:
     table = synthetic_table(tiny)
-    table = dataclasses.replace(table, meta=dataclasses.replace(table.meta, cpu="Imaginary CPU 9000"))
+    table = dataclasses.replace(table, meta=dataclasses.replace(table.meta, **change))  # type: ignore[arg-type]
     path = LutId("host", "onnxruntime", "fp32", tiny.name).table_path(tmp_path)
     write_table(table, path)
     args = ["profile", "-d", "host", "-b", "onnxruntime", "--space", str(TINY_SPACE), "--cache-dir", str(tmp_path)]
-    result = runner.invoke(app, args, terminal_width=300)
-    assert result.exit_code == 2
-    assert f"{path}: measured on CPU 'Imaginary CPU 9000'" in result.output
-    assert "edgebench profile --device host --force" in result.output
+    line = one_line_error(runner.invoke(app, args, terminal_width=300))
+    assert f"{path}: measured with other settings than now (" in line and named in line
+    assert "edgebench profile --device host --backend onnxruntime --precision fp32 --force" in line
     arch = tmp_path / "arch.json"
     arch.write_text(tiny.sample(random.Random(0)).to_json())
     args = ["predict", str(arch), "--space", str(TINY_SPACE), "-b", "onnxruntime", "--cache-dir", str(tmp_path)]
-    predicted = runner.invoke(app, args, terminal_width=300)
-    assert predicted.exit_code == 2 and "measured on CPU 'Imaginary CPU 9000'" in predicted.output
+    assert named in one_line_error(runner.invoke(app, args, terminal_width=300))
