@@ -25,6 +25,7 @@ import torch
 from scipy.interpolate import RegularGridInterpolator
 from torch import nn
 
+from edgebench.agent_client import runtime_facts
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
 from edgebench.devices.profile import latency_source
@@ -271,10 +272,12 @@ def build_layer_table(
     input_shape = (1, 3, resolution(network), resolution(network))
     multiple = pruning_multiple(profile, backend)
     grid = layer_grid(conv_layers(unpruned, input_shape), multiple, steps)
-    ident = {"network": to_dict(network), "classes": classes, "steps": steps, "multiple": multiple}
+    settings = settings or BuildSettings()
+    ident = {"network": to_dict(network), "classes": classes, "steps": steps, "multiple": multiple,
+             "priced_by": _priced_by(profile, backend, precision, source, settings)}  # fmt: skip
     folder = cache_dir / "prune-luts" / profile.name / f"{backend}-{precision}" / key_id(ident)
-    path = folder / "layers.csv"
-    if path.exists():
+    path = folder / "layers.csv"  # written last: a folder without it is an unfinished build
+    if path.exists() and (folder / "meta.json").exists():
         meta = json.loads((folder / "meta.json").read_text())
         return LayerTable(pd.read_csv(path), meta["scale"], meta["offset_ms"], Source(meta["source"]))
     shapes = sorted({LayerShape.from_row(r) for r in grid.to_dict("records")})
@@ -287,7 +290,6 @@ def build_layer_table(
     else:
         require_measurable(profile)
         jobs = [_network_job(network, classes, h, folder / "artifacts") for h in histories]
-        settings = settings or BuildSettings()
         ms, whole, failed = _measured(profile, backend, precision, shapes, jobs, folder, settings, progress)
     if failed:
         shape, reason = next(iter(failed.items()))
@@ -299,12 +301,27 @@ def build_layer_table(
     sums = [partial.layers_ms(conv_layers(net, input_shape)) for net in nets]
     scale, offset = fit_correction(sums, whole)
     folder.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(path, index=False)
-    (folder / "meta.json").write_text(
-        json.dumps(
-            {"scale": scale, "offset_ms": offset, "source": str(source), "networks_ms": whole, "layer_sums_ms": sums},
-            indent=1,
-        )
-        + "\n"
-    )
+    meta = {"scale": scale, "offset_ms": offset, "source": str(source), "networks_ms": whole, "layer_sums_ms": sums,
+            "priced_by": ident["priced_by"]}  # fmt: skip
+    _replace(folder / "meta.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"))
+    _replace(path, lambda tmp: rows.to_csv(tmp, index=False))
     return LayerTable(rows, scale, offset, source)
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` whole or not at all (a temporary file, then a rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    tmp.replace(path)
+
+
+def _priced_by(
+    profile: DeviceProfile, backend: str, precision: Precision, source: Source, settings: BuildSettings
+) -> dict[str, Any]:
+    """Everything besides the network that shapes a layer table's numbers: the cost model that prices an estimated
+    one; the CPU, backend version, threads and timing settings of a measured one."""
+    if source is Source.ESTIMATED:
+        return {"cost_model": repr(params_for(profile, backend, precision)), "threads": profile.threads}
+    cpu, version = runtime_facts(profile, backend)
+    timing = {k: v for k, v in vars(settings).items() if k != "workers"}
+    return {"cpu": cpu, "backend_version": version, "threads": profile.threads, "settings": timing}

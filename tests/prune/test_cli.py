@@ -23,8 +23,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _args(inputs: tuple[Path, Path], out: Path, latency: str, *extra: str) -> list[str]:
     data, teacher = inputs
+    cache = out.with_name(f"{out.name}-cache")
     return ["prune", "--device", "rpi5", "--latency", latency, "--teacher", str(teacher), "--data", f"npz:{data}",
-            "--final-epochs", "1", "--finetune-every", "2", "--cache-dir", str(out / "cache"), "--out", str(out),
+            "--final-epochs", "1", "--finetune-every", "2", "--cache-dir", str(cache), "--out", str(out),
             *extra]  # fmt: skip
 
 

@@ -80,6 +80,25 @@ def test_an_estimated_table_matches_the_cost_model_on_whole_networks(tmp_path: P
     assert again.scale == table.scale and again.rows.equals(table.rows)  # read back from the cache
 
 
+def test_a_table_killed_between_its_writes_is_built_again(tmp_path: Path) -> None:
+    rpi5 = get_device("rpi5")
+    table = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    (layers,) = (tmp_path / "prune-luts").rglob("layers.csv")
+    layers.unlink()  # killed after meta.json, before layers.csv
+    again = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    assert again.rows.equals(table.rows) and layers.is_file() and not list(layers.parent.glob(".*.tmp"))
+
+
+def test_a_recalibrated_cost_model_gets_its_own_table(tmp_path: Path) -> None:
+    rpi5 = get_device("rpi5")
+    build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    network = rpi5.cost_model.overhead_per_network_ms.model_copy(update={"value": 9.0})
+    cost = rpi5.cost_model.model_copy(update={"overhead_per_network_ms": network, "calibrations": ()})
+    other = rpi5.model_copy(update={"cost_model": cost})
+    build_layer_table("resnet18-0.25-cifar", 10, other, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    assert len(list((tmp_path / "prune-luts").rglob("layers.csv"))) == 2  # never the old numbers
+
+
 @pytest.mark.slow
 def test_a_measured_table_on_this_machine_is_rounded_to_the_runtime_block(tmp_path: Path) -> None:
     host = get_device("host")
