@@ -4,6 +4,7 @@ taken, so a killed build resumes where it stopped."""
 
 from __future__ import annotations
 
+import logging
 import platform
 import random
 import time
@@ -36,6 +37,8 @@ from edgebench.types import Precision, Status
 #: The columns of a LUT table, in order.
 ROW_COLUMNS = (*KEY_COLUMNS, "residual", "label", "latency_ms", "median_ms", "p10_ms", "p90_ms", "spread", "cv",
                "count", "source", "status", "error")  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -198,6 +201,10 @@ def convert_and_time(
 ROBUST_SCALE = 0.03
 
 
+#: Whole networks the three-parameter correction needs; with fewer, only the per-network overhead is fitted.
+MIN_FIT_NETWORKS = 4
+
+
 def fit_correction(
     networks: Sequence[Network],
     keys_of: dict[str, list[LutKey]],
@@ -208,12 +215,21 @@ def fit_correction(
     millions) with ``c, w >= 0``: robust least squares on residuals relative to the measured latency, so a network
     caught in one of this VM's slow bursts does not drag the fit."""
     ids = [n.job_id for n in networks if n.job_id in measured and all(k in block_ms for k in keys_of[n.job_id])]
-    if len(ids) < 4:
+    if not ids:
+        log.warning("no whole network was timed: the LUT's sums carry no per-network overhead (BuildSettings.networks "
+                    "sets how many are timed)")  # fmt: skip
         return Correction()
     sums = np.array([sum(block_ms[k] for k in keys_of[i]) for i in ids])
+    truth = np.array([measured[i] for i in ids])
+    if len(ids) < MIN_FIT_NETWORKS:  # too few for three parameters: the overhead alone, and say so
+        overhead = float(np.median(truth - sums))
+        rmspe = float(np.sqrt(np.mean(((sums + overhead - truth) / truth) ** 2)))
+        log.warning("only %d whole networks timed (a full correction needs %d): fitting the per-network overhead "
+                    "alone, %.3f ms, residual RMSPE %.1f %%", len(ids), MIN_FIT_NETWORKS, overhead,
+                    100 * rmspe)  # fmt: skip
+        return Correction(overhead, 0.0, 0.0, len(ids), rmspe)
     io = np.array([sum(io_melems(k) for k in keys_of[i]) for i in ids])
     weights = np.array([sum(k.params for k in keys_of[i]) / 1e6 for i in ids])
-    truth = np.array([measured[i] for i in ids])
     a = np.column_stack([np.ones_like(io), -io, weights]) / truth[:, None]
     b = (truth - sums) / truth
     fit = least_squares(

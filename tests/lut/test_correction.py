@@ -44,8 +44,22 @@ def test_terms_stay_physical_when_isolated_blocks_are_too_cheap(cifar: SearchSpa
     assert c.boundary_ms_per_melem >= 0 and c.weight_ms_per_mparam >= 0
 
 
-def test_too_few_networks_leave_the_rows_uncorrected(cifar: SearchSpace) -> None:
+def test_too_few_networks_fit_the_overhead_alone_and_say_so(
+    cifar: SearchSpace, caplog: pytest.LogCaptureFixture
+) -> None:
     nets, keys_of = _networks(cifar, 3)
     block_ms = {k: fake_latency(k) for keys in keys_of.values() for k in keys}
-    c = fit_correction(nets, keys_of, block_ms, {i: 1.0 for i in keys_of})
-    assert (c.overhead_ms, c.boundary_ms_per_melem, c.weight_ms_per_mparam, c.networks) == (0, 0, 0, 0)
+    sums = {i: sum(block_ms[k] for k in keys) for i, keys in keys_of.items()}
+    c = fit_correction(nets, keys_of, block_ms, {i: total + 0.4 for i, total in sums.items()})
+    assert (c.boundary_ms_per_melem, c.weight_ms_per_mparam, c.networks) == (0, 0, 3)
+    assert c.overhead_ms == pytest.approx(0.4) and c.fit_rmspe == pytest.approx(0, abs=1e-9)  # kept, not dropped
+    assert "only 3 whole networks timed (a full correction needs 4)" in caplog.text
+
+
+def test_no_network_timed_leaves_the_rows_uncorrected_and_says_so(
+    cifar: SearchSpace, caplog: pytest.LogCaptureFixture
+) -> None:
+    nets, keys_of = _networks(cifar, 3)
+    block_ms = {k: fake_latency(k) for keys in keys_of.values() for k in keys}
+    c = fit_correction(nets, keys_of, block_ms, {})
+    assert (c.overhead_ms, c.networks) == (0, 0) and "no whole network was timed" in caplog.text
