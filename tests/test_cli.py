@@ -167,6 +167,7 @@ def test_bench_all_backends_fp32_and_int8(runner: CliRunner, tiny_onnx: Path, tm
         assert r["schema_version"] == 1 and r["threads"] == 1 and r["input_shape"] == [1, 3, 16, 16]
         assert r["count"] == 20 == len(r["samples_ms"]) and 0 < r["p10_ms"] <= r["median_ms"] <= r["p90_ms"]
         assert r["parity_max_rel_err"] <= {"fp32": 1e-3, "int8": 0.1}[r["precision"]]
+        assert r["parity_reference"] == "onnxruntime"  # the user's own file, not edgebench's import of it
         assert r["backend_version"][0].isdigit()
 
 
