@@ -21,7 +21,14 @@ class Source(str, Enum):
 
     MEASURED = "measured"  # timed on this machine by a real backend
     AGENT = "agent"  # timed on the device through the remote agent
+    PREDICTED = "predicted"  # summed from a table of blocks or layers that were timed (measured or agent)
     ESTIMATED = "estimated"  # computed by the device profile's cost model
+
+    @classmethod
+    def of_sum(cls, table_source: str) -> Source:
+        """What a latency summed from a table of ``table_source`` rows is: predicted from timed rows, else still
+        the cost model's estimate."""
+        return cls.ESTIMATED if table_source == cls.ESTIMATED.value else cls.PREDICTED
 
     def __str__(self) -> str:
         return self.value

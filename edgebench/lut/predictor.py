@@ -12,7 +12,7 @@ from edgebench.exceptions import MissingRowError
 from edgebench.lut.keys import BlockKind, LutKey, arch_keys
 from edgebench.lut.store import Correction, LutTable
 from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch
-from edgebench.types import Status
+from edgebench.types import Source, Status
 
 
 def io_melems(key: LutKey) -> float:
@@ -58,7 +58,8 @@ class Predictor:
 
     @property
     def source(self) -> str:
-        return self.table.meta.source
+        """Its predictions' label: ``predicted`` from timed rows (never ``measured``), or ``estimated``."""
+        return str(Source.of_sum(self.table.meta.source))
 
     def cost(self, key: LutKey) -> float:
         """One block's contribution; MissingRowError names the block if the LUT lacks it."""

@@ -20,6 +20,8 @@ TIMED = ("measured", "agent")
 HOW = {
     "measured": "timed on this machine by the backend (median of the timed runs)",
     "agent": "timed on the device by the edgebench agent",
+    "predicted": "summed from a table of blocks or layers timed on the device (the LUT or prune's layer table), "
+    "not timed whole",
     "estimated": "the device profile's cost model: no device was attached",
 }
 SUMMED = "summed from a table of {source} blocks or layers (the LUT or prune's layer table), not timed whole"
@@ -140,7 +142,8 @@ def _text(value: object) -> str:
 def _summed(rows: pd.DataFrame) -> pd.Series:
     """Rows whose latency is their own prediction from a table of timed blocks or layers (a search's or prune's
     rows): ``predicted_source`` names the latency's own timed source."""
-    return rows["source"].isin(TIMED) & (rows["predicted_source"] == rows["source"]) & rows["predicted_ms"].notna()
+    older = rows["source"].isin(TIMED) & (rows["predicted_source"] == rows["source"]) & rows["predicted_ms"].notna()
+    return (rows["source"] == "predicted") | older  # tables written before the label still carry "measured"
 
 
 def drops(rows: pd.DataFrame) -> list[Drop]:
@@ -170,7 +173,7 @@ def provenance(rows: pd.DataFrame) -> list[Provenance]:
     for (source, summed), group in with_latency.groupby(["source", _summed(with_latency)]):
         errors = group["calibration_rmspe_pct"].dropna() if source == "estimated" else pd.Series(dtype=float)
         rmspe = float(errors.max()) if len(errors) else None
-        how = SUMMED.format(source=source) if summed else HOW.get(source, source)
+        how = SUMMED.format(source=source) if summed and source in TIMED else HOW.get(source, source)
         out.append(Provenance(source, len(group), how, rmspe))
     return out
 

@@ -24,7 +24,7 @@ def test_prediction_is_the_corrected_sum_of_rows(cifar: SearchSpace) -> None:
     expected = 0.2 + sum(fake_latency(k) - 0.5 * io_melems(k) + 0.1 * k.params / 1e6 for k in keys)
     prediction = predictor.predict(arch)
     assert prediction.latency_ms == pytest.approx(expected, rel=1e-12)
-    assert prediction.source == "measured" and [label for label, _ in prediction.blocks] == [k.label for k in keys]
+    assert prediction.source == "predicted" and [label for label, _ in prediction.blocks] == [k.label for k in keys]
 
 
 def test_vectorised_prediction_matches_one_by_one(cifar: SearchSpace) -> None:

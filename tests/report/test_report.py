@@ -105,3 +105,16 @@ def test_latencies_summed_from_a_table_are_no_timing_and_a_csv_reads_back_the_sa
         ]
         assert [(b.candidate, b.baseline, b.gain_points) for b in data.best] == [("nas-0001", "mobilenetv2-1.0", -1.0)]
         assert data.environment["backends"] == "onnxruntime 1.0"
+
+
+def test_a_predicted_latency_is_explained_as_a_sum_and_never_as_a_timing() -> None:
+    rows = [
+        _row("nas-0001", "onnxruntime", "fp32", 90.0, 1.2, source="predicted", predicted_ms=1.2,
+             predicted_source="predicted"),
+        _row("mobilenetv2-1.0", "onnxruntime", "fp32", 91.0, 1.5, kind="baseline", predicted_ms=1.2),
+    ]  # fmt: skip
+    data = report_data(pd.DataFrame(rows, columns=COLUMNS))
+    assert [p.candidate for p in data.predicted] == ["mobilenetv2-1.0"]  # only the whole network counts as timed
+    assert {(p.source, p.how) for p in data.provenance} == {("measured", HOW["measured"]),
+                                                            ("predicted", HOW["predicted"])}  # fmt: skip
+    assert "not timed whole" in HOW["predicted"]
