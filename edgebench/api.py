@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import platform
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -592,7 +594,8 @@ def search(
     best.to_csv(out / "front.csv", index=False)
     title = (f"search on {prof.name} ({backend} {prec}): PyTorch test top-1 after proxy training, latency predicted "
              "from the LUT; `edgebench run` scores and times the converted networks")  # fmt: skip
-    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name)
+    env = _environment(prof, backend, prec, predictor.table.meta)
+    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, environment=env)
     write_report(results, out / "report.html", budget_ms, title)
     return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, url, name)
 
@@ -700,9 +703,23 @@ def one_shot(
     title = (f"one-shot search on {prof.name} ({backend} {prec}): students' PyTorch validation top-1 with {how} "
              "inherited from the supernet, baselines' after the final recipe; latency predicted from the LUT; "
              "`edgebench run` scores the converted networks on the test split and times them")  # fmt: skip
-    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, split="val")
+    env = _environment(prof, backend, prec, predictor.table.meta)
+    results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, "val", env)
     write_report(results, out / "report.html", budget_ms, title)
     return OneShotOutcome(rows, table, base, best, fastest.latency_ms, fastest.source, judge, out)
+
+
+def _environment(prof: DeviceProfile, backend: str, prec: Precision, meta: LutMeta) -> dict[str, Any]:
+    """How a search's latencies were made, as its LUT records it, for the report's provenance."""
+    estimated = meta.source == str(Source.ESTIMATED)
+    return {"backend_version": meta.backend_version, "threads": meta.threads, "cpu": meta.cpu, "host": meta.host,
+            "calibration_rmspe_pct": _calibration_error(prof, backend, prec) if estimated else None}  # fmt: skip
+
+
+def _calibration_error(prof: DeviceProfile, backend: str, prec: Precision) -> float | None:
+    """The held-out RMSPE of the calibration the cost model uses for this backend and precision, if any."""
+    calibration = params_for(prof, backend, prec).calibration
+    return calibration.held_out.rmspe_pct if calibration is not None else None
 
 
 def _student_row(number: int, student: Student, predictor: Predictor) -> Candidate:
@@ -804,7 +821,10 @@ def prune(
     }
     title = (f"pruning on {prof.name} ({backend} {prec}): PyTorch test top-1, latency predicted from the layer "
              "table; the unpruned network is the baseline")  # fmt: skip
-    results = from_candidates(frame, pd.DataFrame([unpruned]), prof.name, backend, str(prec), images.name)
+    error = _calibration_error(prof, backend, prec) if table.source is Source.ESTIMATED else None
+    env = {"threads": prof.threads, "host": platform.node(), "calibration_rmspe_pct": error}
+    results = from_candidates(frame, pd.DataFrame([unpruned]), prof.name, backend, str(prec), images.name,
+                              environment=env)  # fmt: skip
     write_report(results, out / "report.html", budget_ms, title)
     return PruneOutcome(row, result, table, checkpoint.test_top1_pct, out)
 

@@ -6,7 +6,7 @@ it finished and a rerun skips them (a row's key is candidate, device, backend an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -136,11 +136,14 @@ def from_candidates(
     precision: str,
     data: str,
     split: str = "test",
+    environment: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """A search's or prune's own tables as results rows, for the report they end with: accuracy is PyTorch's top-1
     on ``split`` ("test" or "val") after their training (``accuracy_source`` as they label it), latency their
     prediction (``source`` as they label it); trained or failed candidates only (an over-budget one was never
-    trained)."""
+    trained). ``environment`` fills the columns that say how the latencies were made (backend version, threads,
+    CPU, host, the cost model's calibration error), as the LUT or table behind them records it."""
+    env = dict(environment or {})
     column = f"{split}_top1_pct"
     rows = []
     for r in candidates[candidates["status"].isin(["COMPLETE", "FAILED"])].itertuples():
@@ -151,14 +154,15 @@ def from_candidates(
                               reference_top1_pct=_number(getattr(r, column)),
                               accuracy_source=_accuracy_source(r), median_ms=_number(r.predicted_ms),
                               predicted_ms=_number(r.predicted_ms),
-                              predicted_source=str(r.latency_source), params=int(r.params), data=data))  # fmt: skip
+                              predicted_source=str(r.latency_source), params=int(r.params), data=data,
+                              **env))  # fmt: skip
     for b in [] if baseline is None else baseline.itertuples():
         rows.append(ResultRow(str(b.name), "baseline", str(b.name), str(getattr(b, "checkpoint", "") or ""), device,
                               backend, precision, str(b.status), str(b.reason or ""), source=str(b.latency_source),
                               top1_pct=_number(getattr(b, column)),
                               reference_top1_pct=_number(getattr(b, column)),
                               accuracy_source=_accuracy_source(b), median_ms=_number(b.latency_ms),
-                              params=int(b.params), data=data))  # fmt: skip
+                              params=int(b.params), data=data, **env))  # fmt: skip
     return pd.DataFrame([r.to_dict() for r in rows], columns=COLUMNS)
 
 

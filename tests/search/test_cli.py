@@ -146,3 +146,14 @@ def test_a_one_shot_search_refuses_an_estimator_of_another_teacher(runner: CliRu
     result = runner.invoke(app, _one_shot(tmp_path, data, other, folder, "--no-baseline"), terminal_width=300)
     line = one_line_error(result)
     assert f"{folder}: this estimator was built for another teacher" in line and "refused" in line
+
+
+def test_the_search_report_states_the_calibration_and_environment_of_its_latencies(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    data, teacher = two_class_npz_and_checkpoint(tmp_path, "teacher")
+    folder = _estimator(runner, tmp_path, data, teacher)
+    result = runner.invoke(app, _one_shot(tmp_path, data, teacher, folder, "--no-baseline"), terminal_width=300)
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "uncalibrated priors" not in html and "22.2 %" in html  # myriadx's shipped calibration, as its LUT says
