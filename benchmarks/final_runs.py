@@ -87,15 +87,20 @@ def read(path: Path = RESULTS, recipe: TrainConfig = FINAL) -> dict[tuple[str, i
     return runs
 
 
-def _append(path: Path, run: Run, tag: str) -> None:
+def append_row(path: Path, columns: Sequence[str], values: Sequence[object]) -> None:
+    """Append one row to the CSV ``path`` (a results file kept with the repository), its header first if new."""
     new = not path.is_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", newline="") as f:
         writer = csv.writer(f)
         if new:
-            writer.writerow(COLUMNS)
-        writer.writerow([run.network, run.seed, f"{run.val_top1_pct:.4f}", f"{run.test_top1_pct:.4f}",
-                         f"{run.wall_s:.0f}", f"{run.images_per_s:.1f}", run.threads, tag])  # fmt: skip
+            writer.writerow(columns)
+        writer.writerow(values)
+
+
+def _append(path: Path, run: Run, tag: str) -> None:
+    append_row(path, COLUMNS, [run.network, run.seed, f"{run.val_top1_pct:.4f}", f"{run.test_top1_pct:.4f}",
+                               f"{run.wall_s:.0f}", f"{run.images_per_s:.1f}", run.threads, tag])  # fmt: skip
 
 
 def final_runs(

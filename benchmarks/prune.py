@@ -135,13 +135,8 @@ def read_runs(tag: str, path: Path = RESULTS) -> dict[int, SeedRun]:
 
 
 def append_run(run: SeedRun, tag: str, path: Path = RESULTS) -> None:
-    new = not path.is_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", newline="") as f:
-        writer = csv.writer(f)
-        if new:
-            writer.writerow([*(f.name for f in fields(SeedRun)), "setting"])
-        writer.writerow([*(getattr(run, f.name) for f in fields(SeedRun)), tag])
+    columns = [f.name for f in fields(SeedRun)]
+    final_runs.append_row(path, [*columns, "setting"], [*(getattr(run, c) for c in columns), tag])
 
 
 def pruned_dir(tag: str, seed: int) -> Path:

@@ -45,8 +45,7 @@ from edgebench.search.baseline import WIDTHS, device_latency
 from edgebench.search.space import ArchSpec
 
 SEARCHED = Path(__file__).parent / "results" / "searched.csv"
-COLUMNS = ("device", "budget_ms", "estimator", "arch", "predicted_ms", "estimated_pct", "inherited_val_pct",
-           "inherited_test_pct")  # fmt: skip
+COLUMNS = ("device", "budget_ms", "estimator", "arch", "predicted_ms", "estimated_pct", "inherited_val_pct")
 
 
 @dataclass(frozen=True)
@@ -91,23 +90,17 @@ def read_searched(path: Path = SEARCHED) -> list[dict[str, str]]:
 
 def search(args: argparse.Namespace) -> None:
     out = Path(tempfile.mkdtemp(prefix="edgebench-search-"))
-    new = not SEARCHED.is_file()
-    SEARCHED.parent.mkdir(parents=True, exist_ok=True)
-    with SEARCHED.open("a", newline="") as f:
-        writer = csv.writer(f)
-        if new:
-            writer.writerow(COLUMNS)
-        for case in CASES:
-            started = time.perf_counter()
-            shot = api.one_shot(case.device, case.budget, baseline=False, out=out / case.device)
-            print(f"{case.device} {case.budget}: {len(shot.judged)} judged, {len(shot.students)} students kept in "
-                  f"{time.perf_counter() - started:.0f} s (estimator {shot.estimator.path.name})")  # fmt: skip
-            for r in shot.students.itertuples():
-                numbers = (r.predicted_ms, r.estimated_pct, r.val_top1_pct, r.test_top1_pct)
-                writer.writerow([case.device, case.budget, shot.estimator.path.name, r.arch,
-                                 *(f"{x:.4f}" for x in numbers)])  # fmt: skip
-                print(f"  {label(ArchSpec.from_json(r.arch)):40} {r.predicted_ms:7.3f} ms  estimated "
-                      f"{r.estimated_pct:6.2f} %  inherited test {r.test_top1_pct:6.2f} %")  # fmt: skip
+    for case in CASES:
+        started = time.perf_counter()
+        shot = api.one_shot(case.device, case.budget, baseline=False, out=out / case.device)
+        print(f"{case.device} {case.budget}: {len(shot.judged)} judged, {len(shot.students)} students kept in "
+              f"{time.perf_counter() - started:.0f} s (estimator {shot.estimator.path.name})")  # fmt: skip
+        for r in shot.students.itertuples():
+            numbers = (r.predicted_ms, r.estimated_pct, r.val_top1_pct)
+            final_runs.append_row(SEARCHED, COLUMNS, [case.device, case.budget, shot.estimator.path.name, r.arch,
+                                                      *(f"{x:.4f}" for x in numbers)])  # fmt: skip
+            print(f"  {label(ArchSpec.from_json(r.arch)):40} {r.predicted_ms:7.3f} ms  estimated "
+                  f"{r.estimated_pct:6.2f} %  inherited val {r.val_top1_pct:6.2f} %")  # fmt: skip
 
 
 def networks() -> list[str]:
