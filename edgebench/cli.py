@@ -62,8 +62,8 @@ teacher_app = typer.Typer(
 )
 app.add_typer(teacher_app, name="teacher")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # a path or data spec like "imagefolder:one" is text, not an emoji code
+err = Console(stderr=True, emoji=False)
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

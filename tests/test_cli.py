@@ -218,3 +218,8 @@ def test_a_cache_that_cannot_be_written_fails_in_one_line_before_any_work(
 def test_refusals_say_what_to_give_instead(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:
     line = one_line_error(runner.invoke(app, [a.format(tmp=tmp_path) for a in args], terminal_width=300))
     assert message in line
+
+
+def test_a_name_that_looks_like_an_emoji_code_is_printed_as_written(runner: CliRunner) -> None:
+    line = one_line_error(runner.invoke(app, ["bench", "/no/such/:one:.onnx"], terminal_width=300))
+    assert "/no/such/:one:.onnx: no such model file" in line
