@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import two_class_npz_and_checkpoint
 from tests.search.conftest import TINY
 
 PARENT = """
@@ -68,22 +69,39 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def _commands(tmp: Path) -> dict[str, list[str]]:
+    """Each long command with the workers it spawns: conversion workers (profile, search and prune measure on
+    host) or a row worker (run)."""
+    data, teacher = two_class_npz_and_checkpoint(tmp, "teacher")
+    cache = ["--cache-dir", str(tmp / "cache")]
+    return {
+        "profile": ["profile", "--device", "host", "--backend", "openvino", "--precision", "fp32", "--space",
+                    str(TINY), "--workers", "2", *cache],
+        "search": ["search", "--device", "host", "--backend", "openvino", "--precision", "fp32", "--latency", "1s",
+                   "--space", str(TINY), "--data", f"npz:{data}", "--distill", "ce", "--out", str(tmp / "s"), *cache],
+        "prune": ["prune", "--device", "host", "--backend", "openvino", "--precision", "fp32", "--latency", "1ms",
+                  "--teacher", str(teacher), "--data", f"npz:{data}", "--out", str(tmp / "p"), *cache],
+        "run": ["run", str(teacher), "--device", "host", "--backend", "onnxruntime", "-p", "fp32", "--data",
+                f"npz:{data}", "--out", str(tmp / "r")],
+    }  # fmt: skip
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
-def test_a_killed_profile_leaves_no_conversion_worker(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "edgebench", "profile", "--device", "host", "--backend", "openvino",
-               "--precision", "fp32", "--space", str(TINY), "--workers", "2", "--cache-dir", str(tmp_path)]  # fmt: skip
-    profile = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline, workers = time.monotonic() + 120, set()
-    while len(workers) < 2 and time.monotonic() < deadline and profile.poll() is None:
+@pytest.mark.parametrize("command", ["profile", "search", "prune", "run"])
+def test_a_killed_command_leaves_no_worker(tmp_path: Path, command: str) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "edgebench", *_commands(tmp_path)[command]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline, workers = time.monotonic() + 180, set()
+    while not workers and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
-        workers = {p for p in descendants(profile.pid) if "spawn_main" in _cmdline(p)}
-    assert len(workers) >= 2, "profile never started its conversion workers"
-    profile.send_signal(signal.SIGKILL)
-    profile.wait()
+        workers = {p for p in descendants(process.pid) if "spawn_main" in _cmdline(p)}
+    assert workers, f"{command} never started a worker"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
     deadline = time.monotonic() + 10
     while any(alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [p for p in workers if alive(p)], "conversion workers outlived the killed profile"
+    assert not [p for p in workers if alive(p)], f"workers outlived the killed {command}"
 
 
 def _cmdline(pid: int) -> str:
