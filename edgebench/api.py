@@ -725,7 +725,7 @@ def _calibration_error(prof: DeviceProfile, backend: str, prec: Precision) -> fl
 def _student_row(number: int, student: Student, predictor: Predictor) -> Candidate:
     """A kept student as a search candidate, labelled with what its accuracies are."""
     source = AccuracySource.FINETUNED if student.finetuned else AccuracySource.INHERITED
-    return Candidate(number, student.arch.to_json(), student.predicted_ms, predictor.predict(student.arch).source,
+    return Candidate(number, student.arch.to_json(), student.predicted_ms, predictor.source,
                      COMPLETE, "", student.val_top1_pct, student.test_top1_pct, student.params, student.train_s,
                      "nas", student.checkpoint, str(source), student.estimated_pct)  # fmt: skip
 
