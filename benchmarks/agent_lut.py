@@ -18,13 +18,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from edgebench.devices import get_device, load_profile
-from edgebench.devices.registry import SHIPPED_DIR
 from edgebench.lut.builder import BuildResult, BuildSettings, build_lut
 from edgebench.search.space import get_space
-from edgebench.testing.agent import loopback_agent
+from edgebench.testing.agent import host_as_board, loopback_agent
 from edgebench.types import Precision
 
 
@@ -57,10 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     with loopback_agent(cache_mb=args.agent_cache_mb) as agent, tempfile.TemporaryDirectory() as tmp:
         os.environ["EDGEBENCH_BENCH_AGENT_TOKEN"] = agent.token
-        data = yaml.safe_load((SHIPPED_DIR / "host.yaml").read_text())
-        data.update(name="board", connection={"agent": agent.url, "token_env": "EDGEBENCH_BENCH_AGENT_TOKEN"})
-        (Path(tmp) / "board.yaml").write_text(yaml.safe_dump(data))
-        board, space = load_profile(Path(tmp) / "board.yaml"), get_space(args.space)
+        board = load_profile(host_as_board(Path(tmp), agent.url, "EDGEBENCH_BENCH_AGENT_TOKEN"))
+        space = get_space(args.space)
         remote = build_lut(board, args.backend, Precision.FP32, space, Path(tmp) / "remote")
         describe("agent", remote)
         facts = agent.client.info()

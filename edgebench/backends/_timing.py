@@ -43,6 +43,10 @@ class Measurement:
         return (self.p90_ms - self.p10_ms) / self.median_ms if self.median_ms else 0.0
 
 
+#: How every backend's samples are taken; stamped on measured tables so one timed another way is not reused.
+TIMING_RULE = "wall-clock"
+
+
 def wall_ms(call: Callable[[], object]) -> float:
     """Wall-clock milliseconds of one call."""
     t0 = time.perf_counter_ns()

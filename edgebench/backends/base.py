@@ -69,7 +69,7 @@ class Session(ABC):
         """One inference on the bound input, by the backend's fastest call path."""
 
     def _timed_call(self) -> float:
-        """Latency (ms) of one bound inference: wall clock, unless the runtime times itself."""
+        """Latency (ms) of one bound inference: wall clock around the call, for every backend (TIMING_RULE)."""
         return wall_ms(self._call_bound)
 
     def run(self, x: np.ndarray) -> np.ndarray:

@@ -202,6 +202,16 @@ class DeviceProfile(_Strict):
             raise ValueError(f"runtimes lists a backend twice: {names}")
         return self
 
+    @model_validator(mode="after")
+    def _auto_block_here_only(self) -> DeviceProfile:
+        auto = [r.backend for r in self.runtimes if r.channel_block == "auto"]
+        if auto and self.connection != "local":
+            raise ValueError(
+                f"runtimes {', '.join(auto)}: channel_block 'auto' reads this machine's CPU, not the device's; write "
+                "the device's block (16 on AVX-512 x86, 8 on AVX2 x86, 1 on ARM and accelerators)"
+            )
+        return self
+
     @property
     def backends(self) -> tuple[str, ...]:
         return tuple(r.backend for r in self.runtimes)

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from edgebench.agent_client import open_on, runtime_facts
-from edgebench.backends import get_backend
+from edgebench.backends import TIMING_RULE, get_backend
 from edgebench.backends.base import Artifact, Opened
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
@@ -330,6 +330,7 @@ def build_lut(
         cpu=cpu,
         correction=correction,
         build_seconds=round(seconds, 1),
+        timing=TIMING_RULE,
     )
     table = LutTable(meta, _rows(blocks, stats, failures, str(source), settings.statistic))
     write_table(table, path)
@@ -341,12 +342,14 @@ def build_lut(
 
 
 def read_lut(path: Path, profile: DeviceProfile) -> LutTable:
-    """A finished table of ``profile``, refused if what shaped its numbers changed since: the thread count, or (for a
-    device measured here) the CPU or the backend's version."""
+    """A finished table of ``profile``, refused if what shaped its numbers changed since: the thread count, the timing
+    rule, or (for a device measured here) the CPU or the backend's version."""
     table = read_table(path)
     meta, changed = table.meta, []
     if meta.threads != profile.threads:
         changed.append(f"threads {meta.threads} -> {profile.threads}")
+    if meta.timing != TIMING_RULE:
+        changed.append(f"timing {meta.timing} -> {TIMING_RULE}")
     if profile.connection == "local":
         cpu, version = cpu_model(), get_backend(meta.backend).version()
         if meta.cpu and meta.cpu != cpu:

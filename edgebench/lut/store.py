@@ -91,6 +91,10 @@ class Correction:
     fit_rmspe: float = 0.0
 
 
+#: How measured tables were timed before their headers said so: OpenVINO rows were the runtime's own latency.
+LEGACY_TIMING = {"openvino": "runtime-reported"}
+
+
 @dataclass(frozen=True)
 class LutMeta:
     """The header of a LUT file: what was measured, where, how, and when."""
@@ -113,6 +117,7 @@ class LutMeta:
     build_seconds: float = 0.0
     note: str = ""  # for estimated tables: which cost-model parameters priced the rows
     fingerprint: str = ""  # for estimated tables: a digest of everything that priced the rows (see estimate_lut)
+    timing: str = ""  # for measured tables: how the samples were taken (edgebench.backends.TIMING_RULE)
     schema_version: int = SCHEMA_VERSION
 
     def to_json(self) -> str:
@@ -124,6 +129,8 @@ class LutMeta:
         if data.get("schema_version") != SCHEMA_VERSION:
             raise ConfigError(f"LUT schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}; rebuild it")
         data["correction"] = Correction(**data.get("correction", {}))
+        if "timing" not in data and data["source"] != "estimated":  # written before tables were stamped
+            data["timing"] = LEGACY_TIMING.get(data["backend"], "wall-clock")
         return cls(**data)
 
 

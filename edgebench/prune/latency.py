@@ -26,6 +26,7 @@ from scipy.interpolate import RegularGridInterpolator
 from torch import nn
 
 from edgebench.agent_client import runtime_facts
+from edgebench.backends import TIMING_RULE
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
 from edgebench.devices.profile import latency_source
@@ -324,4 +325,5 @@ def _priced_by(
         return {"cost_model": repr(params_for(profile, backend, precision)), "threads": profile.threads}
     cpu, version = runtime_facts(profile, backend)
     timing = {k: v for k, v in vars(settings).items() if k != "workers"}
-    return {"cpu": cpu, "backend_version": version, "threads": profile.threads, "settings": timing}
+    return {"cpu": cpu, "backend_version": version, "threads": profile.threads, "settings": timing,
+            "timing": TIMING_RULE}  # fmt: skip

@@ -13,8 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from edgebench import agent
 from edgebench.agent_client import AgentClient
+from edgebench.devices.local import nchwc_block
+from edgebench.devices.registry import SHIPPED_DIR
 
 #: The agent as the package runs it; see `standalone` for a board's single-file copy.
 MODULE = (sys.executable, "-m", "edgebench.agent")
@@ -75,3 +79,18 @@ def loopback_agent(
         yield running
     finally:
         running.stop()
+
+
+def host_as_board(folder: Path, url: str, token_env: str, openvino_device: str = "CPU", retries: int = 5) -> Path:
+    """``host.yaml`` as a device named ``board`` reached through the agent at ``url`` (on this machine, so its
+    channel blocks are this CPU's); returns the profile's path in ``folder``."""
+    data = yaml.safe_load((SHIPPED_DIR / "host.yaml").read_text())
+    data.update(name="board", connection={"agent": url, "token_env": token_env, "retries": retries})
+    for runtime in data["runtimes"]:
+        if runtime["backend"] == "openvino":
+            runtime["device"] = openvino_device
+        if runtime.get("channel_block") == "auto":
+            runtime["channel_block"] = nchwc_block()
+    path = folder / "board.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path

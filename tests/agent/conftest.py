@@ -7,10 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from edgebench.devices.registry import SHIPPED_DIR
-from edgebench.testing.agent import loopback_agent
+from edgebench.testing.agent import host_as_board, loopback_agent
 
 TOKEN = "test-token-123"
 ENV = "EDGEBENCH_TEST_AGENT_TOKEN"
@@ -28,11 +26,4 @@ def agent() -> Iterator[str]:
 
 def board_profile(folder: Path, url: str, openvino_device: str = "CPU", retries: int = 5) -> Path:
     """host.yaml as a device named ``board`` reached through the agent at ``url``."""
-    data = yaml.safe_load((SHIPPED_DIR / "host.yaml").read_text())
-    data.update(name="board", connection={"agent": url, "token_env": ENV, "retries": retries})
-    for runtime in data["runtimes"]:
-        if runtime["backend"] == "openvino":
-            runtime["device"] = openvino_device
-    path = folder / "board.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return host_as_board(folder, url, ENV, openvino_device, retries)

@@ -1,7 +1,7 @@
 """LUT builds through a real agent on loopback: the same blocks timed there and here agree to within what a unit
-slip or a timed round trip would break, on ONNX Runtime and LiteRT (the close agreement is a figure of
-benchmarks/agent_lut.py, not a unit test: this VM's CPU drifts by tens of percent between minutes); killing the agent mid-build stops the build with every timed window kept, and
-the rerun after a restart completes it."""
+slip or a timed round trip would break, on ONNX Runtime and LiteRT (close agreement is a figure of
+benchmarks/agent_lut.py, not a unit test: this VM's CPU drifts by tens of percent between minutes); killing the
+agent mid-build stops the build with every timed window kept, and the rerun after a restart completes it."""
 
 from __future__ import annotations
 

@@ -127,6 +127,20 @@ def test_channel_block_auto_is_this_cpus_and_explicit_blocks_are_checked(tmp_pat
         get_device(str(_write(tmp_path, text)))
 
 
+@pytest.mark.parametrize("connection", ["none", "{agent: 'http://10.0.0.7:8765'}"])
+def test_channel_block_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: Path, connection: str) -> None:
+    text = HOST_TEXT.replace("connection: local", f"connection: {connection}", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(ConfigError, match=r"host.yaml.*runtimes onnxruntime: channel_block 'auto' reads this machine"):
+        get_device(str(_write(tmp_path, text)))
+    assert (
+        get_device(str(_write(tmp_path, text.replace("channel_block: auto", "channel_block: 8")))).channel_block(
+            "onnxruntime"
+        )
+        == 8
+    )
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field"),
     [

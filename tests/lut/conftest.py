@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edgebench.backends import get_backend
+from edgebench.backends import TIMING_RULE, get_backend
 from edgebench.lut.keys import LutKey, enumerate_keys
 from edgebench.lut.store import Correction, LutMeta, LutTable
 from edgebench.search.space import SearchSpace, get_space, load_space
@@ -37,7 +37,7 @@ def synthetic_table(space: SearchSpace, correction: Correction | None = None, dr
         device="host", backend="onnxruntime", backend_version=get_backend("onnxruntime").version(), precision="fp32",
         space=space.name,
         resolution=space.resolution, threads=1, source="measured", statistic="p25", passes=1, window=1,
-        host="test", created="2026-01-01T00:00:00+00:00", correction=correction or Correction(),
+        host="test", created="2026-01-01T00:00:00+00:00", correction=correction or Correction(), timing=TIMING_RULE,
     )  # fmt: skip
     return LutTable(meta, pd.DataFrame(rows))
 

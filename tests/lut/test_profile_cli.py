@@ -35,7 +35,8 @@ def test_a_noisy_correction_fit_asks_for_a_rebuild(runner: CliRunner, tiny: Sear
 @pytest.mark.parametrize(
     ("change", "named"),
     [({"cpu": "Imaginary CPU 9000"}, "CPU 'Imaginary CPU 9000' -> '"),
-     ({"backend_version": "0.1"}, "onnxruntime 0.1 -> "), ({"threads": 3}, "threads 3 -> 1")],
+     ({"backend_version": "0.1"}, "onnxruntime 0.1 -> "), ({"threads": 3}, "threads 3 -> 1"),
+     ({"timing": "runtime-reported"}, "timing runtime-reported -> wall-clock")],
 )  # fmt: skip
 def test_a_table_measured_otherwise_than_now_is_refused(
     runner: CliRunner, tiny: SearchSpace, tmp_path: Path, change: dict[str, object], named: str

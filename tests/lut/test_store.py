@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +23,20 @@ def test_table_round_trips_with_metadata(cifar: SearchSpace, tmp_path: Path) -> 
     assert back.meta == table.meta
     pd.testing.assert_frame_equal(back.rows, table.rows, check_dtype=False)
     assert path.read_text().startswith("# edgebench-lut {") and not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(("backend", "timing"), [("openvino", "runtime-reported"), ("onnxruntime", "wall-clock")])
+def test_a_table_written_before_the_timing_stamp_reads_as_timed_then(
+    tiny: SearchSpace, tmp_path: Path, backend: str, timing: str
+) -> None:
+    table = synthetic_table(tiny)
+    path = tmp_path / "old.csv"
+    write_table(dataclasses.replace(table, meta=dataclasses.replace(table.meta, backend=backend)), path)
+    header, _, body = path.read_text().partition("\n")
+    meta = json.loads(header.removeprefix("# edgebench-lut "))
+    del meta["timing"]
+    path.write_text(f"# edgebench-lut {json.dumps(meta)}\n{body}")
+    assert read_table(path).meta.timing == timing
 
 
 def test_a_file_that_is_not_a_lut_is_refused(tmp_path: Path) -> None:
