@@ -711,9 +711,10 @@ def one_shot(
 
 def _environment(prof: DeviceProfile, backend: str, prec: Precision, meta: LutMeta) -> dict[str, Any]:
     """How a search's latencies were made, as its LUT records it, for the report's provenance."""
-    estimated = meta.source == str(Source.ESTIMATED)
+    estimated, fit = meta.source == str(Source.ESTIMATED), meta.correction
     return {"backend_version": meta.backend_version, "threads": meta.threads, "cpu": meta.cpu, "host": meta.host,
-            "calibration_rmspe_pct": _calibration_error(prof, backend, prec) if estimated else None}  # fmt: skip
+            "calibration_rmspe_pct": _calibration_error(prof, backend, prec) if estimated else None,
+            "fit_rmspe_pct": 100 * fit.fit_rmspe if fit.networks else None}  # fmt: skip
 
 
 def _calibration_error(prof: DeviceProfile, backend: str, prec: Precision) -> float | None:
@@ -822,7 +823,8 @@ def prune(
     title = (f"pruning on {prof.name} ({backend} {prec}): PyTorch test top-1, latency predicted from the layer "
              "table; the unpruned network is the baseline")  # fmt: skip
     error = _calibration_error(prof, backend, prec) if table.source is Source.ESTIMATED else None
-    env = {"threads": prof.threads, "host": platform.node(), "calibration_rmspe_pct": error}
+    env = {"threads": prof.threads, "host": platform.node(), "calibration_rmspe_pct": error,
+           "fit_rmspe_pct": 100 * table.fit_rmspe if table.networks else None}  # fmt: skip
     results = from_candidates(frame, pd.DataFrame([unpruned]), prof.name, backend, str(prec), images.name,
                               environment=env)  # fmt: skip
     write_report(results, out / "report.html", budget_ms, title)

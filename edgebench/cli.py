@@ -33,6 +33,7 @@ from edgebench.distill.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_CONFIG
 from edgebench.distill.train import Optimizer, TrainConfig, TrainStep
 from edgebench.exceptions import EdgebenchError
 from edgebench.lut.builder import BuildSettings
+from edgebench.lut.store import NOISY_FIT
 from edgebench.prune.history import PruneStep
 from edgebench.results import ResultRow
 from edgebench.search.baseline import BaselineRow
@@ -71,9 +72,6 @@ TargetOption = Annotated[str, typer.Option("--device", "-d", help="Device profil
 BackendsOption = Annotated[
     list[str] | None, typer.Option("--backend", "-b", help="Backend(s) (repeatable; default: all the device runs).")
 ]
-#: A LUT whose boundary-correction fit misses its own networks by more than this was most likely timed on a busy
-#: machine (seen here: 12.9 % while other processes ran, 4-6 % on a quiet one).
-NOISY_FIT = 0.08
 
 
 def _fail(exc: BaseException) -> None:

@@ -29,7 +29,9 @@ class ResultRow:
     same images), so INT8 and FP16 losses show; ``accuracy_source`` says so ("converted"), or, in the rows a search
     or prune ends with, which PyTorch network it is (see :class:`edgebench.types.AccuracySource`). Latency carries
     its source: ``measured`` (timed here), ``agent`` (timed on the device) or ``estimated`` (the profile's cost
-    model, ``calibration_rmspe_pct`` its error where it is calibrated).
+    model, ``calibration_rmspe_pct`` its error where it is calibrated); a latency summed from a table of timed
+    blocks or layers (``predicted``) carries ``fit_rmspe_pct``, the residual of the table's correction over the
+    whole networks timed with it.
     """
 
     candidate: str
@@ -54,6 +56,7 @@ class ResultRow:
     predicted_ms: float | None = None
     predicted_source: str = ""
     calibration_rmspe_pct: float | None = None
+    fit_rmspe_pct: float | None = None
     parity_max_rel_err: float | None = None
     size_bytes: int | None = None
     params: int = 0
@@ -142,8 +145,10 @@ def from_candidates(
     on ``split`` ("test" or "val") after their training (``accuracy_source`` as they label it), latency their
     prediction (``source`` as they label it); trained or failed candidates only (an over-budget one was never
     trained). ``environment`` fills the columns that say how the latencies were made (backend version, threads,
-    CPU, host, the cost model's calibration error), as the LUT or table behind them records it."""
+    CPU, host, the cost model's calibration error, the table correction's residual), as the LUT or table behind
+    them records it; the residual only on the candidates' rows, the ones the table priced."""
     env = dict(environment or {})
+    whole = {k: v for k, v in env.items() if k != "fit_rmspe_pct"}
     column = f"{split}_top1_pct"
     rows = []
     for r in candidates[candidates["status"].isin(["COMPLETE", "FAILED"])].itertuples():
@@ -162,7 +167,7 @@ def from_candidates(
                               top1_pct=_number(getattr(b, column)),
                               reference_top1_pct=_number(getattr(b, column)),
                               accuracy_source=_accuracy_source(b), median_ms=_number(b.latency_ms),
-                              params=int(b.params), data=data, **env))  # fmt: skip
+                              params=int(b.params), data=data, **whole))  # fmt: skip
     return pd.DataFrame([r.to_dict() for r in rows], columns=COLUMNS)
 
 

@@ -91,6 +91,11 @@ class Correction:
     fit_rmspe: float = 0.0
 
 
+#: Correction residual (RMSPE) above which a table's build warns: the machine was likely busy while it timed (seen
+#: here: 12.9 % for a LUT while other processes ran, 4-6 % on a quiet machine).
+NOISY_FIT = 0.08
+
+
 #: How measured tables were timed before their headers said so: OpenVINO rows were the runtime's own latency.
 LEGACY_TIMING = {"openvino": "runtime-reported"}
 

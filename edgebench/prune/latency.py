@@ -5,13 +5,15 @@ layer shapes without converting it.
 A layer is timed as conv + BatchNorm + ReLU (what a runtime fuses into one kernel). Its channel counts are levels
 of its original ones (eighths by default) rounded down to the device's channel multiple; between levels the table
 interpolates linearly in input and output channels. The network latency is ``scale x sum(layers) + offset``, both
-fitted on whole networks timed alongside (the unpruned one and a uniformly pruned one), which carries what the
-layers leave out: pooling, residual adds, the classifier, and the boundary effects of timing layers alone.
+fitted on whole networks timed alongside (the unpruned one and uniformly pruned ones, see ``FIT_KEEPS``), which
+carries what the layers leave out: pooling, residual adds, the classifier, and the boundary effects of timing layers
+alone. Four networks for two parameters leave a residual, which the table keeps and a warning reports when large.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -30,18 +32,20 @@ from edgebench.backends import TIMING_RULE
 from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
 from edgebench.devices.profile import latency_source
-from edgebench.distill.networks import Network, build_network, resolution, to_dict
+from edgebench.distill.networks import Network, build_network, label, resolution, to_dict
 from edgebench.exceptions import ConfigError
 from edgebench.lut.builder import BuildSettings, Progress, _Silent, convert_and_time
 from edgebench.lut.convert import ConvertJob
 from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.lut.sampling import Stats
-from edgebench.lut.store import Journal, key_id
+from edgebench.lut.store import NOISY_FIT, Journal, key_id
 from edgebench.prune.graph import PruningGraph
 from edgebench.prune.history import PruneHistory
 from edgebench.prune.uniform import uniform_history
 from edgebench.types import Precision, Source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, order=True)
@@ -148,6 +152,8 @@ class LayerTable:
     scale: float
     offset_ms: float
     source: Source
+    networks: int = 0  # whole networks the correction was fitted through
+    fit_rmspe: float = 0.0  # the correction's residual over them (relative, not percent)
 
     @cached_property
     def _lookup(self) -> dict[str, Callable[[LayerShape], float]]:
@@ -180,13 +186,30 @@ def _interpolator(own: pd.DataFrame) -> Callable[[LayerShape], float]:
     return lambda s: float(np.interp(getattr(s, axis), xs, ys))
 
 
-def fit_correction(layer_sums: Sequence[float], measured: Sequence[float]) -> tuple[float, float]:
-    """``measured = scale x layer_sum + offset`` through the networks timed whole (scale alone for one network)."""
+#: Channel fractions kept by the uniformly pruned networks timed whole beside the unpruned one for the correction.
+FIT_KEEPS = (0.75, 0.5, 0.25)
+
+
+@dataclass(frozen=True)
+class LayerFit:
+    """``measured = scale x layer_sum + offset_ms``, with its residual over the ``networks`` it was fitted through."""
+
+    scale: float
+    offset_ms: float
+    networks: int
+    rmspe: float
+
+
+def fit_correction(layer_sums: Sequence[float], measured: Sequence[float]) -> LayerFit:
+    """The correction through the networks timed whole: least squares, or scale alone for one network (or for
+    sums that do not vary). With as many networks as parameters the residual is zero and says nothing."""
     x, y = np.asarray(layer_sums, dtype=float), np.asarray(measured, dtype=float)
     if len(x) < 2 or np.ptp(x) <= 1e-9:
-        return float(y.sum() / x.sum()), 0.0
-    scale, offset = np.polyfit(x, y, 1)
-    return float(scale), float(offset)
+        scale, offset = float(y.sum() / x.sum()), 0.0
+    else:
+        scale, offset = (float(v) for v in np.polyfit(x, y, 1))
+    rmspe = float(np.sqrt(np.mean(((scale * x + offset - y) / y) ** 2)))
+    return LayerFit(scale, offset, len(x), rmspe)
 
 
 def _layer_jobs(shapes: Sequence[LayerShape], out_root: Path) -> dict[LayerShape, ConvertJob]:
@@ -275,16 +298,18 @@ def build_layer_table(
     grid = layer_grid(conv_layers(unpruned, input_shape), multiple, steps)
     settings = settings or BuildSettings()
     ident = {"network": to_dict(network), "classes": classes, "steps": steps, "multiple": multiple,
+             "fit_keeps": FIT_KEEPS,
              "priced_by": _priced_by(profile, backend, precision, source, settings)}  # fmt: skip
     folder = cache_dir / "prune-luts" / profile.name / f"{backend}-{precision}" / key_id(ident)
     path = folder / "layers.csv"  # written last: a folder without it is an unfinished build
     if path.exists() and (folder / "meta.json").exists():
         meta = json.loads((folder / "meta.json").read_text())
-        return LayerTable(pd.read_csv(path), meta["scale"], meta["offset_ms"], Source(meta["source"]))
+        return LayerTable(pd.read_csv(path), meta["scale"], meta["offset_ms"], Source(meta["source"]),
+                          len(meta["networks_ms"]), meta["fit_rmspe"])  # fmt: skip
     shapes = sorted({LayerShape.from_row(r) for r in grid.to_dict("records")})
-    uniform = uniform_history(PruningGraph(unpruned, input_shape), 0.5, multiple)
-    histories = [PruneHistory(input_shape), uniform]
-    nets = [unpruned, uniform.replay(build_network(network, classes))]  # the whole networks that fix the correction
+    graph = PruningGraph(unpruned, input_shape)
+    histories = [PruneHistory(input_shape), *(uniform_history(graph, keep, multiple) for keep in FIT_KEEPS)]
+    nets = [h.replay(build_network(network, classes)) for h in histories]  # the whole networks that fix the correction
     failed: dict[LayerShape, str] = {}
     if source is Source.ESTIMATED:
         ms, whole = _estimated(profile, backend, precision, shapes, nets, input_shape, progress)
@@ -300,13 +325,17 @@ def build_layer_table(
     rows = grid.assign(latency_ms=[ms[LayerShape.from_row(r)] for r in grid.to_dict("records")], source=str(source))
     partial = LayerTable(rows, 1.0, 0.0, source)
     sums = [partial.layers_ms(conv_layers(net, input_shape)) for net in nets]
-    scale, offset = fit_correction(sums, whole)
+    fit = fit_correction(sums, whole)
+    if fit.rmspe > NOISY_FIT:
+        log.warning("the layer table of %s on %s misses its %d whole networks by %.0f %% RMSPE (usually under 6 %%): "
+                    "was the machine busy? Delete %s to time it again", label(network), profile.name, fit.networks,
+                    100 * fit.rmspe, folder)  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"scale": scale, "offset_ms": offset, "source": str(source), "networks_ms": whole, "layer_sums_ms": sums,
-            "priced_by": ident["priced_by"]}  # fmt: skip
+    meta = {"scale": fit.scale, "offset_ms": fit.offset_ms, "fit_rmspe": fit.rmspe, "source": str(source),
+            "networks_ms": whole, "layer_sums_ms": sums, "priced_by": ident["priced_by"]}  # fmt: skip
     _replace(folder / "meta.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"))
     _replace(path, lambda tmp: rows.to_csv(tmp, index=False))
-    return LayerTable(rows, scale, offset, source)
+    return LayerTable(rows, fit.scale, fit.offset_ms, source, fit.networks, fit.rmspe)
 
 
 def _replace(path: Path, write: Callable[[Path], object]) -> None:

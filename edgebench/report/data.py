@@ -93,6 +93,7 @@ class Provenance:
     rows: int
     how: str
     rmspe_pct: float | None = None
+    fit_rmspe_pct: float | None = None  # summed rows: the residual of the table's correction (largest)
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,9 @@ def provenance(rows: pd.DataFrame) -> list[Provenance]:
     for (source, summed), group in with_latency.groupby(["source", _summed(with_latency)]):
         errors = group["calibration_rmspe_pct"].dropna() if source == "estimated" else pd.Series(dtype=float)
         rmspe = float(errors.max()) if len(errors) else None
+        fits = group.get("fit_rmspe_pct", pd.Series(dtype=float)).dropna() if summed else pd.Series(dtype=float)
         how = SUMMED.format(source=source) if summed and source in TIMED else HOW.get(source, source)
-        out.append(Provenance(source, len(group), how, rmspe))
+        out.append(Provenance(source, len(group), how, rmspe, float(fits.max()) if len(fits) else None))
     return out
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from edgebench.report import write_report
 from edgebench.report.data import HOW, SUMMED, report_data
+from edgebench.report.render import render
 from edgebench.results import COLUMNS, ResultRow, read_results
 
 
@@ -110,11 +111,12 @@ def test_latencies_summed_from_a_table_are_no_timing_and_a_csv_reads_back_the_sa
 def test_a_predicted_latency_is_explained_as_a_sum_and_never_as_a_timing() -> None:
     rows = [
         _row("nas-0001", "onnxruntime", "fp32", 90.0, 1.2, source="predicted", predicted_ms=1.2,
-             predicted_source="predicted"),
+             predicted_source="predicted", fit_rmspe_pct=4.3),
         _row("mobilenetv2-1.0", "onnxruntime", "fp32", 91.0, 1.5, kind="baseline", predicted_ms=1.2),
     ]  # fmt: skip
     data = report_data(pd.DataFrame(rows, columns=COLUMNS))
     assert [p.candidate for p in data.predicted] == ["mobilenetv2-1.0"]  # only the whole network counts as timed
-    assert {(p.source, p.how) for p in data.provenance} == {("measured", HOW["measured"]),
-                                                            ("predicted", HOW["predicted"])}  # fmt: skip
+    assert {(p.source, p.how, p.fit_rmspe_pct) for p in data.provenance} == {
+        ("measured", HOW["measured"], None), ("predicted", HOW["predicted"], 4.3)}  # fmt: skip
     assert "not timed whole" in HOW["predicted"]
+    assert "<td>4.3 %</td>" in render(data)  # the table correction's residual, as the LUT recorded it
