@@ -56,13 +56,22 @@ def pareto_svg(group: pd.DataFrame, budget_ms: float | None, title: str) -> str:
 
 
 def latency_label(rows: pd.DataFrame) -> str:
-    """Where the rows' latencies came from, with the cost model's error when they are estimated and calibrated."""
+    """Where the rows' latencies came from, with the cost model's error when they are estimated and calibrated;
+    when the candidates' came from elsewhere than the baselines' (a search's LUT sums against whole networks
+    timed), each, so the plot says what it compares."""
+    candidates, baselines = _sources(rows[rows["kind"] != "baseline"]), _sources(rows[rows["kind"] == "baseline"])
+    if candidates and baselines and candidates != baselines:
+        return f"candidates {candidates}, baselines {baselines}"
+    return candidates or baselines or "no latency"
+
+
+def _sources(rows: pd.DataFrame) -> str:
     parts = []
     for source, group in rows.groupby("source"):
         errors = group["calibration_rmspe_pct"].dropna()
         calibrated = source == "estimated" and len(errors)
         parts.append(f"{source}, RMSPE {float(errors.max()):.0f} %" if calibrated else str(source))
-    return "; ".join(parts) or "no latency"
+    return "; ".join(parts)
 
 
 def predicted_svg(points: list[Predicted]) -> str:

@@ -119,4 +119,5 @@ def test_a_predicted_latency_is_explained_as_a_sum_and_never_as_a_timing() -> No
     assert {(p.source, p.how, p.fit_rmspe_pct) for p in data.provenance} == {
         ("measured", HOW["measured"], None), ("predicted", HOW["predicted"], 4.3)}  # fmt: skip
     assert "not timed whole" in HOW["predicted"]
+    assert "latency (ms; candidates predicted, baselines measured)" in render(data)  # the plot says what it mixes
     assert "<td>4.3 %</td>" in render(data)  # the table correction's residual, as the LUT recorded it
