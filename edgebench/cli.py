@@ -28,7 +28,7 @@ from rich.table import Table
 
 from edgebench import api, pareto
 from edgebench.devices import latency_source
-from edgebench.distill.losses import HintonKD, RevisedKD
+from edgebench.distill.losses import HintonKD, MutualLearning, OnlineSubclassKD, RevisedKD
 from edgebench.distill.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_CONFIG
 from edgebench.distill.train import Optimizer, TrainConfig, TrainStep
 from edgebench.exceptions import EdgebenchError
@@ -641,7 +641,10 @@ def train_cmd(
     loss: Annotated[
         str,
         typer.Option(
-            "--loss", "-l", help="ce (labels only), kd (Hinton) or kd-lrds (kd with label revision and data selection)."
+            "--loss",
+            "-l",
+            help="ce (labels only), kd (Hinton), kd-lrds (kd with label revision and data selection), oskd (online "
+            "subclass self-distillation) or dml (deep mutual learning among peers); oskd and dml need no teacher.",
         ),
     ] = "kd",
     teacher: Annotated[
@@ -655,7 +658,8 @@ def train_cmd(
     ] = None,
     data: DataOption = None,
     temperature: Annotated[
-        float | None, typer.Option(help=f"kd, kd-lrds: softmax temperature T (default {HintonKD.temperature:g}).")
+        float | None,
+        typer.Option(help=f"kd, kd-lrds, oskd: softmax temperature T (default {HintonKD.temperature:g})."),
     ] = None,
     alpha: Annotated[
         float | None, typer.Option(help=f"kd, kd-lrds: weight of the distillation term (default {HintonKD.alpha:g}).")
@@ -667,6 +671,24 @@ def train_cmd(
         float | None,
         typer.Option(
             help=f"kd-lrds: teacher's least true-class probability to distil (default {RevisedKD.threshold:g})."
+        ),
+    ] = None,
+    weight: Annotated[
+        float | None,
+        typer.Option(help=f"oskd: weight of the subclass term, >= 0 (default {OnlineSubclassKD.weight:g})."),
+    ] = None,
+    neighbours: Annotated[
+        int | None,
+        typer.Option(
+            help="oskd: same-class samples of the batch each sample is pulled towards "
+            f"(default {OnlineSubclassKD.neighbours})."
+        ),
+    ] = None,
+    peers: Annotated[
+        int | None,
+        typer.Option(
+            help=f"dml: students trained together, >= 2 (default {MutualLearning.peers}); the best on validation is "
+            "kept, and training takes about that many times as long."
         ),
     ] = None,
     output: Annotated[
@@ -686,15 +708,19 @@ def train_cmd(
         typer.Option(help="Where the default teacher is cached (default: $EDGEBENCH_CACHE or ~/.cache/edgebench)."),
     ] = None,
 ) -> None:
-    """Train a student, from labels (ce) or distilling a teacher (kd, kd-lrds), and report its accuracy.
+    """Train a student, from labels (ce), distilling a teacher (kd, kd-lrds) or without one (oskd, dml), and report
+    its accuracy.
 
-    The loss mixes cross-entropy with the labels and T²-scaled KL to the teacher's softened outputs; kd-lrds first
+    kd mixes cross-entropy with the labels and T²-scaled KL to the teacher's softened outputs; kd-lrds first
     revises the teacher's wrong answers towards the label and distils only samples the teacher gets confidently
-    right. Prints validation and test top-1, epochs, training images/s.
+    right. oskd adds to cross-entropy a term pulling each sample's softened output towards those of its nearest
+    same-class samples in the batch; dml trains --peers students together, each learning from the labels and the
+    others' predictions, and keeps the best. Prints validation and test top-1, epochs, training images/s.
 
     Example: edgebench train -a student.json -l kd -t teachers/cifar10-resnet18-1.0-cifar --data cifar10:DIR
     """
-    options = {"temperature": temperature, "alpha": alpha, "eta": eta, "threshold": threshold}
+    options = {"temperature": temperature, "alpha": alpha, "eta": eta, "threshold": threshold, "weight": weight,
+               "neighbours": neighbours, "peers": peers}  # fmt: skip
     params = {k: v for k, v in options.items() if v is not None}
     config = TrainConfig(epochs, batch_size, optimizer, lr, weight_decay, patience, seed, augment, device=device)
     with _progress() as bar:
@@ -866,7 +892,9 @@ def search_cmd(
     finetune_epochs: Annotated[
         int, typer.Option(min=0, help="oneshot: epochs fine-tuning each student from its inherited weights.")
     ] = 0,
-    distill: Annotated[str, typer.Option(help="Training loss: ce, kd or kd-lrds (see `edgebench train`).")] = "kd",
+    distill: Annotated[
+        str, typer.Option(help="Training loss: ce, kd, kd-lrds, oskd or dml (see `edgebench train`).")
+    ] = "kd",
     data: DataOption = None,
     teacher: Annotated[
         Path | None, typer.Option(help="Teacher checkpoint folder (default, on a built-in data set: the cached one).")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgebench.distill.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from edgebench.distill.losses import LOSSES, DistillLoss, get_loss
+from edgebench.distill.losses import LOSSES, DistillLoss, PeerLoss, get_loss
 from edgebench.distill.train import Optimizer, TrainConfig, TrainResult, TrainStep, evaluate, train
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Checkpoint",
     "DistillLoss",
     "Optimizer",
+    "PeerLoss",
     "TrainConfig",
     "TrainResult",
     "TrainStep",

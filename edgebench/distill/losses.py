@@ -1,11 +1,13 @@
-"""Training losses by name: ``ce`` (labels only), ``kd`` (Hinton) and ``kd-lrds`` (KD with label revision and
-data selection). Each is a frozen dataclass of its hyper-parameters; :func:`get_loss` builds one by name."""
+"""Training losses by name: ``ce`` (labels only), ``kd`` (Hinton), ``kd-lrds`` (KD with label revision and data
+selection), and two that need no teacher: ``oskd`` (online subclass self-distillation) and ``dml`` (deep mutual
+learning among peers trained together). Each is a frozen dataclass of its hyper-parameters; :func:`get_loss` builds
+one by name."""
 
 from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -159,3 +161,108 @@ class RevisedKD(HintonKD):
         reliable = F.softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1) >= self.threshold
         distilled = soft_cross_entropy(student, labels, soft, self.temperature, self.alpha)
         return torch.where(reliable, distilled, F.cross_entropy(student, labels, reduction="none")).mean()
+
+
+def subclass_distance(student: torch.Tensor, labels: torch.Tensor, temperature: float, neighbours: int) -> torch.Tensor:
+    """The OSKD term: for each sample, the mean squared Euclidean distance between its softmax at T and those of its
+    ``neighbours`` nearest same-class samples of the batch (fewer if the batch holds fewer), averaged over the
+    samples that have one. The neighbours' outputs are detached: they are the soft labels a sample learns from."""
+    p = F.softmax(student / temperature, dim=1)
+    distance = (p[:, None, :] - p.detach()[None, :, :]).pow(2).sum(dim=2)  # [i, j]: ||p_i - p_j||²
+    same = labels[:, None] == labels[None, :]
+    same.fill_diagonal_(False)
+    k = min(neighbours, len(labels) - 1)
+    nearest = distance.detach().masked_fill(~same, float("inf")).topk(k, dim=1, largest=False).indices
+    chosen = torch.zeros_like(same).scatter(1, nearest, True) & same
+    count = chosen.sum(dim=1)
+    per_sample = (distance * chosen).sum(dim=1) / count.clamp(min=1)
+    return per_sample.sum() / (count > 0).sum().clamp(min=1)
+
+
+@register
+@dataclass(frozen=True)
+class OnlineSubclassKD(DistillLoss):
+    """``oskd``: online subclass knowledge distillation, after Tzelepi, Passalis and Tefas, "Online Subclass
+    Knowledge Distillation" (Expert Systems with Applications 181, 2021; first at ICPR 2020): a single model, trained
+    in one stage, distils from itself the similarities inside each class, with no teacher and no peers.
+
+    Computes ``CE + weight * T² * D`` where D is :func:`subclass_distance`: within the batch, each sample's softmax at
+    temperature T is pulled towards those of its ``neighbours`` nearest same-class samples (its subclass, as the
+    model currently sees it), whose outputs act as fixed soft labels for the step. The T² keeps the term's gradients
+    at one scale as T changes, as in ``kd``.
+
+    Departures: only the paper's abstract could be read, so this is the documented idea (soft labels from the model
+    itself, similarities inside classes, single stage) made concrete; the choice of neighbours among the batch's
+    same-class samples, in the softened output space, the squared Euclidean distance, the detached targets and the
+    T² scaling are this implementation's, not verified against the paper's equations.
+
+    Attributes:
+        weight: of the subclass term, >= 0 (0 is plain cross-entropy).
+        temperature: T > 0 of the softmax compared; higher weighs the similarities to the wrong classes more.
+        neighbours: same-class samples of the batch each sample is pulled to, >= 1 (a batch of 64 over 10 classes
+            holds about 5 others of each sample's class).
+    """
+
+    name = "oskd"
+    needs_teacher = False
+    weight: float = 1.0
+    temperature: float = 4.0
+    neighbours: int = 3
+
+    def __post_init__(self) -> None:
+        _check(self.weight >= 0, f"loss '{self.name}': weight must be >= 0, not {self.weight}")
+        _check(self.temperature > 0, f"loss '{self.name}': temperature must be > 0, not {self.temperature}")
+        _check(
+            isinstance(self.neighbours, int) and self.neighbours >= 1,
+            f"loss '{self.name}': neighbours must be an integer >= 1, not {self.neighbours}",
+        )
+
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        subclass = subclass_distance(student, labels, self.temperature, self.neighbours)
+        return F.cross_entropy(student, labels) + self.weight * self.temperature**2 * subclass
+
+
+@dataclass(frozen=True)
+class PeerLoss(DistillLoss):
+    """A loss that trains ``peers`` copies of the student at once, on the same batches, each learning from the
+    others' outputs instead of a teacher's: ``__call__`` is one peer's loss, given the other peers' logits, stacked
+    (peers - 1, batch, classes), as ``teacher``."""
+
+    needs_teacher = False
+    peers: int = 2
+
+    def peer_losses(self, logits: Sequence[torch.Tensor], labels: torch.Tensor) -> list[torch.Tensor]:
+        """Each peer's mean loss over the batch, in the order of ``logits``; the others' logits are detached, so a
+        peer's loss moves that peer only."""
+        return [
+            self(own, labels, torch.stack([other.detach() for j, other in enumerate(logits) if j != i]))
+            for i, own in enumerate(logits)
+        ]
+
+
+@register
+@dataclass(frozen=True)
+class MutualLearning(PeerLoss):
+    """``dml``: deep mutual learning (Zhang, Xiang, Hospedales and Lu, CVPR 2018). Each of ``peers`` students is
+    trained with ``CE + mean over the other peers l of KL(p_l || p_k)``, p the softmax at T = 1 and the others'
+    predictions detached; :func:`~edgebench.distill.train.train` keeps the peer with the best validation accuracy.
+    Training takes about ``peers`` times as long as one student's.
+
+    Attributes:
+        peers: students trained together, an integer >= 2.
+    """
+
+    name = "dml"
+
+    def __post_init__(self) -> None:
+        _check(
+            isinstance(self.peers, int) and self.peers >= 2,
+            f"loss '{self.name}': peers must be an integer >= 2 (a peer learns from the others), not {self.peers}",
+        )
+
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        if teacher is None:
+            raise ConfigError(f"loss '{self.name}' needs the other peers' logits (train() passes them)")
+        others = F.softmax(teacher.detach().reshape(-1, *student.shape), dim=2)
+        kl = (torch.xlogy(others, others) - others * F.log_softmax(student, dim=1)).sum(dim=2)
+        return F.cross_entropy(student, labels) + kl.mean()

@@ -1,5 +1,6 @@
 """Train a student (an ``ArchSpec``, a built-in network or any module) with a loss from :mod:`.losses`: SGD with
-momentum or AdamW on a cosine schedule, early stopping on validation accuracy, the best epoch's weights kept."""
+momentum or AdamW on a cosine schedule, early stopping on validation accuracy, the best epoch's weights kept; a loss
+with peers (``dml``) trains several copies at once and keeps the best."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from edgebench.data import Augment, ImageData, Split, batches, to_device
-from edgebench.distill.losses import DistillLoss
+from edgebench.distill.losses import DistillLoss, PeerLoss
 from edgebench.distill.networks import Network, build_network
 from edgebench.exceptions import ConfigError
 
@@ -87,7 +89,8 @@ FINAL = TrainConfig(epochs=5, batch_size=64, augment=False)
 
 @dataclass(frozen=True)
 class TrainStep:
-    """Progress after one optimizer step; ``val_top1_pct`` is set once an epoch's last step has been evaluated."""
+    """Progress after one optimizer step; ``val_top1_pct`` is set once an epoch's last step has been evaluated.
+    With peers (``dml``), the loss and training accuracy are their means, the validation accuracy the best peer's."""
 
     epoch: int
     epochs: int
@@ -100,7 +103,8 @@ class TrainStep:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """One training run: the best epoch's validation and test top-1, and what the run cost."""
+    """One training run: the best epoch's validation and test top-1, and what the run cost; with peers (``dml``),
+    those of the peer kept, and each peer's best validation top-1."""
 
     loss: str
     val_top1_pct: float
@@ -112,6 +116,8 @@ class TrainResult:
     images_per_s: float  # training steps only (with the teacher's forward pass, if any)
     seed: int
     device: str
+    peer: int = 0  # the peer kept (0 without peers)
+    peers_val_top1_pct: tuple[float, ...] = ()  # each peer's best validation top-1, in peer order (none without)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -165,6 +171,36 @@ def _checked(logits: torch.Tensor, data: ImageData) -> torch.Tensor:
     return logits
 
 
+@dataclass
+class _Best:
+    """A peer's best epoch so far and its weights."""
+
+    val_top1_pct: float
+    epoch: int
+    state: dict[str, torch.Tensor]
+
+
+def _peer(module: nn.Module, seed: int, peer: int) -> nn.Module:
+    """A copy of ``module`` with fresh weights (every layer reset to its default initialisation), seeded by the run's
+    seed and the peer's index."""
+    copied = copy.deepcopy(module)
+    with torch.random.fork_rng():
+        torch.manual_seed(int(np.random.SeedSequence([seed, peer]).generate_state(1)[0]))
+        for layer in copied.modules():
+            reset = getattr(layer, "reset_parameters", None)
+            if callable(reset):
+                reset()
+    return copied
+
+
+def _losses(loss: DistillLoss, logits: list[torch.Tensor], labels: torch.Tensor,
+            teacher: torch.Tensor | None) -> list[torch.Tensor]:  # fmt: skip
+    """Each trained model's loss on a batch: the peers' with peers, else the one student's."""
+    if isinstance(loss, PeerLoss):
+        return loss.peer_losses(logits, labels)
+    return [loss(logits[0], labels, teacher)]
+
+
 def train(
     student: Network | nn.Module,
     data: ImageData,
@@ -178,6 +214,14 @@ def train(
     A network name or ``ArchSpec`` is built with ``config.seed``; a module is trained as given, in place. The
     returned module holds the weights of the epoch with the best validation accuracy, in eval mode.
 
+    A loss with peers (``dml``) trains ``loss.peers`` models on the same batches: the student and copies of it with
+    fresh weights (seeded by ``config.seed`` and the peer's index, so a module given with trained weights keeps them
+    in the student only), under one optimizer and schedule (SGD and AdamW step each parameter from its own gradient
+    and state, so this steps each peer as its own optimizer would). Each is validated every epoch; the peer with the
+    best validation accuracy is kept, its best epoch's weights loaded into the returned module (``student`` itself
+    when a module is given). It takes about ``loss.peers`` times as long as training one student; early stopping
+    waits for every peer.
+
     Raises:
         ConfigError: the loss needs a teacher and none was given, or the teacher's classes differ from the data's.
     """
@@ -187,8 +231,11 @@ def train(
         raise ConfigError(f"loss '{loss.name}' needs a teacher; give one, or train with loss 'ce'")
     device = torch.device(config.device) if config.device else default_device()
     module = student if isinstance(student, nn.Module) else build_network(student, data.classes, config.seed)
-    module.to(device)
-    module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # as the batches are (``batches``)
+    count = loss.peers if isinstance(loss, PeerLoss) else 1
+    peers = [module, *(_peer(module, config.seed, i) for i in range(1, count))]
+    for peer in peers:
+        peer.to(device)
+        peer.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # as the batches are (``batches``)
     if teacher is not None:
         teacher = teacher.to(device).eval() if loss.needs_teacher else None
     x, y = to_device(data.train, device)
@@ -197,46 +244,51 @@ def train(
         fixed = _checked(_teacher_outputs(teacher, x, y, data), data)
     generator = torch.Generator().manual_seed(config.seed)
     augment = Augment(flip=data.flip if config.flip is None else config.flip) if config.augment else None
-    optimizer = _optimizer(module, config)
+    optimizer = _optimizer(nn.ModuleList(peers), config)
     steps = max(1, len(y) // config.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
-    best_val, best_epoch, best_state = -1.0, 0, copy.deepcopy(module.state_dict())
+    best = [_Best(-1.0, 0, copy.deepcopy(peer.state_dict())) for peer in peers]
     train_s, images, epoch_loss = 0.0, 0, float("nan")
     for epoch in range(1, config.epochs + 1):
-        module.train()
+        for peer in peers:
+            peer.train()
         t0, total, correct, seen = time.perf_counter(), 0.0, 0, 0
         for step, (xb, yb, idx) in enumerate(batches(x, y, data, config.batch_size, generator, augment), 1):
-            logits = module(resize(xb, config.resolution))
+            inputs = resize(xb, config.resolution)
+            logits = [peer(inputs) for peer in peers]
             target = None
             if fixed is not None:
                 target = fixed[idx]
             elif teacher is not None:
                 target = _checked(teacher(xb), data)
-            value = loss(logits, yb, target)
+            value = torch.stack(_losses(loss, logits, yb, target)).sum()
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()
             schedule.step()
-            total += float(value.detach()) * len(yb)
-            correct += int((logits.argmax(1) == yb).sum())
+            total += float(value.detach()) / len(peers) * len(yb)
+            correct += sum(int((out.argmax(1) == yb).sum()) for out in logits)
             seen += len(yb)
             if progress:
                 progress(TrainStep(epoch, config.epochs, (epoch - 1) * steps + step, config.epochs * steps,
-                                   total / seen, 100.0 * correct / seen))  # fmt: skip
+                                   total / seen, 100.0 * correct / (seen * len(peers))))  # fmt: skip
         train_s += time.perf_counter() - t0
         images += seen
         epoch_loss = total / max(seen, 1)
-        val = evaluate(module, data, data.val, resolution=config.resolution)
-        if val > best_val:
-            best_val, best_epoch, best_state = val, epoch, copy.deepcopy(module.state_dict())
+        vals = [evaluate(peer, data, data.val, resolution=config.resolution) for peer in peers]
+        for peer, record, val in zip(peers, best, vals, strict=True):
+            if val > record.val_top1_pct:
+                record.val_top1_pct, record.epoch, record.state = val, epoch, copy.deepcopy(peer.state_dict())
         if progress:
             progress(TrainStep(epoch, config.epochs, epoch * steps, config.epochs * steps, epoch_loss,
-                               100.0 * correct / max(seen, 1), val))  # fmt: skip
-        if config.patience is not None and epoch - best_epoch >= config.patience:
+                               100.0 * correct / max(seen * len(peers), 1), max(vals)))  # fmt: skip
+        if config.patience is not None and epoch - max(r.epoch for r in best) >= config.patience:
             break
-    module.load_state_dict(best_state)
+    kept = max(range(len(peers)), key=lambda i: best[i].val_top1_pct)  # the first of equals
+    module.load_state_dict(best[kept].state)
     module.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     test = evaluate(module, data, data.test, resolution=config.resolution)
-    result = TrainResult(loss.name, best_val, test, best_epoch, epoch, epoch_loss, time.perf_counter() - started,
-                         images / train_s if train_s else 0.0, config.seed, str(device))  # fmt: skip
+    result = TrainResult(loss.name, best[kept].val_top1_pct, test, best[kept].epoch, epoch, epoch_loss,
+                         time.perf_counter() - started, images / train_s if train_s else 0.0, config.seed,
+                         str(device), kept, tuple(r.val_top1_pct for r in best) if len(peers) > 1 else ())  # fmt: skip
     return module, result

@@ -1,13 +1,16 @@
-"""`edgebench teacher train` and `edgebench train`: a real (tiny) run end to end, and one-line errors for bad input."""
+"""`edgebench teacher train` and `edgebench train`: a real (tiny) run end to end, teacher-free losses that never
+touch a teacher, and one-line errors for bad input."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from edgebench import api
 from edgebench.cli import app
 from edgebench.distill.checkpoint import ARCH, METRICS, WEIGHTS
 from tests.distill.conftest import smallest
@@ -50,11 +53,34 @@ def test_train_a_teacher_then_distil_a_student(runner: CliRunner, tmp_path: Path
         (["--loss", "kdd"], "unknown loss 'kdd'"),
         (["--loss", "ce", "--eta", "0.5"], "loss 'ce' has no hyper-parameter 'eta'"),
         (["--teacher", "/no/such/teacher"], "not an edgebench checkpoint"),
+        (["--loss", "kd", "--peers", "3"], "loss 'kd' has no hyper-parameter 'peers'; it takes: temperature, alpha"),
+        (["--loss", "dml", "--peers", "1"], "loss 'dml': peers must be an integer >= 2"),
     ],
 )
 def test_bad_training_requests_fail_in_one_line(runner: CliRunner, arch: Path, args: list[str], expected: str) -> None:
     line = one_line_error(runner.invoke(app, ["train", "--arch", str(arch), *args], terminal_width=300))
     assert expected in line
+
+
+def _no_teacher(*_: object) -> None:
+    raise AssertionError("a loss without a teacher loaded or trained one")
+
+
+@pytest.mark.parametrize("args", [["--loss", "oskd", "--neighbours", "2"], ["--loss", "dml", "--peers", "2"]])
+def test_teacher_free_losses_train_without_any_teacher(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, npz: Path, arch: Path, args: list[str]
+) -> None:
+    monkeypatch.setattr(api, "default_teacher", _no_teacher)
+    monkeypatch.setattr(api, "load_checkpoint", _no_teacher)
+    cache, out = tmp_path / "cache", tmp_path / "student"
+    train = ["train", "-a", str(arch), *args, "--data", f"npz:{npz}", "--epochs", "1", "--batch-size", "16"]
+    result = runner.invoke(app, [*train, "--cache-dir", str(cache), "-o", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "test top-1" in result.output and not any(line.startswith("teacher") for line in result.output.splitlines())
+    assert not (cache / "teachers").exists()
+    metrics = json.loads((out / METRICS).read_text())
+    assert metrics["loss"] == args[1] and metrics["loss_params"][args[2][2:]] == int(args[3])
+    assert len(metrics["result"]["peers_val_top1_pct"]) == (2 if args[1] == "dml" else 0)
 
 
 def test_distillation_on_other_data_needs_a_teacher(runner: CliRunner, arch: Path, npz: Path) -> None:

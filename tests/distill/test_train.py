@@ -1,14 +1,16 @@
 """A few epochs on a tiny learnable set: the loss falls, the result is well formed, a seed repeats a run exactly,
-and distillation runs with a teacher."""
+distillation runs with a teacher, and mutual learning trains peers and keeps the best."""
 
 from __future__ import annotations
 
+import copy
+import importlib
 from dataclasses import dataclass, field
 
 import pytest
 import torch
 
-from edgebench.data import ImageData
+from edgebench.data import ImageData, Split
 from edgebench.distill.losses import HintonKD, get_loss
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import Optimizer, TrainConfig, TrainStep, evaluate, train
@@ -111,3 +113,37 @@ def test_each_batch_gets_the_teacher_outputs_of_its_own_images(bright_dark: Imag
     loss = _Agreement()
     train(smallest(), bright_dark, loss, _Brightness(), TrainConfig(epochs=2, batch_size=16, augment=augment))
     assert len(loss.agreed) == 10 and all(loss.agreed)
+
+
+def test_mutual_learning_trains_two_peers_and_a_seed_repeats_it(bright_dark: ImageData) -> None:
+    steps: list[TrainStep] = []
+    config = TrainConfig(epochs=2, batch_size=16, lr=0.02)
+    a, ra = train(smallest(), bright_dark, get_loss("dml"), config=config, progress=steps.append)
+    b, rb = train(smallest(), bright_dark, get_loss("dml"), config=config)
+    assert ra.loss == "dml" and len(ra.peers_val_top1_pct) == 2 and ra.val_top1_pct == max(ra.peers_val_top1_pct)
+    assert ra.peer == ra.peers_val_top1_pct.index(ra.val_top1_pct) and ra.train_loss < steps[0].loss
+    assert evaluate(a, bright_dark, bright_dark.test) == pytest.approx(ra.test_top1_pct)
+    assert ra.to_dict() | {"wall_time_s": 0, "images_per_s": 0} == rb.to_dict() | {"wall_time_s": 0, "images_per_s": 0}
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+
+
+def test_mutual_learning_keeps_the_peer_best_on_validation(
+    bright_dark: ImageData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scores = iter([40.0, 60.0, 55.0, 80.0])  # epoch 1: peers 0 and 1; epoch 2: peers 0 and 1
+    evaluated: list[dict[str, torch.Tensor]] = []
+
+    def scripted(module: torch.nn.Module, data: ImageData, split: Split, **_: object) -> float:
+        if split is data.test:
+            return 12.5
+        evaluated.append(copy.deepcopy(module.state_dict()))
+        return next(scores)
+
+    monkeypatch.setattr(importlib.import_module("edgebench.distill.train"), "evaluate", scripted)
+    student = build_network(smallest(), 2, seed=0)
+    module, result = train(student, bright_dark, get_loss("dml"), config=TrainConfig(epochs=2, batch_size=16))
+    assert module is student and result.peer == 1 and result.peers_val_top1_pct == (55.0, 80.0)
+    assert result.val_top1_pct == 80.0 and result.best_epoch == 2 and result.test_top1_pct == 12.5
+    assert all(torch.equal(v, evaluated[3][k]) for k, v in module.state_dict().items())  # peer 1 after epoch 2
+    differ = [not torch.equal(v, evaluated[1][k]) for k, v in evaluated[0].items() if v.is_floating_point()]
+    assert all(differ)  # the peers started from different weights, so they never trained alike
