@@ -1,33 +1,64 @@
-"""Distillation on the default data: does KD beat plain cross-entropy for students of the default space?
+"""Distillation on the default task (issue 29): which losses beat plain cross-entropy for students of the default
+space, and what does each route cost?
 
-Loads the default teacher from the cache (training it first if missing, a few minutes), then trains two fixed
-students of ``mbv2-cifar`` -- a small one (11 blocks, least widths and expansion) and a medium one (16 blocks,
-widest widths, least expansion) -- with ``ce``, ``kd`` and ``kd-lrds`` over three seeds each, and prints every run's
-test top-1, the means over seeds, the teacher's test top-1 and the students' training throughput on this machine.
-Every run uses the same recipe (:data:`RECIPE`), the losses their defaults; the data are the default task
-(``cluttered-digits``).
+Trains two fixed students of ``mbv2-cifar`` -- a small one (11 blocks, least widths and expansion) and a medium one
+(16 blocks, widest widths, least expansion) -- with each loss of :data:`LOSSES` over three seeds: ``ce``; ``kd`` and
+``kd-lrds``, which distil the default teacher; ``oskd`` and ``dml``, which need no teacher (``dml`` trains two peers
+at once and keeps the better, so it takes about twice as long). Every run uses the same recipe (:data:`RECIPE`), the
+losses their defaults; the data are the default task (``cluttered-digits``) unless ``--data`` says otherwise.
 
-Usage: python benchmarks/kd.py [--seeds 3] [--epochs 15] [--cache-dir DIR]
+Prints the teacher's test top-1 and the wall time of its training (as its ``metrics.json`` records it, else
+"unknown"); per student and loss, the seeds run, the mean test top-1 with its 95 % t interval, the mean wall time of
+one student's training and the route's total (that, plus the teacher's training for a loss that needs one); then the
+comparisons issue 29 asks for (``oskd`` and ``dml`` against ``ce`` for the small student, ``kd`` against ``ce`` for
+both): the mean difference paired by seed with its 95 % t interval, and whether it is above.
+
+Resumable: each finished training is appended as a row to ``results/kd_runs.csv`` (kept with the repository;
+``--results`` for another file). A row counts only under the same setting (a digest of the recipe with its epochs,
+the data, the loss and its parameters, the student's architecture and, for a loss that distils one, the teacher's
+weights), so a rerun trains only what the file lacks and a changed setting never mixes with old rows. Trainings run
+``--jobs`` at a time in separate processes, the threads shared out among them.
+
+Cost: one small-student run with ``kd`` took on the order of 10-20 minutes on one thread here; the full run (two
+students, five losses, three seeds) takes several CPU-hours. The teacher of the default task ships with the package;
+another data set's is trained first if missing.
+
+Usage: python benchmarks/kd.py [--students small medium] [--losses ce kd kd-lrds oskd dml] [--seeds 3]
+       [--epochs 15] [--jobs 2] [--data cluttered-digits] [--results PATH] [--cache-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import hashlib
+import json
+import math
 import statistics
 import time
-from dataclasses import replace
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
 from pathlib import Path
 
+import final_runs
 import torch
 
-from edgebench.data import load_data
-from edgebench.distill import TrainConfig, TrainResult, evaluate, get_loss, train
+from edgebench.data import BUILTIN, DEFAULT_DATA, load_data
+from edgebench.distill import Checkpoint, TrainConfig, evaluate, get_loss, train
+from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import label
-from edgebench.distill.teacher import DEFAULT_TEACHER, default_teacher
+from edgebench.distill.teacher import default_teacher
 from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
 
 RECIPE = TrainConfig(epochs=15, batch_size=64)
-LOSSES = ("ce", "kd", "kd-lrds")
+LOSSES = ("ce", "kd", "kd-lrds", "oskd", "dml")
+#: (student, loss) compared with ``ce`` on the same student, as issue 29 asks.
+COMPARISONS = (("small", "oskd"), ("small", "dml"), ("small", "kd"), ("medium", "kd"))
+RESULTS = Path(__file__).parent / "results" / "kd_runs.csv"
+COLUMNS = ("student", "loss", "seed", "loss_params", "val_top1_pct", "test_top1_pct", "wall_s", "images_per_s",
+           "threads", "setting")  # fmt: skip
 
 
 #: Blocks per stage of the two students (the least and the middle depths of the space before it allowed one-block
@@ -45,50 +76,195 @@ def student(space: SearchSpace, depths: tuple[int, ...], widest: bool) -> ArchSp
     return ArchSpec(space.name, tuple(stages))
 
 
+def students() -> dict[str, ArchSpec]:
+    space = get_space("mbv2-cifar")
+    return {"small": student(space, SMALL_DEPTHS, False), "medium": student(space, MEDIUM_DEPTHS, True)}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training to run, as plain values a worker process can take."""
+
+    student: str
+    arch: str  # ArchSpec JSON
+    loss: str
+    seed: int
+    data: str
+    recipe: TrainConfig
+    cache_dir: Path | None
+    setting: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished training: which student, loss and seed, its scores and what it cost."""
+
+    student: str
+    loss: str
+    seed: int
+    val_top1_pct: float
+    test_top1_pct: float
+    wall_s: float
+    images_per_s: float
+    threads: int
+    setting: str
+
+
+def setting(arch: ArchSpec, loss: str, recipe: TrainConfig, data: str, teacher: Checkpoint) -> str:
+    """What a row must match to count: the recipe, the data, the loss and its parameters, the student and, if the
+    loss distils one, the teacher (by the digest of its weights)."""
+    distils = get_loss(loss).needs_teacher
+    digest = hashlib.sha256((teacher.path / WEIGHTS).read_bytes()).hexdigest()[:12] if distils else None
+    record = {"recipe": recipe.to_dict(), "data": data, "loss": loss, "loss_params": get_loss(loss).params(),
+              "student": arch.to_json(), "teacher": digest}  # fmt: skip
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def read(path: Path) -> dict[tuple[str, str, int, str], Run]:
+    """Every row of ``path``, by student, loss, seed and setting."""
+    if not path.is_file():
+        return {}
+    runs = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            run = Run(row["student"], row["loss"], int(row["seed"]), float(row["val_top1_pct"]),
+                      float(row["test_top1_pct"]), float(row["wall_s"]), float(row["images_per_s"]),
+                      int(row["threads"]), row["setting"])  # fmt: skip
+            runs[run.student, run.loss, run.seed, run.setting] = run
+    return runs
+
+
+def _train(job: Job, threads: int) -> Run:
+    torch.set_num_threads(threads)
+    data, loss = load_data(job.data), get_loss(job.loss)
+    teacher = default_teacher(job.cache_dir, data=job.data).module if loss.needs_teacher else None
+    _, result = train(ArchSpec.from_json(job.arch), data, loss, teacher, replace(job.recipe, seed=job.seed))
+    assert result.test_top1_pct is not None  # train() scores every run on the test split
+    return Run(job.student, job.loss, job.seed, result.val_top1_pct, result.test_top1_pct, result.wall_time_s,
+               result.images_per_s, threads, job.setting)  # fmt: skip
+
+
+def run_all(todo: Sequence[Job], jobs: int, path: Path) -> list[Run]:
+    """Train ``todo``, ``jobs`` at a time with the threads shared out, appending each run to ``path`` as it
+    finishes; a failed training is reported and left for the next rerun."""
+    threads = max(1, torch.get_num_threads() // jobs)
+    finished = []
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train, job, threads): job for job in todo}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                run = future.result()
+            except Exception as e:  # one failed training must not cost the others
+                print(f"  FAILED {job.student} {job.loss} seed {job.seed}: {type(e).__name__}: {e}", flush=True)
+                continue
+            params = json.dumps(get_loss(run.loss).params(), sort_keys=True)
+            final_runs.append_row(path, COLUMNS, [run.student, run.loss, run.seed, params, f"{run.val_top1_pct:.4f}",
+                                                  f"{run.test_top1_pct:.4f}", f"{run.wall_s:.0f}",
+                                                  f"{run.images_per_s:.1f}", run.threads, run.setting])  # fmt: skip
+            print(f"  trained {run.student:6} {run.loss:8} seed {run.seed}: test top-1 {run.test_top1_pct:6.2f} %  "
+                  f"({run.wall_s:5.0f} s, {run.images_per_s:4.0f} images/s on {run.threads} thread(s))",
+                  flush=True)  # fmt: skip
+            finished.append(run)
+    return finished
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """:func:`final_runs.mean_interval`, but a zero-width interval for two or more equal values (scipy gives nan
+    bounds for a zero spread)."""
+    if len(values) > 1 and len(set(values)) == 1:
+        return values[0], values[0], values[0]
+    return final_runs.mean_interval(values)
+
+
+def summary(runs: dict[tuple[str, str], list[Run]], teacher_s: float | None) -> None:
+    """Per student and loss: seeds, mean test top-1 with its interval, a training's mean wall time and the route's."""
+    print(f"\n{'student':8} {'loss':8} {'seeds':>5} {'test top-1 %':>12} {'95 % interval':>18} {'images/s':>9} "
+          f"{'threads':>7} {'student s':>10} {'route s':>10}")  # fmt: skip
+    for (name, loss), cell in runs.items():
+        if not cell:
+            print(f"{name:8} {loss:8} {0:5d} {'not run':>12}")
+            continue
+        mean, low, high = mean_interval([r.test_top1_pct for r in cell])
+        bounds = "-" if math.isnan(low) else f"{low:.2f} to {high:.2f}"
+        wall = statistics.mean(r.wall_s for r in cell)
+        speed = statistics.mean(r.images_per_s for r in cell)
+        threads = "/".join(str(t) for t in sorted({r.threads for r in cell}))
+        if not get_loss(loss).needs_teacher:
+            route = f"{wall:10.0f}"
+        else:
+            route = f"{'unknown':>10}" if teacher_s is None else f"{wall + teacher_s:10.0f}"
+        print(f"{name:8} {loss:8} {len(cell):5d} {mean:12.2f} {bounds:>18} {speed:9.0f} {threads:>7} "
+              f"{wall:10.0f} {route}")  # fmt: skip
+
+
+def compare(runs: dict[tuple[str, str], list[Run]]) -> None:
+    """Each comparison of :data:`COMPARISONS` as the mean test top-1 difference paired by seed, and its verdict."""
+    print()
+    for name, loss in COMPARISONS:
+        if (name, loss) not in runs or (name, "ce") not in runs:
+            continue
+        ce = {r.seed: r.test_top1_pct for r in runs[name, "ce"]}
+        other = {r.seed: r.test_top1_pct for r in runs[name, loss]}
+        seeds = sorted(ce.keys() & other.keys())
+        if not seeds:
+            print(f"{name}: {loss} - ce: no seed run with both")
+            continue
+        mean, low, high = mean_interval([other[s] - ce[s] for s in seeds])
+        if math.isnan(low):
+            spread = "one seed, no interval"
+        else:
+            excludes = "excludes" if low > 0 or high < 0 else "includes"
+            spread = f"95 % interval {low:+.2f} to {high:+.2f}, which {excludes} 0"
+        verdict = "above" if mean > 0 else "not above"
+        print(f"{name}: {loss} - ce = {mean:+.2f} points of test top-1 over {len(seeds)} paired seed(s) ({spread}): "
+              f"{loss} is {verdict} ce on the mean")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--students", nargs="+", choices=["small", "medium"], default=["small", "medium"])
+    parser.add_argument("--losses", nargs="+", choices=LOSSES, default=list(LOSSES))
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0 to SEEDS - 1")
     parser.add_argument("--epochs", type=int, default=RECIPE.epochs)
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time, each on its share of the threads")
+    parser.add_argument("--data", choices=list(BUILTIN), default=DEFAULT_DATA)
+    parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args()
     started = time.perf_counter()
-    data = load_data()
-    teacher = default_teacher(args.cache_dir)
+    recipe = replace(RECIPE, epochs=args.epochs)
+    data = load_data(args.data)
+    teacher = default_teacher(args.cache_dir, data=args.data)
+    teacher_s = teacher.metrics.get("result", {}).get("wall_time_s")
+    trained = "unknown (its metrics.json does not record it)" if teacher_s is None else (
+        f"{teacher_s:.0f} s ({teacher_s / 60:.0f} min, as its metrics.json records it, on host "
+        f"'{teacher.metrics.get('host', '?')}'; its thread count is not recorded)")  # fmt: skip
     teacher_top1 = evaluate(teacher.module, data, data.test)
     print(f"data: {data.name}, {len(data.train)} train / {len(data.val)} val / {len(data.test)} test images")
-    print(f"teacher {DEFAULT_TEACHER} ({teacher.path}): test top-1 {teacher_top1:.2f} % "
-          f"(ready after {time.perf_counter() - started:.0f} s)")  # fmt: skip
-    defaults = "; ".join(f"{n} {get_loss(n).params()}" for n in LOSSES[1:])
-    print(f"recipe: {args.epochs} epochs, batch {RECIPE.batch_size}, {RECIPE.optimizer}, cosine; {defaults}")
-    space = get_space("mbv2-cifar")
-    students = {"small": student(space, SMALL_DEPTHS, False), "medium": student(space, MEDIUM_DEPTHS, True)}
-    results: dict[tuple[str, str], list[TrainResult]] = {}
-    print(f"\n{'student':8} {'loss':8} " + " ".join(f"{'seed ' + str(s):>7}" for s in range(args.seeds))
-          + f" {'mean':>7} {'images/s':>9}")  # fmt: skip
-    for name, arch in students.items():
-        for loss in LOSSES:
-            runs = []
-            for seed in range(args.seeds):
-                config = replace(RECIPE, epochs=args.epochs, seed=seed)
-                _, result = train(arch, data, get_loss(loss), teacher.module, config)
-                runs.append(result)
-            results[name, loss] = runs
-            accuracies = " ".join(f"{r.test_top1_pct:7.2f}" for r in runs)
-            mean = statistics.mean(r.test_top1_pct for r in runs)
-            speed = statistics.mean(r.images_per_s for r in runs)
-            print(f"{name:8} {loss:8} {accuracies} {mean:7.2f} {speed:9.0f}", flush=True)
-    print()
-    for name, arch in students.items():
-        ce = statistics.mean(r.test_top1_pct for r in results[name, "ce"])
-        gains = ", ".join(
-            f"{loss} {statistics.mean(r.test_top1_pct for r in results[name, loss]) - ce:+.2f}" for loss in LOSSES[1:]
-        )
-        print(f"{name} ({label(arch)}, {arch.depth()} blocks): mean test top-1 over CE: {gains} points")
-    ce_speed = statistics.mean(r.images_per_s for r in results["medium", "ce"])
-    kd_speed = statistics.mean(r.images_per_s for r in results["medium", "kd"])
-    print(f"training throughput of the medium student on this machine ({torch.get_num_threads()} threads, "
-          f"{results['medium', 'ce'][0].device}, batch {RECIPE.batch_size}): {ce_speed:.0f} images/s with ce, "
-          f"{kd_speed:.0f} images/s with kd (teacher forward included)")  # fmt: skip
+    print(f"teacher {label(teacher.network)} ({teacher.path}): test top-1 {teacher_top1:.2f} %; training took "
+          f"{trained}")  # fmt: skip
+    params = "; ".join(f"{n} {get_loss(n).params()}" for n in args.losses if get_loss(n).params())
+    print(f"recipe: {recipe.epochs} epochs, batch {recipe.batch_size}, {recipe.optimizer}, cosine; {params}")
+    archs = {name: arch for name, arch in students().items() if name in args.students}
+    for name, arch in archs.items():
+        print(f"student {name}: {label(arch)}, {arch.depth()} blocks")
+    tags = {(n, loss): setting(a, loss, recipe, args.data, teacher) for n, a in archs.items() for loss in args.losses}
+    done = read(args.results)
+    todo = [Job(n, a.to_json(), loss, seed, args.data, recipe, args.cache_dir, tags[n, loss])
+            for seed in range(args.seeds) for n, a in archs.items() for loss in args.losses
+            if (n, loss, seed, tags[n, loss]) not in done]  # fmt: skip
+    wanted = len(tags) * args.seeds
+    print(f"\n{wanted - len(todo)} of {wanted} runs in {args.results}; training {len(todo)}, {args.jobs} at a time")
+    if todo:
+        for run in run_all(todo, args.jobs, args.results):
+            done[run.student, run.loss, run.seed, run.setting] = run
+    runs = {(n, loss): [done[n, loss, s, tag] for s in range(args.seeds) if (n, loss, s, tag) in done]
+            for (n, loss), tag in tags.items()}  # fmt: skip
+    summary(runs, teacher_s)
+    print("student s: one student's training, mean over seeds, on the threads given; route s: that, plus the "
+          "teacher's training for a loss that distils one")  # fmt: skip
+    compare(runs)
     print(f"total {time.perf_counter() - started:.0f} s")
 
 
