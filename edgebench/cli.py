@@ -841,6 +841,10 @@ def estimator_cmd(
         Path | None, typer.Option(help="Teacher checkpoint folder (default, on a built-in data set: the cached one).")
     ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Supernet training epochs.")] = SupernetConfig.epochs,
+    largest_epochs: Annotated[
+        int,
+        typer.Option(min=0, help="Of them, the first that train the largest sub-network alone (before the sandwich)."),
+    ] = SupernetConfig.largest_epochs,
     samples: Annotated[int, typer.Option(min=2, help="Sub-networks scored to fit the predictor.")] = DEFAULT_SAMPLES,
     seed: Annotated[int, typer.Option(help="The supernet's initial weights, shuffling and sub-networks drawn.")] = 0,
     device: DeviceOption = None,
@@ -856,12 +860,16 @@ def estimator_cmd(
 
     Example: edgebench estimator --space mbv2-cifar
     """
-    config = SupernetConfig(epochs=epochs, seed=seed, device=device)
+    config = SupernetConfig(epochs=epochs, largest_epochs=largest_epochs, seed=seed, device=device)
     with _progress() as bar:
         result = api.estimator(space, data, teacher, config, samples, cache_dir, _PhaseBar(bar))
-    p = result.predictor
+    p, trained = result.predictor, result.provenance.get("supernet")
     tau = "undefined" if p.cv_kendall_tau is None else f"{p.cv_kendall_tau:.2f}"
     out.print(f"estimator {result.path}", highlight=False, soft_wrap=True)
+    if trained:
+        largest, smallest = trained["largest_val_top1_pct"], trained["smallest_val_top1_pct"]
+        out.print(f"supernet: validation top-1 of the largest sub-network {largest:.1f} %, of the smallest "
+                  f"{smallest:.1f} % (BN recalibrated)", highlight=False)  # fmt: skip
     out.print(f"predictor on {p.samples} scored sub-networks: held-out Kendall tau {tau}, RMSE {p.cv_rmse:.2f} "
               "points (5-fold)", highlight=False)  # fmt: skip
 

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import hashlib
 import json
+import logging
 import random
 import re
 import time
@@ -34,6 +35,8 @@ from edgebench.exceptions import ConfigError
 from edgebench.lut.store import default_cache_dir
 from edgebench.search.space import ArchSpec, SearchSpace
 from edgebench.search.supernet import CHECKPOINT, Supernet, SupernetConfig, load_supernet, score, train_supernet
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 PROVENANCE, SAMPLES, PREDICTOR = "provenance.json", "samples.csv", "predictor.json"
@@ -411,6 +414,7 @@ def build_estimator(
         result = train_supernet(supernet, data, teacher.module if teacher else None, config, on_step, folder)
         provenance["supernet"] = dataclasses.asdict(result)
         _write_json(folder / PROVENANCE, provenance)
+    _warn_unlearnt(provenance.get("supernet"), data.classes, folder)
     supernet.to(device)
     started, planned = time.perf_counter(), _plan(supernet, samples, seed)
     rows, scored = _sample(folder, supernet, data, planned, progress)
@@ -426,6 +430,17 @@ def build_estimator(
     provenance["predictor"] = {k: v for k, v in predictor.to_dict().items() if k not in ("weights", "schema_version")}
     _write_json(folder / PROVENANCE, provenance)
     return AccuracyEstimator(key, supernet, predictor, folder, provenance)
+
+
+def _warn_unlearnt(result: dict[str, Any] | None, classes: int, folder: Path) -> None:
+    """Warn if the trained supernet's largest sub-network is within a tenth of the way from chance to 100 % on
+    validation: it did not learn, and the scores of its sub-networks would rank noise."""
+    chance = 100.0 / classes
+    if result is not None and result["largest_val_top1_pct"] < chance + 0.1 * (100.0 - chance):
+        log.warning("%s: the supernet's largest sub-network scores %.1f %% on validation, near chance (%.0f %%): it "
+                    "did not learn, and its sub-networks' scores rank noise; delete the folder and train it with "
+                    "other settings (more epochs or largest_epochs)", folder, result["largest_val_top1_pct"],
+                    chance)  # fmt: skip
 
 
 def load_estimator(path: Path, device: str | None = None) -> AccuracyEstimator:

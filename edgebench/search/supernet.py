@@ -264,6 +264,9 @@ class SupernetConfig:
 
     Attributes:
         epochs: passes over the training split (the cosine schedule spans them all).
+        largest_epochs: the first of them train the largest sub-network alone, as once-for-all trains the full
+            network before it shrinks it; the sandwich rule starts after them. On the default task training starts
+            on a plateau at chance, and a sandwich from the first step kept every sub-network there for 8 epochs.
         batch_size: images per step; the last partial batch of an epoch is dropped.
         lr, weight_decay: of SGD (momentum 0.9, Nesterov).
         random_subnets: random sub-networks per step, besides the largest and the smallest.
@@ -274,6 +277,7 @@ class SupernetConfig:
     """
 
     epochs: int = 8  # about 15 minutes each for mbv2-cifar on the default task on two CPU cores
+    largest_epochs: int = 2
     batch_size: int = 64
     lr: float = 0.05
     weight_decay: float = 5e-4
@@ -285,9 +289,11 @@ class SupernetConfig:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        for name, low in (("epochs", 1), ("batch_size", 1), ("random_subnets", 0)):
+        for name, low in (("epochs", 1), ("batch_size", 1), ("random_subnets", 0), ("largest_epochs", 0)):
             if getattr(self, name) < low:
                 raise ConfigError(f"supernet {name} must be >= {low}, not {getattr(self, name)}")
+        if self.largest_epochs >= self.epochs:
+            raise ConfigError(f"supernet largest_epochs ({self.largest_epochs}) must be below epochs ({self.epochs})")
 
     def identity(self) -> dict[str, Any]:
         """What a run must match to be resumed or reused: everything but the device."""
@@ -399,8 +405,9 @@ def train_supernet(
     progress: Callable[[TrainStep], None] | None = None,
     checkpoint: Path | None = None,
 ) -> SupernetResult:
-    """Train ``supernet`` in place with the sandwich rule: on each batch the largest, the smallest and
-    ``random_subnets`` random sub-networks, their gradients summed into one SGD step. With a ``teacher`` each learns
+    """Train ``supernet`` in place: the largest sub-network alone for ``largest_epochs``, then with the sandwich
+    rule: on each batch the largest, the smallest and ``random_subnets`` random sub-networks, their gradients summed
+    into one SGD step. With a ``teacher`` each learns
     its logits (``kd``); without, the largest learns the labels and the others its logits (in-place distillation).
 
     With a ``checkpoint`` folder, the run is saved there after every epoch and resumed from it: a run stopped
@@ -433,7 +440,8 @@ def train_supernet(
         for step, (xb, yb, _) in enumerate(batches(x, y, data, config.batch_size, generator, augment), 1):
             done = (epoch - 1) * steps + step
             optimizer.zero_grad(set_to_none=True)
-            archs = _archs(supernet, config.random_subnets, f"{config.seed}/{done}")
+            archs = ([supernet.largest()] if epoch <= config.largest_epochs
+                     else _archs(supernet, config.random_subnets, f"{config.seed}/{done}"))  # fmt: skip
             value, right = _sandwich(supernet, teacher, kd, xb, yb, archs)
             optimizer.step()
             schedule.step()

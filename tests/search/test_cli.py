@@ -85,10 +85,12 @@ def test_bad_search_requests_fail_in_one_line(
 def test_the_estimator_command_builds_once_then_reuses(runner: CliRunner, tmp_path: Path) -> None:
     data, teacher = two_class_npz_and_checkpoint(tmp_path, "teacher")
     args = ["estimator", "--space", str(TINY32), "--data", f"npz:{data}", "--teacher", str(teacher), "--epochs", "1",
-            "--samples", "3", "--cache-dir", str(tmp_path / "cache"), "--device", "cpu"]  # fmt: skip
+            "--largest-epochs", "0", "--samples", "3", "--cache-dir", str(tmp_path / "cache"),
+            "--device", "cpu"]  # fmt: skip
     first = runner.invoke(app, args, terminal_width=300)
     assert first.exit_code == 0, first.output
     assert "predictor on 5 scored sub-networks: held-out Kendall tau" in first.output
+    assert "supernet: validation top-1 of the largest sub-network" in first.output
     (folder,) = (tmp_path / "cache" / "estimators").iterdir()
     assert {p.name for p in folder.iterdir()} >= {"provenance.json", "supernet.pt", "samples.csv", "predictor.json"}
     stamp = (folder / "supernet.pt").stat().st_mtime_ns
@@ -105,7 +107,8 @@ def test_the_estimator_of_other_data_needs_its_teacher(runner: CliRunner, tmp_pa
 def _estimator(runner: CliRunner, tmp_path: Path, data: Path, teacher: Path) -> Path:
     """A one-epoch estimator of tiny32 on ``data``, built by the command a user runs; its folder."""
     args = ["estimator", "--space", str(TINY32), "--data", f"npz:{data}", "--teacher", str(teacher), "--epochs", "1",
-            "--samples", "3", "--cache-dir", str(tmp_path / "cache"), "--device", "cpu"]  # fmt: skip
+            "--largest-epochs", "0", "--samples", "3", "--cache-dir", str(tmp_path / "cache"),
+            "--device", "cpu"]  # fmt: skip
     assert runner.invoke(app, args).exit_code == 0
     (folder,) = (tmp_path / "cache" / "estimators").iterdir()
     return folder

@@ -37,7 +37,7 @@ from edgebench.search.estimator import (
 from edgebench.search.space import ArchSpec, SearchSpace
 from edgebench.search.supernet import CHECKPOINT, SupernetConfig
 
-CONFIG = SupernetConfig(epochs=1, batch_size=16, random_subnets=1, device="cpu")
+CONFIG = SupernetConfig(epochs=1, largest_epochs=0, batch_size=16, random_subnets=1, device="cpu")
 SAMPLED = 6  # random sub-networks, besides the largest and the smallest
 Calls = list[tuple[str, int, int]]
 
@@ -232,7 +232,7 @@ def test_folder_of_another_key_is_refused_by_name(
     elif field == "space_digest":
         space = tiny.model_copy(update={"description": "changed"})
     else:
-        config = SupernetConfig(epochs=1, batch_size=16, random_subnets=1, lr=0.1, device="cpu")
+        config = SupernetConfig(epochs=1, largest_epochs=0, batch_size=16, random_subnets=1, lr=0.1, device="cpu")
     other = estimator_dir(tmp_path, EstimatorKey.of(space, data, teacher, config))
     shutil.copytree(estimator.path, other)
     with pytest.raises(ConfigError, match=rf"another {field}\b.*refused") as error:

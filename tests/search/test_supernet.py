@@ -7,6 +7,7 @@ import dataclasses
 import math
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from torch import nn
 from edgebench.data import ImageData, Split
 from edgebench.distill.train import TrainStep
 from edgebench.exceptions import ConfigError
+from edgebench.search import supernet as supernet_module
 from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
 from edgebench.search.supernet import (
     CHECKPOINT,
@@ -30,7 +32,7 @@ from edgebench.search.supernet import (
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-FAST = SupernetConfig(epochs=2, batch_size=16, random_subnets=1, device="cpu")
+FAST = SupernetConfig(epochs=2, largest_epochs=1, batch_size=16, random_subnets=1, device="cpu")
 
 
 class Stop(Exception):
@@ -147,8 +149,23 @@ def test_training_runs_and_reports_every_step(tiny: SearchSpace, data: ImageData
     assert 0 <= result.largest_val_top1_pct <= 100 and 0 <= result.smallest_val_top1_pct <= 100
 
 
+def test_the_first_epochs_train_the_largest_alone(
+    tiny: SearchSpace, data: ImageData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, int]] = []  # (step, sub-networks trained on it)
+    sandwich = supernet_module._sandwich
+
+    def counting(supernet: Supernet, *args: Any) -> tuple[float, int]:
+        seen.append((len(seen) + 1, len(args[-1])))
+        return sandwich(supernet, *args)
+
+    monkeypatch.setattr(supernet_module, "_sandwich", counting)
+    train_supernet(Supernet(tiny), data, None, FAST)
+    assert seen == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 3), (6, 3), (7, 3), (8, 3)]  # 4 steps an epoch; 1 + 1 + 1
+
+
 def test_same_seed_gives_the_same_weights(tiny: SearchSpace, data: ImageData) -> None:
-    config = SupernetConfig(epochs=1, batch_size=16, random_subnets=1, device="cpu")
+    config = SupernetConfig(epochs=1, largest_epochs=0, batch_size=16, random_subnets=1, device="cpu")
     teacher = tiny.build(Supernet(tiny).largest())
     first, second = Supernet(tiny, seed=3), Supernet(tiny, seed=3)
     train_supernet(first, data, teacher, config)
@@ -181,14 +198,14 @@ def test_a_killed_run_resumes_at_its_epoch_and_a_finished_one_is_only_scored(
 
 
 def test_a_checkpoint_with_other_settings_is_refused(tiny: SearchSpace, data: ImageData, tmp_path: Path) -> None:
-    one = SupernetConfig(epochs=1, batch_size=16, random_subnets=0, device="cpu")
+    one = SupernetConfig(epochs=1, largest_epochs=0, batch_size=16, random_subnets=0, device="cpu")
     train_supernet(Supernet(tiny), data, None, one, checkpoint=tmp_path)
     with pytest.raises(ConfigError, match=r"other settings \(seed\)"):
         train_supernet(Supernet(tiny), data, None, dataclasses.replace(one, seed=1), checkpoint=tmp_path)
 
 
 def test_a_slim_copy_loads_the_same_weights_in_fewer_bytes(tiny: SearchSpace, data: ImageData, tmp_path: Path) -> None:
-    one = SupernetConfig(epochs=1, batch_size=16, random_subnets=0, device="cpu")
+    one = SupernetConfig(epochs=1, largest_epochs=0, batch_size=16, random_subnets=0, device="cpu")
     trained = Supernet(tiny)
     train_supernet(trained, data, None, one, checkpoint=tmp_path / "run")
     slim_copy(tmp_path / "run", tmp_path / "slim")
