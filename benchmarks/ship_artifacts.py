@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -44,8 +45,14 @@ def ship_estimator(cache: Path) -> None:
     shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns(CHECKPOINT, "*.tmp"))
     slim_copy(source, target)
     provenance = json.loads((source / "provenance.json").read_text())
-    hours = (provenance["supernet"]["wall_time_s"] + provenance["sampling"]["wall_time_s"]) / 3600
-    print(f"estimator {target}: {size_mb(target):.1f} MB (made in {hours:.1f} h of supernet training and sampling)")
+    supernet_h, sampling_h = (
+        provenance["supernet"].get("train_s", math.nan) / 3600,
+        provenance["sampling"]["wall_time_s"] / 3600,
+    )
+    trained = (
+        f"{supernet_h:.1f} h" if math.isfinite(supernet_h) else "an unrecorded time (resumed from an old checkpoint)"
+    )
+    print(f"estimator {target}: {size_mb(target):.1f} MB (supernet training {trained}, sampling {sampling_h:.1f} h)")
 
 
 def ship_baselines(cache: Path) -> None:

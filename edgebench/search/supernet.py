@@ -309,6 +309,7 @@ class SupernetResult:
     epochs_run: int
     train_loss: float  # mean over the sub-networks and steps of the last epoch run (nan if none)
     wall_time_s: float  # the whole call, scoring included
+    train_s: float  # every epoch's training, summed over the calls that resumed the run (nan: a checkpoint without it)
     images_per_s: float  # training images per second, each through every sub-network of its step
     largest_val_top1_pct: float
     smallest_val_top1_pct: float
@@ -370,20 +371,27 @@ def slim_copy(source: Path, target: Path) -> None:
     torch.save(keep, target / CHECKPOINT)
 
 
-def _save(folder: Path, parts: dict[str, Any], generator: torch.Generator, record: dict[str, Any], epoch: int) -> None:
-    """Write the run after ``epoch`` atomically: tensors, dicts and numbers only, for ``weights_only`` loading."""
+def _save(
+    folder: Path, parts: dict[str, Any], generator: torch.Generator, record: dict[str, Any], epoch: int, train_s: float
+) -> None:
+    """Write the run after ``epoch`` (``train_s`` seconds of training so far) atomically: tensors, dicts and numbers
+    only, for ``weights_only`` loading."""
     state = {name: part.state_dict() for name, part in parts.items()}
-    state.update(schema_version=SCHEMA_VERSION, config=record, epoch=epoch, generator=generator.get_state())
+    state.update(schema_version=SCHEMA_VERSION, config=record, epoch=epoch, generator=generator.get_state(),
+                 train_s=train_s)  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / (CHECKPOINT + ".tmp")
     torch.save(state, tmp)
     tmp.replace(folder / CHECKPOINT)
 
 
-def _resume(folder: Path | None, record: dict[str, Any], parts: dict[str, Any], generator: torch.Generator) -> int:
-    """Load the checkpoint in ``folder`` into ``parts`` and ``generator``, if there is one; the epochs it holds."""
+def _resume(
+    folder: Path | None, record: dict[str, Any], parts: dict[str, Any], generator: torch.Generator
+) -> tuple[int, float]:
+    """Load the checkpoint in ``folder`` into ``parts`` and ``generator``, if there is one; the epochs it holds and
+    the seconds they took to train (nan from a checkpoint written before it kept them)."""
     if folder is None or not (folder / CHECKPOINT).exists():
-        return 0
+        return 0, 0.0
     state = torch.load(folder / CHECKPOINT, map_location="cpu", weights_only=True)
     if state["config"] != record:
         diff = sorted(k for k in record if state["config"].get(k) != record[k])
@@ -394,7 +402,7 @@ def _resume(folder: Path | None, record: dict[str, Any], parts: dict[str, Any], 
     for name, part in parts.items():
         part.load_state_dict(state[name])
     generator.set_state(state["generator"])
-    return int(state["epoch"])
+    return int(state["epoch"]), float(state.get("train_s", float("nan")))
 
 
 def train_supernet(
@@ -432,7 +440,8 @@ def train_supernet(
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
     parts: dict[str, Any] = {"supernet": supernet, "optimizer": optimizer, "schedule": schedule}
     record = _record(supernet, config)
-    first = _resume(checkpoint, record, parts, generator) + 1
+    done_epochs, before_s = _resume(checkpoint, record, parts, generator)
+    first = done_epochs + 1
     train_s, images, epoch_loss = 0.0, 0, float("nan")
     for epoch in range(first, config.epochs + 1):
         supernet.train()
@@ -451,7 +460,7 @@ def train_supernet(
                                    100.0 * correct / seen))  # fmt: skip
         train_s, images, epoch_loss = train_s + time.perf_counter() - t0, images + seen, total / max(seen, 1)
         if checkpoint is not None:
-            _save(checkpoint, parts, generator, record, epoch)
+            _save(checkpoint, parts, generator, record, epoch, before_s + train_s)
     largest, smallest = (score(supernet, arch, data) for arch in (supernet.largest(), supernet.smallest()))
     return SupernetResult(config.epochs, config.epochs + 1 - first, epoch_loss, time.perf_counter() - started,
-                          images / train_s if train_s else 0.0, largest, smallest)  # fmt: skip
+                          before_s + train_s, images / train_s if train_s else 0.0, largest, smallest)  # fmt: skip

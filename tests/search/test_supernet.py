@@ -185,6 +185,7 @@ def test_a_killed_run_resumes_at_its_epoch_and_a_finished_one_is_only_scored(
 
     with pytest.raises(Stop):
         train_supernet(Supernet(tiny), data, None, FAST, kill_in_epoch_2, tmp_path)
+    epoch_1_s = torch.load(tmp_path / CHECKPOINT, weights_only=True)["train_s"]
     steps: list[TrainStep] = []
     resumed = Supernet(tiny)
     result = train_supernet(resumed, data, None, FAST, steps.append, tmp_path)
@@ -195,6 +196,7 @@ def test_a_killed_run_resumes_at_its_epoch_and_a_finished_one_is_only_scored(
     again = train_supernet(Supernet(tiny), data, None, FAST, steps.append, tmp_path)
     assert steps == [] and again.epochs_run == 0
     assert again.largest_val_top1_pct == result.largest_val_top1_pct
+    assert 0 < epoch_1_s < result.train_s == again.train_s  # the training time of every epoch, whichever call ran it
 
 
 def test_a_checkpoint_with_other_settings_is_refused(tiny: SearchSpace, data: ImageData, tmp_path: Path) -> None:
