@@ -114,7 +114,7 @@ def bench(
     model: str,
     device: str,
     backends: Sequence[str] = (),
-    precisions: Sequence[str] = ("fp32",),
+    precisions: Sequence[str] = (),
     work_dir: Path | None = None,
     threads: int | None = None,
     warmup: int = 10,
@@ -123,10 +123,11 @@ def bench(
 ) -> tuple[list[tuple[str, str]], Iterator[BenchRecord]]:
     """Validate a benchmark request, then return its plan and a lazy stream of records.
 
-    All bad input (unknown device, backend, precision, model file) raises before any work starts.
+    No precisions means the device's first (fp32 on CPUs, fp16 on the Myriad X). All bad input (unknown device,
+    backend, precision, model file) raises before any work starts.
     """
     profile = get_device(device)
-    pairs = plan(profile, backends, [parse_precision(p) for p in precisions])
+    pairs = plan(profile, backends, [parse_precision(p) for p in precisions] or [profile.runtimes[0].precisions[0]])
     require_measurable(profile)
     m = resolve_model(model)
     calib = load_calibration(calibration, m.input_shape) if calibration else None

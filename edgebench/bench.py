@@ -100,7 +100,8 @@ def require_measurable(profile: DeviceProfile) -> Source:
     if source is Source.ESTIMATED:
         raise UnreachableDeviceError(
             f"device '{profile.name}' is not attached to this machine (connection: none), so it cannot be "
-            "measured here; run the edgebench agent on the device and set connection: {agent: URL} in its profile"
+            "measured here: --device host measures this machine, `edgebench predict` estimates this device, and "
+            "the edgebench agent on the device with connection: {agent: URL} in its profile measures it there"
         )
     if isinstance(profile.connection, AgentConnection):
         AgentClient.for_connection(profile.connection, profile.name)  # its token is set, before any work

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import onnx
 import pytest
@@ -63,12 +64,20 @@ def test_broken_yaml_syntax_names_the_line(runner: CliRunner, tmp_path: Path, ti
     ("args", "expected"),
     [
         (["--device", "nosuch"], "unknown device 'nosuch'"),
-        (["--backend", "onnxrt"], "Did you mean 'onnxruntime'"),
-        (["--precision", "int4"], "unknown precision 'int4'"),
+        (["--device", "host", "--backend", "onnxrt"], "Did you mean 'onnxruntime'"),
+        (["--device", "host", "--precision", "int4"], "unknown precision 'int4'"),
         (["--device", "myriadx", "--backend", "openvino", "--precision", "int8"], "only at fp16"),
         (["--device", "myriadx", "--backend", "tflite"], "does not run backend 'tflite'"),
-        (["--backend", "tflite", "--precision", "fp16"], "runs tflite only at fp32, int8, not fp16"),
+        (
+            ["--device", "host", "--backend", "tflite", "--precision", "fp16"],
+            "runs tflite only at fp32, int8, not fp16",
+        ),
         (["--device", "rpi4"], "not attached to this machine"),
+        (
+            [],
+            "'myriadx' is not attached to this machine (connection: none), so it cannot be measured here: "
+            "--device host measures this machine",
+        ),
     ],
 )
 def test_bad_bench_requests_fail_before_any_work(
@@ -81,12 +90,12 @@ def test_bad_bench_requests_fail_before_any_work(
 def test_a_file_that_is_not_a_model(runner: CliRunner, tmp_path: Path) -> None:
     junk = tmp_path / "weights.onnx"
     junk.write_bytes(b"\x00\x01 definitely not protobuf \xff" * 10)
-    line = one_line_error(runner.invoke(app, ["bench", str(junk)], terminal_width=300))
+    line = one_line_error(runner.invoke(app, ["bench", str(junk), "-d", "host"], terminal_width=300))
     assert str(junk) in line and "not a valid ONNX model" in line
 
 
 def test_missing_model_file(runner: CliRunner, tmp_path: Path) -> None:
-    line = one_line_error(runner.invoke(app, ["bench", str(tmp_path / "nope.onnx")], terminal_width=300))
+    line = one_line_error(runner.invoke(app, ["bench", str(tmp_path / "nope.onnx"), "-d", "host"], terminal_width=300))
     assert "no such model file" in line
 
 
@@ -94,7 +103,9 @@ def test_missing_optional_backend_names_the_pip_extra(
     runner: CliRunner, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino now raises ImportError
-    line = one_line_error(runner.invoke(app, ["bench", str(tiny_onnx), "--backend", "openvino"], terminal_width=300))
+    line = one_line_error(
+        runner.invoke(app, ["bench", str(tiny_onnx), "-d", "host", "-b", "openvino"], terminal_width=300)
+    )
     assert "backend 'openvino' is not installed" in line and "pip install 'edgebench[openvino]'" in line
 
 
@@ -117,7 +128,9 @@ def _einsum_model(path: Path, ir_version: int) -> Path:
 
 def test_a_model_nothing_can_run_as_reference_is_refused(runner: CliRunner, tmp_path: Path) -> None:
     path = _einsum_model(tmp_path / "future.onnx", ir_version=14)  # ONNX Runtime reads up to 13
-    line = one_line_error(runner.invoke(app, ["bench", str(path), "-b", "onnxruntime"], terminal_width=300))
+    line = one_line_error(
+        runner.invoke(app, ["bench", str(path), "-d", "host", "-b", "onnxruntime"], terminal_width=300)
+    )
     assert "future.onnx: no reference to check parity against" in line and "'Einsum'" in line
 
 
@@ -126,7 +139,7 @@ def test_an_op_the_backend_cannot_run_is_a_failed_row(runner: CliRunner, tmp_pat
     path = _einsum_model(tmp_path / "einsum.onnx", ir_version=8)
     result = runner.invoke(
         app,
-        ["bench", str(path), "-b", "onnxruntime", "-b", "tflite", "--json", str(tmp_path / "r.json")],
+        ["bench", str(path), "-d", "host", "-b", "onnxruntime", "-b", "tflite", "--json", str(tmp_path / "r.json")],
         terminal_width=300,
     )
     assert result.exit_code == 1
@@ -144,6 +157,8 @@ def test_bench_all_backends_fp32_and_int8(runner: CliRunner, tiny_onnx: Path, tm
         [
             "bench",
             str(tiny_onnx),
+            "--device",
+            "host",
             "--backend",
             "all",
             "-p",
@@ -210,7 +225,7 @@ def test_a_cache_that_cannot_be_written_fails_in_one_line_before_any_work(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["bench", "{tmp}"], "a folder, not a model file; give an .onnx file"),
+        (["bench", "{tmp}", "-d", "host"], "a folder, not a model file; give an .onnx file"),
         (["bench", "resnet18-0.25-cifar", "--device", "myriadx", "--precision", "int8"],
          "runs none of its installed backends at int8 (openvino at fp16); choose one of those"),
     ],
@@ -221,5 +236,46 @@ def test_refusals_say_what_to_give_instead(runner: CliRunner, tmp_path: Path, ar
 
 
 def test_a_name_that_looks_like_an_emoji_code_is_printed_as_written(runner: CliRunner) -> None:
-    line = one_line_error(runner.invoke(app, ["bench", "/no/such/:one:.onnx"], terminal_width=300))
+    line = one_line_error(runner.invoke(app, ["bench", "/no/such/:one:.onnx", "-d", "host"], terminal_width=300))
     assert "/no/such/:one:.onnx: no such model file" in line
+
+
+def _visible_options() -> list[tuple[str, str, tuple[str, ...], str]]:
+    """(command, parameter, its visible spellings, help) of every option of every command."""
+    import typer.main
+
+    found = []
+
+    def walk(command: Any, path: str) -> None:  # typer's own click
+        for p in command.params:
+            if p.param_type_name == "option" and not p.hidden:
+                found.append((path, p.name or "", tuple(p.opts), p.help or ""))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}".strip())
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def test_every_spelling_means_one_thing_in_every_command() -> None:
+    meaning: dict[str, set[str]] = {}
+    for _, name, opts, _ in _visible_options():
+        for opt in opts:
+            meaning.setdefault(opt, set()).add(name)
+    assert meaning["-l"] == {"latency"} and meaning["-d"] == {"device"} and meaning["-o"] <= {"out_dir", "out_file"}
+    assert "--output" not in meaning and "--calibration" not in meaning
+    defaults = {c for c, _, o, h in _visible_options() if "--device" in o and "Default myriadx" in h}
+    assert defaults == {"bench", "profile", "predict", "prune", "search", "run"}  # calibrate names the one it fits
+
+
+def test_an_old_spelling_still_works_and_says_its_new_one(runner: CliRunner, tiny_onnx: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "quant.npy"
+    args = ["bench", str(tiny_onnx), "-d", "host", "-b", "onnxruntime", "-p", "int8", "--calibration", str(missing)]
+    result = runner.invoke(app, args, terminal_width=300)
+    deprecated, error = result.output.strip().splitlines()
+    assert deprecated.startswith("deprecated: --calibration is now --quant-data") and result.exit_code == 2
+    assert error.startswith("error:") and str(missing) in error  # the old spelling's value was the one used
+    both = ["bench", str(tiny_onnx), "-d", "host", "--calibration", "q.npy", "--quant-data", "q.npy"]
+    assert "--calibration is the old spelling of --quant-data: give --quant-data only" in one_line_error(
+        runner.invoke(app, both, terminal_width=300)
+    )

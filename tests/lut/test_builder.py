@@ -73,7 +73,8 @@ def test_predict_command_reads_the_lut(built: tuple[BuildResult, Path], tiny: Se
     cache = built[1]
     arch = tmp_path / "arch.json"
     arch.write_text(tiny.sample(random.Random(0)).to_json())
-    args = ["predict", str(arch), "--space", str(TINY_SPACE), "-b", "onnxruntime", "--cache-dir", str(cache), "--json"]
+    args = ["predict", str(arch), "-d", "host", "--space", str(TINY_SPACE), "-b", "onnxruntime",
+            "--cache-dir", str(cache), "--json"]  # fmt: skip
     out = CliRunner().invoke(app, args, terminal_width=300)
     assert out.exit_code == 0, out.output
     record = json.loads(out.output)
@@ -86,7 +87,7 @@ def test_predict_without_a_lut_says_how_to_build_it(tiny: SearchSpace, tmp_path:
 
     arch = tmp_path / "arch.json"
     arch.write_text(tiny.sample(random.Random(0)).to_json())
-    args = ["predict", str(arch), "--space", str(TINY_SPACE), "--cache-dir", str(tmp_path)]
+    args = ["predict", str(arch), "-d", "host", "--space", str(TINY_SPACE), "--cache-dir", str(tmp_path)]
     out = CliRunner().invoke(app, args, terminal_width=300)
     assert out.exit_code == 2
     assert "no LUT for host onnxruntime fp32 and space 'tiny'" in out.output

@@ -51,5 +51,6 @@ def test_a_table_measured_otherwise_than_now_is_refused(
     assert "edgebench profile --device host --backend onnxruntime --precision fp32 --force" in line
     arch = tmp_path / "arch.json"
     arch.write_text(tiny.sample(random.Random(0)).to_json())
-    args = ["predict", str(arch), "--space", str(TINY_SPACE), "-b", "onnxruntime", "--cache-dir", str(tmp_path)]
+    args = ["predict", str(arch), "-d", "host", "--space", str(TINY_SPACE), "-b", "onnxruntime",
+            "--cache-dir", str(tmp_path)]  # fmt: skip
     assert named in one_line_error(runner.invoke(app, args, terminal_width=300))

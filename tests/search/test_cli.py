@@ -86,7 +86,7 @@ def test_the_estimator_command_builds_once_then_reuses(runner: CliRunner, tmp_pa
     data, teacher = two_class_npz_and_checkpoint(tmp_path, "teacher")
     args = ["estimator", "--space", str(TINY32), "--data", f"npz:{data}", "--teacher", str(teacher), "--epochs", "1",
             "--largest-epochs", "0", "--samples", "3", "--cache-dir", str(tmp_path / "cache"),
-            "--device", "cpu"]  # fmt: skip
+            "--torch-device", "cpu"]  # fmt: skip
     first = runner.invoke(app, args, terminal_width=300)
     assert first.exit_code == 0, first.output
     assert "predictor on 5 scored sub-networks: held-out Kendall tau" in first.output
@@ -108,7 +108,7 @@ def _estimator(runner: CliRunner, tmp_path: Path, data: Path, teacher: Path) -> 
     """A one-epoch estimator of tiny32 on ``data``, built by the command a user runs; its folder."""
     args = ["estimator", "--space", str(TINY32), "--data", f"npz:{data}", "--teacher", str(teacher), "--epochs", "1",
             "--largest-epochs", "0", "--samples", "3", "--cache-dir", str(tmp_path / "cache"),
-            "--device", "cpu"]  # fmt: skip
+            "--torch-device", "cpu"]  # fmt: skip
     assert runner.invoke(app, args).exit_code == 0
     (folder,) = (tmp_path / "cache" / "estimators").iterdir()
     return folder

@@ -1,0 +1,50 @@
+"""``edgebench devices``: list the device profiles, or show one in full."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgebench import api
+from edgebench.cli.common import handles_errors, out
+from edgebench.devices import latency_source
+
+app = typer.Typer(
+    help="List device profiles, or show one.\n\nExample: edgebench devices show myriadx",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
+@handles_errors
+def devices(ctx: typer.Context) -> None:
+    """List device profiles: kind, backends and precisions, and whether latencies are measured or estimated."""
+    if ctx.invoked_subcommand:
+        return
+    table = Table(title="Device profiles")
+    for col in ("name", "kind", "processor", "backends (precisions)", "threads", "latency", "cost model"):
+        table.add_column(col, no_wrap=col == "name")
+    for p in api.devices():
+        runtimes = ", ".join(f"{r.backend} ({'/'.join(map(str, r.precisions))})" for r in p.runtimes)
+        fits = ", ".join(f"{c.backend} {c.precision}" for c in p.cost_model.calibrations)
+        cost = f"calibrated: {fits}" if fits else "priors"
+        table.add_row(p.name, p.kind, p.processor, runtimes, str(p.threads), str(latency_source(p)), cost)
+    out.print(table)
+
+
+@app.command("show")
+@handles_errors
+def show(
+    name: Annotated[str, typer.Argument(help="Profile name (see `edgebench devices`) or path to a YAML file.")],
+) -> None:
+    """Print one device profile in full, with the provenance of every cost-model number.
+
+    Example: edgebench devices show rpi4
+    """
+    import yaml
+
+    profile = api.device(name)
+    out.print(f"[bold]{profile.name}[/]: {profile.description} (latency: {latency_source(profile)})")
+    out.print(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False), highlight=False)
