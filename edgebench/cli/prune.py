@@ -64,8 +64,8 @@ def prune(
     A per-layer latency table is built first (measured on this machine's backends, estimated by the cost model for
     devices that are not attached); channel counts stay multiples of the device's channel multiple and the
     runtime's channel block. Each step offers, per group, its least important channels (by --criterion), as
-    few as save 3 % of the unpruned latency, and removes the cut whose saving per output change (KL on a
-    calibration batch, with the cut zeroed and BatchNorm re-estimated) is best; short KD fine-tunes run every few
+    few as save 3 % of the unpruned latency, and removes the cut whose saving per output change (KL on a scoring
+    batch, with the cut zeroed and BatchNorm re-estimated) is best; short KD fine-tunes run every few
     steps, and a final one at the end. Writes the pruned checkpoint (its history replays on the original
     network), history.json and a candidates.csv row of kind 'pruned'.
 
