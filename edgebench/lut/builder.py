@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,9 @@ from edgebench.lut.store import Correction, Journal, LutId, LutMeta, LutTable, k
 from edgebench.search.space import ArchSpec, SearchSpace
 from edgebench.types import Precision, Status
 
+if TYPE_CHECKING:
+    from torch import nn
+
 #: The columns of a LUT table, in order.
 ROW_COLUMNS = (*KEY_COLUMNS, "residual", "label", "latency_ms", "median_ms", "p10_ms", "p90_ms", "spread", "cv",
                "count", "source", "status", "error")  # fmt: skip
@@ -49,7 +52,9 @@ class Progress(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
 
-class _Silent:
+class Silent:
+    """Progress that shows nothing."""
+
     def phase(self, name: str, total: int) -> None:
         pass
 
@@ -105,16 +110,30 @@ def block_jobs(keys: Sequence[LutKey], out_root: Path) -> dict[str, tuple[LutKey
     jobs = {}
     for key in keys:
         job_id = key_id(key.to_row())
-        jobs[job_id] = (key, ConvertJob(job_id, "block", key.to_row(), out_root / job_id))
+        jobs[job_id] = (key, ConvertJob(job_id, key, out_root / job_id))
     return jobs
+
+
+@dataclass(frozen=True)
+class SpaceNetwork:
+    """A whole network of a search space, as a conversion job builds it."""
+
+    space: SearchSpace
+    arch: ArchSpec
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.space.input_shape()
+
+    def build(self) -> nn.Module:
+        return self.space.build(self.arch)
 
 
 def network_jobs(space: SearchSpace, archs: Sequence[ArchSpec], out_root: Path) -> list[ConvertJob]:
     jobs = []
     for arch in archs:
         job_id = "net-" + key_id(arch.to_dict())
-        spec = {"space": space.model_dump(mode="json"), "arch": arch.to_dict()}
-        jobs.append(ConvertJob(job_id, "network", spec, out_root / job_id))
+        jobs.append(ConvertJob(job_id, SpaceNetwork(space, arch), out_root / job_id))
     return jobs
 
 
@@ -259,7 +278,7 @@ def build_lut(
         UnsupportedError: the device does not run this backend at this precision.
         ConfigError: a journal from a build with other settings exists (rerun with ``force``).
     """
-    progress = progress or _Silent()
+    progress = progress or Silent()
     source = require_measurable(profile)
     profile.check_supports(backend, precision)
     space = space.for_device(profile.channel_multiple)

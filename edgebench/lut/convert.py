@@ -16,10 +16,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 import torch
+from torch import nn
 
 from edgebench.backends import get_backend
 from edgebench.backends.base import Artifact
@@ -33,14 +34,22 @@ MARKER = "done.json"
 CALIBRATION_SAMPLES = 32
 
 
+class Buildable(Protocol):
+    """A picklable description of one module (a LUT block, a prune layer, a whole network): the worker unpickles
+    it, importing its class's module there, so this module depends on none of them."""
+
+    @property
+    def input_shape(self) -> tuple[int, ...]: ...
+
+    def build(self) -> nn.Module: ...
+
+
 @dataclass(frozen=True)
 class ConvertJob:
-    """One module to convert: built in the worker from ``spec`` (a LUT key row or an architecture)."""
+    """One module to convert: ``source`` built in the worker, its artifact written to ``out_dir``."""
 
     job_id: str
-    kind: str  # "block" (a LUT key row), "network" ({"space", "arch"}), "layer" (a LayerShape row) or "pruned"
-    # ({"network", "classes", "history"}: a network with a pruning history replayed)
-    spec: dict[str, Any]
+    source: Buildable
     out_dir: Path
 
 
@@ -54,28 +63,6 @@ class Converted:
     transient: bool = False  # the worker died, not the conversion: a rerun retries it
 
 
-def _build(job: ConvertJob) -> tuple[torch.nn.Module, tuple[int, ...]]:
-    from edgebench.distill.networks import build_network, from_dict
-    from edgebench.lut.keys import LutKey
-    from edgebench.prune.history import PruneHistory
-    from edgebench.prune.latency import LayerShape
-    from edgebench.search.space import ArchSpec, SearchSpace
-
-    if job.kind == "block":
-        key = LutKey.from_row(job.spec)
-        return key.build(), key.input_shape
-    if job.kind == "layer":
-        layer = LayerShape.from_row(job.spec)
-        return layer.build(), layer.input_shape
-    if job.kind == "pruned":
-        history = PruneHistory.from_dict(job.spec["history"])
-        network = build_network(from_dict(job.spec["network"], job.out_dir), job.spec["classes"])
-        return history.replay(network), history.input_shape
-    space = SearchSpace.model_validate(job.spec["space"])
-    arch = ArchSpec.from_dict(job.spec["arch"])
-    return space.build(arch), space.input_shape()
-
-
 def convert_one(job: ConvertJob, backend: str, precision: Precision) -> Converted:
     """Build, settle BatchNorm (seeded), export; reuse a finished earlier conversion."""
     marker = job.out_dir / MARKER
@@ -86,8 +73,8 @@ def convert_one(job: ConvertJob, backend: str, precision: Precision) -> Converte
     try:
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            module, shape = _build(job)
-            module = settle_batchnorm(module, shape)
+            shape = job.source.input_shape
+            module = settle_batchnorm(job.source.build(), shape)
         calibration = None
         if precision is Precision.INT8:
             rng = np.random.default_rng(0)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench.devices import DeviceProfile
-from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, _Silent
+from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, Silent
 from edgebench.lut.costmodel import CostParams, estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.lut.keys import enumerate_keys
@@ -48,7 +48,7 @@ def estimate_lut(
     progress: Progress | None = None,
 ) -> BuildResult:
     """Write (or return the existing) estimated LUT of ``space`` for one device, backend and precision."""
-    progress = progress or _Silent()
+    progress = progress or Silent()
     params = params_for(profile, backend, precision)
     block = profile.channel_block(backend)
     space = space.for_device(profile.channel_multiple)

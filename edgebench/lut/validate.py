@@ -13,7 +13,7 @@ from edgebench.devices import DeviceProfile
 from edgebench.lut.builder import (
     BuildSettings,
     Progress,
-    _Silent,
+    Silent,
     block_jobs,
     convert_and_time,
     network_jobs,
@@ -69,7 +69,7 @@ def validate(
     journal = Journal(lut_id.table_path(cache_dir).with_suffix(".validation.jsonl"))
     journal.start({"validation": n})
     jobs = nets + [job for _, job in blocks.values()]
-    timed = convert_and_time(jobs, profile, backend, precision, settings, journal, progress or _Silent())
+    timed = convert_and_time(jobs, profile, backend, precision, settings, journal, progress or Silent())
     samples, failures = timed.samples, timed.failures
     journal.path.unlink()
 

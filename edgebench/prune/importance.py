@@ -3,7 +3,8 @@
 ``l1``, ``bn_scale`` and ``taylor`` are Torch-Pruning's (group L1 norm of the weights, BatchNorm scale |gamma|,
 first-order Taylor |w x dL/dw| on a labelled batch), each group's scores divided by their mean as Torch-Pruning
 does for global pruning. ``info`` is information-based in the spirit of HFP: the mean KL divergence between the
-network's output distribution on a scoring batch of training images with and without the channel (computed by zeroing it).
+network's output distribution on a scoring batch of training images with and without the channel (computed by
+zeroing it).
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from edgebench.devices import DeviceProfile
 from edgebench.devices.profile import latency_source
 from edgebench.distill.networks import Network, build_network, label, resolution, to_dict
 from edgebench.exceptions import ConfigError
-from edgebench.lut.builder import BuildSettings, Progress, _Silent, convert_and_time
+from edgebench.lut.builder import BuildSettings, Progress, Silent, convert_and_time
 from edgebench.lut.convert import ConvertJob
 from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
@@ -212,15 +212,30 @@ def fit_correction(layer_sums: Sequence[float], measured: Sequence[float]) -> La
     return LayerFit(scale, offset, len(x), rmspe)
 
 
+@dataclass(frozen=True)
+class PrunedNetwork:
+    """A network with a pruning history replayed, as a conversion job builds it."""
+
+    network: Network
+    classes: int
+    history: PruneHistory
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.history.input_shape
+
+    def build(self) -> nn.Module:
+        return self.history.replay(build_network(self.network, self.classes))
+
+
 def _layer_jobs(shapes: Sequence[LayerShape], out_root: Path) -> dict[LayerShape, ConvertJob]:
-    return {s: ConvertJob(f"layer-{key_id(s.to_row())}", "layer", s.to_row(), out_root / key_id(s.to_row()))
-            for s in shapes}  # fmt: skip
+    return {s: ConvertJob(f"layer-{key_id(s.to_row())}", s, out_root / key_id(s.to_row())) for s in shapes}
 
 
 def _network_job(network: Network, classes: int, history: PruneHistory, out_root: Path) -> ConvertJob:
     spec = {"network": to_dict(network), "classes": classes, "history": history.to_dict()}
-    job_id = "pruned-" + key_id(spec)
-    return ConvertJob(job_id, "pruned", spec, out_root / job_id)
+    job_id = "pruned-" + key_id(spec)  # the id (and artifact folder) of the network, its classes and its history
+    return ConvertJob(job_id, PrunedNetwork(network, classes, history), out_root / job_id)
 
 
 def _measured(
@@ -289,7 +304,7 @@ def build_layer_table(
         UnsupportedError: the device does not run this backend at this precision.
         ConfigError: the whole network cannot be timed, or has a grouped conv.
     """
-    progress = progress or _Silent()
+    progress = progress or Silent()
     profile.check_supports(backend, precision)
     source = latency_source(profile)
     unpruned = build_network(network, classes)
