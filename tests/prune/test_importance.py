@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from edgebench.exceptions import UnknownNameError
 from edgebench.nets import create_net
 from edgebench.prune.graph import PruningGraph
-from edgebench.prune.importance import CRITERIA, get_criterion
+from edgebench.prune.importance import CRITERIA, Scores, get_criterion
 
 
 def _graph_with_a_dead_channel(channel: int = 2) -> tuple[PruningGraph, torch.Tensor, torch.Tensor]:
@@ -26,10 +27,17 @@ def _graph_with_a_dead_channel(channel: int = 2) -> tuple[PruningGraph, torch.Te
     return PruningGraph(module, shape), torch.randn(8, *shape[1:], generator=g), torch.randint(0, 10, (8,), generator=g)
 
 
+@functools.cache
+def _scored(name: str) -> tuple[PruningGraph, Scores]:
+    """The graph with a dead channel and one criterion's scores of it, computed once (info runs the network once per
+    channel: 16 s)."""
+    graph, x, y = _graph_with_a_dead_channel()
+    return graph, get_criterion(name)(graph, x, y)
+
+
 @pytest.mark.parametrize("name", sorted(CRITERIA))
 def test_the_dead_channel_is_the_least_important_of_its_group(name: str) -> None:
-    graph, x, y = _graph_with_a_dead_channel()
-    scores = get_criterion(name)(graph, x, y)
+    graph, scores = _scored(name)
     assert set(scores) == {g.root for g in graph.groups()}
     assert all(len(s) == g.channels and torch.isfinite(s).all() for g in graph.groups() for s in [scores[g.root]])
     dead = scores["3.conv1"]
@@ -39,8 +47,7 @@ def test_the_dead_channel_is_the_least_important_of_its_group(name: str) -> None
 
 
 def test_info_is_the_output_change_so_it_compares_across_groups() -> None:
-    graph, x, y = _graph_with_a_dead_channel()
-    scores = get_criterion("info")(graph, x, y)
+    _, scores = _scored("info")
     # not normalised per group: a residual stream's channel, read by every later block, weighs more than an inner one
     assert float(scores["9.shortcut.0"].mean()) > float(scores["3.conv1"].mean())
 
