@@ -38,6 +38,10 @@ def profile(
         int, typer.Option(min=1, help="Interleaved timing passes over all blocks.")
     ] = BuildSettings.passes,
     window: Annotated[int, typer.Option(min=1, help="Timed runs per block per pass.")] = BuildSettings.window,
+    networks: Annotated[
+        int,
+        typer.Option(min=0, help="Whole networks timed alongside to fit the correction (below 4: its overhead only)."),
+    ] = BuildSettings.networks,
     workers: Annotated[int | None, typer.Option(min=1, help="Conversion processes (default: one per core).")] = None,
 ) -> None:
     """Build the latency lookup table (LUT) of a search space's blocks on a device, resumably.
@@ -48,7 +52,7 @@ def profile(
     Example: edgebench profile --device host --backend onnxruntime --precision fp32 --validate 20
     """
     prof, pairs, sp = api.profile_plan(device, backend or [], precision or [], space)
-    settings = BuildSettings(passes=passes, window=window)
+    settings = BuildSettings(passes=passes, window=window, networks=networks)
     if workers:
         settings = replace(settings, workers=workers)
     summary = Table(title=f"LUTs of {sp.name} on {prof.name}", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)

@@ -100,7 +100,7 @@ def test_a_killed_build_resumes_with_every_row_once(tmp_path: Path) -> None:
     cmd = [
         sys.executable, "-m", "edgebench", "profile", "--device", "host", "-b", "onnxruntime", "--space",
         str(TINY_SPACE), "--cache-dir", str(tmp_path), "--passes", str(passes), "--window", str(window),
-        "--workers", "1",
+        "--workers", "1", "--networks", "4",
     ]  # fmt: skip
     journal = tmp_path / "luts" / "host" / "tiny" / "onnxruntime-fp32.journal.jsonl"
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
