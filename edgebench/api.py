@@ -110,6 +110,11 @@ def load_calibration(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
+def _precisions(prof: DeviceProfile, names: Sequence[str]) -> list[Precision]:
+    """The precisions asked for, or the device's first (fp32 on CPUs, fp16 on the Myriad X) if none."""
+    return [parse_precision(p) for p in names] or [prof.runtimes[0].precisions[0]]
+
+
 def bench(
     model: str,
     device: str,
@@ -127,7 +132,7 @@ def bench(
     backend, precision, model file) raises before any work starts.
     """
     profile = get_device(device)
-    pairs = plan(profile, backends, [parse_precision(p) for p in precisions] or [profile.runtimes[0].precisions[0]])
+    pairs = plan(profile, backends, _precisions(profile, precisions))
     require_measurable(profile)
     m = resolve_model(model)
     calib = load_calibration(calibration, m.input_shape) if calibration else None
@@ -153,7 +158,7 @@ def profile_plan(
     No precisions means the device's first (fp32 on CPUs, fp16 on the Myriad X).
     """
     prof = get_device(device)
-    pairs = plan(prof, backends, [parse_precision(p) for p in precisions] or [prof.runtimes[0].precisions[0]])
+    pairs = plan(prof, backends, _precisions(prof, precisions))
     if latency_source(prof) is not Source.ESTIMATED:
         require_measurable(prof)
     return prof, pairs, get_space(space)
