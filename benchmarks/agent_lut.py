@@ -21,7 +21,7 @@ import numpy as np
 
 from edgebench.devices import get_device, load_profile
 from edgebench.lut.builder import BuildResult, BuildSettings, build_lut
-from edgebench.search.space import get_space
+from edgebench.searching.space import get_space
 from edgebench.testing.agent import host_as_board, loopback_agent
 from edgebench.types import Precision
 

@@ -39,7 +39,7 @@ from edgebench.model import from_module, load_onnx
 from edgebench.nets import create_net
 from edgebench.nets.nb201 import nb201
 from edgebench.nets.resnet import resnet18
-from edgebench.search.space import get_space
+from edgebench.searching.space import get_space
 from edgebench.types import Precision
 
 ARCHS = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "nb201_arch_strings.csv"

@@ -21,6 +21,7 @@ import argparse
 import random
 import time
 from pathlib import Path
+from typing import TypeVar
 
 import final_runs
 import numpy as np
@@ -33,11 +34,12 @@ from edgebench.distill.teacher import default_teacher
 from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
 from edgebench.lut.store import default_cache_dir
-from edgebench.search.estimator import EstimatorKey, estimator_dir, load_estimator
-from edgebench.search.nas import PROXY
-from edgebench.search.space import ArchSpec, get_space
-from edgebench.search.supernet import SupernetConfig
+from edgebench.searching.estimator import EstimatorKey, estimator_dir, load_estimator
+from edgebench.searching.nas import PROXY
+from edgebench.searching.space import ArchSpec, get_space
+from edgebench.searching.supernet import SupernetConfig
 
+T = TypeVar("T")
 PROXY_RESULTS = Path(__file__).parent / "results" / "proxy_runs.csv"
 
 
@@ -45,9 +47,8 @@ def pick(count: int, draws: int = 20000, seed: int = 0) -> list[tuple[ArchSpec, 
     """``count`` of ``draws`` random architectures, nearest to evenly spaced estimated myriadx latencies between
     the 0.5th and 99.5th percentiles (so the fast and slow ends are covered, not only the crowded middle)."""
     prof = get_device("myriadx")
-    backend, precision = api.runtime_for(prof, None, None)
     space = get_space("mbv2-cifar").for_device(prof.channel_multiple)
-    (lut,) = api.profile(prof, [(backend, precision)], space)
+    lut = api.build_lut(prof, space=space)
     predictor = Predictor(lut.table, space)
     rng = random.Random(seed)
     archs = list(dict.fromkeys(space.sample(rng) for _ in range(draws)))
@@ -59,6 +60,18 @@ def pick(count: int, draws: int = 20000, seed: int = 0) -> list[tuple[ArchSpec, 
         distance[picks] = np.inf
         picks.append(int(np.argmin(distance)))
     return [(archs[i], float(ms[i])) for i in sorted(picks, key=lambda i: ms[i])]
+
+
+def spread(items: list[T]) -> list[T]:
+    """``items`` reordered so every prefix is spread over the whole list (each next item the one farthest from those
+    already taken): a training session stopped part-way leaves architectures across the latency range, not only
+    the fast end."""
+    order = [0, len(items) - 1][: len(items)]
+    while len(order) < len(items):
+        order.append(
+            max((i for i in range(len(items)) if i not in order), key=lambda i: min(abs(i - j) for j in order))
+        )
+    return [items[i] for i in order]
 
 
 def bootstrap(x: np.ndarray, y: np.ndarray, statistic: str, n: int = 2000) -> tuple[float, float, float]:
@@ -119,9 +132,11 @@ def main() -> None:
     archs = pick(args.archs)
     print(f"{len(archs)} architectures, estimated myriadx {archs[0][1]:.2f}-{archs[-1][1]:.2f} ms")
     if args.phase == "train":
-        final_runs.final_runs([a for a, _ in archs], [0], args.jobs, on_run=final_runs.announce)
+        final_runs.final_runs([a for a, _ in spread(archs)], [0], args.jobs, on_run=final_runs.announce)
     elif args.phase == "proxy":
-        final_runs.final_runs([a for a, _ in archs], [0], args.jobs, args.proxy_results, final_runs.announce, PROXY)
+        final_runs.final_runs(
+            [a for a, _ in spread(archs)], [0], args.jobs, args.proxy_results, final_runs.announce, PROXY
+        )
     else:
         rank_phase(archs, args)
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -32,7 +32,7 @@ from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import Network, label
 from edgebench.distill.teacher import default_teacher, default_teacher_dir
 from edgebench.distill.train import FINAL, TrainConfig
-from edgebench.search.space import ArchSpec
+from edgebench.searching.space import ArchSpec
 
 RESULTS = Path(__file__).parent / "results" / "final_runs.csv"
 COLUMNS = ("network", "seed", "val_top1_pct", "test_top1_pct", "wall_s", "images_per_s", "threads", "setting")

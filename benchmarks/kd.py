@@ -50,7 +50,7 @@ from edgebench.distill import Checkpoint, TrainConfig, evaluate, get_loss, train
 from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import label
 from edgebench.distill.teacher import default_teacher
-from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
+from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
 
 RECIPE = TrainConfig(epochs=15, batch_size=64)
 LOSSES = ("ce", "kd", "kd-lrds", "oskd", "dml")

@@ -40,10 +40,10 @@ def main() -> None:
     print("| same state: RMSPE %  ±10 %  tau  | drift %")
     for pair in args.only:
         backend, precision = pair.split(":")
-        prof, pairs, sp = api.profile_plan(device, [backend], [precision], space)
+        prof, pairs, sp = api.profile_plan(device, backends=[backend], precisions=[precision], space=space)
         started = time.perf_counter()
-        (result,) = api.profile(prof, pairs, sp, args.cache_dir, settings)
-        v, png = api.validate_lut(prof, result, sp, args.networks, args.cache_dir, settings)
+        (result,) = api.build_luts(prof, pairs, sp, cache_dir=args.cache_dir, settings=settings)
+        v, png = api.validate_lut(prof, result, sp, n=args.networks, cache_dir=args.cache_dir, settings=settings)
         m, s = v.metrics, v.metrics_same_state
         print(
             f"{backend:12} {precision:5} | {m.rmse_ms:18.3f} {m.rmspe_pct:8.1f} {m.within_5_pct:5.0f} "

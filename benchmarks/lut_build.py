@@ -24,10 +24,12 @@ BACKENDS = ("onnxruntime", "openvino", "tflite")
 
 
 def build_all(cache_dir: Path, force: bool) -> tuple[dict[str, np.ndarray], float]:
-    prof, pairs, space = api.profile_plan("host", list(BACKENDS), ["fp32"], "mbv2-cifar")
+    prof, pairs, space = api.profile_plan("host", backends=list(BACKENDS), precisions=["fp32"])
     latencies, total = {}, 0.0
     for (backend, _), result in zip(
-        pairs, api.profile(prof, pairs, space, cache_dir, BuildSettings(), force), strict=True
+        pairs,
+        api.build_luts(prof, pairs, space, cache_dir=cache_dir, settings=BuildSettings(), force=force),
+        strict=True,
     ):
         rows = result.table.rows.sort_values("label")
         latencies[backend] = rows["latency_ms"].to_numpy()

@@ -34,7 +34,10 @@ def main() -> None:
         for profile in api.devices():
             for runtime in profile.runtimes:
                 for precision in runtime.precisions:
-                    estimates = [api.predict_model(m, profile.name, runtime.backend, str(precision)) for m in models]
+                    estimates = [
+                        api.predict_model(m, device=profile, backend=runtime.backend, precision=precision)
+                        for m in models
+                    ]
                     cells = " ".join(f"{e.estimate.latency_ms:9.2f} ms {e.estimate.source:>8}" for e in estimates)
                     print(f"{profile.name:12} {runtime.backend:12} {precision!s:5} {estimates[0].threads:3} {cells}  "
                           f"{_error(estimates[0])}")  # fmt: skip

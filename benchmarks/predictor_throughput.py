@@ -19,6 +19,7 @@ import numpy as np
 from edgebench import api
 from edgebench.lut.predictor import Predictor
 from edgebench.lut.store import default_cache_dir
+from edgebench.searching.space import get_space
 from edgebench.types import Precision
 
 
@@ -27,8 +28,10 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=100_000)
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
     args = parser.parse_args()
-    prof, _, space = api.profile_plan("host", ["onnxruntime"], ["fp32"], "mbv2-cifar")
-    (result,) = api.profile(prof, [("onnxruntime", Precision.FP32)], space, args.cache_dir)
+    space = get_space("mbv2-cifar")
+    result = api.build_lut(
+        "host", backend="onnxruntime", precision=Precision.FP32, space=space, cache_dir=args.cache_dir
+    )
     predictor = Predictor(result.table, space)
     rng = random.Random(0)
     x = np.stack([space.encode(space.sample(rng)) for _ in range(args.archs)])

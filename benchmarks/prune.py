@@ -49,11 +49,11 @@ from edgebench.distill.train import TrainConfig, train
 from edgebench.exceptions import EdgebenchError
 from edgebench.lut.store import default_cache_dir
 from edgebench.model import from_module
-from edgebench.prune.graph import PruningGraph
-from edgebench.prune.importance import Scores, get_criterion
-from edgebench.prune.latency import LayerTable, build_layer_table, pruning_multiple
-from edgebench.prune.loop import PruneConfig, calibration_batch, prune_to_budget
-from edgebench.prune.uniform import uniform_history
+from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.importance import Scores, get_criterion
+from edgebench.pruning.latency import LayerTable, build_layer_table, pruning_multiple
+from edgebench.pruning.loop import PruneConfig, calibration_batch, prune_to_budget
+from edgebench.pruning.uniform import uniform_history
 from edgebench.types import Precision, Status
 
 SHAPE = (1, 3, 32, 32)

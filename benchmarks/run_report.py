@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench import api, pareto
-from edgebench.report import write_report
+from edgebench.reporting import write_report
 from edgebench.units import parse_ms
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,8 +37,8 @@ def candidates(out: Path, budget: str, students: int, baseline: bool) -> Path:
     """The one-shot search's students on host (deployable as they are: weights inherited from the supernet) and
     the MobileNetV2 width family trained with the final recipe (cached after the first time)."""
     t0 = time.perf_counter()
-    result = api.one_shot("host", budget, "onnxruntime", "fp32", students=students, baseline=baseline,
-                          out=out / "search")  # fmt: skip
+    result = api.one_shot(device="host", budget_ms=parse_ms(budget), backend="onnxruntime", precision="fp32",
+                          students=students, baseline=baseline, out=out / "search")  # fmt: skip
     print(f"one-shot search: {len(result.students)} students, {len(result.baseline)} baseline widths, "
           f"{time.perf_counter() - t0:.0f} s (estimator {result.estimator.path})", flush=True)  # fmt: skip
     return result.out_dir
@@ -90,7 +90,7 @@ def main() -> None:
     search = candidates(out, args.budget, args.students, not args.no_baseline)
     broken = broken_copy(search, out)
     t0 = time.perf_counter()
-    plan, rows = api.run([search, broken], "host", precisions=["fp32", "int8"], out=out / "run")
+    plan, rows = api.plan_run([search, broken], device="host", precisions=["fp32", "int8"], out=out / "run")
     print(f"run: {len(plan.jobs)} rows ({plan.source})", flush=True)
     for row in rows:
         took = pd.Timestamp(row.finished) - pd.Timestamp(row.started)

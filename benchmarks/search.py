@@ -41,8 +41,9 @@ from edgebench import api
 from edgebench.devices import get_device
 from edgebench.distill.networks import build_network, label
 from edgebench.nets import NETS
-from edgebench.search.baseline import WIDTHS, device_latency
-from edgebench.search.space import ArchSpec
+from edgebench.searching.baseline import WIDTHS, device_latency
+from edgebench.searching.space import ArchSpec
+from edgebench.units import parse_ms
 
 SEARCHED = Path(__file__).parent / "results" / "searched.csv"
 COLUMNS = ("device", "budget_ms", "estimator", "arch", "predicted_ms", "estimated_pct", "inherited_val_pct")
@@ -92,7 +93,8 @@ def search(args: argparse.Namespace) -> None:
     out = Path(tempfile.mkdtemp(prefix="edgebench-search-"))
     for case in CASES:
         started = time.perf_counter()
-        shot = api.one_shot(case.device, case.budget, baseline=False, out=out / case.device)
+        shot = api.one_shot(device=case.device, budget_ms=parse_ms(case.budget), baseline=False,
+                            out=out / case.device)  # fmt: skip
         print(f"{case.device} {case.budget}: {len(shot.judged)} judged, {len(shot.students)} students kept in "
               f"{time.perf_counter() - started:.0f} s (estimator {shot.estimator.path.name})")  # fmt: skip
         for r in shot.students.itertuples():
@@ -130,7 +132,7 @@ def entries(case: Case, seeds: list[int]) -> tuple[list[Entry], list[Entry]]:
     """The searched students and the widths at ``case``'s device, those trained for every seed."""
     runs = final_runs.read()
     profile = get_device(case.device)
-    backend, precision = api.runtime_for(profile, None, None)
+    backend, precision = api.runtime_for(profile)
     widths = []
     for w in WIDTHS:
         name = f"mobilenetv2-{w}-cifar"

@@ -24,10 +24,10 @@ from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import FINAL
 from edgebench.lut.store import default_cache_dir
-from edgebench.search.baseline import WIDTHS, family_dir, network_name
-from edgebench.search.estimator import PREDICTOR, EstimatorKey, estimator_dir
-from edgebench.search.space import get_space
-from edgebench.search.supernet import CHECKPOINT, SupernetConfig, slim_copy
+from edgebench.searching.baseline import WIDTHS, family_dir, network_name
+from edgebench.searching.estimator import PREDICTOR, EstimatorKey, estimator_dir
+from edgebench.searching.space import get_space
+from edgebench.searching.supernet import CHECKPOINT, SupernetConfig, slim_copy
 from edgebench.shipped import SHIPPED
 
 

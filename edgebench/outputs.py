@@ -8,10 +8,13 @@ import shutil
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edgebench import __version__
 from edgebench.exceptions import ConfigError
+from edgebench.version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MANIFEST = "edgebench-output.json"
 SCHEMA_VERSION = 1
@@ -50,6 +53,13 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
     except OSError as e:
         raise ConfigError(f"--out {out} cannot be written ({e.strerror or e}); give a folder you can write") from None
     return out
+
+
+def write_tables(out: Path, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Each table as ``out/NAME.csv``, and ``candidates`` also as Parquet (the table ``edgebench run`` reads)."""
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    tables["candidates"].to_parquet(out / "candidates.parquet", index=False)
 
 
 def _read(out: Path) -> dict[str, Any] | None:

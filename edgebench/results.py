@@ -174,7 +174,7 @@ def from_candidates(
 def _label(arch: str) -> str:
     """A searched architecture's short name (its JSON otherwise names a built-in network already)."""
     from edgebench.distill.networks import label
-    from edgebench.search.space import ArchSpec
+    from edgebench.searching.space import ArchSpec
 
     return label(ArchSpec.from_json(arch)) if arch.startswith("{") else arch
 

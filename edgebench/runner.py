@@ -99,7 +99,7 @@ def load_candidates(paths: Sequence[Path]) -> list[RunCandidate]:
             raise ConfigError(f"{path}: no such file or folder; give checkpoint folders or search/prune outputs")
         if path.suffix == ".json":
             raise ConfigError(f"{path}: an architecture has no weights to score; train it with `edgebench train "
-                              "--output FOLDER` and run the folder")  # fmt: skip
+                              "--out FOLDER` and run the folder")  # fmt: skip
         if (path / "arch.json").exists() or (path / "weights.pt").exists():
             found.append(RunCandidate(path.name, "checkpoint", path))
         else:
@@ -110,7 +110,7 @@ def load_candidates(paths: Sequence[Path]) -> list[RunCandidate]:
     proxies = [reason for c in found if (reason := proxy_trained(c.checkpoint))]
     if proxies:
         raise ConfigError(f"{len(proxies)} of {len(found)} candidates are no deployable networks: {proxies[0]}; "
-                          "train them at full size (`edgebench train --arch ... --output DIR`) and run DIR, or run a "
+                          "train them at full size (`edgebench train --arch ... --out DIR`) and run DIR, or run a "
                           "one-shot search's students (`edgebench search --method oneshot`)")  # fmt: skip
     if not found:
         raise ConfigError(f"nothing to run in {', '.join(map(str, paths))}: no complete candidate has a checkpoint")

@@ -3,7 +3,11 @@ image's brightness), and a CLI runner."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers share the cores: one thread each, or OpenMP spin-waits
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest

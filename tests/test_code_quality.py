@@ -75,3 +75,11 @@ def test_no_module_imports_a_private_name() -> None:
     private = sorted(f"{m}: {t}.{n}" for m, ts in _imports().items() for t, n in ts
                      if n.startswith("_") and not n.startswith("__"))  # fmt: skip
     assert private == []
+
+
+def test_modules_are_small_and_cli_modules_thin() -> None:
+    """No module over 500 lines (the agent, a server and its client's protocol in one file, is the one exception)
+    and each CLI module under 200: a command parses, calls one API function and renders."""
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in (ROOT / "edgebench").rglob("*.py")}
+    assert {p: n for p, n in sizes.items() if n > 500 and p != "edgebench/agent.py"} == {}
+    assert {p: n for p, n in sizes.items() if p.startswith("edgebench/cli/") and n >= 200} == {}

@@ -53,7 +53,9 @@ def bench(
     """
     quant_data = renamed(quant_data, old_calibration, "--calibration", "--quant-data")
     backends = [] if not backend or "all" in backend else backend
-    pairs, stream = api.bench(model, device, backends, precision or [], work_dir, threads, warmup, repeats, quant_data)
+    pairs, stream = api.plan_bench(model, device=device, backends=backends, precisions=precision or [],
+                                   threads=threads, warmup=warmup, repeats=repeats, quant_data=quant_data,
+                                   work_dir=work_dir)  # fmt: skip
     records = []
     with err.status("") as status:
         for i, (b, p) in enumerate(pairs):
@@ -88,7 +90,7 @@ def bench(
         if r.error:
             err.print(f"[red]{r.backend} {r.precision} failed:[/] {escape(r.error)}", highlight=False, soft_wrap=True)
     if json_out:
-        api.write_records(records, json_out)
+        api.BenchResults(records).write_json(json_out)
         out.print(f"wrote {json_out}")
     if any(r.error for r in records):
         raise typer.Exit(1)

@@ -54,8 +54,9 @@ def calibrate(
     with progress() as bar:
         task = bar.add_task("reading networks", total=None)
         report, path = api.calibrate(
-            device, measurements, latency_column, backend, precision, threads, out_file, test_fraction, seed,
-            lambda done, total: bar.update(task, completed=done, total=total),
+            device, measurements=measurements, latency_column=latency_column, backend=backend, precision=precision,
+            threads=threads, out=out_file, test_fraction=test_fraction, seed=seed,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )  # fmt: skip
     c = report.calibration
     table = Table(

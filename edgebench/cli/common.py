@@ -92,6 +92,16 @@ def renamed(new: T | None, old: T | None, old_flag: str, new_flag: str) -> T | N
     return old
 
 
+def default_out(command: str, device: str, budget_ms: float, backend: str | None, precision: str | None,
+                *extra: str) -> Path:  # fmt: skip
+    """Where a search or a pruning writes unless given --out: ``reports/COMMAND-DEVICE-BACKEND-PREC-BUDGETms...``."""
+    from edgebench import api
+
+    prof = api.device(device)
+    backend, prec = api.runtime_for(prof, backend, precision)
+    return Path("reports") / "-".join([command, prof.name, backend, str(prec), f"{budget_ms:g}ms", *extra])
+
+
 def fail(exc: BaseException) -> None:
     """One ``error:`` line (the traceback only with --debug) and exit status 2."""
     if logging.getLogger("edgebench").isEnabledFor(logging.DEBUG):  # --debug

@@ -18,8 +18,8 @@ from edgebench.cli.common import (
     progress,
     renamed,
 )
-from edgebench.search.estimator import DEFAULT_SAMPLES
-from edgebench.search.supernet import SupernetConfig
+from edgebench.searching.estimator import DEFAULT_SAMPLES
+from edgebench.searching.supernet import SupernetConfig
 
 
 @handles_errors
@@ -53,7 +53,8 @@ def estimator(
     device = renamed(torch_device, old_device, "--device", "--torch-device")
     config = SupernetConfig(epochs=epochs, largest_epochs=largest_epochs, seed=seed, device=device)
     with progress() as bar:
-        result = api.estimator(space, data, teacher, config, samples, cache_dir, PhaseBar(bar))
+        result = api.estimator(space=space, data=data, teacher=teacher, config=config, samples=samples,
+                               cache_dir=cache_dir, progress=PhaseBar(bar))  # fmt: skip
     p, trained = result.predictor, result.provenance.get("supernet")
     tau = "undefined" if p.cv_kendall_tau is None else f"{p.cv_kendall_tau:.2f}"
     out.print(f"estimator {result.path}", highlight=False, soft_wrap=True)

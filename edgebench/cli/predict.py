@@ -44,9 +44,12 @@ def predict(
     Example: edgebench predict resnet18.onnx --device myriadx --json
     """
     if target.suffix == ".onnx":
-        print_model_estimate(api.predict_model(target, device, backend, precision, threads), json_out)
+        print_model_estimate(
+            api.predict_model(target, device=device, backend=backend, precision=precision, threads=threads), json_out
+        )
         return
-    prediction, meta = api.predict(target, device, backend, precision, cache_dir, space)
+    prediction, meta = api.predict(target, device=device, backend=backend, precision=precision, space=space,
+                                   cache_dir=cache_dir)  # fmt: skip
     if json_out:
         record = {
             "arch": str(target), "device": meta.device, "backend": meta.backend,

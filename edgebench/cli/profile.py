@@ -51,7 +51,7 @@ def profile(
 
     Example: edgebench profile --device host --backend onnxruntime --precision fp32 --validate 20
     """
-    prof, pairs, sp = api.profile_plan(device, backend or [], precision or [], space)
+    prof, pairs, sp = api.profile_plan(device, backends=backend or [], precisions=precision or [], space=space)
     settings = BuildSettings(passes=passes, window=window, networks=networks)
     if workers:
         settings = replace(settings, workers=workers)
@@ -60,7 +60,8 @@ def profile(
         summary.add_column(col, justify="right" if col in ("rows", "failed", "time s", "median cv") else "left")
     validations = []
     with progress() as bar:
-        for result in api.profile(prof, pairs, sp, cache_dir, settings, force, Bar(bar)):
+        luts = api.build_luts(prof, pairs, sp, cache_dir=cache_dir, settings=settings, force=force, progress=Bar(bar))
+        for result in luts:
             rows, meta = result.table.rows, result.table.meta
             when = f"{result.seconds:.0f}" if result.built else "cached"
             summary.add_row(
@@ -78,7 +79,9 @@ def profile(
                     highlight=False, soft_wrap=True,
                 )  # fmt: skip
             if validate:
-                validations.append((meta, *api.validate_lut(prof, result, sp, validate, cache_dir, settings, Bar(bar))))
+                checked = api.validate_lut(prof, result, sp, n=validate, cache_dir=cache_dir, settings=settings,
+                                           progress=Bar(bar))  # fmt: skip
+                validations.append((meta, *checked))
     out.print(summary)
     out.print(f"tables in {folder}", highlight=False)
     for meta, v, png in validations:

@@ -19,12 +19,14 @@ from edgebench.cli.common import (
     RuntimePrecisionOption,
     SeedOption,
     TrainBar,
+    default_out,
     handles_errors,
     out,
     progress,
 )
 from edgebench.distill.train import TrainConfig
-from edgebench.prune.history import PruneStep
+from edgebench.pruning.history import PruneStep
+from edgebench.units import parse_ms
 
 
 @handles_errors
@@ -71,6 +73,8 @@ def prune(
 
     Example: edgebench prune --device host --latency 1.2ms --criterion info
     """
+    budget_ms = parse_ms(latency, "--latency")
+    out_dir = out_dir or default_out("prune", device, budget_ms, backend, precision, criterion)
     finetune = TrainConfig(epochs=finetune_epochs, seed=seed)
     final = TrainConfig(epochs=final_epochs, seed=seed)
     with progress() as bar:
@@ -79,8 +83,10 @@ def prune(
             bar.console.print(f"step {s.step:3d} {s.root:24} -{len(s.channels):3d} ch  -> {s.predicted_ms:8.3f} ms "
                               f"predicted", highlight=False)  # fmt: skip
 
-        result = api.prune(device, latency, backend, precision, teacher, criterion, data, finetune_every, finetune,
-                           final, out_dir, cache_dir, Bar(bar), step, TrainBar(bar), overwrite)  # fmt: skip
+        result = api.prune(device=device, budget_ms=budget_ms, backend=backend, precision=precision, teacher=teacher,
+                           criterion=criterion, data=data, finetune_every=finetune_every, finetune=finetune,
+                           final=final, out=out_dir, overwrite=overwrite, cache_dir=cache_dir, progress=Bar(bar),
+                           on_step=step, train_progress=TrainBar(bar))  # fmt: skip
     _print_prune(result)
 
 

@@ -10,6 +10,7 @@ import typer
 
 from edgebench import api
 from edgebench.cli.common import handles_errors, out
+from edgebench.units import parse_ms
 
 
 @handles_errors
@@ -29,5 +30,8 @@ def report(
     Example: edgebench report reports/run-host --latency 2ms --out reports/host.html
     """
     t0 = time.perf_counter()
-    path = api.report(results, out_file, latency, title)
-    out.print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB in {time.perf_counter() - t0:.1f} s)")
+    folder = results if results.is_dir() else results.parent
+    path = api.report(results, out=out_file or Path("reports") / f"{folder.resolve().name}.html",
+                      budget_ms=parse_ms(latency, "--latency") if latency else None, title=title)  # fmt: skip
+    out.print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB in {time.perf_counter() - t0:.1f} s)", soft_wrap=True,
+              highlight=False)  # fmt: skip

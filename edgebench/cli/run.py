@@ -76,8 +76,11 @@ def run(
     backends = [] if not backend or "all" in backend else backend
     timeout_s = parse_ms(timeout, "--timeout") / 1000
     budget_ms = parse_ms(latency, "--latency") if latency else None
-    plan, rows = api.run(candidates, device, backends, precision or [], data, out_dir, threads, warmup, repeats,
-                         timeout_s, retry_failed, overwrite)  # fmt: skip
+    out_dir = out_dir or Path("reports") / f"run-{api.device(device).name}"
+    plan, rows = api.plan_run(candidates, device=device, out=out_dir,
+                              backends=backends, precisions=precision or [], data=data, threads=threads, warmup=warmup,
+                              repeats=repeats, timeout_s=timeout_s, retry_failed=retry_failed,
+                              overwrite=overwrite)  # fmt: skip
     err.print(f"{len(plan.jobs)} rows to run on {plan.device} (latency {plan.source}); {plan.kept} kept from an "
               f"earlier run in {plan.table.directory}")  # fmt: skip
     failed = 0
@@ -94,7 +97,7 @@ def run(
     for r in summary.itertuples(index=False):
         table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r))
     out.print(table)
-    report = api.report(plan.table.directory, plan.table.directory / "report.html", latency)
+    report = api.report(plan.table.frame, out=plan.table.directory / "report.html", budget_ms=budget_ms)
     out.print(f"results in {plan.table.directory / 'results.parquet'} (and .csv), report in {report}")
     if failed:
         err.print(f"[red]{failed} of {len(plan.jobs)} rows failed[/]; their reasons are in the table")

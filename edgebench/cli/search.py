@@ -20,12 +20,13 @@ from edgebench.cli.common import (
     RuntimeBackendOption,
     RuntimePrecisionOption,
     TrainBar,
+    default_out,
     handles_errors,
     progress,
 )
 from edgebench.cli.search_render import SearchLog, baseline_line, print_one_shot, print_search
-from edgebench.search.nas import PROXY
-from edgebench.search.oneshot import FINETUNE, OneShotSettings
+from edgebench.searching.nas import PROXY
+from edgebench.searching.oneshot import FINETUNE, OneShotSettings
 from edgebench.types import SearchMethod
 from edgebench.units import parse_ms
 
@@ -104,12 +105,17 @@ def search(
 
     Example: edgebench search --device myriadx --latency 15ms --method oneshot
     """
+    budget_ms = parse_ms(latency, "--latency")
     if method is SearchMethod.ONESHOT:
         finetune = replace(FINETUNE, epochs=finetune_epochs, seed=seed) if finetune_epochs else None
         with progress() as bar:
-            shot = api.one_shot(device, latency, backend, precision, space, data, teacher, estimator, students,
-                                finetune, distill, seed, out_dir, baseline, cache_dir, Bar(bar), PhaseBar(bar),
-                                TrainBar(bar), baseline_line(bar), overwrite)  # fmt: skip
+            shot = api.one_shot(
+                device=device, budget_ms=budget_ms, backend=backend, precision=precision, space=space, data=data,
+                teacher=teacher, estimator=estimator, students=students, finetune=finetune, loss=distill, seed=seed,
+                baseline=baseline, out=out_dir or default_out("oneshot", device, budget_ms, backend, precision),
+                overwrite=overwrite, cache_dir=cache_dir, progress=Bar(bar), steps=PhaseBar(bar),
+                train_progress=TrainBar(bar), on_baseline=baseline_line(bar),
+            )  # fmt: skip
         print_one_shot(shot)
         return
     config = replace(PROXY, epochs=epochs, resolution=proxy_resolution, seed=seed)
@@ -117,8 +123,10 @@ def search(
     with progress() as bar:
         log = SearchLog(bar, trials)
         result = api.search(
-            device, latency, backend, precision, space, trials, budget_s, distill, data, teacher, config, seed,
-            out_dir, storage, resume, baseline, cache_dir, log.candidate, log.baseline, Bar(bar), TrainBar(bar),
-            overwrite,
+            device=device, budget_ms=budget_ms, backend=backend, precision=precision, space=space, trials=trials,
+            time_budget_s=budget_s, loss=distill, data=data, teacher=teacher, proxy=config, seed=seed,
+            baseline=baseline, out=out_dir or default_out("search", device, budget_ms, backend, precision),
+            storage=storage, resume=resume, overwrite=overwrite, cache_dir=cache_dir, on_candidate=log.candidate,
+            on_baseline=log.baseline, progress=Bar(bar), train_progress=TrainBar(bar),
         )  # fmt: skip
     print_search(result)

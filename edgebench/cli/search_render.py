@@ -11,8 +11,8 @@ from rich.table import Table
 
 from edgebench import api
 from edgebench.cli.common import out, pct
-from edgebench.search.baseline import BaselineRow
-from edgebench.search.nas import COMPLETE, DUPLICATE, FAILED, INFEASIBLE, Candidate
+from edgebench.searching.baseline import BaselineRow
+from edgebench.searching.nas import COMPLETE, DUPLICATE, FAILED, INFEASIBLE, Candidate
 
 
 class SearchLog:

@@ -94,7 +94,7 @@ def teacher_train(
     device = renamed(torch_device, old_device, "--device", "--torch-device")
     config = TrainConfig(epochs, batch_size, optimizer, lr, weight_decay, patience, seed, augment, device=device)
     with progress() as bar:
-        run = api.train_teacher(data, arch, out_dir, config, TrainBar(bar))
+        run = api.train_teacher(arch, data=data, config=config, out=out_dir, progress=TrainBar(bar))
     print_run(run)
 
 
@@ -192,5 +192,6 @@ def train(
     params = {k: v for k, v in options.items() if v is not None}
     config = TrainConfig(epochs, batch_size, optimizer, lr, weight_decay, patience, seed, augment, device=device)
     with progress() as bar:
-        run = api.train_student(arch, loss, data, teacher, params, config, out_dir, cache_dir, TrainBar(bar))
+        run = api.train_student(arch, loss=loss, data=data, teacher=teacher, loss_params=params, config=config,
+                                out=out_dir, cache_dir=cache_dir, progress=TrainBar(bar))  # fmt: skip
     print_run(run)

@@ -18,14 +18,14 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from edgebench import __version__
 from edgebench.distill import networks
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import Network
 from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError
-from edgebench.prune.history import PruneHistory
-from edgebench.search.space import SearchSpace
+from edgebench.pruning.history import PruneHistory
+from edgebench.searching.space import SearchSpace
+from edgebench.version import __version__
 
 SCHEMA_VERSION = 1
 WEIGHTS, ARCH, METRICS = "weights.pt", "arch.json", "metrics.json"
@@ -139,7 +139,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     if not (path / ARCH).is_file() or not (path / WEIGHTS).is_file():
         raise ConfigError(
             f"{path}: not an edgebench checkpoint (needs {ARCH} and {WEIGHTS}); make one with `edgebench teacher "
-            "train` or `edgebench train --output`"
+            "train` or `edgebench train --out`"
         )
     arch = _read_json(path / ARCH)
     network = networks.from_dict(arch, path / ARCH)

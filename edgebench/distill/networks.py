@@ -10,7 +10,7 @@ from torch import nn
 
 from edgebench.exceptions import ConfigError, UnknownNameError
 from edgebench.nets import NETS
-from edgebench.search.space import ArchSpec, SearchSpace, get_space, load_arch
+from edgebench.searching.space import ArchSpec, SearchSpace, get_space, load_arch
 
 #: A registered network name, or an architecture of a search space.
 Network: TypeAlias = str | ArchSpec

@@ -31,7 +31,7 @@ from edgebench.lut.keys import KEY_COLUMNS, LutKey, arch_keys, enumerate_keys
 from edgebench.lut.predictor import block_cost, io_melems
 from edgebench.lut.sampling import Stats, measure_passes
 from edgebench.lut.store import Correction, Journal, LutId, LutMeta, LutTable, key_id, read_table, write_table
-from edgebench.search.space import ArchSpec, SearchSpace
+from edgebench.searching.space import ArchSpec, SearchSpace
 from edgebench.types import Precision, Status
 
 if TYPE_CHECKING:

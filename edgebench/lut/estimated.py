@@ -23,7 +23,7 @@ from edgebench.lut.costmodel import CostParams, estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.lut.keys import enumerate_keys
 from edgebench.lut.store import Correction, LutId, LutMeta, LutTable, read_table, write_table
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from edgebench.types import Precision, Source, Status
 
 COST_MODEL_VERSION = "roofline-1"

@@ -21,7 +21,7 @@ from onnx import numpy_helper, shape_inference
 
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
-from edgebench.search.space import pad_channels
+from edgebench.searching.space import pad_channels
 from edgebench.types import KernelKind, SizeClass, size_class
 
 WHERE = "edgebench's cost model"

@@ -9,7 +9,7 @@ from typing import Any
 from torch import nn
 
 from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual
-from edgebench.search.space import ArchSpec, SearchSpace
+from edgebench.searching.space import ArchSpec, SearchSpace
 
 
 class BlockKind(str, Enum):

@@ -11,7 +11,7 @@ import numpy as np
 from edgebench.exceptions import MissingRowError
 from edgebench.lut.keys import BlockKind, LutKey, arch_keys
 from edgebench.lut.store import Correction, LutTable
-from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch
+from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch
 from edgebench.types import Source, Status
 
 

@@ -24,7 +24,7 @@ from edgebench.lut.metrics import Metrics
 from edgebench.lut.predictor import Predictor
 from edgebench.lut.sampling import Stats
 from edgebench.lut.store import Journal, LutId, LutTable
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from edgebench.types import Precision
 
 #: Validation architectures are drawn with this seed offset, so they never coincide with the calibration networks.

@@ -17,11 +17,9 @@ def test_bench_through_the_agent_matches_local_timing(
     agent: str, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV, TOKEN)
-    _, records = api.bench(str(tiny_onnx), str(board_profile(tmp_path, agent)), ["onnxruntime", "openvino"],
-                           repeats=300, threads=1)  # fmt: skip
-    remote, ir = list(records)
-    _, local = api.bench(str(tiny_onnx), "host", ["onnxruntime"], repeats=300, threads=1)
-    (here,) = list(local)
+    remote, ir = api.bench(tiny_onnx, device=str(board_profile(tmp_path, agent)), backends=["onnxruntime", "openvino"],
+                           repeats=300, threads=1).records  # fmt: skip
+    (here,) = api.bench(tiny_onnx, device="host", backends=["onnxruntime"], repeats=300, threads=1).records
     assert remote.status == "COMPLETE" and remote.source == "agent" and remote.device == "board"
     assert remote.count == 300 and remote.parity_max_rel_err is not None
     assert 0.5 < remote.median_ms / here.median_ms < 2.0  # the same machine, timed two ways
@@ -33,14 +31,14 @@ def test_the_profile_names_the_openvino_device_the_agent_uses(
     agent: str, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV, TOKEN)
-    _, records = api.bench(str(tiny_onnx), str(board_profile(tmp_path, agent, "MYRIAD")), ["openvino"], repeats=5)
-    (stick,) = list(records)
+    (stick,) = api.bench(tiny_onnx, device=str(board_profile(tmp_path, agent, "MYRIAD")), backends=["openvino"],
+                         repeats=5).records  # fmt: skip
     assert stick.status == "FAILED" and "OpenVINO device 'MYRIAD' is not here; this agent has CPU" in stick.error
 
 
 def test_a_missing_token_is_a_one_line_error(agent: str, tiny_onnx: Path, tmp_path: Path) -> None:
     with pytest.raises(UnreachableDeviceError, match=f"\\${ENV} is not set; export the token"):
-        api.bench(str(tiny_onnx), str(board_profile(tmp_path, agent)), ["onnxruntime"])  # before any conversion
+        api.bench(tiny_onnx, device=str(board_profile(tmp_path, agent)), backends=["onnxruntime"])
 
 
 def test_a_dead_agent_is_retried_then_named() -> None:
@@ -57,8 +55,9 @@ def test_once_the_agent_is_gone_the_remaining_rows_fail_without_waiting(
     call = AgentClient._call
     monkeypatch.setattr(AgentClient, "_call", lambda self, *a: asked.append(a[0]) or call(self, *a))
     profile = board_profile(tmp_path, "http://127.0.0.1:9", retries=0)
-    _, records = api.bench(str(tiny_onnx), str(profile), ["onnxruntime", "openvino", "tflite"], repeats=5)
-    first, *rest = list(records)
+    results = api.bench(tiny_onnx, device=str(profile), backends=["onnxruntime", "openvino", "tflite"], repeats=5)
+    first, *rest = results.records
+    assert list(results.to_dataframe()["status"]) == ["FAILED"] * 3
     assert asked == ["/info"]  # asked once, not once per backend
     assert first.status == "FAILED" and "did not answer /info after 1 tries" in first.error
     assert [r.status for r in rest] == ["FAILED", "FAILED"]

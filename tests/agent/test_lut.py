@@ -22,7 +22,7 @@ from edgebench.exceptions import UnreachableDeviceError
 from edgebench.lut.builder import BuildSettings, build_lut
 from edgebench.lut.keys import enumerate_keys
 from edgebench.lut.store import LutId, LutTable, read_table
-from edgebench.search.space import load_space
+from edgebench.searching.space import load_space
 from edgebench.testing.agent import standalone, start_agent
 from edgebench.types import Precision
 from tests.agent.conftest import ENV, TOKEN, board_profile
@@ -36,7 +36,7 @@ import json, sys
 from pathlib import Path
 from edgebench.devices import get_device
 from edgebench.lut.builder import BuildSettings, build_lut
-from edgebench.search.space import load_space
+from edgebench.searching.space import load_space
 from edgebench.types import Precision
 backend, space, cache, settings = sys.argv[1:]
 result = build_lut(get_device("host"), backend, Precision.FP32, load_space(Path(space)), Path(cache),

@@ -8,7 +8,7 @@ import pytest
 
 from edgebench.devices import load_profile
 from edgebench.lut.builder import BuildSettings
-from edgebench.prune.latency import build_layer_table
+from edgebench.pruning.latency import build_layer_table
 from edgebench.types import Precision, Source
 from tests.agent.conftest import ENV, TOKEN, board_profile
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgebench.search.space import ArchSpec, BlockArch, StageArch, get_space
+from edgebench.searching.space import ArchSpec, BlockArch, StageArch, get_space
 
 
 def smallest(space_name: str = "mbv2-cifar") -> ArchSpec:

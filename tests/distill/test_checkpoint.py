@@ -14,7 +14,7 @@ from edgebench.distill.networks import Network, build_network, resolve_network
 from edgebench.distill.teacher import default_teacher, default_teacher_dir
 from edgebench.distill.train import TrainConfig, TrainResult
 from edgebench.exceptions import ConfigError, UnknownNameError
-from edgebench.search.space import ArchSpec, BlockArch, StageArch, get_space
+from edgebench.searching.space import ArchSpec, BlockArch, StageArch, get_space
 from edgebench.shipped import SHIPPED
 from tests.distill.conftest import smallest
 from tests.search.test_cli import TINY32

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edgebench import api
+from edgebench.api import training
 from edgebench.cli import app
 from edgebench.distill.checkpoint import ARCH, METRICS, WEIGHTS
 from tests.distill.conftest import smallest
@@ -70,8 +70,8 @@ def _no_teacher(*_: object) -> None:
 def test_teacher_free_losses_train_without_any_teacher(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, npz: Path, arch: Path, args: list[str]
 ) -> None:
-    monkeypatch.setattr(api, "default_teacher", _no_teacher)
-    monkeypatch.setattr(api, "load_checkpoint", _no_teacher)
+    monkeypatch.setattr(training, "default_teacher", _no_teacher)
+    monkeypatch.setattr(training, "load_checkpoint", _no_teacher)
     cache, out = tmp_path / "cache", tmp_path / "student"
     train = ["train", "-a", str(arch), *args, "--data", f"npz:{npz}", "--epochs", "1", "--batch-size", "16"]
     result = runner.invoke(app, [*train, "--cache-dir", str(cache), "-o", str(out)], terminal_width=200)

@@ -10,7 +10,7 @@ import pytest
 from edgebench.backends import TIMING_RULE, get_backend
 from edgebench.lut.keys import LutKey, enumerate_keys
 from edgebench.lut.store import Correction, LutMeta, LutTable
-from edgebench.search.space import SearchSpace, get_space, load_space
+from edgebench.searching.space import SearchSpace, get_space, load_space
 
 TINY_SPACE = Path(__file__).with_name("tiny.yaml")
 

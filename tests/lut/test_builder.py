@@ -19,7 +19,7 @@ from edgebench.exceptions import UnreachableDeviceError
 from edgebench.lut.builder import BuildResult, BuildSettings, build_lut
 from edgebench.lut.keys import enumerate_keys
 from edgebench.lut.store import read_table
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from edgebench.types import Precision
 from tests.lut.conftest import TINY_SPACE
 
@@ -28,7 +28,7 @@ SETTINGS = BuildSettings(passes=2, window=3, warmup=1, networks=4, workers=1)
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildResult, Path]:
-    from edgebench.search.space import load_space
+    from edgebench.searching.space import load_space
 
     cache = tmp_path_factory.mktemp("cache")
     result = build_lut(get_device("host"), "onnxruntime", Precision.FP32, load_space(TINY_SPACE), cache, SETTINGS)

@@ -9,7 +9,7 @@ import pytest
 from edgebench.lut.builder import Network, fit_correction
 from edgebench.lut.keys import arch_keys
 from edgebench.lut.predictor import block_cost, io_melems
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from tests.lut.conftest import fake_latency
 
 

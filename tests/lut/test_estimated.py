@@ -16,7 +16,7 @@ from edgebench.lut.kernels import module_kernels
 from edgebench.lut.keys import arch_keys
 from edgebench.lut.predictor import Predictor
 from edgebench.lut.store import read_table
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from edgebench.types import Precision
 
 from .conftest import TINY_SPACE

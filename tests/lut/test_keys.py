@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edgebench.lut.keys import LutKey, arch_keys, enumerate_keys
-from edgebench.search.space import get_space
+from edgebench.searching.space import get_space
 
 
 @pytest.mark.parametrize("name", ["mbv2-cifar", "mbv2-224"])

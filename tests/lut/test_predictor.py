@@ -12,7 +12,7 @@ from edgebench.exceptions import MissingRowError
 from edgebench.lut.keys import arch_keys
 from edgebench.lut.predictor import Predictor, io_melems
 from edgebench.lut.store import Correction
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from tests.lut.conftest import fake_latency, synthetic_table
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from edgebench.cli import app
 from edgebench.lut.store import Correction, LutId, write_table
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from tests.test_cli import one_line_error
 
 from .conftest import TINY_SPACE, synthetic_table

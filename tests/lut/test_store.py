@@ -11,7 +11,7 @@ import pytest
 
 from edgebench.exceptions import ConfigError
 from edgebench.lut.store import Correction, Journal, read_table, write_table
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from tests.lut.conftest import synthetic_table
 
 

@@ -11,7 +11,7 @@ from edgebench import api
 from edgebench.devices import get_device
 from edgebench.lut.builder import BuildResult
 from edgebench.lut.metrics import Metrics, kendall_tau
-from edgebench.search.space import SearchSpace
+from edgebench.searching.space import SearchSpace
 from tests.lut.test_builder import SETTINGS, built  # noqa: F401  (module fixture)
 
 
@@ -27,7 +27,7 @@ def test_metrics_on_known_errors() -> None:
 
 def test_validation_of_a_real_lut(built: tuple[BuildResult, Path], tiny: SearchSpace) -> None:  # noqa: F811
     result, cache = built
-    v, png = api.validate_lut(get_device("host"), result, tiny, 5, cache, SETTINGS)
+    v, png = api.validate_lut(get_device("host"), result, tiny, n=5, cache_dir=cache, settings=SETTINGS)
     assert v.metrics.n == 5 and len(v.networks) == 5
     assert (v.networks["measured_ms"] > 0).all() and (v.networks["predicted_ms"] > 0).all()
     assert -1 <= v.metrics.kendall_tau <= 1 and v.row_drift_pct >= 0

@@ -11,8 +11,8 @@ import torch
 
 from edgebench.exceptions import ConfigError
 from edgebench.nets import create_net
-from edgebench.prune.graph import PruningGraph
-from edgebench.prune.history import PruneHistory, PruneStep
+from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.history import PruneHistory, PruneStep
 
 
 def test_residual_channels_form_one_group_across_a_stage() -> None:

@@ -10,8 +10,8 @@ import torch
 
 from edgebench.exceptions import UnknownNameError
 from edgebench.nets import create_net
-from edgebench.prune.graph import PruningGraph
-from edgebench.prune.importance import CRITERIA, Scores, get_criterion
+from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.importance import CRITERIA, Scores, get_criterion
 
 
 def _graph_with_a_dead_channel(channel: int = 2) -> tuple[PruningGraph, torch.Tensor, torch.Tensor]:

@@ -14,8 +14,8 @@ from edgebench.lut.builder import BuildSettings
 from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.nets import create_net
-from edgebench.prune.graph import PruningGraph
-from edgebench.prune.latency import (
+from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.latency import (
     LayerShape,
     LayerTable,
     build_layer_table,

@@ -15,10 +15,10 @@ from edgebench.devices import get_device
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import TrainConfig
 from edgebench.exceptions import ConfigError
-from edgebench.prune.graph import PruningGraph
-from edgebench.prune.importance import get_criterion, output_kl
-from edgebench.prune.latency import LayerTable, build_layer_table
-from edgebench.prune.loop import PruneConfig, adapted_output, candidates, output_change, prune_to_budget
+from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.importance import get_criterion, output_kl
+from edgebench.pruning.latency import LayerTable, build_layer_table
+from edgebench.pruning.loop import PruneConfig, adapted_output, candidates, output_change, prune_to_budget
 from edgebench.types import Precision
 
 NET, SHAPE = "resnet18-0.25-cifar", (1, 3, 32, 32)

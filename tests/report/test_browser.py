@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from matplotlib import image
 
-from edgebench.report import write_report
+from edgebench.reporting import write_report
 from edgebench.results import COLUMNS
 from tests.report.test_report import _row
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from edgebench.report import write_report
-from edgebench.report.data import HOW, SUMMED, report_data
-from edgebench.report.render import render
+from edgebench.reporting import write_report
+from edgebench.reporting.data import HOW, SUMMED, report_data
+from edgebench.reporting.render import render
 from edgebench.results import COLUMNS, ResultRow, read_results
 
 

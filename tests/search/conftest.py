@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from edgebench.search.space import SearchSpace, load_space
+from edgebench.searching.space import SearchSpace, load_space
 
 TINY = Path(__file__).with_name("tiny32.yaml")
 

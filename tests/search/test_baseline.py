@@ -11,8 +11,8 @@ import pytest
 from edgebench.devices import get_device
 from edgebench.distill.losses import get_loss
 from edgebench.distill.train import TrainConfig
-from edgebench.search import baseline
-from edgebench.search.baseline import baseline_family, family_dir
+from edgebench.searching import baseline
+from edgebench.searching.baseline import baseline_family, family_dir
 from edgebench.types import AccuracySource, Precision
 from tests.search.test_estimator import brightness
 

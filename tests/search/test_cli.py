@@ -66,7 +66,7 @@ def test_a_budget_nothing_meets_fails_with_the_fastest_latency(
     ("change", "expected"),
     [
         (["--latency", "fast"], "--latency 'fast' is not a positive duration"),
-        (["--resume"], "to resume; drop --resume to start it"),
+        (["--resume"], "to resume; start it without resuming"),
         (["--space", "mbv2-224"], "space 'mbv2-224' is for 224x224 inputs"),
         (["--distill", "kdd"], "unknown loss 'kdd'"),
     ],

@@ -19,7 +19,7 @@ from edgebench import shipped
 from edgebench.data import ImageData, Split
 from edgebench.distill.checkpoint import Checkpoint
 from edgebench.exceptions import ConfigError
-from edgebench.search.estimator import (
+from edgebench.searching.estimator import (
     PREDICTOR,
     PROVENANCE,
     SAMPLES,
@@ -34,8 +34,8 @@ from edgebench.search.estimator import (
     load_estimator,
     teacher_digest,
 )
-from edgebench.search.space import ArchSpec, SearchSpace
-from edgebench.search.supernet import CHECKPOINT, SupernetConfig
+from edgebench.searching.space import ArchSpec, SearchSpace
+from edgebench.searching.supernet import CHECKPOINT, SupernetConfig
 
 CONFIG = SupernetConfig(epochs=1, largest_epochs=0, batch_size=16, random_subnets=1, device="cpu")
 SAMPLED = 6  # random sub-networks, besides the largest and the smallest

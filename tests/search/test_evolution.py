@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from edgebench.exceptions import ConfigError
-from edgebench.search.evolution import FIRST, EvolutionSettings, Judged, crossover, evolve, front, mutate
-from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
+from edgebench.searching.evolution import FIRST, EvolutionSettings, Judged, crossover, evolve, front, mutate
+from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
 
 
 def every_arch(space: SearchSpace) -> list[ArchSpec]:

@@ -19,7 +19,7 @@ from edgebench.distill.losses import get_loss
 from edgebench.distill.train import TrainConfig
 from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
-from edgebench.search.nas import (
+from edgebench.searching.nas import (
     COMPLETE,
     INFEASIBLE,
     Objective,
@@ -28,7 +28,7 @@ from edgebench.search.nas import (
     run_search,
     storage_for,
 )
-from edgebench.search.space import SearchSpace, load_space
+from edgebench.searching.space import SearchSpace, load_space
 from tests.lut.conftest import TINY_SPACE, synthetic_table
 
 PROXY = TrainConfig(epochs=1, batch_size=16, patience=None)
@@ -103,7 +103,7 @@ WORKER = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from edgebench.search.space import load_space
+from edgebench.searching.space import load_space
 from tests.lut.conftest import TINY_SPACE
 from tests.search.test_nas import _budget, _search, shades
 space = load_space(TINY_SPACE)

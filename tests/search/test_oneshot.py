@@ -14,10 +14,10 @@ from edgebench.distill.losses import get_loss
 from edgebench.distill.train import TrainConfig
 from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
-from edgebench.search.estimator import AccuracyEstimator, build_estimator
-from edgebench.search.evolution import EvolutionSettings, Judged
-from edgebench.search.oneshot import OneShotSettings, one_shot_search, spread
-from edgebench.search.space import SearchSpace, get_space
+from edgebench.searching.estimator import AccuracyEstimator, build_estimator
+from edgebench.searching.evolution import EvolutionSettings, Judged
+from edgebench.searching.oneshot import OneShotSettings, one_shot_search, spread
+from edgebench.searching.space import SearchSpace, get_space
 from tests.lut.conftest import synthetic_table
 from tests.search.test_estimator import CONFIG, brightness
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from edgebench.exceptions import ConfigError, UnknownNameError
-from edgebench.search.space import ArchSpec, get_space, load_arch, load_space, space_paths
+from edgebench.searching.space import ArchSpec, get_space, load_arch, load_space, space_paths
 
 SHIPPED = ["mbv2-cifar", "mbv2-224"]
 

@@ -17,9 +17,9 @@ from torch import nn
 from edgebench.data import ImageData, Split
 from edgebench.distill.train import TrainStep
 from edgebench.exceptions import ConfigError
-from edgebench.search import supernet as supernet_module
-from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
-from edgebench.search.supernet import (
+from edgebench.searching import supernet as supernet_module
+from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
+from edgebench.searching.supernet import (
     CHECKPOINT,
     Supernet,
     SupernetConfig,

@@ -11,8 +11,9 @@ from typing import get_type_hints
 
 import pandas as pd
 
-from edgebench import __version__, pareto
+from edgebench import pareto
 from edgebench.results import ResultRow
+from edgebench.version import __version__
 
 #: Latency sources timed on a real backend (as opposed to the cost model's ``estimated``).
 TIMED = ("measured", "agent")

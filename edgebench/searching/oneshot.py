@@ -24,10 +24,10 @@ from edgebench.distill.losses import DistillLoss
 from edgebench.distill.train import FINAL, TrainConfig, TrainResult, evaluate, train
 from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
-from edgebench.search.estimator import AccuracyEstimator
-from edgebench.search.evolution import EvolutionSettings, Judged, evolve, front
-from edgebench.search.space import ArchSpec
-from edgebench.search.supernet import inherit
+from edgebench.searching.estimator import AccuracyEstimator
+from edgebench.searching.evolution import EvolutionSettings, Judged, evolve, front
+from edgebench.searching.space import ArchSpec
+from edgebench.searching.supernet import inherit
 
 #: Fine-tuning from inherited weights: the final recipe's schedule, shorter and gentler.
 FINETUNE = replace(FINAL, epochs=1, lr=0.01)

@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from edgebench.exceptions import ConfigError
-from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, StageSpace
+from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch, StageSpace
 
 #: An objective: one value per architecture, computed for all of them at once.
 Objective = Callable[[Sequence[ArchSpec]], np.ndarray]

@@ -27,14 +27,15 @@ import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 from scipy.stats import kendalltau
 
-from edgebench import __version__, shipped
+from edgebench import shipped
 from edgebench.data import ImageData
 from edgebench.distill.checkpoint import WEIGHTS, Checkpoint
 from edgebench.distill.train import TrainStep, default_device
 from edgebench.exceptions import ConfigError
 from edgebench.lut.store import default_cache_dir
-from edgebench.search.space import ArchSpec, SearchSpace
-from edgebench.search.supernet import CHECKPOINT, Supernet, SupernetConfig, load_supernet, score, train_supernet
+from edgebench.searching.space import ArchSpec, SearchSpace
+from edgebench.searching.supernet import CHECKPOINT, Supernet, SupernetConfig, load_supernet, score, train_supernet
+from edgebench.version import __version__
 
 log = logging.getLogger(__name__)
 

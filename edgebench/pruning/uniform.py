@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from edgebench.prune.graph import PruningGraph
-from edgebench.prune.history import PruneHistory, PruneStep
-from edgebench.prune.importance import Scores
+from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.history import PruneHistory, PruneStep
+from edgebench.pruning.importance import Scores
 
 
 def uniform_width(channels: int, keep: float, multiple: int) -> int:

@@ -1,7 +1,7 @@
 """Search spaces of MobileNetV2-style students, and ``ArchSpec``: one architecture as a small JSON document.
 
-A space (``edgebench/search/spaces/NAME.yaml``) fixes the input, the stem and the head, and per stage the stride and the
-choices of depth and width, and per block the choices of expansion ratio, kernel size and squeeze-excite. An
+A space (``edgebench/searching/spaces/NAME.yaml``) fixes the input, the stem and the head, and per stage the stride
+and the choices of depth and width, and per block the choices of expansion ratio, kernel size and squeeze-excite. An
 ``ArchSpec`` picks one value for each choice; it validates against its space, builds a PyTorch module, and
 round-trips exactly through ``to_dict``/``from_dict`` (and JSON).
 """
@@ -24,7 +24,7 @@ from edgebench.exceptions import ConfigError, UnknownNameError
 from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual
 
 SCHEMA_VERSION = 1
-SPACES_DIR = Path(str(resources.files("edgebench.search") / "spaces"))  # package data, in a wheel too
+SPACES_DIR = Path(str(resources.files("edgebench.searching") / "spaces"))  # package data, in a wheel too
 
 
 def pad_channels(channels: int, multiple: int) -> int:
@@ -309,7 +309,7 @@ def load_space(path: str | Path) -> SearchSpace:
 
 
 def get_space(name_or_path: str) -> SearchSpace:
-    """A shipped space by name (``edgebench/search/spaces/NAME.yaml``) or any space YAML by path."""
+    """A shipped space by name (``edgebench/searching/spaces/NAME.yaml``) or any space YAML by path."""
     if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
         return load_space(name_or_path)
     paths = space_paths()

@@ -40,9 +40,9 @@ from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.lut.sampling import Stats
 from edgebench.lut.store import NOISY_FIT, Journal, key_id
-from edgebench.prune.graph import PruningGraph
-from edgebench.prune.history import PruneHistory
-from edgebench.prune.uniform import uniform_history
+from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.history import PruneHistory
+from edgebench.pruning.uniform import uniform_history
 from edgebench.types import Precision, Source
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from edgebench.exceptions import UnknownNameError
-from edgebench.prune.graph import PruningGraph
+from edgebench.pruning.graph import PruningGraph
 
 #: per-channel scores of every group, by root name
 Scores = dict[str, torch.Tensor]

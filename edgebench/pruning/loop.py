@@ -23,10 +23,10 @@ from edgebench.data.dataset import ImageData, batches, to_device
 from edgebench.distill.losses import get_loss
 from edgebench.distill.train import TrainConfig, TrainResult, TrainStep, train
 from edgebench.exceptions import ConfigError
-from edgebench.prune.graph import ChannelGroup, PruningGraph
-from edgebench.prune.history import PruneHistory, PruneStep
-from edgebench.prune.importance import Scores, get_criterion, masked, output_kl
-from edgebench.prune.latency import ConvLayer, LayerShape, LayerTable, conv_layers
+from edgebench.pruning.graph import ChannelGroup, PruningGraph
+from edgebench.pruning.history import PruneHistory, PruneStep
+from edgebench.pruning.importance import Scores, get_criterion, masked, output_kl
+from edgebench.pruning.latency import ConvLayer, LayerShape, LayerTable, conv_layers
 
 
 @dataclass(frozen=True)

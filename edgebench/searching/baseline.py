@@ -29,7 +29,7 @@ from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.kernels import module_kernels
 from edgebench.model import from_module
 from edgebench.nets import NETS
-from edgebench.search.estimator import data_digest, teacher_digest
+from edgebench.searching.estimator import data_digest, teacher_digest
 from edgebench.types import AccuracySource, Precision, Source, Status
 
 #: Width multipliers of the baseline family.

@@ -8,8 +8,8 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from edgebench.report.data import ReportData, report_data
-from edgebench.report.plots import pareto_svg, predicted_svg
+from edgebench.reporting.data import ReportData, report_data
+from edgebench.reporting.plots import pareto_svg, predicted_svg
 
 #: The table's columns, in order (the rest of a results row is in the CSV/Parquet).
 COLUMNS = ("candidate", "kind", "network", "device", "backend", "precision", "status", "error", "top1_pct",
@@ -29,7 +29,7 @@ def _cell(value: object) -> object:
 
 def render(data: ReportData) -> str:
     """The page's HTML text."""
-    loader = jinja2.PackageLoader("edgebench.report", "templates")
+    loader = jinja2.PackageLoader("edgebench.reporting", "templates")
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
     plots = [
         pareto_svg(g, data.budget_ms, f"{k[0]} {k[1]} {k[2]}")

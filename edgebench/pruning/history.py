@@ -12,7 +12,7 @@ from typing import Any
 from torch import nn
 
 from edgebench.exceptions import ConfigError
-from edgebench.prune.graph import PruningGraph
+from edgebench.pruning.graph import PruningGraph
 
 SCHEMA_VERSION = 1
 

@@ -30,7 +30,7 @@ from edgebench.distill.losses import DistillLoss
 from edgebench.distill.train import TrainConfig, TrainResult, train
 from edgebench.exceptions import ConfigError, error_text
 from edgebench.lut.predictor import Predictor
-from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch
+from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch
 from edgebench.types import AccuracySource
 
 #: Row statuses: trained; rejected by the latency budget before training; an architecture already trained in the

@@ -26,7 +26,7 @@ from edgebench.distill.losses import DistillLoss, get_loss
 from edgebench.distill.train import TrainStep, default_device, evaluate
 from edgebench.exceptions import ConfigError
 from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual, SqueezeExcite
-from edgebench.search.space import ArchSpec, BlockArch, SearchSpace, StageArch, StageSpace
+from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch, StageSpace
 
 SCHEMA_VERSION = 1
 CHECKPOINT = "supernet.pt"
