@@ -18,6 +18,11 @@ from edgebench.data.dataset import make_data
 from edgebench.testing.backend_suite import tiny_model
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first, so that under two workers one of them does not run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_model().to_onnx(tmp_path_factory.mktemp("models"))

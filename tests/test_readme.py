@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -19,6 +20,7 @@ def python_script() -> str:
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+@pytest.mark.long
 def test_the_from_python_script_profiles_searches_runs_and_reports(tmp_path: Path) -> None:
     (tmp_path / "script.py").write_text(python_script())
     env = {**os.environ, "EDGEBENCH_CACHE": str(tmp_path / "cache")}
