@@ -18,9 +18,9 @@ import argparse
 import time
 from pathlib import Path
 
+from edgebench.costmodel.calibrate import calibrate_profile
+from edgebench.costmodel.measurements import read_measurements
 from edgebench.devices import get_device
-from edgebench.lut.calibrate import calibrate_profile
-from edgebench.lut.measurements import read_measurements
 from edgebench.lut.metrics import Metrics
 from edgebench.types import Precision
 

@@ -28,11 +28,11 @@ import pandas as pd
 from torch import nn
 
 from edgebench.backends import get_backend
+from edgebench.costmodel.calibrate import calibration_record, fit, with_calibration
+from edgebench.costmodel.measurements import read_measurements
+from edgebench.costmodel.model import KernelTable, params_for
 from edgebench.devices import get_device, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
-from edgebench.lut.calibrate import calibration_record, fit, with_calibration
-from edgebench.lut.costmodel import KernelTable, params_for
-from edgebench.lut.measurements import read_measurements
 from edgebench.lut.metrics import Metrics
 from edgebench.lut.sampling import Stats, measure_passes
 from edgebench.model import from_module, load_onnx

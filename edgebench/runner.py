@@ -150,13 +150,13 @@ def execute(job: RunJob) -> ResultRow:
     from edgebench import parity
     from edgebench.agent_client import open_on, runtime_facts
     from edgebench.backends import get_backend
+    from edgebench.costmodel.kernels import module_kernels
+    from edgebench.costmodel.model import calibration_for, estimate, params_for
     from edgebench.data import load_data
     from edgebench.data.dataset import batches, to_device
     from edgebench.devices import get_device, latency_source
     from edgebench.distill import networks
     from edgebench.distill.checkpoint import load_checkpoint
-    from edgebench.lut.costmodel import calibration_for, estimate, params_for
-    from edgebench.lut.kernels import module_kernels
     from edgebench.model import from_module
     from edgebench.types import Source
 

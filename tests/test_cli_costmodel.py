@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from edgebench.cli import app
+from edgebench.costmodel.measurements import read_measurements
+from edgebench.costmodel.model import KernelTable, params_for
 from edgebench.devices import load_profile
 from edgebench.devices.registry import SHIPPED_DIR
-from edgebench.lut.costmodel import KernelTable, params_for
-from edgebench.lut.measurements import read_measurements
 from edgebench.types import Precision
 
 from .test_cli import one_line_error

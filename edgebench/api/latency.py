@@ -10,16 +10,16 @@ from pathlib import Path
 from edgebench.api.resolve import device as as_device
 from edgebench.api.resolve import precisions_for, runtime_for
 from edgebench.bench import plan, require_measurable
+from edgebench.costmodel.calibrate import CalibrationReport, calibrate_profile
+from edgebench.costmodel.kernels import load_kernels
+from edgebench.costmodel.measurements import read_measurements
+from edgebench.costmodel.model import Estimate, estimate, params_for
 from edgebench.devices import DeviceProfile, latency_source, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.exceptions import MissingRowError, UnreachableDeviceError
 from edgebench.lut import builder
 from edgebench.lut.builder import BuildResult, BuildSettings, Progress, read_lut
-from edgebench.lut.calibrate import CalibrationReport, calibrate_profile
-from edgebench.lut.costmodel import Estimate, estimate, params_for
 from edgebench.lut.estimated import estimate_lut
-from edgebench.lut.kernels import load_kernels
-from edgebench.lut.measurements import read_measurements
 from edgebench.lut.predictor import Prediction, Predictor
 from edgebench.lut.store import LutId, LutMeta, default_cache_dir, writable_cache
 from edgebench.lut.validate import Validation, plot, validate

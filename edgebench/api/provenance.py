@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgebench.costmodel.model import params_for
 from edgebench.devices import DeviceProfile
-from edgebench.lut.costmodel import params_for
 from edgebench.lut.store import LutMeta
 from edgebench.types import Precision, Source
 

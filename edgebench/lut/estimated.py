@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import CostParams, estimate, params_for
 from edgebench.devices import DeviceProfile
 from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, Silent
-from edgebench.lut.costmodel import CostParams, estimate, params_for
-from edgebench.lut.kernels import module_kernels
 from edgebench.lut.keys import enumerate_keys
 from edgebench.lut.store import Correction, LutId, LutMeta, LutTable, read_table, write_table
 from edgebench.searching.space import SearchSpace

@@ -30,14 +30,14 @@ from torch import nn
 from edgebench.agent_client import runtime_facts
 from edgebench.backends import TIMING_RULE
 from edgebench.bench import require_measurable
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import estimate, params_for
 from edgebench.devices import DeviceProfile
 from edgebench.devices.profile import latency_source
 from edgebench.distill.networks import Network, build_network, label, resolution, to_dict
 from edgebench.exceptions import ConfigError
 from edgebench.lut.builder import BuildSettings, Progress, Silent, convert_and_time
 from edgebench.lut.convert import ConvertJob
-from edgebench.lut.costmodel import estimate, params_for
-from edgebench.lut.kernels import module_kernels
 from edgebench.lut.sampling import Stats
 from edgebench.lut.store import NOISY_FIT, Journal, key_id
 from edgebench.pruning.graph import PruningGraph

@@ -18,6 +18,8 @@ from typing import Any
 from torch import nn
 
 from edgebench.bench import bench_model
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import estimate, params_for
 from edgebench.data import ImageData
 from edgebench.devices import DeviceProfile, latency_source
 from edgebench.distill.checkpoint import METRICS, Checkpoint, save_checkpoint
@@ -25,8 +27,6 @@ from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import TrainConfig, train
 from edgebench.exceptions import error_text
-from edgebench.lut.costmodel import estimate, params_for
-from edgebench.lut.kernels import module_kernels
 from edgebench.model import from_module
 from edgebench.nets import NETS
 from edgebench.searching.estimator import data_digest, teacher_digest

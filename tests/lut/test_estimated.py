@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from edgebench.cli import app
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import estimate, params_for
 from edgebench.devices import get_device
-from edgebench.lut.costmodel import estimate, params_for
 from edgebench.lut.estimated import estimate_lut
-from edgebench.lut.kernels import module_kernels
 from edgebench.lut.keys import arch_keys
 from edgebench.lut.predictor import Predictor
 from edgebench.lut.store import read_table

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import estimate, params_for
 from edgebench.devices import get_device
 from edgebench.distill.networks import build_network
 from edgebench.lut.builder import BuildSettings
-from edgebench.lut.costmodel import estimate, params_for
-from edgebench.lut.kernels import module_kernels
 from edgebench.nets import create_net
 from edgebench.pruning.graph import PruningGraph
 from edgebench.pruning.latency import (

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from edgebench.costmodel.measurements import read_measurements
 from edgebench.exceptions import ConfigError
-from edgebench.lut.measurements import read_measurements
 from edgebench.types import KernelKind
 
 CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"

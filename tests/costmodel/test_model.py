@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from edgebench.costmodel.kernels import Kernel
+from edgebench.costmodel.model import CostParams, effective_peak, estimate, params_for
 from edgebench.devices import get_device
 from edgebench.devices.profile import Calibration, FitError
 from edgebench.exceptions import UnsupportedError
-from edgebench.lut.costmodel import CostParams, effective_peak, estimate, params_for
-from edgebench.lut.kernels import Kernel
 from edgebench.types import KernelKind, Precision, SizeClass, Source
 
 ONES = {k: dict.fromkeys(SizeClass, 1.0) for k in KernelKind}

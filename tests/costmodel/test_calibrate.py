@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import yaml
 
+from edgebench.costmodel.calibrate import MIN_SHARE, FlopsLinear, calibrate_profile, calibration_record, fit, split
+from edgebench.costmodel.kernels import Kernel
+from edgebench.costmodel.measurements import MeasuredNetwork
+from edgebench.costmodel.model import CostParams, KernelTable, params_for
 from edgebench.devices import get_device, load_profile
 from edgebench.exceptions import ConfigError
-from edgebench.lut.calibrate import MIN_SHARE, FlopsLinear, calibrate_profile, calibration_record, fit, split
-from edgebench.lut.costmodel import CostParams, KernelTable, params_for
-from edgebench.lut.kernels import Kernel
-from edgebench.lut.measurements import MeasuredNetwork
 from edgebench.lut.metrics import Metrics
 from edgebench.types import KernelKind, Precision, SizeClass
 

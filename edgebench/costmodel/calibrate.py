@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import least_squares
 
+from edgebench.costmodel.measurements import MeasuredNetwork
+from edgebench.costmodel.model import KINDS, SIZES, CostParams, KernelTable, params_for
 from edgebench.devices.profile import Calibration, DeviceProfile, FitError
 from edgebench.exceptions import ConfigError
-from edgebench.lut.costmodel import KINDS, SIZES, CostParams, KernelTable, params_for
-from edgebench.lut.measurements import MeasuredNetwork
 from edgebench.lut.metrics import Metrics
 from edgebench.types import KernelKind, Precision
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgebench.costmodel.kernels import Kernel
 from edgebench.devices.profile import Calibration, DeviceProfile
-from edgebench.lut.kernels import Kernel
 from edgebench.types import KernelKind, Precision, SizeClass, Source
 
 KINDS = tuple(KernelKind)

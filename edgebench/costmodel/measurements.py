@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from edgebench.costmodel.kernels import Kernel, load_kernels, module_kernels
 from edgebench.exceptions import ConfigError, ModelLoadError, UnknownNameError
-from edgebench.lut.kernels import Kernel, load_kernels, module_kernels
 from edgebench.nets import net_entry
 from edgebench.nets.nb201 import nb201
 
@@ -101,8 +101,8 @@ def read_measurements(
     channel_block: int = 1,
 ) -> list[MeasuredNetwork]:
     """Read a measurement CSV into networks with the kernels ``backend`` runs (in a layout of ``channel_block``
-    channels, see :func:`~edgebench.lut.kernels.kernels`); rows without a positive latency are left out, each named
-    in a warning.
+    channels, see :func:`~edgebench.costmodel.kernels.kernels`); rows without a positive latency are left out,
+    each named in a warning.
 
     Raises:
         ConfigError: a missing column, a malformed cell, or a model file that is not a model.

@@ -10,8 +10,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from edgebench.costmodel.kernels import kernels, load_kernels
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
-from edgebench.lut.kernels import kernels, load_kernels
 from edgebench.model import from_module
 from edgebench.nets import create_net
 from edgebench.types import KernelKind
