@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from edgebench.types import Status
+
 
 def front_mask(accuracy: np.ndarray, latency: np.ndarray) -> np.ndarray:
     """True for each point that no other point beats (higher-or-equal accuracy, lower-or-equal latency, one of them
@@ -58,7 +60,7 @@ def fronts(results: pd.DataFrame, budget_ms: float | None = None, accuracy: str 
     """The results with ``feasible`` (complete, and within ``budget_ms`` if given) and ``on_front`` (on its
     group's front of feasible rows) columns; failed and over-budget rows are never on a front."""
     out = results.copy()
-    ok = (out["status"] == "COMPLETE") & out[accuracy].notna() & out[latency].notna()
+    ok = (out["status"] == Status.COMPLETE.value) & out[accuracy].notna() & out[latency].notna()
     if budget_ms is not None:
         ok &= out[latency].astype(float) <= budget_ms
     out["feasible"] = ok.astype(bool)
@@ -78,7 +80,7 @@ def front_summary(marked: pd.DataFrame, budget_ms: float | None = None, accuracy
         points = group[group["on_front"]][[accuracy, latency]].to_numpy(dtype=float)
         slowest = group[latency].astype(float).max()
         ref = (0.0, float(budget_ms if budget_ms is not None else slowest))
-        failed = int((group["status"] != "COMPLETE").sum())
+        failed = int((group["status"] != Status.COMPLETE.value).sum())
         rows.append({**dict(zip(GROUP, key, strict=True)), "rows": len(group), "failed": failed,
                      "feasible": int(group["feasible"].sum()), "on_front": len(points),
                      "hypervolume": hypervolume(points, ref) if len(points) else 0.0})  # fmt: skip

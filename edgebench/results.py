@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from edgebench.exceptions import ConfigError
-from edgebench.types import AccuracySource
+from edgebench.types import AccuracySource, Status
 
 SCHEMA_VERSION = 1
 PARQUET, CSV = "results.parquet", "results.csv"
@@ -88,7 +88,7 @@ class ResultsTable:
 
     def done(self, retry_failed: bool = False) -> set[tuple[str, ...]]:
         """Keys of the rows a rerun skips: every row, or only the complete ones with ``retry_failed``."""
-        rows = self.frame if not retry_failed else self.frame[self.frame["status"] == "COMPLETE"]
+        rows = self.frame if not retry_failed else self.frame[self.frame["status"] == Status.COMPLETE.value]
         return {tuple(str(v) for v in key) for key in rows[list(KEY)].itertuples(index=False)}
 
     def append(self, rows: Iterable[ResultRow]) -> None:
@@ -151,7 +151,7 @@ def from_candidates(
     whole = {k: v for k, v in env.items() if k != "fit_rmspe_pct"}
     column = f"{split}_top1_pct"
     rows = []
-    for r in candidates[candidates["status"].isin(["COMPLETE", "FAILED"])].itertuples():
+    for r in candidates[candidates["status"].isin([Status.COMPLETE.value, Status.FAILED.value])].itertuples():
         kind = str(r.kind)
         rows.append(ResultRow(f"{kind}-{int(r.trial):04d}", kind, _label(str(r.arch)), str(r.checkpoint or ""), device,
                               backend, precision, str(r.status), str(r.reason or ""), source=str(r.latency_source),

@@ -66,7 +66,7 @@ def _table_candidates(path: Path) -> list[RunCandidate]:
         rows = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table, keep_default_na=False)
         if "checkpoint" not in rows.columns or "status" not in rows.columns:
             raise ConfigError(f"{table}: not a search or prune candidates table (no 'checkpoint' column)")
-        for row in rows[(rows["status"] == "COMPLETE") & (rows["checkpoint"].astype(str) != "")].itertuples():
+        for row in _trained(rows).itertuples():
             kind = str(getattr(row, "kind", "nas"))
             name = f"{folder.name}/{kind}-{int(getattr(row, 'trial', 0)):04d}"
             found.append(RunCandidate(name, kind, _resolve(Path(str(row.checkpoint)), folder)))
@@ -74,7 +74,7 @@ def _table_candidates(path: Path) -> list[RunCandidate]:
     if baseline.exists():
         rows = pd.read_csv(baseline, keep_default_na=False)
         if "checkpoint" in rows.columns:
-            for row in rows[(rows["status"] == "COMPLETE") & (rows["checkpoint"].astype(str) != "")].itertuples():
+            for row in _trained(rows).itertuples():
                 found.append(
                     RunCandidate(f"{folder.name}/{row.name}", "baseline", _resolve(Path(row.checkpoint), folder))
                 )
@@ -260,3 +260,8 @@ def run_jobs(jobs: Sequence[RunJob], table: ResultsTable, timeout_s: float) -> I
         row = value if status == "ok" else _failed(job, get_device(job.device).name, value, started)
         table.append([row])
         yield row
+
+
+def _trained(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a candidates or baseline table that finished with a checkpoint."""
+    return rows[(rows["status"] == Status.COMPLETE.value) & (rows["checkpoint"].astype(str) != "")]

@@ -62,7 +62,9 @@ class Status(str, Enum):
     """Outcome of one unit of work (a benchmark row, a candidate)."""
 
     COMPLETE = "COMPLETE"
-    FAILED = "FAILED"
+    FAILED = "FAILED"  # with its reason
+    INFEASIBLE = "INFEASIBLE"  # a search candidate predicted over budget, rejected before any training
+    DUPLICATE = "DUPLICATE"  # a search candidate already trained in the study
 
     def __str__(self) -> str:
         return self.value

@@ -28,9 +28,9 @@ from edgebench.results import from_candidates
 from edgebench.searching.baseline import WIDTHS, BaselineRow, baseline_family, family_dir, network_name
 from edgebench.searching.estimator import AccuracyEstimator, build_estimator, load_estimator
 from edgebench.searching.evolution import EvolutionSettings
-from edgebench.searching.nas import COMPLETE, Candidate
+from edgebench.searching.nas import Candidate
 from edgebench.searching.oneshot import OneShotSettings, Student, one_shot_search
-from edgebench.types import AccuracySource, Precision
+from edgebench.types import AccuracySource, Precision, Status
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,6 @@ def one_shot(
 def _student_row(number: int, student: Student, predictor: Predictor) -> Candidate:
     """A kept student as a search candidate, labelled with what its accuracies are."""
     source = AccuracySource.FINETUNED if student.finetuned else AccuracySource.INHERITED
-    return Candidate(number, student.arch.to_json(), student.predicted_ms, predictor.source,
-                     COMPLETE, "", student.val_top1_pct, student.test_top1_pct, student.params, student.train_s,
-                     "nas", student.checkpoint, str(source), student.estimated_pct)  # fmt: skip
+    return Candidate(number, student.arch.to_json(), student.predicted_ms, predictor.source, Status.COMPLETE.value,
+                     "", student.val_top1_pct, student.test_top1_pct, student.params, student.train_s, "nas",
+                     student.checkpoint, str(source), student.estimated_pct)  # fmt: skip

@@ -28,7 +28,6 @@ from edgebench.reporting import write_report
 from edgebench.results import from_candidates
 from edgebench.searching.baseline import BaselineRow, baseline_family
 from edgebench.searching.nas import (
-    COMPLETE,
     PROXY,
     Candidate,
     Objective,
@@ -39,7 +38,7 @@ from edgebench.searching.nas import (
     study_exists,
 )
 from edgebench.searching.space import SearchSpace
-from edgebench.types import Precision
+from edgebench.types import Precision, Status
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ def search(
             family = [r.to_dict() for r in done]
             study.set_user_attr("baseline", family)
         base = pd.DataFrame(family, columns=list(BaselineRow.__dataclass_fields__))
-    best = pareto.front(rows[rows["status"] == COMPLETE], "val_top1_pct", "predicted_ms")
+    best = pareto.front(rows[rows["status"] == Status.COMPLETE.value], "val_top1_pct", "predicted_ms")
     if out is not None:
         outputs.write_tables(out, {"candidates": rows, "baseline": base, "front": best})
         title = (f"search on {prof.name} ({backend} {prec}): PyTorch test top-1 after proxy training, latency "

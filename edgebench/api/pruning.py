@@ -31,10 +31,9 @@ from edgebench.pruning.loop import PruneConfig, PruneResult, prune_to_budget
 from edgebench.reporting import write_report
 from edgebench.results import from_candidates
 from edgebench.searching.nas import (
-    COMPLETE,
     Candidate,
 )
-from edgebench.types import AccuracySource, Precision, Source
+from edgebench.types import AccuracySource, Precision, Source, Status
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def prune(
         arch=networks.label(checkpoint.network),
         predicted_ms=round(result.predicted_ms, 6),
         latency_source=str(Source.of_sum(table.source)),
-        status=COMPLETE,
+        status=Status.COMPLETE.value,
         val_top1_pct=result.final.val_top1_pct,
         test_top1_pct=result.final.test_top1_pct,
         params=sum(p.numel() for p in result.module.parameters()),
@@ -137,7 +136,7 @@ def _write(outcome: PruneOutcome, checkpoint: Checkpoint, prof: DeviceProfile, b
         "latency_ms": result.unpruned_ms,
         "reason": "",
         "latency_source": str(Source.of_sum(table.source)),
-        "status": COMPLETE,
+        "status": Status.COMPLETE.value,
         "test_top1_pct": checkpoint.test_top1_pct,
         "params": sum(p.numel() for p in checkpoint.module.parameters()),
         "checkpoint": str(checkpoint.path),

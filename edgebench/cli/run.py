@@ -23,12 +23,13 @@ from edgebench.cli.common import (
     progress,
 )
 from edgebench.results import ResultRow
+from edgebench.types import Status
 from edgebench.units import parse_ms
 
 
 def _row_line(row: ResultRow) -> str:
     where = f"{escape(row.candidate)} {row.backend} {row.precision}"
-    if row.status != "COMPLETE":
+    if row.status != Status.COMPLETE:
         return f"[red]FAILED[/] {where}: {escape(row.error)}"
     drop = (row.top1_pct or 0.0) - (row.reference_top1_pct or 0.0)
     return (f"{where}: top-1 {row.top1_pct:.2f} % ({drop:+.2f} vs PyTorch), {row.median_ms:.3f} ms "
@@ -87,7 +88,7 @@ def run(
     with progress() as bar:
         task = bar.add_task("converting, scoring, timing", total=len(plan.jobs))
         for row in rows:
-            failed += row.status != "COMPLETE"
+            failed += row.status != Status.COMPLETE
             bar.console.print(_row_line(row), highlight=False, soft_wrap=True)
             bar.advance(task)
     summary = pareto.front_summary(pareto.fronts(plan.table.frame, budget_ms), budget_ms)

@@ -12,7 +12,8 @@ from rich.table import Table
 from edgebench import api
 from edgebench.cli.common import out, pct
 from edgebench.searching.baseline import BaselineRow
-from edgebench.searching.nas import COMPLETE, DUPLICATE, FAILED, INFEASIBLE, Candidate
+from edgebench.searching.nas import Candidate
+from edgebench.types import Status
 
 
 class SearchLog:
@@ -27,7 +28,7 @@ class SearchLog:
             f"trial {c.trial:3d} {c.status:10} {c.predicted_ms:8.3f} ms ({c.latency_source}) {acc} {c.reason}",
             highlight=False,
         )
-        if c.status == COMPLETE:
+        if c.status == Status.COMPLETE:
             self.bar.advance(self.task)
 
     def baseline(self, row: BaselineRow) -> None:
@@ -46,11 +47,12 @@ def baseline_line(bar: Progress) -> Callable[[BaselineRow], None]:
 
 
 def print_search(result: api.SearchOutcome) -> None:
-    counts = result.candidates["status"].value_counts().to_dict()
+    counts = {Status(s): n for s, n in result.candidates["status"].value_counts().items()}
+    done, over, twice, failed = (counts.get(s, 0) for s in (Status.COMPLETE, Status.INFEASIBLE, Status.DUPLICATE,
+                                                            Status.FAILED))  # fmt: skip
     out.print(
-        f"{result.study}: {counts.get(COMPLETE, 0)} trained, {counts.get(INFEASIBLE, 0)} rejected over budget, "
-        f"{counts.get(DUPLICATE, 0)} duplicates, {counts.get(FAILED, 0)} failed; the fastest architecture of the "
-        f"space is {result.fastest_ms:.3f} ms ({result.latency_source})",
+        f"{result.study}: {done} trained, {over} rejected over budget, {twice} duplicates, {failed} failed; the "
+        f"fastest architecture of the space is {result.fastest_ms:.3f} ms ({result.latency_source})",
         highlight=False,
     )
     out.print(front_table("Pareto front under the budget", result.front, result.baseline))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from edgebench import pareto
 from edgebench.results import ResultRow
+from edgebench.types import Status
 from edgebench.version import __version__
 
 #: Latency sources timed on a real backend (as opposed to the cost model's ``estimated``).
@@ -116,7 +117,7 @@ class ReportData:
 
     @property
     def failed(self) -> pd.DataFrame:
-        return self.rows[self.rows["status"] != "COMPLETE"]
+        return self.rows[self.rows["status"] != Status.COMPLETE.value]
 
 
 def _best(group: pd.DataFrame, key: tuple[str, str, str]) -> Best | None:
@@ -150,7 +151,7 @@ def _summed(rows: pd.DataFrame) -> pd.Series:
 
 def drops(rows: pd.DataFrame) -> list[Drop]:
     """Every complete FP16/INT8 row with a complete FP32 row of the same candidate, device and backend."""
-    done = rows[(rows["status"] == "COMPLETE") & rows["top1_pct"].notna()]
+    done = rows[(rows["status"] == Status.COMPLETE.value) & rows["top1_pct"].notna()]
     fp32 = {
         (r.candidate, r.device, r.backend): float(r.top1_pct) for r in done[done["precision"] == "fp32"].itertuples()
     }

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from edgebench.reporting.data import Predicted
+from edgebench.types import Status
 
 BLUE, ORANGE, RED, GREY = "#1f77b4", "#ff7f0e", "#d62728", "#999999"
 
@@ -27,7 +28,7 @@ def pareto_svg(group: pd.DataFrame, budget_ms: float | None, title: str) -> str:
     the baseline family as its own line, failed rows as crosses along the bottom edge, and the budget."""
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
-    done = group[(group["status"] == "COMPLETE") & group["top1_pct"].notna() & group["median_ms"].notna()]
+    done = group[(group["status"] == Status.COMPLETE.value) & group["top1_pct"].notna() & group["median_ms"].notna()]
     students, baseline = done[done["kind"] != "baseline"], done[done["kind"] == "baseline"]
     feasible, infeasible = students[students["feasible"]], students[~students["feasible"]]
     ax.scatter(feasible["median_ms"], feasible["top1_pct"], color=BLUE, zorder=3, label="candidate")
@@ -42,7 +43,7 @@ def pareto_svg(group: pd.DataFrame, budget_ms: float | None, title: str) -> str:
         ax.plot(line["median_ms"], line["top1_pct"], "-", color=ORANGE, alpha=0.6, zorder=2)
         ax.scatter(line["median_ms"], line["top1_pct"], marker="s", zorder=3, label="baseline family",
                    facecolors=[ORANGE if f else "none" for f in line["feasible"]], edgecolors=ORANGE)  # fmt: skip
-    failed = group[group["status"] != "COMPLETE"]
+    failed = group[group["status"] != Status.COMPLETE.value]
     if len(failed):  # no latency to place them by: spread along the bottom edge, in axes coordinates
         xs = [(i + 1) / (len(failed) + 1) for i in range(len(failed))]
         ax.scatter(xs, [0.0] * len(failed), marker="x", color=RED, transform=ax.transAxes, clip_on=False, zorder=4,

@@ -31,11 +31,10 @@ from edgebench.distill.train import TrainConfig, TrainResult, train
 from edgebench.exceptions import ConfigError, error_text
 from edgebench.lut.predictor import Predictor
 from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch
-from edgebench.types import AccuracySource
+from edgebench.types import AccuracySource, Status
 
 #: Row statuses: trained; rejected by the latency budget before training; an architecture already trained in the
 #: study (its scores are reused, nothing is trained twice); broken, with the reason.
-COMPLETE, INFEASIBLE, DUPLICATE, FAILED = "COMPLETE", "INFEASIBLE", "DUPLICATE", "FAILED"
 #: Proposals in a row that train nothing (over budget, duplicate, failed) after which the search gives up.
 MAX_FRUITLESS = 100
 #: How a candidate is trained to score it: a few epochs at 16x16 without augmentation (so the teacher's outputs are
@@ -78,7 +77,7 @@ class Candidate:
     arch: str  # ArchSpec JSON
     predicted_ms: float
     latency_source: str
-    status: str  # COMPLETE, INFEASIBLE, DUPLICATE or FAILED
+    status: str  # a Status: COMPLETE, INFEASIBLE, DUPLICATE or FAILED
     reason: str = ""
     val_top1_pct: float | None = None
     test_top1_pct: float | None = None
@@ -115,16 +114,16 @@ class Objective:
         trial.set_user_attr("latency_source", prediction.source)
         trial.set_constraint("over_budget_ms", ms - self.settings.budget_ms)  # NSGA-II ranks feasible trials first
         if ms > self.settings.budget_ms:
-            trial.set_user_attr("status", INFEASIBLE)
+            trial.set_user_attr("status", Status.INFEASIBLE.value)
             trial.set_user_attr("reason", f"predicted {ms:.3f} ms > budget {self.settings.budget_ms:g} ms")
             self._report(trial)
             return 0.0, ms
         first = _first_with(trial.study, arch.to_json(), trial.number)
         if first is not None:  # trained, or being trained by another worker: never train it twice
-            trial.set_user_attr("status", DUPLICATE)
+            trial.set_user_attr("status", Status.DUPLICATE.value)
             trial.set_user_attr("reason", f"same architecture as trial {first.number}")
             self._report(trial)
-            if first.user_attrs.get("status") == COMPLETE:
+            if first.user_attrs.get("status") == Status.COMPLETE:
                 return first.user_attrs["val_top1_pct"], ms
             raise optuna.TrialPruned(f"same architecture as trial {first.number}, still running")
         with torch.random.fork_rng():
@@ -134,7 +133,7 @@ class Objective:
         try:
             module, result = train(module, self.data, self.loss, self.teacher, self.settings.proxy)
         except Exception as e:  # one broken candidate must not end the search
-            trial.set_user_attr("status", FAILED)
+            trial.set_user_attr("status", Status.FAILED.value)
             trial.set_user_attr("reason", error_text(e))
             self._report(trial)
             raise
@@ -158,13 +157,13 @@ def _first_with(study: optuna.Study, arch: str, number: int) -> optuna.trial.Fro
         if t.number >= number or t.user_attrs.get("arch") != arch:
             continue
         training = t.state is optuna.trial.TrialState.RUNNING and "status" not in t.user_attrs
-        if t.user_attrs.get("status") == COMPLETE or training:
+        if t.user_attrs.get("status") == Status.COMPLETE or training:
             return t
     return None
 
 
 def _record(trial: optuna.Trial, result: TrainResult) -> None:
-    trial.set_user_attr("status", COMPLETE)
+    trial.set_user_attr("status", Status.COMPLETE.value)
     trial.set_user_attr("val_top1_pct", result.val_top1_pct)
     trial.set_user_attr("test_top1_pct", result.test_top1_pct)
     trial.set_user_attr("train_s", result.wall_time_s)
@@ -224,7 +223,7 @@ def candidate_of(number: int, attrs: dict[str, Any]) -> Candidate:
         arch=attrs.get("arch", ""),
         predicted_ms=float(attrs.get("predicted_ms", float("nan"))),
         latency_source=attrs.get("latency_source", ""),
-        status=attrs.get("status", FAILED),
+        status=str(attrs.get("status", Status.FAILED)),
         reason=attrs.get("reason", "" if "status" in attrs else "interrupted before it finished"),
         val_top1_pct=attrs.get("val_top1_pct"),
         test_top1_pct=attrs.get("test_top1_pct"),
@@ -275,7 +274,7 @@ def open_study(storage: optuna.storages.BaseStorage, name: str, settings: Search
 
 def trained(study: optuna.Study) -> int:
     """Candidates trained so far by every worker."""
-    return sum(t.user_attrs.get("status") == COMPLETE for t in study.get_trials(deepcopy=False))
+    return sum(t.user_attrs.get("status") == Status.COMPLETE for t in study.get_trials(deepcopy=False))
 
 
 def run_search(
@@ -292,7 +291,7 @@ def run_search(
 
     def stop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         nonlocal fruitless
-        fruitless = 0 if trial.user_attrs.get("status") == COMPLETE else fruitless + 1
+        fruitless = 0 if trial.user_attrs.get("status") == Status.COMPLETE else fruitless + 1
         out_of_time = settings.time_budget_s is not None and time.perf_counter() - started > settings.time_budget_s
         if trained(study) >= settings.trials or out_of_time or fruitless >= MAX_FRUITLESS:
             study.stop()

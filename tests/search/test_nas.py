@@ -20,8 +20,6 @@ from edgebench.distill.train import TrainConfig
 from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
 from edgebench.searching.nas import (
-    COMPLETE,
-    INFEASIBLE,
     Objective,
     SearchSettings,
     open_study,
@@ -29,6 +27,7 @@ from edgebench.searching.nas import (
     storage_for,
 )
 from edgebench.searching.space import SearchSpace, load_space
+from edgebench.types import Status
 from tests.lut.conftest import TINY_SPACE, synthetic_table
 
 PROXY = TrainConfig(epochs=1, batch_size=16, patience=None)
@@ -71,11 +70,11 @@ def test_over_budget_candidates_are_rejected_before_training(tiny: SearchSpace, 
                                                             tmp_path: Path) -> None:  # fmt: skip
     budget = _budget(tiny)
     rows = _search(tiny, four_shades, f"sqlite:///{tmp_path / 's.db'}", budget, trials=4)
-    done = rows[rows["status"] == COMPLETE]
+    done = rows[rows["status"] == Status.COMPLETE]
     assert len(done) == 4 and (done["predicted_ms"] <= budget).all()
     assert done["arch"].is_unique  # nothing trained twice
     assert done["val_top1_pct"].between(0, 100).all() and (done["train_s"] > 0).all()
-    rejected = rows[rows["status"] == INFEASIBLE]
+    rejected = rows[rows["status"] == Status.INFEASIBLE]
     assert (rejected["predicted_ms"] > budget).all() and rejected["val_top1_pct"].isna().all()
     assert rejected["reason"].str.contains("> budget").all()
     assert set(rows["latency_source"]) == {"predicted"}  # summed from measured rows, never "measured"
@@ -86,7 +85,7 @@ def test_a_stored_study_resumes_and_keeps_every_finished_trial(tiny: SearchSpace
     url, budget = f"sqlite:///{tmp_path / 's.db'}", _budget(tiny)
     first = _search(tiny, four_shades, url, budget, trials=2)
     again = _search(tiny, four_shades, url, budget, trials=4)
-    assert (again["status"] == COMPLETE).sum() == 4
+    assert (again["status"] == Status.COMPLETE).sum() == 4
     kept = again.set_index("trial").loc[first["trial"]]
     assert kept["arch"].tolist() == first["arch"].tolist()
     assert kept["val_top1_pct"].fillna(-1).tolist() == first["val_top1_pct"].fillna(-1).tolist()
@@ -117,7 +116,7 @@ def test_two_workers_share_one_journal_without_repeating_a_trial(tmp_path: Path)
     workers = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(2)]
     assert all(w.wait(timeout=240) == 0 for w in workers)
     study = optuna.load_study(study_name="tiny", storage=storage_for(journal))
-    trained = [t for t in study.trials if t.user_attrs.get("status") == COMPLETE]
+    trained = [t for t in study.trials if t.user_attrs.get("status") == Status.COMPLETE]
     assert 4 <= len(trained) <= 5  # the second worker may finish the trial it started as the first hit 4
     assert len({t.number for t in study.trials}) == len(study.trials)
     assert len({t.user_attrs["arch"] for t in trained}) == len(trained)
