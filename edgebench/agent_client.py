@@ -19,12 +19,10 @@ from typing import Any
 import numpy as np
 
 from edgebench.agent import artifact_digest
-from edgebench.backends import get_backend
 from edgebench.backends._timing import Measurement
-from edgebench.backends.base import Artifact, Opened
+from edgebench.backends.base import Artifact
 from edgebench.backends.openvino import INFERENCE_HINT, READS_IR_V11, source_onnx
-from edgebench.devices import AgentConnection, DeviceProfile
-from edgebench.devices.local import cpu_model
+from edgebench.devices import AgentConnection
 from edgebench.exceptions import UnreachableDeviceError, UnsupportedError
 
 #: HTTP statuses worth retrying: the agent is busy (503) or a proxy in front of it failed.
@@ -193,39 +191,3 @@ class RemoteSession:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def open_on(profile: DeviceProfile, artifact: Artifact, threads: int) -> Opened:
-    """Open ``artifact`` where ``profile``'s device runs it: on its agent, else here (on this CPU).
-
-    Raises:
-        UnsupportedError: an attached device names a processor other than the CPU, which is not timed here.
-    """
-    device = profile.runtime(artifact.backend).device
-    if isinstance(profile.connection, AgentConnection):
-        client = AgentClient.for_connection(profile.connection, profile.name)
-        return RemoteSession(client, artifact, threads, device)
-    if profile.connection == "local" and device != "CPU":
-        raise UnsupportedError(
-            f"device '{profile.name}' runs {artifact.backend} on {device}, which edgebench times only through an "
-            "agent; set connection: {agent: URL} in its profile, or device: CPU"
-        )
-    return get_backend(artifact.backend).open(artifact, threads)
-
-
-def runtime_facts(profile: DeviceProfile, backend: str) -> tuple[str, str]:
-    """The CPU and ``backend``'s runtime version where ``profile``'s device runs: here, or on its agent.
-
-    Raises:
-        UnsupportedError: the agent has no such runtime. BackendUnavailableError: neither has this machine.
-    """
-    if not isinstance(profile.connection, AgentConnection):
-        return cpu_model(), get_backend(backend).version()
-    client = AgentClient.for_connection(profile.connection, profile.name)
-    facts = client.info()
-    if backend not in facts["runtimes"]:
-        raise UnsupportedError(
-            f"agent {client.url} has no {backend} runtime (it has {', '.join(facts['runtimes']) or 'none'}); "
-            "install it on the device and restart the agent"
-        )
-    return str(facts["cpu"]), str(facts["runtimes"][backend])

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from edgebench import parity
-from edgebench.agent_client import AgentClient, open_on, runtime_facts
 from edgebench.backends import get_backend, list_backends
-from edgebench.devices import AgentConnection, DeviceProfile, latency_source
+from edgebench.devices import DeviceProfile
 from edgebench.exceptions import BackendUnavailableError, UnreachableDeviceError, UnsupportedError, error_text
 from edgebench.model import Model
-from edgebench.types import Precision, Source, Status
+from edgebench.target import target_for
+from edgebench.types import Precision, Status
 
 log = logging.getLogger(__name__)
 
@@ -93,21 +93,6 @@ def plan(
     return pairs
 
 
-def require_measurable(profile: DeviceProfile) -> Source:
-    """The latency source for a measurement, or UnreachableDeviceError if the device can be timed neither here
-    nor through its agent (whose token must then be set)."""
-    source = latency_source(profile)
-    if source is Source.ESTIMATED:
-        raise UnreachableDeviceError(
-            f"device '{profile.name}' is not attached to this machine (connection: none), so it cannot be "
-            "measured here: --device host measures this machine, `edgebench predict` estimates this device, and "
-            "the edgebench agent on the device with connection: {agent: URL} in its profile measures it there"
-        )
-    if isinstance(profile.connection, AgentConnection):
-        AgentClient.for_connection(profile.connection, profile.name)  # its token is set, before any work
-    return source
-
-
 def default_calibration(input_shape: tuple[int, ...]) -> np.ndarray:
     rng = np.random.default_rng(0)
     return rng.standard_normal((DEFAULT_CALIBRATION_SAMPLES, *input_shape[1:]), dtype=np.float32)
@@ -126,7 +111,7 @@ def bench_model(
     """Yield one record per (backend, precision); a failing conversion or run is a FAILED record. A device behind
     an agent runs the parity inputs and is timed there, with its runtime's version in the record; once the agent
     stops answering, the remaining records fail without waiting for it again."""
-    source = require_measurable(profile)
+    target = target_for(profile).require_measurable()
     threads = threads or profile.threads
     calib_note = "user" if calibration is not None else f"random-normal({DEFAULT_CALIBRATION_SAMPLES})"
     if calibration is None:
@@ -144,7 +129,7 @@ def bench_model(
             backend_version="",
             precision=str(precision),
             threads=threads,
-            source=str(source),
+            source=str(target.source),
             status=str(Status.FAILED),
             calibration=calib_note if precision is Precision.INT8 else "",
             parity_reference=model.reference_name,
@@ -153,9 +138,9 @@ def bench_model(
             yield replace(failed, error=f"not tried: {gone}")
             continue
         try:
-            version = runtime_facts(profile, backend_name)[1]
+            version = target.facts(backend_name)[1]
             artifact = backend.export(model, precision, work_dir / backend_name, calibration)
-            with open_on(profile, artifact, threads) as session:
+            with target.open(artifact, threads) as session:
                 check = parity.check(reference, session.run(x), backend_name, precision)
                 m = session.measure(x[:1], warmup=warmup, repeats=repeats)
         except Exception as e:  # failure is data: record it and go on with the next backend

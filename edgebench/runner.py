@@ -148,16 +148,16 @@ def execute(job: RunJob) -> ResultRow:
     import torch
 
     from edgebench import parity
-    from edgebench.agent_client import open_on, runtime_facts
     from edgebench.backends import get_backend
     from edgebench.costmodel.kernels import module_kernels
     from edgebench.costmodel.model import calibration_for, estimate, params_for
     from edgebench.data import load_data
     from edgebench.data.dataset import batches, to_device
-    from edgebench.devices import get_device, latency_source
+    from edgebench.devices import get_device
     from edgebench.distill import networks
     from edgebench.distill.checkpoint import load_checkpoint
     from edgebench.model import from_module
+    from edgebench.target import target_for
     from edgebench.types import Source
 
     started = _now()
@@ -178,22 +178,22 @@ def execute(job: RunJob) -> ResultRow:
     kernels = module_kernels(checkpoint.module, shape, job.backend, profile.channel_block(job.backend))
     predicted = estimate(kernels, params_for(profile, job.backend, job.precision, threads))
     fit = calibration_for(profile, job.backend, job.precision)
-    source = latency_source(profile)
+    target = target_for(profile)
     with tempfile.TemporaryDirectory(prefix="edgebench-run-") as tmp:
         model = from_module("candidate", checkpoint.module, shape)  # a candidate name may hold a "/"
         artifact = backend.export(model, job.precision, Path(tmp), calibration.numpy())
-        cpu, version = runtime_facts(profile, job.backend)  # the agent's, or this machine's where it is scored
-        with open_on(profile, artifact, threads) as session:  # on the device's agent, if it has one
+        cpu, version = target.facts(job.backend)  # the agent's, or this machine's where it is scored
+        with target.open(artifact, threads) as session:  # on the device's agent, if it has one
             outputs = session.run(x_test)
             agreement = parity.compare(reference, outputs, job.precision)
-            timing = session.measure(x_test[:1], job.warmup, job.repeats) if source is not Source.ESTIMATED else None
+            timing = session.measure(x_test[:1], job.warmup, job.repeats) if target.measures else None
         size = artifact.size_bytes
     median = timing.median_ms if timing else predicted.latency_ms
     return ResultRow(
         candidate=job.candidate.name, kind=job.candidate.kind, network=networks.label(checkpoint.network),
         checkpoint=str(job.candidate.checkpoint), device=profile.name, backend=job.backend,
         precision=str(job.precision), status=str(Status.COMPLETE), backend_version=version,
-        threads=threads, source=str(source), top1_pct=_top1(outputs, y_test),
+        threads=threads, source=str(target.source), top1_pct=_top1(outputs, y_test),
         reference_top1_pct=_top1(reference, y_test), accuracy_source=str(AccuracySource.CONVERTED),
         test_images=len(y_test), median_ms=median,
         p10_ms=timing.p10_ms if timing else None, p90_ms=timing.p90_ms if timing else None,

@@ -12,8 +12,9 @@ import pandas as pd
 
 from edgebench.api.resolve import device as as_device
 from edgebench.api.resolve import load_calibration, precisions_for, resolve_model
-from edgebench.bench import BenchRecord, bench_model, plan, require_measurable
+from edgebench.bench import BenchRecord, bench_model, plan
 from edgebench.devices import DeviceProfile
+from edgebench.target import target_for
 from edgebench.types import Precision
 
 
@@ -54,7 +55,7 @@ def plan_bench(
     """
     prof = as_device(device)
     pairs = plan(prof, backends, precisions_for(prof, precisions))
-    require_measurable(prof)
+    target_for(prof).require_measurable()
     m = resolve_model(str(model))
     calibration = load_calibration(quant_data, m.input_shape) if quant_data else None
     work_dir = work_dir or Path(tempfile.mkdtemp(prefix="edgebench-bench-"))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from edgebench.api.resolve import device as as_device
 from edgebench.api.resolve import precisions_for, runtime_for
-from edgebench.bench import plan, require_measurable
+from edgebench.bench import plan
 from edgebench.costmodel.calibrate import CalibrationReport, calibrate_profile
 from edgebench.costmodel.kernels import load_kernels
 from edgebench.costmodel.measurements import read_measurements
 from edgebench.costmodel.model import Estimate, estimate, params_for
-from edgebench.devices import DeviceProfile, latency_source, save_profile
+from edgebench.devices import DeviceProfile, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.exceptions import MissingRowError, UnreachableDeviceError
 from edgebench.lut import builder
@@ -25,6 +25,7 @@ from edgebench.lut.store import LutId, LutMeta, default_cache_dir, writable_cach
 from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import check_onnx
 from edgebench.searching.space import ArchSpec, SearchSpace, get_space, load_arch
+from edgebench.target import target_for
 from edgebench.types import Precision, Source, parse_precision
 
 
@@ -41,8 +42,7 @@ def profile_plan(
     """
     prof = as_device(device)
     pairs = plan(prof, backends, precisions_for(prof, precisions))
-    if latency_source(prof) is not Source.ESTIMATED:
-        require_measurable(prof)
+    target_for(prof)  # a device behind an agent needs its token, before any work
     return prof, pairs, space if isinstance(space, SearchSpace) else get_space(space)
 
 
@@ -60,7 +60,7 @@ def build_luts(
     as it is done. A device that cannot be measured from here gets cost-model estimates (``source=estimated``)."""
     cache_dir = writable_cache(cache_dir) or default_cache_dir()
     for backend, precision in pairs:
-        if latency_source(prof) is Source.ESTIMATED:
+        if not target_for(prof).measures:
             yield estimate_lut(prof, backend, precision, space, cache_dir, force, progress)
         else:
             yield builder.build_lut(prof, backend, precision, space, cache_dir, settings or BuildSettings(), force,
@@ -176,7 +176,7 @@ def predict(
     sp = get_space(space or arch.space).for_device(prof.channel_multiple)
     sp.validate_arch(arch)
     backend, prec = runtime_for(prof, backend, precision)
-    if latency_source(prof) is Source.ESTIMATED:  # seconds to build, and rebuilt when the cost model changed
+    if not target_for(prof).measures:  # seconds to build, and rebuilt when the cost model changed
         table = estimate_lut(prof, backend, prec, sp, cache_dir or default_cache_dir()).table
         return Predictor(table, sp).predict(arch), table.meta
     path = LutId(prof.name, backend, str(prec), sp.name).table_path(cache_dir or default_cache_dir())

@@ -11,12 +11,13 @@ import pandas as pd
 
 from edgebench import outputs
 from edgebench.api.resolve import budget
-from edgebench.bench import plan, require_measurable
+from edgebench.bench import plan
 from edgebench.data import load_data
-from edgebench.devices import get_device, latency_source
+from edgebench.devices import get_device
 from edgebench.reporting import write_report
 from edgebench.results import ResultRow, ResultsTable, read_results
 from edgebench.runner import RunJob, load_candidates, plan_jobs, run_jobs
+from edgebench.target import target_for
 from edgebench.types import Precision, Source, Status, parse_precision
 
 
@@ -83,8 +84,7 @@ def plan_run(
             work starts. UnreachableDeviceError: a device behind an agent whose token is not set.
     """
     prof = get_device(device)
-    if latency_source(prof) is not Source.ESTIMATED:
-        require_measurable(prof)
+    target = target_for(prof)  # a device behind an agent needs its token, before any work
     wanted = [parse_precision(p) for p in precisions] or list(Precision)
     pairs = plan(prof, backends, wanted)
     load_data(data)  # a bad data spec fails here, in one line, not in every row
@@ -94,7 +94,7 @@ def plan_run(
     jobs = plan_jobs(candidates, device, pairs, data, table.done(retry_failed), threads, warmup, repeats)
     kept = len(candidates) * len(pairs) - len(jobs)
     kept_failed = len(plan_jobs(candidates, device, pairs, data, table.done(retry_failed=True))) - len(jobs)
-    run_plan = RunPlan(prof.name, latency_source(prof), jobs, kept, kept_failed, table)
+    run_plan = RunPlan(prof.name, target.source, jobs, kept, kept_failed, table)
     return run_plan, run_jobs(jobs, table, timeout_s)
 
 

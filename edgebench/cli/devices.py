@@ -9,7 +9,7 @@ from rich.table import Table
 
 from edgebench import api
 from edgebench.cli.common import handles_errors, out
-from edgebench.devices import latency_source
+from edgebench.target import source_of
 
 app = typer.Typer(
     help="List device profiles, or show one.\n\nExample: edgebench devices show myriadx",
@@ -30,7 +30,7 @@ def devices(ctx: typer.Context) -> None:
         runtimes = ", ".join(f"{r.backend} ({'/'.join(map(str, r.precisions))})" for r in p.runtimes)
         fits = ", ".join(f"{c.backend} {c.precision}" for c in p.cost_model.calibrations)
         cost = f"calibrated: {fits}" if fits else "priors"
-        table.add_row(p.name, p.kind, p.processor, runtimes, str(p.threads), str(latency_source(p)), cost)
+        table.add_row(p.name, p.kind, p.processor, runtimes, str(p.threads), str(source_of(p)), cost)
     out.print(table)
 
 
@@ -46,5 +46,5 @@ def show(
     import yaml
 
     profile = api.device(name)
-    out.print(f"[bold]{profile.name}[/]: {profile.description} (latency: {latency_source(profile)})")
+    out.print(f"[bold]{profile.name}[/]: {profile.description} (latency: {source_of(profile)})")
     out.print(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False), highlight=False)

@@ -6,7 +6,6 @@ from edgebench.devices.profile import (
     DeviceProfile,
     Runtime,
     Sourced,
-    latency_source,
 )
 from edgebench.devices.registry import get_device, list_devices, load_profile, profile_dirs, save_profile
 
@@ -17,7 +16,6 @@ __all__ = [
     "Runtime",
     "Sourced",
     "get_device",
-    "latency_source",
     "list_devices",
     "load_profile",
     "profile_dirs",

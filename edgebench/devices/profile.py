@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
-from edgebench.types import KernelKind, Precision, SizeClass, Source
+from edgebench.types import KernelKind, Precision, SizeClass
 
 #: Runtimes a profile may name. TensorRT is a real Jetson runtime edgebench estimates but does not drive.
 KNOWN_RUNTIMES = ("onnxruntime", "openvino", "tflite", "tensorrt")
@@ -242,12 +242,3 @@ class DeviceProfile(_Strict):
                 f"device '{self.name}' runs {backend} only at {', '.join(map(str, allowed))}, "
                 f"not {precision}; choose --precision {allowed[0]}"
             )
-
-
-def latency_source(profile: DeviceProfile) -> Source:
-    """Where this device's latencies come from: measured here, through its agent, or estimated."""
-    if profile.connection == "local":
-        return Source.MEASURED
-    if isinstance(profile.connection, AgentConnection):
-        return Source.AGENT
-    return Source.ESTIMATED

@@ -19,12 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from edgebench.agent_client import open_on, runtime_facts
-from edgebench.backends import TIMING_RULE, get_backend
+from edgebench.backends import TIMING_RULE
 from edgebench.backends.base import Artifact, Opened
-from edgebench.bench import require_measurable
 from edgebench.devices import DeviceProfile
-from edgebench.devices.local import cpu_model
 from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
 from edgebench.lut.convert import ConvertJob, convert_all, default_workers
 from edgebench.lut.keys import KEY_COLUMNS, LutKey, arch_keys, enumerate_keys
@@ -32,7 +29,8 @@ from edgebench.lut.predictor import block_cost, io_melems
 from edgebench.lut.sampling import Stats, measure_passes
 from edgebench.lut.store import Correction, Journal, LutId, LutMeta, LutTable, key_id, read_table, write_table
 from edgebench.searching.space import ArchSpec, SearchSpace
-from edgebench.types import Precision, Status
+from edgebench.target import Target, source_of, target_for
+from edgebench.types import Precision, Source, Status
 
 if TYPE_CHECKING:
     from torch import nn
@@ -149,15 +147,15 @@ def sample_archs(space: SearchSpace, n: int, seed: int) -> list[ArchSpec]:
 
 def convert_and_time(
     jobs: Sequence[ConvertJob],
-    profile: DeviceProfile,
+    target: Target,
     backend: str,
     precision: Precision,
     settings: BuildSettings,
     journal: Journal,
     progress: Progress,
 ) -> Timed:
-    """Convert ``jobs`` here, time them on ``profile``'s device (here or through its agent) in passes, and journal
-    every window; entries already in the journal are not redone.
+    """Convert ``jobs`` here, time them on ``target`` (this machine, or a device through its agent) in passes, and
+    journal every window; entries already in the journal are not redone.
 
     Raises:
         UnreachableDeviceError: the agent stopped answering; the journal keeps every window timed so far.
@@ -192,7 +190,7 @@ def convert_and_time(
     sessions: dict[str, Opened] = {}
     for job_id, artifact in artifacts.items():
         try:
-            sessions[job_id] = open_on(profile, artifact, profile.threads)
+            sessions[job_id] = target.open(artifact, target.profile.threads)
         except Exception as e:  # a runtime that refuses one artifact fails that row only
             fail(job_id, error_text(e))
     rng = np.random.default_rng(0)
@@ -279,7 +277,7 @@ def build_lut(
         ConfigError: a journal from a build with other settings exists (rerun with ``force``).
     """
     progress = progress or Silent()
-    source = require_measurable(profile)
+    target = target_for(profile).require_measurable()
     profile.check_supports(backend, precision)
     space = space.for_device(profile.channel_multiple)
     lut_id = LutId(profile.name, backend, str(precision), space.name)
@@ -291,7 +289,7 @@ def build_lut(
         return BuildResult(read_lut(path, profile), path, 0.0, built=False)
 
     started = time.perf_counter()
-    cpu, version = runtime_facts(profile, backend)  # an agent's facts, from the agent
+    cpu, version = target.facts(backend)  # an agent's facts, from the agent
     header = {
         "device": profile.name,
         "cpu": cpu,
@@ -320,7 +318,7 @@ def build_lut(
     networks = [Network(j.job_id, a) for j, a in zip(net_jobs, archs, strict=True)]
     # Networks go first in each pass so they share the machine states the blocks see.
     timed = convert_and_time(
-        net_jobs + [job for _, job in blocks.values()], profile, backend, precision, settings, journal, progress
+        net_jobs + [job for _, job in blocks.values()], target, backend, precision, settings, journal, progress
     )
     samples, failures = timed.samples, timed.failures
 
@@ -340,7 +338,7 @@ def build_lut(
         space=space.name,
         resolution=space.resolution,
         threads=profile.threads,
-        source=str(source),
+        source=str(target.source),
         statistic=settings.statistic,
         passes=settings.passes,
         window=settings.window,
@@ -351,7 +349,7 @@ def build_lut(
         build_seconds=round(seconds, 1),
         timing=TIMING_RULE,
     )
-    table = LutTable(meta, _rows(blocks, stats, failures, str(source), settings.statistic))
+    table = LutTable(meta, _rows(blocks, stats, failures, str(target.source), settings.statistic))
     write_table(table, path)
     _networks_frame(networks, stats, keys_of, block_ms, correction, settings.statistic).to_csv(
         path.with_suffix(".networks.csv"), index=False
@@ -369,8 +367,8 @@ def read_lut(path: Path, profile: DeviceProfile) -> LutTable:
         changed.append(f"threads {meta.threads} -> {profile.threads}")
     if meta.timing != TIMING_RULE:
         changed.append(f"timing {meta.timing} -> {TIMING_RULE}")
-    if profile.connection == "local":
-        cpu, version = cpu_model(), get_backend(meta.backend).version()
+    if source_of(profile) is Source.MEASURED:  # an agent's facts are checked when it is asked to time
+        cpu, version = target_for(profile).facts(meta.backend)
         if meta.cpu and meta.cpu != cpu:
             changed.append(f"CPU '{meta.cpu}' -> '{cpu}'")
         if meta.backend_version != version:

@@ -25,6 +25,7 @@ from edgebench.lut.predictor import Predictor
 from edgebench.lut.sampling import Stats
 from edgebench.lut.store import Journal, LutId, LutTable
 from edgebench.searching.space import SearchSpace
+from edgebench.target import target_for
 from edgebench.types import Precision
 
 #: Validation architectures are drawn with this seed offset, so they never coincide with the calibration networks.
@@ -69,7 +70,8 @@ def validate(
     journal = Journal(lut_id.table_path(cache_dir).with_suffix(".validation.jsonl"))
     journal.start({"validation": n})
     jobs = nets + [job for _, job in blocks.values()]
-    timed = convert_and_time(jobs, profile, backend, precision, settings, journal, progress or Silent())
+    target = target_for(profile).require_measurable()
+    timed = convert_and_time(jobs, target, backend, precision, settings, journal, progress or Silent())
     samples, failures = timed.samples, timed.failures
     journal.path.unlink()
 

@@ -27,13 +27,10 @@ import torch
 from scipy.interpolate import RegularGridInterpolator
 from torch import nn
 
-from edgebench.agent_client import runtime_facts
 from edgebench.backends import TIMING_RULE
-from edgebench.bench import require_measurable
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import estimate, params_for
 from edgebench.devices import DeviceProfile
-from edgebench.devices.profile import latency_source
 from edgebench.distill.networks import Network, build_network, label, resolution, to_dict
 from edgebench.exceptions import ConfigError
 from edgebench.lut.builder import BuildSettings, Progress, Silent, convert_and_time
@@ -43,6 +40,7 @@ from edgebench.lut.store import NOISY_FIT, Journal, key_id
 from edgebench.pruning.graph import PruningGraph
 from edgebench.pruning.history import PruneHistory
 from edgebench.pruning.uniform import uniform_history
+from edgebench.target import Target, target_for
 from edgebench.types import Precision, Source
 
 log = logging.getLogger(__name__)
@@ -239,7 +237,7 @@ def _network_job(network: Network, classes: int, history: PruneHistory, out_root
 
 
 def _measured(
-    profile: DeviceProfile,
+    target: Target,
     backend: str,
     precision: Precision,
     shapes: Sequence[LayerShape],
@@ -251,10 +249,10 @@ def _measured(
     layers = _layer_jobs(shapes, folder / "artifacts")
     journal = Journal(folder / "journal.jsonl")
     if journal.header() is None:
-        journal.start({"device": profile.name, "backend": backend, "precision": str(precision)})
+        journal.start({"device": target.profile.name, "backend": backend, "precision": str(precision)})
     else:
         journal.repair()
-    timed = convert_and_time([*networks, *layers.values()], profile, backend, precision, settings, journal,
+    timed = convert_and_time([*networks, *layers.values()], target, backend, precision, settings, journal,
                              progress)  # fmt: skip
     value = {i: Stats.of(s).value_ms(settings.statistic) for i, s in timed.samples.items() if s}
     missing = [j.job_id for j in networks if j.job_id not in value]
@@ -306,7 +304,8 @@ def build_layer_table(
     """
     progress = progress or Silent()
     profile.check_supports(backend, precision)
-    source = latency_source(profile)
+    target = target_for(profile)
+    source = target.source
     unpruned = build_network(network, classes)
     input_shape = (1, 3, resolution(network), resolution(network))
     multiple = pruning_multiple(profile, backend)
@@ -314,7 +313,7 @@ def build_layer_table(
     settings = settings or BuildSettings()
     ident = {"network": to_dict(network), "classes": classes, "steps": steps, "multiple": multiple,
              "fit_keeps": FIT_KEEPS,
-             "priced_by": _priced_by(profile, backend, precision, source, settings)}  # fmt: skip
+             "priced_by": _priced_by(target, backend, precision, settings)}  # fmt: skip
     folder = cache_dir / "prune-luts" / profile.name / f"{backend}-{precision}" / key_id(ident)
     path = folder / "layers.csv"  # written last: a folder without it is an unfinished build
     if path.exists() and (folder / "meta.json").exists():
@@ -329,9 +328,9 @@ def build_layer_table(
     if source is Source.ESTIMATED:
         ms, whole = _estimated(profile, backend, precision, shapes, nets, input_shape, progress)
     else:
-        require_measurable(profile)
+        target.require_measurable()
         jobs = [_network_job(network, classes, h, folder / "artifacts") for h in histories]
-        ms, whole, failed = _measured(profile, backend, precision, shapes, jobs, folder, settings, progress)
+        ms, whole, failed = _measured(target, backend, precision, shapes, jobs, folder, settings, progress)
     if failed:
         shape, reason = next(iter(failed.items()))
         raise ConfigError(
@@ -360,14 +359,13 @@ def _replace(path: Path, write: Callable[[Path], object]) -> None:
     tmp.replace(path)
 
 
-def _priced_by(
-    profile: DeviceProfile, backend: str, precision: Precision, source: Source, settings: BuildSettings
-) -> dict[str, Any]:
+def _priced_by(target: Target, backend: str, precision: Precision, settings: BuildSettings) -> dict[str, Any]:
     """Everything besides the network that shapes a layer table's numbers: the cost model that prices an estimated
     one; the CPU, backend version, threads and timing settings of a measured one."""
-    if source is Source.ESTIMATED:
+    profile = target.profile
+    if not target.measures:
         return {"cost_model": repr(params_for(profile, backend, precision)), "threads": profile.threads}
-    cpu, version = runtime_facts(profile, backend)
+    cpu, version = target.facts(backend)
     timing = {k: v for k, v in vars(settings).items() if k != "workers"}
     return {"cpu": cpu, "backend_version": version, "threads": profile.threads, "settings": timing,
             "timing": TIMING_RULE}  # fmt: skip

@@ -21,7 +21,7 @@ from edgebench.bench import bench_model
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import estimate, params_for
 from edgebench.data import ImageData
-from edgebench.devices import DeviceProfile, latency_source
+from edgebench.devices import DeviceProfile
 from edgebench.distill.checkpoint import METRICS, Checkpoint, save_checkpoint
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import build_network
@@ -30,6 +30,7 @@ from edgebench.exceptions import error_text
 from edgebench.model import from_module
 from edgebench.nets import NETS
 from edgebench.searching.estimator import data_digest, teacher_digest
+from edgebench.target import source_of
 from edgebench.types import AccuracySource, Precision, Source, Status
 
 #: Width multipliers of the baseline family.
@@ -78,11 +79,10 @@ def device_latency(
 ) -> tuple[float, str]:
     """Milliseconds of ``module`` on the device, and their source: timed by the backend (median) when the device
     is measurable from here, else the profile's cost model."""
-    source = latency_source(profile)
-    if source is Source.ESTIMATED:
+    if source_of(profile) is Source.ESTIMATED:
         kernels = module_kernels(module.eval(), input_shape, backend, profile.channel_block(backend))
         e = estimate(kernels, params_for(profile, backend, precision))
-        return e.latency_ms, str(source)
+        return e.latency_ms, str(Source.ESTIMATED)
     with tempfile.TemporaryDirectory(prefix="edgebench-baseline-") as tmp:
         model = from_module("baseline", module.eval(), input_shape)
         (record,) = bench_model(model, profile, [(backend, precision)], Path(tmp))

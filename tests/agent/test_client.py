@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebench.agent_client import AgentClient, RemoteSession, runtime_facts
+from edgebench.agent_client import AgentClient, RemoteSession
 from edgebench.backends import get_backend
 from edgebench.backends.openvino import source_onnx
 from edgebench.devices import load_profile
 from edgebench.exceptions import UnsupportedError
+from edgebench.target import target_for
 from edgebench.testing.agent import loopback_agent
 from edgebench.testing.backend_suite import tiny_model
 from edgebench.types import Precision
@@ -51,10 +52,10 @@ def test_a_runtime_the_agent_lacks_is_named_with_the_ones_it_has(
 ) -> None:
     monkeypatch.setenv(ENV, TOKEN)
     board = load_profile(board_profile(tmp_path, agent))
-    cpu, version = runtime_facts(board, "onnxruntime")
+    cpu, version = target_for(board).facts("onnxruntime")
     assert cpu == AgentClient(agent, TOKEN).info()["cpu"] and version
     with pytest.raises(UnsupportedError, match="has no tensorrt runtime \\(it has onnxruntime, tflite, openvino\\)"):
-        runtime_facts(board, "tensorrt")
+        target_for(board).facts("tensorrt")
 
 
 @pytest.mark.parametrize("cache_mb", [256.0, 0.0])
