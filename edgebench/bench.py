@@ -17,6 +17,7 @@ from edgebench.backends import get_backend, list_backends
 from edgebench.devices import DeviceProfile
 from edgebench.exceptions import BackendUnavailableError, UnreachableDeviceError, UnsupportedError, error_text
 from edgebench.model import Model
+from edgebench.spelling import option
 from edgebench.target import target_for
 from edgebench.types import Precision, Status
 
@@ -89,7 +90,8 @@ def plan(
         wanted = ", ".join(map(str, precisions))
         runs = "; ".join(f"{b} at {', '.join(map(str, profile.precisions(b)))}" for b in usable) or "nothing installed"
         raise UnsupportedError(f"device '{profile.name}' runs none of its installed backends at {wanted} ({runs}); "
-                               "choose one of those with --backend and --precision")  # fmt: skip
+                               f"choose one of those with {option('backend', python='backends')} and "
+                               f"{option('precision', python='precisions')}")  # fmt: skip
     return pairs
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgebench.exceptions import ConfigError
+from edgebench.spelling import option
 from edgebench.version import __version__
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
     """
     wanted = json.loads(json.dumps(dict(settings), default=str))
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; give a folder")
+        raise ConfigError(f"{option('out', out)} is a file; give a folder")
     held = _read(out)
     if held is not None and held.get("command") == command and held.get("settings") == wanted:
         return out
@@ -38,10 +39,10 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
         shutil.rmtree(out)
     elif held is not None:
         raise ConfigError(f"{out} holds the results of another run ({_difference(command, wanted, held)}); give "
-                          "another --out, or --overwrite to replace them")  # fmt: skip
+                          f"another {option('out')}, or {option('overwrite', True)} to replace them")  # fmt: skip
     elif out.is_dir() and any(out.iterdir()):
-        raise ConfigError(f"{out} is not empty and holds no edgebench results; give a new or empty --out, or "
-                          "--overwrite to clear it")  # fmt: skip
+        raise ConfigError(f"{out} is not empty and holds no edgebench results; give a new or empty "
+                          f"{option('out')}, or {option('overwrite', True)} to clear it")  # fmt: skip
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     record = {"schema_version": SCHEMA_VERSION, "command": command, "settings": wanted,
               "edgebench_version": __version__, "created": created}  # fmt: skip
@@ -51,7 +52,9 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.replace(out / MANIFEST)
     except OSError as e:
-        raise ConfigError(f"--out {out} cannot be written ({e.strerror or e}); give a folder you can write") from None
+        raise ConfigError(
+            f"{option('out', out)} cannot be written ({e.strerror or e}); give a folder you can write"
+        ) from None
     return out
 
 
@@ -69,7 +72,8 @@ def _read(out: Path) -> dict[str, Any] | None:
     try:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read it ({e}); give another --out, or --overwrite to replace it") from None
+        raise ConfigError(f"{path}: cannot read it ({e}); give another {option('out')}, or "
+                          f"{option('overwrite', True)} to replace it") from None  # fmt: skip
     return record if isinstance(record, dict) else {}
 
 

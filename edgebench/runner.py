@@ -23,6 +23,7 @@ import pandas as pd
 from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
 from edgebench.lifetime import die_with_parent
 from edgebench.results import ResultRow, ResultsTable
+from edgebench.spelling import option
 from edgebench.types import AccuracySource, Precision, Status
 
 #: Training images the INT8 converters calibrate on.
@@ -228,7 +229,8 @@ def isolated(target: Callable[[Any, Connection], None], arg: Any, timeout_s: flo
     send.close()
     try:
         if not receive.poll(timeout_s):
-            return "error", f"timed out after {timeout_s:g} s (killed); raise --timeout if it needs longer"
+            longer = option("timeout", python="timeout_s")
+            return "error", f"timed out after {timeout_s:g} s (killed); raise {longer} if it needs longer"
         try:
             return receive.recv()
         except EOFError:

@@ -18,6 +18,7 @@ from edgebench.backends.base import Artifact, Opened
 from edgebench.devices import AgentConnection, DeviceProfile
 from edgebench.devices.local import cpu_model
 from edgebench.exceptions import UnreachableDeviceError, UnsupportedError
+from edgebench.spelling import option
 from edgebench.types import Source
 
 
@@ -119,7 +120,8 @@ class Estimated(Target):
     def require_measurable(self) -> Target:
         raise UnreachableDeviceError(
             f"device '{self.profile.name}' is not attached to this machine (connection: none), so it cannot be "
-            "measured here: --device host measures this machine, `edgebench predict` estimates this device, and "
+            f"measured here: {option('device', 'host')} measures this machine, `edgebench predict` estimates this "
+            "device, and "
             "the edgebench agent on the device with connection: {agent: URL} in its profile measures it there"
         )
 

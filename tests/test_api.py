@@ -13,7 +13,7 @@ import pytest
 
 import edgebench
 from edgebench.distill import TrainConfig
-from edgebench.exceptions import ConfigError
+from edgebench.exceptions import ConfigError, UnsupportedError
 from edgebench.searching.space import load_space
 
 TINY32 = Path(__file__).parent / "search" / "tiny32.yaml"
@@ -59,3 +59,12 @@ def test_a_search_without_out_writes_nothing_and_returns_its_table(
     table = found.to_dataframe()
     assert len(table) == 2 and (table["status"] == "COMPLETE").all() and (table["latency_source"] == "estimated").all()
     assert all(Path(c).is_dir() for c in table["checkpoint"])  # kept (in a temporary folder) for `run`
+
+
+def test_errors_name_parameters_as_python_spells_them(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedError, match="runs openvino only at fp16, not fp32; choose precision='fp16'"):
+        edgebench.build_lut("myriadx", precision="fp32", cache_dir=tmp_path)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="give a new or empty out=, or overwrite=True to clear it"):
+        edgebench.search(device="myriadx", budget_ms=15, data="digits", loss="ce", out=tmp_path / "taken")

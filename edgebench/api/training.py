@@ -23,6 +23,7 @@ from edgebench.lut.store import writable_cache
 from edgebench.searching.estimator import DEFAULT_SAMPLES, AccuracyEstimator, build_estimator
 from edgebench.searching.space import SearchSpace, get_space
 from edgebench.searching.supernet import SupernetConfig
+from edgebench.spelling import option
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,8 @@ def teacher_for(
         if images.name not in TEACHER_RECIPES:
             raise ConfigError(
                 f"loss '{loss.name}' needs a teacher trained on '{data}': train one with `edgebench teacher train "
-                f"--data {data}` and give it with --teacher PATH (default teachers exist only for the built-in "
-                f"{', '.join(TEACHER_RECIPES)})"
+                f"--data {data}` and give it with {option('teacher', 'PATH')} (default teachers exist only for the "
+                f"built-in {', '.join(TEACHER_RECIPES)})"
             )
         checkpoint = default_teacher(cache_dir, progress, images.name)
     if checkpoint is not None:

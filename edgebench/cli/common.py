@@ -24,6 +24,7 @@ from rich.progress import (
 
 from edgebench.distill.train import Optimizer, TrainStep
 from edgebench.exceptions import ConfigError, EdgebenchError
+from edgebench.spelling import cli_spelling
 
 out = Console(emoji=False)  # a path or data spec like "imagefolder:one" is text, not an emoji code
 err = Console(stderr=True, emoji=False)
@@ -116,7 +117,8 @@ def handles_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with cli_spelling():
+                return fn(*args, **kwargs)
         except EdgebenchError as e:
             fail(e)
         except KeyboardInterrupt:

@@ -23,6 +23,7 @@ from edgebench.costmodel.kernels import Kernel, load_kernels, module_kernels
 from edgebench.exceptions import ConfigError, ModelLoadError, UnknownNameError
 from edgebench.nets import net_entry
 from edgebench.nets.nb201 import nb201
+from edgebench.spelling import option
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def read_measurements(
     if latency_column not in table.columns:
         raise ConfigError(
             f"{path}: no latency column '{latency_column}'; columns are {', '.join(map(str, table.columns))}"
-            " (choose one with --latency-column)"
+            f" (choose one with {option('latency-column')})"
         )
     if not {"model", "net", "arch_str"} & set(table.columns):
         raise ConfigError(

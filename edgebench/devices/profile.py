@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
+from edgebench.spelling import option
 from edgebench.types import KernelKind, Precision, SizeClass
 
 #: Runtimes a profile may name. TensorRT is a real Jetson runtime edgebench estimates but does not drive.
@@ -240,5 +241,5 @@ class DeviceProfile(_Strict):
         if precision not in allowed:
             raise UnsupportedError(
                 f"device '{self.name}' runs {backend} only at {', '.join(map(str, allowed))}, "
-                f"not {precision}; choose --precision {allowed[0]}"
+                f"not {precision}; choose {option('precision', allowed[0])}"
             )

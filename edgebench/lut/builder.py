@@ -29,6 +29,7 @@ from edgebench.lut.predictor import block_cost, io_melems
 from edgebench.lut.sampling import Stats, measure_passes
 from edgebench.lut.store import Correction, Journal, LutId, LutMeta, LutTable, key_id, read_table, write_table
 from edgebench.searching.space import ArchSpec, SearchSpace
+from edgebench.spelling import option
 from edgebench.target import Target, source_of, target_for
 from edgebench.types import Precision, Source, Status
 
@@ -303,7 +304,7 @@ def build_lut(
         changed = sorted(k for k in header if old.get(k) != header[k])
         raise ConfigError(
             f"{journal.path}: an unfinished build with other settings ({', '.join(changed)}) is in the cache; "
-            "rerun with --force to discard it"
+            f"rerun with {option('force', True)} to discard it"
         )
     if old is None:
         journal.start(header)

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from edgebench.exceptions import ConfigError
+from edgebench.spelling import option
 
 SCHEMA_VERSION = 1
 HEADER_PREFIX = "# edgebench-lut "
@@ -49,7 +50,8 @@ def writable_cache(cache_dir: Path | None = None) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
             pass
     except OSError as e:
-        raise ConfigError(f"cache {path} cannot be written ({e.strerror or e}); set EDGEBENCH_CACHE or --cache-dir "
+        raise ConfigError(f"cache {path} cannot be written ({e.strerror or e}); set EDGEBENCH_CACHE or "
+                          f"{option('cache-dir')} "
                           "to a folder you can write") from None  # fmt: skip
     return path
 

@@ -31,6 +31,7 @@ from edgebench.distill.train import TrainConfig, TrainResult, train
 from edgebench.exceptions import ConfigError, error_text
 from edgebench.lut.predictor import Predictor
 from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch
+from edgebench.spelling import option
 from edgebench.types import AccuracySource, Status
 
 #: Row statuses: trained; rejected by the latency budget before training; an architecture already trained in the
@@ -266,8 +267,8 @@ def open_study(storage: optuna.storages.BaseStorage, name: str, settings: Search
     elif old != identity:
         changed = sorted(k for k in identity if old.get(k) != identity[k])
         raise ConfigError(
-            f"study '{name}' exists with other settings ({', '.join(changed)}); give another --out/--storage, "
-            "or the same settings to resume it"
+            f"study '{name}' exists with other settings ({', '.join(changed)}); give another "
+            f"{option('out')}/{option('storage')}, or the same settings to resume it"
         )
     return study
 
