@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,11 +35,12 @@ from edgebench.searching.nas import (
     SearchSettings,
     open_study,
     run_search,
-    storage_for,
-    study_exists,
 )
 from edgebench.searching.space import SearchSpace
+from edgebench.searching.storage import claim, release, shown, storage_for, study_exists
 from edgebench.types import Precision, Status
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -136,24 +138,31 @@ def search(
         raise ConfigError(f"no study '{name}' in {url or 'memory'} to resume; start it without resuming")
     settings = SearchSettings(budget_ms, trials, time_budget_s, proxy or PROXY, seed=seed)
     if out is not None:
-        identity = {"method": "proxy", "study": name, "storage": url, "teacher": teacher, **settings.identity()}
+        identity = {
+            "method": "proxy",
+            "study": name,
+            "storage": shown(url) if url else None,
+            "teacher": teacher,
+            **settings.identity(),
+        }  # fmt: skip (the URL without its password: the manifest is a file)
         outputs.claim(out, "search", identity, overwrite)
     predictor, fastest = space_under(prof, backend, prec, sp, budget_ms, cache_dir, progress)
     checkpoint = teacher_for(distill_loss, teacher, images, data, cache_dir, role(train_progress, "default teacher"))
-    study = open_study(storage_for(url) if url else optuna.storages.InMemoryStorage(), name, settings)
+    store = storage_for(url) if url else optuna.storages.InMemoryStorage()
+    study = open_study(store, name, settings)
     teacher_module = checkpoint.module if checkpoint else None
     checkpoints = out / "checkpoints" if out else Path(tempfile.mkdtemp(prefix="edgebench-search-"))
     objective = Objective(sp, predictor, images, distill_loss, teacher_module, settings, on_candidate, checkpoints)
-    rows = run_search(study, objective, settings)
+    rows = run_search(study, objective, settings, url)
     base = pd.DataFrame(columns=list(BaselineRow.__dataclass_fields__))
     if baseline:
-        family = study.user_attrs.get("baseline")
-        if family is None:  # trained once per study; a resumed search or another worker reuses it
-            done = baseline_family(images, distill_loss, teacher_module, settings.proxy, prof, backend, prec,
-                                   on_row=on_baseline, checkpoints=checkpoints)  # fmt: skip
-            family = [r.to_dict() for r in done]
-            study.set_user_attr("baseline", family)
-        base = pd.DataFrame(family, columns=list(BaselineRow.__dataclass_fields__))
+
+        def train_family() -> list[dict[str, object]]:
+            family = baseline_family(images, distill_loss, teacher_module, settings.proxy, prof, backend, prec,
+                                     on_row=on_baseline, checkpoints=checkpoints)  # fmt: skip
+            return [r.to_dict() for r in family]
+
+        base = pd.DataFrame(_family(study, store, resume, train_family), columns=list(BaselineRow.__dataclass_fields__))
     best = pareto.front(rows[rows["status"] == Status.COMPLETE.value], "val_top1_pct", "predicted_ms")
     if out is not None:
         outputs.write_tables(out, {"candidates": rows, "baseline": base, "front": best})
@@ -162,4 +171,28 @@ def search(
         env = environment(prof, backend, prec, predictor.table.meta)
         results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, environment=env)
         write_report(results, out / "report.html", budget_ms, title)
-    return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, url, name)
+    return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, shown(url) if url else None, name)
+
+
+def _family(
+    study: optuna.Study,
+    storage: optuna.storages.BaseStorage,
+    resume: bool,
+    train: Callable[[], list[dict[str, object]]],
+) -> list[dict[str, object]]:
+    """The study's baseline family, trained once by the first worker to claim it; other workers take it from the
+    study when it is there, and go without it (saying so) while the claimant is still training it. A resumed
+    search claims it again if it is missing (its claimant was stopped)."""
+    family = study.user_attrs.get("baseline")
+    if family is not None:
+        return list(family)
+    job = f"{study.study_name}/baseline"
+    if resume:
+        release(storage, job)
+    if not claim(storage, job):
+        log.warning("the baseline family of study %s is trained by another worker; it is in the study (and in "
+                    "`edgebench report`) when that worker is done", study.study_name)  # fmt: skip
+        return []
+    family = train()
+    study.set_user_attr("baseline", family)
+    return family

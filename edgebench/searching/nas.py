@@ -12,7 +12,6 @@ import json
 import logging
 import random
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,18 +30,15 @@ from edgebench.distill.train import TrainConfig, TrainResult, train
 from edgebench.exceptions import ConfigError, error_text
 from edgebench.lut.predictor import Predictor
 from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch
+from edgebench.searching.storage import patiently, waiting_retries
 from edgebench.spelling import option
 from edgebench.types import AccuracySource, Status
 
-#: Row statuses: trained; rejected by the latency budget before training; an architecture already trained in the
-#: study (its scores are reused, nothing is trained twice); broken, with the reason.
 #: Proposals in a row that train nothing (over budget, duplicate, failed) after which the search gives up.
 MAX_FRUITLESS = 100
 #: How a candidate is trained to score it: a few epochs at 16x16 without augmentation (so the teacher's outputs are
 #: computed once), about 8x cheaper than a 32x32 epoch with the teacher's forward pass per step.
 PROXY = TrainConfig(epochs=4, patience=None, augment=False, resolution=16)
-#: Seconds between a running trial's heartbeats in an RDB storage.
-HEARTBEAT_S = 15
 
 
 @dataclass(frozen=True)
@@ -241,18 +237,6 @@ def candidates(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[f for f in Candidate.__dataclass_fields__])
 
 
-def storage_for(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage: an RDB URL (``sqlite:///study.db``, ``postgresql://...``) with heartbeats, so a killed
-    worker's trial is marked failed when the study resumes; or a path, for a journal file shared by workers."""
-    if "://" in url:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5, and what resuming needs
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=4 * HEARTBEAT_S)
-    from optuna.storages.journal import JournalFileBackend
-
-    return optuna.storages.JournalStorage(JournalFileBackend(url))
-
-
 def open_study(storage: optuna.storages.BaseStorage, name: str, settings: SearchSettings) -> optuna.Study:
     """Create or join the study ``name``; ConfigError if it exists with other settings."""
     optuna.logging.set_verbosity(logging.WARNING)
@@ -282,9 +266,12 @@ def run_search(
     study: optuna.Study,
     objective: Objective,
     settings: SearchSettings,
+    url: str | None = None,
 ) -> pd.DataFrame:
-    """Run (or resume, or join) the study until ``settings.trials`` candidates are trained, the time budget is
-    spent, or too many proposals in a row fall over budget; returns every candidate as a table."""
+    """Run (or resume, or join) the study until ``settings.trials`` candidates are trained (and no dead worker's
+    candidate waits to be trained again), the time budget is spent, or too many proposals in a row fall over
+    budget; returns every candidate as a table. While the database at ``url`` does not answer, it waits (see
+    :func:`~edgebench.searching.storage.patiently`)."""
     if not any(t.user_attrs.get("arch") for t in study.get_trials(deepcopy=False)):
         for arch in feasible_seeds(objective.predictor, settings.budget_ms, settings.population, settings.seed):
             study.enqueue_trial(arch_params(arch, objective.space), skip_if_exists=True)
@@ -294,17 +281,14 @@ def run_search(
         nonlocal fruitless
         fruitless = 0 if trial.user_attrs.get("status") == Status.COMPLETE else fruitless + 1
         out_of_time = settings.time_budget_s is not None and time.perf_counter() - started > settings.time_budget_s
-        if trained(study) >= settings.trials or out_of_time or fruitless >= MAX_FRUITLESS:
+        done = trained(study) >= settings.trials and not waiting_retries(study)
+        if done or out_of_time or fruitless >= MAX_FRUITLESS:
             study.stop()
 
-    if trained(study) < settings.trials:
-        study.optimize(objective, callbacks=[stop], catch=(Exception,), gc_after_trial=False)
-    return candidates(study)
+    if patiently(lambda: trained(study) < settings.trials or waiting_retries(study) > 0, study, url):
 
+        def optimize() -> None:
+            study.optimize(objective, callbacks=[stop], catch=(Exception,), gc_after_trial=False)
 
-def study_exists(url: str, name: str) -> bool:
-    """Whether the storage at ``url`` (see :func:`storage_for`) holds a study called ``name``."""
-    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None if "://" in url else Path(url)
-    if path is not None and not path.exists():
-        return False
-    return name in optuna.get_all_study_names(storage_for(url))
+        patiently(optimize, study, url)
+    return patiently(lambda: candidates(study), study, url)

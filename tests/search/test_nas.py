@@ -24,9 +24,9 @@ from edgebench.searching.nas import (
     SearchSettings,
     open_study,
     run_search,
-    storage_for,
 )
 from edgebench.searching.space import SearchSpace, load_space
+from edgebench.searching.storage import storage_for
 from edgebench.types import Status
 from tests.lut.conftest import TINY_SPACE, synthetic_table
 
