@@ -42,7 +42,7 @@ class Postgres:
         subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)
 
     def start(self) -> Postgres:
-        options = f"-k {self.root} -p {SOCKET_PORT} -c listen_addresses='' -c fsync=off"
+        options = f"-k {self.root} -p {SOCKET_PORT} -c listen_addresses='' -c fsync=off -c max_connections=300"
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
                   "-w", "start")  # fmt: skip
         return self

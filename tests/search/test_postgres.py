@@ -4,6 +4,7 @@ worker that loses the database waits, then stops in one line, keeping what it tr
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -64,8 +65,14 @@ def finished(process: subprocess.Popen[str], timeout: float = 300) -> tuple[int,
     return process.returncode, out + err
 
 
+@functools.cache
+def storage(url: str) -> optuna.storages.BaseStorage:
+    """One storage (one connection pool) per database for the test's own reads."""
+    return storage_for(url)
+
+
 def trials(url: str) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=STUDY, storage=storage_for(url)).get_trials(deepcopy=False)
+    return optuna.load_study(study_name=STUDY, storage=storage(url)).get_trials(deepcopy=False)
 
 
 def test_three_workers_train_each_architecture_once_and_the_baseline_once(
@@ -78,7 +85,7 @@ def test_three_workers_train_each_architecture_once_and_the_baseline_once(
         assert code == 0, output[-3000:]
     done = [t for t in trials(url) if t.user_attrs.get("status") == Status.COMPLETE]
     assert len(done) >= 6 and len({t.user_attrs["arch"] for t in done}) == len(done)  # none trained twice
-    study = optuna.load_study(study_name=STUDY, storage=storage_for(url))
+    study = optuna.load_study(study_name=STUDY, storage=storage(url))
     assert len(study.user_attrs["baseline"]) == 4
     trained_baselines = [p for i in range(3) for p in (tmp_path / f"w{i}" / "checkpoints").glob("mobilenetv2-*")]
     assert len(trained_baselines) == 4  # one worker trained the family, for all
