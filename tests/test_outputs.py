@@ -28,9 +28,7 @@ def test_the_same_run_reuses_its_folder_and_keeps_its_files(tmp_path: Path) -> N
 def test_another_run_is_refused_naming_what_differs(tmp_path: Path) -> None:
     out = outputs.claim(tmp_path / "s1", "search", SETTINGS)
     (out / "candidates.csv").write_text("kept")
-    with pytest.raises(
-        ConfigError, match=r"\(budget_ms: 15.0 -> 12.0\); give another out=, or overwrite=True"
-    ):
+    with pytest.raises(ConfigError, match=r"\(budget_ms: 15.0 -> 12.0\); give another out=, or overwrite=True"):
         outputs.claim(out, "search", {**SETTINGS, "budget_ms": 12.0})
     with pytest.raises(ConfigError, match=r"`edgebench search`, not `edgebench prune`"):
         outputs.claim(out, "prune", SETTINGS)
