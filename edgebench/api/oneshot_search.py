@@ -144,6 +144,7 @@ def one_shot(
                  "`edgebench run` scores the converted networks on the test split and times them")  # fmt: skip
         env = environment(prof, backend, prec, predictor.table.meta)
         results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, "val", env)
+        results.to_csv(out / "results.csv", index=False)  # `edgebench report OUT` renders it again
         write_report(results, out / "report.html", budget_ms, title)
     return OneShotOutcome(rows, table, base, best, fastest.latency_ms, fastest.source, judge, out)
 

@@ -170,6 +170,7 @@ def search(
                  "predicted from the LUT; `edgebench run` scores and times the converted networks")  # fmt: skip
         env = environment(prof, backend, prec, predictor.table.meta)
         results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, environment=env)
+        results.to_csv(out / "results.csv", index=False)  # `edgebench report OUT` renders it again
         write_report(results, out / "report.html", budget_ms, title)
     return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, shown(url) if url else None, name)
 

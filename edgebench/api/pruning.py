@@ -149,4 +149,5 @@ def _write(outcome: PruneOutcome, checkpoint: Checkpoint, prof: DeviceProfile, b
            "fit_rmspe_pct": 100 * table.fit_rmspe if table.networks else None}  # fmt: skip
     results = from_candidates(frame, pd.DataFrame([unpruned]), prof.name, backend, str(prec), data,
                               environment=env)  # fmt: skip
+    results.to_csv(outcome.out / "results.csv", index=False)  # `edgebench report OUT` renders it again
     write_report(results, outcome.out / "report.html", budget_ms, title)

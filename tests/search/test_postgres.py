@@ -18,7 +18,10 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from edgebench.cli import app
+from edgebench.results import read_results
 from edgebench.searching.storage import shown, storage_for
 from edgebench.testing.postgres import Postgres, binaries, start_cluster
 from edgebench.types import Status
@@ -94,7 +97,13 @@ def test_three_workers_train_each_architecture_once_and_the_baseline_once(
     shared, single = (pd.read_csv(tmp_path / out / "candidates.csv") for out in ("w0", "alone"))
     assert list(shared.columns) == list(single.columns) and shared["trial"].is_unique
     assert set(shared["status"]) | set(single["status"]) <= {s.value for s in Status}
-    assert (tmp_path / "w0" / "report.html").read_text().count("<tr") >= len(shared[shared["status"] == "COMPLETE"])
+    for out in ("w0", "alone"):  # the study read back by `edgebench report`, as a single SQLite worker's is
+        page = CliRunner().invoke(app, ["report", str(tmp_path / out), "--out", str(tmp_path / f"{out}.html")])
+        assert page.exit_code == 0, page.output
+    shared_rows, single_rows = read_results(tmp_path / "w0"), read_results(tmp_path / "alone")
+    assert list(shared_rows.columns) == list(single_rows.columns)
+    assert set(shared_rows["status"]) == set(single_rows["status"]) == {"COMPLETE"}
+    assert (tmp_path / "w0.html").read_text().count("<tr") >= len(shared_rows)
 
 
 def test_a_worker_killed_mid_trial_has_its_architecture_trained_once_by_another(
