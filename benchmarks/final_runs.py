@@ -17,7 +17,7 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -118,7 +118,8 @@ def final_runs(
     threads = max(1, torch.get_num_threads() // jobs)
     if todo:
         with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            for future in [pool.submit(_train, n, s, threads, recipe) for n, s in todo]:
+            # as each finishes, not in submission order: a run done while a longer one trains is kept if stopped
+            for future in as_completed([pool.submit(_train, n, s, threads, recipe) for n, s in todo]):
                 run = future.result()
                 _append(path, run, tag)
                 done[run.network, run.seed] = run
