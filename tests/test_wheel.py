@@ -39,7 +39,7 @@ def test_the_installed_copy_is_the_wheels(installed: Path) -> None:
     assert where.startswith(str(installed))
     package = installed / "edgebench"
     assert {p.name for p in (package / "devices" / "profiles").glob("*.yaml")} >= {"myriadx.yaml", "rpi5.yaml"}
-    assert (package / "search" / "spaces" / "mbv2-cifar.yaml").is_file()
+    assert (package / "searching" / "spaces" / "mbv2-cifar.yaml").is_file()
     assert list((package / "weights" / "teachers").glob("*/weights.pt"))
 
 
