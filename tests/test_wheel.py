@@ -13,12 +13,17 @@ import pytest
 ROOT = Path(__file__).parents[1]
 
 
+# one xdist worker builds the wheel for both tests: two concurrent `pip wheel` runs of one tree collide in build/
+pytestmark = pytest.mark.xdist_group("wheel")
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from this tree, installed (without dependencies: this environment has them) into a folder."""
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"), str(ROOT)],
-                   check=True, capture_output=True)  # fmt: skip
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
+                            str(ROOT)], capture_output=True, text=True)  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (tmp / "dist").glob("edgebench-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp / "site"),
                     str(wheel)], check=True, capture_output=True)  # fmt: skip
