@@ -59,7 +59,8 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
 
 
 def write_tables(out: Path, tables: Mapping[str, pd.DataFrame]) -> None:
-    """Each table as ``out/NAME.csv``, and ``candidates`` also as Parquet (the table ``edgebench run`` reads)."""
+    """Each table as ``out/NAME.csv``, and ``candidates`` also as Parquet (the table ``edgebench run`` reads);
+    ``results``, the rows of the folder's report, is what ``edgebench report OUT`` renders again."""
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False)
     tables["candidates"].to_parquet(out / "candidates.parquet", index=False)

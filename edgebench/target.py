@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 from edgebench.agent_client import AgentClient, RemoteSession
 from edgebench.backends import get_backend
@@ -26,12 +27,9 @@ from edgebench.types import Source
 class Target(ABC):
     """A device as edgebench reaches it."""
 
+    #: The label of the latencies this target gives: measured here, through the agent, or estimated.
+    source: ClassVar[Source]
     profile: DeviceProfile
-
-    @property
-    @abstractmethod
-    def source(self) -> Source:
-        """The label of the latencies this target gives: measured here, through the agent, or estimated."""
 
     @property
     def measures(self) -> bool:
@@ -63,9 +61,7 @@ class Target(ABC):
 class Local(Target):
     """A device this machine is: its CPU runs and times the artifacts."""
 
-    @property
-    def source(self) -> Source:
-        return Source.MEASURED
+    source = Source.MEASURED
 
     def open(self, artifact: Artifact, threads: int) -> Opened:
         device = self.profile.runtime(artifact.backend).device
@@ -77,45 +73,41 @@ class Local(Target):
         return get_backend(artifact.backend).open(artifact, threads)
 
     def facts(self, backend: str) -> tuple[str, str]:
-        return cpu_model(), get_backend(backend).version()
+        return _facts_here(backend)
 
 
 @dataclass(frozen=True)
 class Agent(Target):
     """A device with an edgebench agent: artifacts are sent to it, run and timed there."""
 
+    source = Source.AGENT
     client: AgentClient
-
-    @property
-    def source(self) -> Source:
-        return Source.AGENT
 
     def open(self, artifact: Artifact, threads: int) -> Opened:
         return RemoteSession(self.client, artifact, threads, self.profile.runtime(artifact.backend).device)
 
     def facts(self, backend: str) -> tuple[str, str]:
-        runtimes = self.client.info()["runtimes"]
+        info = self.client.info()
+        runtimes = info["runtimes"]
         if backend not in runtimes:
             raise UnsupportedError(
                 f"agent {self.client.url} has no {backend} runtime (it has {', '.join(runtimes) or 'none'}); "
                 "install it on the device and restart the agent"
             )
-        return str(self.client.info()["cpu"]), str(runtimes[backend])
+        return str(info["cpu"]), str(runtimes[backend])
 
 
 @dataclass(frozen=True)
 class Estimated(Target):
     """A device not reachable from here: its latencies are its cost model's; artifacts run here only to be scored."""
 
-    @property
-    def source(self) -> Source:
-        return Source.ESTIMATED
+    source = Source.ESTIMATED
 
     def open(self, artifact: Artifact, threads: int) -> Opened:
         return get_backend(artifact.backend).open(artifact, threads)
 
     def facts(self, backend: str) -> tuple[str, str]:
-        return cpu_model(), get_backend(backend).version()  # where the artifact is scored
+        return _facts_here(backend)  # where the artifact is scored
 
     def require_measurable(self) -> Target:
         raise UnreachableDeviceError(
@@ -126,21 +118,29 @@ class Estimated(Target):
         )
 
 
+def _facts_here(backend: str) -> tuple[str, str]:
+    return cpu_model(), get_backend(backend).version()
+
+
+def _kind(profile: DeviceProfile) -> type[Target]:
+    if profile.connection == "local":
+        return Local
+    return Agent if isinstance(profile.connection, AgentConnection) else Estimated
+
+
 def target_for(profile: DeviceProfile) -> Target:
     """The target a profile's ``connection`` names.
 
     Raises:
         UnreachableDeviceError: a device behind an agent whose token is not set (before any work starts).
     """
-    if profile.connection == "local":
-        return Local(profile)
-    if isinstance(profile.connection, AgentConnection):
+    kind = _kind(profile)
+    if kind is Agent:
+        assert isinstance(profile.connection, AgentConnection)
         return Agent(profile, AgentClient.for_connection(profile.connection, profile.name))
-    return Estimated(profile)
+    return kind(profile)
 
 
 def source_of(profile: DeviceProfile) -> Source:
-    """The label a profile's latencies carry, without reaching the device (for listings and plans)."""
-    if profile.connection == "local":
-        return Source.MEASURED
-    return Source.AGENT if isinstance(profile.connection, AgentConnection) else Source.ESTIMATED
+    """The label a profile's latencies carry, without reaching the device (for listings, plans and cached tables)."""
+    return _kind(profile).source

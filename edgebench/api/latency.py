@@ -25,7 +25,7 @@ from edgebench.lut.store import LutId, LutMeta, default_cache_dir, writable_cach
 from edgebench.lut.validate import Validation, plot, validate
 from edgebench.model import check_onnx
 from edgebench.searching.space import ArchSpec, SearchSpace, get_space, load_arch
-from edgebench.target import target_for
+from edgebench.target import source_of, target_for
 from edgebench.types import Precision, Source, parse_precision
 
 
@@ -59,8 +59,9 @@ def build_luts(
     """Build (or resume, or load) the LUT of each (backend, precision) pair of :func:`profile_plan`, yielding each
     as it is done. A device that cannot be measured from here gets cost-model estimates (``source=estimated``)."""
     cache_dir = writable_cache(cache_dir) or default_cache_dir()
+    estimated = source_of(prof) is Source.ESTIMATED  # a measured build resolves its target (agent token) itself
     for backend, precision in pairs:
-        if not target_for(prof).measures:
+        if estimated:
             yield estimate_lut(prof, backend, precision, space, cache_dir, force, progress)
         else:
             yield builder.build_lut(prof, backend, precision, space, cache_dir, settings or BuildSettings(), force,
@@ -176,7 +177,7 @@ def predict(
     sp = get_space(space or arch.space).for_device(prof.channel_multiple)
     sp.validate_arch(arch)
     backend, prec = runtime_for(prof, backend, precision)
-    if not target_for(prof).measures:  # seconds to build, and rebuilt when the cost model changed
+    if source_of(prof) is Source.ESTIMATED:  # seconds to build, and rebuilt when the cost model changed
         table = estimate_lut(prof, backend, prec, sp, cache_dir or default_cache_dir()).table
         return Predictor(table, sp).predict(arch), table.meta
     path = LutId(prof.name, backend, str(prec), sp.name).table_path(cache_dir or default_cache_dir())

@@ -137,14 +137,14 @@ def one_shot(
         base = pd.DataFrame([r.to_dict() for r in family], columns=list(BaselineRow.__dataclass_fields__))
     best = pareto.front(rows, "val_top1_pct", "predicted_ms")
     if out is not None:
-        outputs.write_tables(out, {"candidates": rows, "judged": table, "baseline": base, "front": best})
         how = f"fine-tuned {finetune.epochs} epoch(s) from the weights" if finetune else "the weights"
         title = (f"one-shot search on {prof.name} ({backend} {prec}): students' PyTorch validation top-1 with {how} "
                  "inherited from the supernet, baselines' after the final recipe; latency predicted from the LUT; "
                  "`edgebench run` scores the converted networks on the test split and times them")  # fmt: skip
         env = environment(prof, backend, prec, predictor.table.meta)
         results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, "val", env)
-        results.to_csv(out / "results.csv", index=False)  # `edgebench report OUT` renders it again
+        outputs.write_tables(out, {"candidates": rows, "judged": table, "baseline": base, "front": best,
+                                   "results": results})  # fmt: skip
         write_report(results, out / "report.html", budget_ms, title)
     return OneShotOutcome(rows, table, base, best, fastest.latency_ms, fastest.source, judge, out)
 

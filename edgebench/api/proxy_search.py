@@ -165,12 +165,11 @@ def search(
         base = pd.DataFrame(_family(study, store, resume, train_family), columns=list(BaselineRow.__dataclass_fields__))
     best = pareto.front(rows[rows["status"] == Status.COMPLETE.value], "val_top1_pct", "predicted_ms")
     if out is not None:
-        outputs.write_tables(out, {"candidates": rows, "baseline": base, "front": best})
         title = (f"search on {prof.name} ({backend} {prec}): PyTorch test top-1 after proxy training, latency "
                  "predicted from the LUT; `edgebench run` scores and times the converted networks")  # fmt: skip
         env = environment(prof, backend, prec, predictor.table.meta)
         results = from_candidates(rows, base, prof.name, backend, str(prec), images.name, environment=env)
-        results.to_csv(out / "results.csv", index=False)  # `edgebench report OUT` renders it again
+        outputs.write_tables(out, {"candidates": rows, "baseline": base, "front": best, "results": results})
         write_report(results, out / "report.html", budget_ms, title)
     return SearchOutcome(rows, base, best, fastest.latency_ms, fastest.source, out, shown(url) if url else None, name)
 

@@ -130,7 +130,6 @@ def _write(outcome: PruneOutcome, checkpoint: Checkpoint, prof: DeviceProfile, b
     result, table = outcome.result, outcome.table
     result.history.save(outcome.out / "history.json")
     frame = outcome.to_dataframe()
-    outputs.write_tables(outcome.out, {"candidates": frame})
     unpruned = {
         "name": networks.label(checkpoint.network),
         "latency_ms": result.unpruned_ms,
@@ -149,5 +148,5 @@ def _write(outcome: PruneOutcome, checkpoint: Checkpoint, prof: DeviceProfile, b
            "fit_rmspe_pct": 100 * table.fit_rmspe if table.networks else None}  # fmt: skip
     results = from_candidates(frame, pd.DataFrame([unpruned]), prof.name, backend, str(prec), data,
                               environment=env)  # fmt: skip
-    results.to_csv(outcome.out / "results.csv", index=False)  # `edgebench report OUT` renders it again
+    outputs.write_tables(outcome.out, {"candidates": frame, "results": results})
     write_report(results, outcome.out / "report.html", budget_ms, title)

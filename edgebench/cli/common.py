@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from edgebench import api
 from edgebench.distill.train import Optimizer, TrainStep
 from edgebench.exceptions import ConfigError, EdgebenchError
 from edgebench.spelling import cli_spelling
@@ -96,8 +97,6 @@ def renamed(new: T | None, old: T | None, old_flag: str, new_flag: str) -> T | N
 def default_out(command: str, device: str, budget_ms: float, backend: str | None, precision: str | None,
                 *extra: str) -> Path:  # fmt: skip
     """Where a search or a pruning writes unless given --out: ``reports/COMMAND-DEVICE-BACKEND-PREC-BUDGETms...``."""
-    from edgebench import api
-
     prof = api.device(device)
     backend, prec = api.runtime_for(prof, backend, precision)
     return Path("reports") / "-".join([command, prof.name, backend, str(prec), f"{budget_ms:g}ms", *extra])

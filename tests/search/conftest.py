@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -32,3 +33,13 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def npz(tmp_path: Path) -> Path:
+    """Four classes told apart by brightness, as ``tmp_path/shades.npz``."""
+    rng = np.random.default_rng(0)
+    y = np.arange(80) % 4
+    x = (rng.integers(0, 60, (80, 32, 32, 3)) + 60 * y[:, None, None, None]).astype(np.uint8)
+    np.savez(tmp_path / "shades.npz", x=x, y=y)
+    return tmp_path / "shades.npz"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -16,16 +15,6 @@ from tests.conftest import two_class_npz_and_checkpoint
 from tests.test_cli import one_line_error
 
 TINY32 = Path(__file__).with_name("tiny32.yaml")
-
-
-@pytest.fixture
-def npz(tmp_path: Path) -> Path:
-    """Four classes told apart by brightness."""
-    rng = np.random.default_rng(0)
-    y = np.arange(80) % 4
-    x = (rng.integers(0, 60, (80, 32, 32, 3)) + 60 * y[:, None, None, None]).astype(np.uint8)
-    np.savez(tmp_path / "shades.npz", x=x, y=y)
-    return tmp_path / "shades.npz"
 
 
 def _args(tmp_path: Path, npz: Path, latency: str) -> list[str]:

@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -41,15 +40,6 @@ def server() -> Iterator[Postgres]:
     yield pg
     pg.stop()
     pg.remove()
-
-
-@pytest.fixture
-def shades(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    y = np.arange(80) % 4
-    x = (rng.integers(0, 60, (80, 32, 32, 3)) + 60 * y[:, None, None, None]).astype(np.uint8)
-    np.savez(tmp_path / "shades.npz", x=x, y=y)
-    return tmp_path / "shades.npz"
 
 
 def worker(tmp_path: Path, url: str, out: str, trials: int, *extra: str, **env: str) -> subprocess.Popen[str]:
@@ -79,7 +69,7 @@ def trials(url: str) -> list[optuna.trial.FrozenTrial]:
 
 
 def test_three_workers_train_each_architecture_once_and_the_baseline_once(
-    server: Postgres, tmp_path: Path, shades: Path
+    server: Postgres, tmp_path: Path, npz: Path
 ) -> None:
     url = server.create_database("three")
     workers = [worker(tmp_path, url, f"w{i}", 6) for i in range(3)]
@@ -107,7 +97,7 @@ def test_three_workers_train_each_architecture_once_and_the_baseline_once(
 
 
 def test_a_worker_killed_mid_trial_has_its_architecture_trained_once_by_another(
-    server: Postgres, tmp_path: Path, shades: Path
+    server: Postgres, tmp_path: Path, npz: Path
 ) -> None:
     url, beat = server.create_database("killed"), {"EDGEBENCH_HEARTBEAT_S": "1"}
     doomed = worker(tmp_path, url, "doomed", 8, **beat)
@@ -137,7 +127,7 @@ def test_a_worker_killed_mid_trial_has_its_architecture_trained_once_by_another(
 
 
 def test_a_worker_that_loses_the_database_waits_then_stops_in_one_line(
-    server: Postgres, tmp_path: Path, shades: Path
+    server: Postgres, tmp_path: Path, npz: Path
 ) -> None:
     url = server.create_database("lost")
     patient = worker(tmp_path, url, "lost", 40, EDGEBENCH_DB_WAIT_S="3")
