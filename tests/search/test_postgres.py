@@ -146,10 +146,23 @@ def test_a_worker_that_loses_the_database_waits_then_stops_in_one_line(
         server.start()
     assert code == 2, output[-3000:]
     lines = [line for line in output.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "lost the study database postgresql+psycopg2://postgres@/lost" in lines[0]
-    assert "rerun with --resume when it answers" in lines[0] and "Traceback" not in output
+    assert len(lines) == 1 and "lost the study database postgresql+psycopg2://postgres@/lost" in lines[0], output
+    assert "rerun with --resume when it answers" in lines[0] and "Traceback" not in output, output
     kept = sum(t.user_attrs.get("status") == Status.COMPLETE for t in trials(url))
     assert kept >= 2  # what it trained before the database went away is in the study
+
+
+def test_a_heartbeat_the_database_misses_is_skipped_not_raised(server: Postgres) -> None:
+    """Optuna beats in a thread of its own; a beat that raised would print a traceback beside the one-line error."""
+    url = server.create_database("beats")
+    study = optuna.create_study(storage=storage_for(url), study_name="beats")
+    trial = study.ask()
+    server.stop()
+    try:
+        study._storage.record_heartbeat(trial._trial_id)
+    finally:
+        server.start()
+    study._storage.record_heartbeat(trial._trial_id)  # and beats again once the database is back
 
 
 def test_a_database_url_is_shown_without_its_password() -> None:
