@@ -20,6 +20,9 @@ from edgebench.costmodel.kernels import Kernel
 from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import KernelKind, Precision, SizeClass, Source
 
+#: Bump when the model's formulas change: every table it priced is priced again.
+COST_MODEL_VERSION = "roofline-1"
+
 KINDS = tuple(KernelKind)
 SIZES = tuple(SizeClass)
 BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}

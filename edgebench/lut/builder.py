@@ -21,6 +21,7 @@ from scipy.optimize import least_squares
 
 from edgebench.backends import TIMING_RULE
 from edgebench.backends.base import Artifact, Opened
+from edgebench.costmodel.model import COST_MODEL_VERSION, params_for
 from edgebench.devices import DeviceProfile
 from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
 from edgebench.lut.convert import ConvertJob, convert_all, default_workers
@@ -72,6 +73,28 @@ class BuildSettings:
     networks: int = 24  # whole networks timed alongside the blocks to fit the boundary correction
     seed: int = 0
     workers: int = field(default_factory=default_workers)
+
+
+def measured_by(cpu: str, backend_version: str, threads: int, settings: BuildSettings) -> dict[str, Any]:
+    """What shapes a measured table's numbers besides its rows' keys: the CPU, the backend's version, the threads,
+    the timing rule and the timing settings. Block LUTs and prune layer tables are keyed and checked by it."""
+    timing = {k: v for k, v in vars(settings).items() if k != "workers"}
+    return {"cpu": cpu, "backend_version": backend_version, "threads": threads, "settings": timing,
+            "timing": TIMING_RULE}  # fmt: skip
+
+
+def estimated_by(profile: DeviceProfile, backend: str, precision: Precision) -> dict[str, Any]:
+    """What shapes an estimated table's numbers besides its rows' keys: the resolved cost model (priors, calibration,
+    threads) and the model's version. A recalibrated or edited profile changes it, so its tables are priced again."""
+    return {"cost_model": repr(params_for(profile, backend, precision)), "cost_model_version": COST_MODEL_VERSION,
+            "threads": profile.threads}  # fmt: skip
+
+
+def priced_by(target: Target, backend: str, precision: Precision, settings: BuildSettings) -> dict[str, Any]:
+    """The record of :func:`measured_by` for a target edgebench times, else of :func:`estimated_by`."""
+    if not target.measures:
+        return estimated_by(target.profile, backend, precision)
+    return measured_by(*target.facts(backend), target.profile.threads, settings)
 
 
 @dataclass(frozen=True)
@@ -293,11 +316,8 @@ def build_lut(
     cpu, version = target.facts(backend)  # an agent's facts, from the agent
     header = {
         "device": profile.name,
-        "cpu": cpu,
-        "backend_version": version,
-        "threads": profile.threads,
         "space": space.model_dump(mode="json"),
-        "settings": {k: v for k, v in vars(settings).items() if k != "workers"},
+        **measured_by(cpu, version, profile.threads, settings),
     }
     old = journal.header()
     if old is not None and old != header:

@@ -18,23 +18,21 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import CostParams, estimate, params_for
+from edgebench.costmodel.model import COST_MODEL_VERSION, estimate, params_for
 from edgebench.devices import DeviceProfile
-from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, Silent
+from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, Silent, estimated_by
 from edgebench.lut.keys import enumerate_keys
 from edgebench.lut.store import Correction, LutId, LutMeta, LutTable, read_table, write_table
 from edgebench.searching.space import SearchSpace
 from edgebench.types import Precision, Source, Status
 
-COST_MODEL_VERSION = "roofline-1"
-
 log = logging.getLogger(__name__)
 
 
-def _fingerprint(params: CostParams, space: SearchSpace, block: int) -> str:
-    """A digest of everything that prices an estimated table's rows: the resolved cost model (priors, calibration,
-    threads), the model's version, the space as the device adapts it, and the backend's channel block."""
-    record = [repr(params), COST_MODEL_VERSION, space.model_dump(mode="json"), block]
+def _fingerprint(profile: DeviceProfile, backend: str, precision: Precision, space: SearchSpace) -> str:
+    """A digest of everything that prices an estimated table's rows: the cost model as the builder records it, the
+    space as the device adapts it, and the backend's channel block."""
+    record = [estimated_by(profile, backend, precision), space.model_dump(mode="json"), profile.channel_block(backend)]
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -53,7 +51,7 @@ def estimate_lut(
     block = profile.channel_block(backend)
     space = space.for_device(profile.channel_multiple)
     path = LutId(profile.name, backend, str(precision), space.name).table_path(cache_dir)
-    fingerprint = _fingerprint(params, space, block)
+    fingerprint = _fingerprint(profile, backend, precision, space)
     if path.exists() and not force:
         cached = read_table(path)
         if cached.meta.fingerprint == fingerprint:

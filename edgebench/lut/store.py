@@ -1,10 +1,13 @@
-"""Where LUTs live and how they are written: a journal while building, a CSV table with a metadata header after.
+"""Where latency tables live and how they are written: a journal while building, a CSV table with a metadata header
+after. Block LUTs (measured or estimated) and prune layer tables are all written and read here, as one kind of file:
+a ``# edgebench-KIND {json}`` header line, then the rows.
 
 Layout under the cache directory (default ``$EDGEBENCH_CACHE`` or ``~/.cache/edgebench``)::
 
     luts/DEVICE/SPACE/BACKEND-PRECISION.csv            the finished table (metadata in '#' header lines)
     luts/DEVICE/SPACE/BACKEND-PRECISION.journal.jsonl  measurements appended as they are taken (resume point)
     artifacts/vN/DEVICE/SPACE/BACKEND-VERSION-PRECISION/KEYID/  converted blocks (reused by --force)
+    prune-luts/DEVICE/BACKEND-PRECISION/KEYID/layers.csv        a network's layer table (see pruning.latency)
 
 Nothing is pickled: the journal is JSON lines, the table is CSV, both carry ``schema_version``.
 """
@@ -27,7 +30,6 @@ from edgebench.exceptions import ConfigError
 from edgebench.spelling import option
 
 SCHEMA_VERSION = 1
-HEADER_PREFIX = "# edgebench-lut "
 
 
 def default_cache_dir() -> Path:
@@ -127,12 +129,8 @@ class LutMeta:
     timing: str = ""  # for measured tables: how the samples were taken (edgebench.backends.TIMING_RULE)
     schema_version: int = SCHEMA_VERSION
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
     @classmethod
-    def from_json(cls, text: str) -> LutMeta:
-        data = json.loads(text)
+    def from_dict(cls, data: dict[str, Any]) -> LutMeta:
         if data.get("schema_version") != SCHEMA_VERSION:
             raise ConfigError(f"LUT schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}; rebuild it")
         data["correction"] = Correction(**data.get("correction", {}))
@@ -149,32 +147,62 @@ class LutTable:
     rows: pd.DataFrame
 
 
-def write_table(table: LutTable, path: Path) -> None:
-    """Write atomically (temp file + rename), so a reader never sees half a table."""
+@dataclass(frozen=True)
+class TableKind:
+    """One kind of latency table file: the word its header line starts with, and what a user calls it."""
+
+    tag: str
+    noun: str
+
+    @property
+    def prefix(self) -> str:
+        return f"# edgebench-{self.tag} "
+
+
+LUT = TableKind("lut", "LUT")
+
+
+def write_headed(path: Path, kind: TableKind, header: dict[str, Any], rows: pd.DataFrame) -> None:
+    """Write a table file atomically (temp file + rename), so a reader never sees half a table: one header line of
+    ``kind`` holding ``header`` as JSON, then ``rows`` as CSV."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
+    tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w") as f:
-        f.write(HEADER_PREFIX + table.meta.to_json() + "\n")
-        table.rows.to_csv(f, index=False)
+        f.write(kind.prefix + json.dumps(header, sort_keys=True) + "\n")
+        rows.to_csv(f, index=False)
     tmp.replace(path)
 
 
-def read_table(path: Path) -> LutTable:
-    """Read a table written by :func:`write_table`; ConfigError names the file if it is not one."""
+def read_headed(path: Path, kind: TableKind) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The header and rows of a file written by :func:`write_headed`; ConfigError names the file if it is not one."""
     try:
         text = path.read_text()
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read LUT ({e.strerror})") from None
+        raise ConfigError(f"{path}: cannot read {kind.noun} ({e.strerror})") from None
     first, _, body = text.partition("\n")
-    if not first.startswith(HEADER_PREFIX):
-        raise ConfigError(f"{path}: not an edgebench LUT (no '{HEADER_PREFIX.strip()}' header line)")
+    if not first.startswith(kind.prefix):
+        raise ConfigError(f"{path}: not an edgebench {kind.noun} (no '{kind.prefix.strip()}' header line)")
     try:
-        meta = LutMeta.from_json(first[len(HEADER_PREFIX) :])
-    except (json.JSONDecodeError, TypeError) as e:
-        raise ConfigError(f"{path}: LUT header is damaged ({e}); rebuild with --force") from None
+        header = json.loads(first[len(kind.prefix) :])
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: {kind.noun} header is damaged ({e}); delete it to build it again") from None
     rows = pd.read_csv(io.StringIO(body))
     if "error" in rows:  # CSV cannot tell an empty string from a missing value
         rows["error"] = rows["error"].fillna("").astype(str)
+    return header, rows
+
+
+def write_table(table: LutTable, path: Path) -> None:
+    write_headed(path, LUT, asdict(table.meta), table.rows)
+
+
+def read_table(path: Path) -> LutTable:
+    """Read a LUT written by :func:`write_table`; ConfigError names the file if it is not one."""
+    header, rows = read_headed(path, LUT)
+    try:
+        meta = LutMeta.from_dict(header)
+    except (TypeError, KeyError) as e:
+        raise ConfigError(f"{path}: LUT header is damaged ({e}); rebuild with --force") from None
     return LutTable(meta, rows)
 
 

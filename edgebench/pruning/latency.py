@@ -12,7 +12,6 @@ alone. Four networks for two parameters leave a residual, which the table keeps 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -27,16 +26,15 @@ import torch
 from scipy.interpolate import RegularGridInterpolator
 from torch import nn
 
-from edgebench.backends import TIMING_RULE
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import estimate, params_for
 from edgebench.devices import DeviceProfile
 from edgebench.distill.networks import Network, build_network, label, resolution, to_dict
 from edgebench.exceptions import ConfigError
-from edgebench.lut.builder import BuildSettings, Progress, Silent, convert_and_time
+from edgebench.lut.builder import BuildSettings, Progress, Silent, convert_and_time, priced_by
 from edgebench.lut.convert import ConvertJob
 from edgebench.lut.sampling import Stats
-from edgebench.lut.store import NOISY_FIT, Journal, key_id
+from edgebench.lut.store import NOISY_FIT, Journal, TableKind, key_id, read_headed, write_headed
 from edgebench.pruning.graph import PruningGraph
 from edgebench.pruning.history import PruneHistory
 from edgebench.pruning.uniform import uniform_history
@@ -184,6 +182,9 @@ def _interpolator(own: pd.DataFrame) -> Callable[[LayerShape], float]:
     return lambda s: float(np.interp(getattr(s, axis), xs, ys))
 
 
+#: The file a layer table is kept in (header: the correction, the networks it was fitted through, what priced it).
+LAYER_TABLE = TableKind("layer-table", "layer table")
+
 #: Channel fractions kept by the uniformly pruned networks timed whole beside the unpruned one for the correction.
 FIT_KEEPS = (0.75, 0.5, 0.25)
 
@@ -313,13 +314,13 @@ def build_layer_table(
     settings = settings or BuildSettings()
     ident = {"network": to_dict(network), "classes": classes, "steps": steps, "multiple": multiple,
              "fit_keeps": FIT_KEEPS,
-             "priced_by": _priced_by(target, backend, precision, settings)}  # fmt: skip
+             "priced_by": priced_by(target, backend, precision, settings)}  # fmt: skip
     folder = cache_dir / "prune-luts" / profile.name / f"{backend}-{precision}" / key_id(ident)
-    path = folder / "layers.csv"  # written last: a folder without it is an unfinished build
-    if path.exists() and (folder / "meta.json").exists():
-        meta = json.loads((folder / "meta.json").read_text())
-        return LayerTable(pd.read_csv(path), meta["scale"], meta["offset_ms"], Source(meta["source"]),
-                          len(meta["networks_ms"]), meta["fit_rmspe"])  # fmt: skip
+    path = folder / "layers.csv"  # written whole, last: a folder without it is an unfinished build
+    if path.exists():
+        meta, rows = read_headed(path, LAYER_TABLE)
+        return LayerTable(rows, meta["scale"], meta["offset_ms"], Source(meta["source"]), len(meta["networks_ms"]),
+                          meta["fit_rmspe"])  # fmt: skip
     shapes = sorted({LayerShape.from_row(r) for r in grid.to_dict("records")})
     graph = PruningGraph(unpruned, input_shape)
     histories = [PruneHistory(input_shape), *(uniform_history(graph, keep, multiple) for keep in FIT_KEEPS)]
@@ -344,28 +345,7 @@ def build_layer_table(
         log.warning("the layer table of %s on %s misses its %d whole networks by %.0f %% RMSPE (usually under 6 %%): "
                     "was the machine busy? Delete %s to time it again", label(network), profile.name, fit.networks,
                     100 * fit.rmspe, folder)  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
     meta = {"scale": fit.scale, "offset_ms": fit.offset_ms, "fit_rmspe": fit.rmspe, "source": str(source),
-            "networks_ms": whole, "layer_sums_ms": sums, "priced_by": ident["priced_by"]}  # fmt: skip
-    _replace(folder / "meta.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"))
-    _replace(path, lambda tmp: rows.to_csv(tmp, index=False))
+            "networks_ms": whole, "layer_sums_ms": sums, **ident}  # fmt: skip
+    write_headed(path, LAYER_TABLE, meta, rows)
     return LayerTable(rows, fit.scale, fit.offset_ms, source, fit.networks, fit.rmspe)
-
-
-def _replace(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` whole or not at all (a temporary file, then a rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    tmp.replace(path)
-
-
-def _priced_by(target: Target, backend: str, precision: Precision, settings: BuildSettings) -> dict[str, Any]:
-    """Everything besides the network that shapes a layer table's numbers: the cost model that prices an estimated
-    one; the CPU, backend version, threads and timing settings of a measured one."""
-    profile = target.profile
-    if not target.measures:
-        return {"cost_model": repr(params_for(profile, backend, precision)), "threads": profile.threads}
-    cpu, version = target.facts(backend)
-    timing = {k: v for k, v in vars(settings).items() if k != "workers"}
-    return {"cpu": cpu, "backend_version": version, "threads": profile.threads, "settings": timing,
-            "timing": TIMING_RULE}  # fmt: skip

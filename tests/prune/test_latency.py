@@ -9,13 +9,16 @@ import pandas as pd
 import pytest
 
 from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import estimate, params_for
+from edgebench.costmodel.model import COST_MODEL_VERSION, estimate, params_for
 from edgebench.devices import get_device
 from edgebench.distill.networks import build_network
+from edgebench.exceptions import ConfigError
 from edgebench.lut.builder import BuildSettings
+from edgebench.lut.store import read_headed
 from edgebench.nets import create_net
 from edgebench.pruning.graph import PruningGraph
 from edgebench.pruning.latency import (
+    LAYER_TABLE,
     LayerShape,
     LayerTable,
     build_layer_table,
@@ -89,13 +92,25 @@ def test_an_estimated_table_matches_the_cost_model_on_whole_networks(tmp_path: P
     assert (again.networks, again.fit_rmspe) == (table.networks, table.fit_rmspe)
 
 
-def test_a_table_killed_between_its_writes_is_built_again(tmp_path: Path) -> None:
+def test_a_table_is_one_file_and_one_a_kill_cut_short_is_built_again(tmp_path: Path) -> None:
     rpi5 = get_device("rpi5")
     table = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
-    (layers,) = (tmp_path / "prune-luts").rglob("layers.csv")
-    layers.unlink()  # killed after meta.json, before layers.csv
+    (layers,) = (tmp_path / "prune-luts").rglob("*.csv")
+    meta, _ = read_headed(layers, LAYER_TABLE)  # the correction and what priced it travel with the rows
+    assert meta["scale"] == table.scale and meta["priced_by"]["cost_model_version"] == COST_MODEL_VERSION
+    assert [p.name for p in layers.parent.iterdir()] == ["layers.csv"]
+    layers.rename(layers.with_name(".layers.csv.tmp"))  # killed while writing: the table never got its name
     again = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
-    assert again.rows.equals(table.rows) and layers.is_file() and not list(layers.parent.glob(".*.tmp"))
+    assert again.rows.equals(table.rows) and [p.name for p in layers.parent.iterdir()] == ["layers.csv"]
+
+
+def test_a_file_that_is_not_a_layer_table_is_refused_by_name(tmp_path: Path) -> None:
+    rpi5 = get_device("rpi5")
+    build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    (layers,) = (tmp_path / "prune-luts").rglob("layers.csv")
+    layers.write_text("layer,latency_ms\nc,1.0\n")
+    with pytest.raises(ConfigError, match=r"layers.csv: not an edgebench layer table \(no '# edgebench-layer-table'"):
+        build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
 
 
 def test_a_recalibrated_cost_model_gets_its_own_table(tmp_path: Path) -> None:
