@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         build_lut,
         calibrate,
         estimator,
+        new_device,
         one_shot,
         predict,
         predict_model,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 _API = {"get_device": "device", "list_devices": "devices", "bench": "bench", "build_lut": "build_lut",
         "predict": "predict", "predict_model": "predict_model", "calibrate": "calibrate", "search": "search",
         "one_shot": "one_shot", "prune": "prune", "run": "run", "report": "report", "train_student": "train_student",
-        "train_teacher": "train_teacher", "estimator": "estimator"}  # fmt: skip
+        "train_teacher": "train_teacher", "estimator": "estimator", "new_device": "new_device"}  # fmt: skip
 
 __all__ = [
     "EdgebenchError",
@@ -47,6 +48,7 @@ __all__ = [
     "estimator",
     "get_device",
     "list_devices",
+    "new_device",
     "one_shot",
     "predict",
     "predict_model",

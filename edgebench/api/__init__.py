@@ -18,7 +18,7 @@ from edgebench.api.latency import (
 from edgebench.api.oneshot_search import OneShotOutcome, one_shot
 from edgebench.api.proxy_search import SearchOutcome, search
 from edgebench.api.pruning import PruneOutcome, prune
-from edgebench.api.resolve import device, devices, runtime_for
+from edgebench.api.resolve import device, devices, new_device, runtime_for
 from edgebench.api.running import RunPlan, RunResults, plan_run, report, run
 from edgebench.api.training import TrainRun, estimator, train_student, train_teacher
 
@@ -38,6 +38,7 @@ __all__ = [
     "device",
     "devices",
     "estimator",
+    "new_device",
     "one_shot",
     "plan_bench",
     "plan_run",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from edgebench import nets
-from edgebench.devices import DeviceProfile, get_device, list_devices
+from edgebench.devices import DeviceProfile, derive, get_device, list_devices, save_profile
+from edgebench.devices.registry import PATH_ENV, profile_paths
 from edgebench.exceptions import ConfigError, ModelLoadError, UnknownNameError
 from edgebench.model import Model, from_module, load_onnx
 from edgebench.types import Precision, parse_precision
@@ -22,6 +24,31 @@ def devices() -> list[DeviceProfile]:
 def device(name_or_path: str | DeviceProfile) -> DeviceProfile:
     """One device profile, by name or YAML path (a profile is returned as it is)."""
     return name_or_path if isinstance(name_or_path, DeviceProfile) else get_device(name_or_path)
+
+
+def new_device(name: str, *, like: str | DeviceProfile, out_dir: str | Path = ".") -> Path:
+    """Start a profile for a device edgebench does not ship: ``out_dir/NAME.yaml``, a strict profile with ``like``'s
+    runtimes and cost model, every number marked as a copied prior (see :func:`edgebench.devices.derive.like`).
+    Put ``out_dir`` on ``$EDGEBENCH_DEVICE_PATH`` to use it by name; ``calibrate`` then fits it on measurements.
+
+    Raises:
+        ConfigError: ``name`` is not a profile name, is taken, or its file exists.
+    """
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+        raise ConfigError(f"name '{name}' is not a profile name: lower-case letters, digits and '-', e.g. 'rpi5-lab'")
+    if name in profile_paths():
+        raise ConfigError(f"name '{name}' is a device already ({profile_paths()[name]}); choose another name")
+    template = device(like)
+    path = Path(out_dir) / f"{name}.yaml"
+    if path.exists():
+        raise ConfigError(f"{path} exists; choose another name or out_dir, or delete it")
+    header = [f"{name}: started from {template.name} by `edgebench devices new {name} --like {template.name}`.",
+              "Every cost-model number below is a prior copied from that device, not a measurement of this one:",
+              "replace the ones you know (peak_gflops, memory_bandwidth_gbps) and fit the rest with",
+              f"`edgebench calibrate --device {path} -m YOUR.csv -b BACKEND`. To use it by name, add its folder to",
+              f"${PATH_ENV}; set `connection` to its agent's URL to measure it."]  # fmt: skip
+    save_profile(derive.like(name, template), path, header)
+    return path
 
 
 def budget(budget_ms: float, name: str = "budget_ms") -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,7 +13,7 @@ from edgebench.cli.common import handles_errors, out
 from edgebench.target import source_of
 
 app = typer.Typer(
-    help="List device profiles, or show one.\n\nExample: edgebench devices show myriadx",
+    help="List device profiles, show one, or start a new one.\n\nExample: edgebench devices show myriadx",
     invoke_without_command=True,
 )
 
@@ -48,3 +49,22 @@ def show(
     profile = api.device(name)
     out.print(f"[bold]{profile.name}[/]: {profile.description} (latency: {source_of(profile)})")
     out.print(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False), highlight=False)
+
+
+@app.command("new")
+@handles_errors
+def new(
+    name: Annotated[str, typer.Argument(help="The new device's name (lower-case letters, digits, '-').")],
+    like: Annotated[str, typer.Option("--like", help="The shipped profile (or YAML path) whose priors to copy.")],
+    out_dir: Annotated[Path, typer.Option("--dir", help="Folder to write NAME.yaml into.")] = Path("."),
+) -> None:
+    """Start a profile for a device edgebench does not ship, from one it does: the same runtimes and cost model,
+    every number marked as a copied prior (calibrations dropped), connection none (estimated) until you set its
+    agent. Replace what you know, then fit the rest with `edgebench calibrate`.
+
+    Example: edgebench devices new rpi5-lab --like rpi5 --dir profiles/
+    """
+    path = api.new_device(name, like=like, out_dir=out_dir)
+    out.print(f"wrote {path}: every cost-model number is a prior copied from {like}; use it with --device {path} "
+              f"or EDGEBENCH_DEVICE_PATH={path.parent}, and fit it with `edgebench calibrate --device {path}`",
+              highlight=False)  # fmt: skip

@@ -1,5 +1,6 @@
 """Device profiles: the YAML schema and the registry that finds profiles by name or path."""
 
+from edgebench.devices import derive
 from edgebench.devices.profile import (
     AgentConnection,
     CostModel,
@@ -15,6 +16,7 @@ __all__ = [
     "DeviceProfile",
     "Runtime",
     "Sourced",
+    "derive",
     "get_device",
     "list_devices",
     "load_profile",
