@@ -1,5 +1,7 @@
-"""Reference networks by name (like timm's ``create_model``): MobileNet V1/V2, ResNet-18/50, EfficientNet-Lite0,
-and SSD detectors on MobileNet V1/V2."""
+"""Reference networks by name (like timm's ``create_model``): MobileNet V1/V2/V3, ResNet-18/50, EfficientNet-B0 and
+-Lite0, MNASNet, DenseNet-121, SqueezeNet 1.1, ShuffleNet V2, VGG-16, and SSD detectors on MobileNet V1/V2.
+
+Dropout and stochastic depth are left out: they shape training, not the network a device runs."""
 
 from __future__ import annotations
 
@@ -12,11 +14,18 @@ import torch
 from torch import nn
 
 from edgebench.exceptions import UnknownNameError
+from edgebench.nets.densenet import densenet121
+from edgebench.nets.efficientnet import efficientnet_b0
 from edgebench.nets.efficientnet_lite import efficientnet_lite0
+from edgebench.nets.mnasnet import mnasnet
 from edgebench.nets.mobilenetv1 import mobilenetv1
 from edgebench.nets.mobilenetv2 import mobilenetv2
+from edgebench.nets.mobilenetv3 import mobilenetv3_large, mobilenetv3_small
 from edgebench.nets.resnet import resnet18, resnet50
+from edgebench.nets.shufflenetv2 import shufflenetv2
+from edgebench.nets.squeezenet import squeezenet1_1
 from edgebench.nets.ssd import ssd_mobilenetv1, ssd_mobilenetv2
+from edgebench.nets.vgg import vgg16
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,14 @@ def _entries() -> dict[str, NetEntry]:
     for w in (0.25, 0.5, 0.75, 1.0):
         nets[f"mobilenetv1-{w}-224"] = NetEntry(partial(mobilenetv1, w), imagenet)
     nets["efficientnet-lite0-224"] = NetEntry(efficientnet_lite0, imagenet)
+    nets["efficientnet-b0-224"] = NetEntry(efficientnet_b0, imagenet)
+    nets["mobilenetv3-large-224"] = NetEntry(mobilenetv3_large, imagenet)
+    nets["mobilenetv3-small-224"] = NetEntry(mobilenetv3_small, imagenet)
+    nets["mnasnet-1.0-224"] = NetEntry(mnasnet, imagenet)
+    nets["densenet121-224"] = NetEntry(densenet121, imagenet)
+    nets["squeezenet1.1-224"] = NetEntry(squeezenet1_1, imagenet)
+    nets["shufflenetv2-1.0-224"] = NetEntry(shufflenetv2, imagenet)
+    nets["vgg16-224"] = NetEntry(vgg16, imagenet)
     detection = (1, 3, 300, 300)  # classes: object classes, without the background class SSD adds
     for w in (0.75, 1.0):
         nets[f"ssd-mobilenetv1-{w}-300"] = NetEntry(partial(ssd_mobilenetv1, w), detection)
@@ -59,8 +76,11 @@ def settle_batchnorm(module: nn.Module, input_shape: tuple[int, ...], batches: i
     """Give an untrained network BatchNorm statistics of real activations, not the (0, 1) defaults.
 
     With default statistics a deep random network's activations shrink towards zero, which no INT8
-    quantizer can represent; a trained network never looks like that.
+    quantizer can represent; a trained network never looks like that. A network without BatchNorm (VGG-16,
+    SqueezeNet) is only put in eval mode: running it would change nothing.
     """
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()):
+        return module.eval()
     module.train()
     with torch.no_grad():
         for _ in range(batches):
