@@ -122,6 +122,14 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     return path
 
 
+def _pooled(label: str, sets: list[tuple[np.ndarray, np.ndarray]], target: str) -> Metrics:
+    """Print and return the metrics of ``sets`` (measured, predicted) taken together."""
+    m = Metrics.of(np.concatenate([t for t, _ in sets]), np.concatenate([p for _, p in sets]))
+    print(f"{label:40} {m.n:3} {'':13} {m.rmspe_pct:8.1f} {m.within_5_pct:6.0f} {m.within_10_pct:6.0f} "
+          f"{m.kendall_tau:6.2f}   (target: {target} within ±10 %)")  # fmt: skip
+    return m
+
+
 def score(args: argparse.Namespace, path: Path) -> None:
     """Fit on the fit set of a measurement CSV, print the metrics of every set, and optionally save the profile."""
     host = get_device("host")
@@ -136,7 +144,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
         f"fitted on {len(fit_rows)} networks of {FIT}"
     )
     print(f"{'test set':40} {'n':>3} {'range ms':>13} {'RMSPE %':>8} {'±5 %':>6} {'±10 %':>6} {'tau':>6}")
-    others_true, others_pred = [], []
+    others: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for set_name in dict.fromkeys(sets):
         group = [n for n, s in zip(networks, sets, strict=True) if s == set_name]
         truth = np.array([n.latency_ms for n in group])
@@ -145,18 +153,11 @@ def score(args: argparse.Namespace, path: Path) -> None:
         print(f"{set_name:40} {m.n:3} {truth.min():6.2f}-{truth.max():6.2f} {m.rmspe_pct:8.1f} "
               f"{m.within_5_pct:6.0f} {m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
         if set_name not in (FIT, HELD_OUT):
-            others_true.append(truth)
-            others_pred.append(pred)
-    standard = [i for i, name in enumerate(dict.fromkeys(s for s in sets if s not in (FIT, HELD_OUT)))
-                if name.startswith(STANDARD_SET)]  # fmt: skip
+            others[set_name] = truth, pred
+    standard = [pair for name, pair in others.items() if name.startswith(STANDARD_SET)]
     if standard:
-        m = Metrics.of(np.concatenate([others_true[i] for i in standard]),
-                       np.concatenate([others_pred[i] for i in standard]))  # fmt: skip
-        print(f"{'standard families at 224':40} {m.n:3} {'':13} {m.rmspe_pct:8.1f} {m.within_5_pct:6.0f} "
-              f"{m.within_10_pct:6.0f} {m.kendall_tau:6.2f}   (target: >= 90 % within ±10 %)")  # fmt: skip
-    other = Metrics.of(np.concatenate(others_true), np.concatenate(others_pred))
-    print(f"{'other families and shapes':40} {other.n:3} {'':13} {other.rmspe_pct:8.1f} {other.within_5_pct:6.0f} "
-          f"{other.within_10_pct:6.0f} {other.kendall_tau:6.2f}   (target: >= 95 % within ±10 %)")  # fmt: skip
+        _pooled("standard families at 224", standard, ">= 90 %")
+    other = _pooled("other families and shapes", list(others.values()), ">= 95 %")
     if args.write:
         record = calibration_record(
             params, args.backend, Precision.FP32, host.threads,

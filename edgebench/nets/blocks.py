@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 #: An activation layer's constructor, e.g. ``nn.Hardswish``.
 Activation = Callable[[], nn.Module]
+#: One stage of inverted residuals: (expansion, kernel, output channels, repeats, first stride).
+Stage = tuple[int, int, int, int, int]
 
 
 class ConvBNAct(nn.Sequential):
@@ -96,3 +98,16 @@ class ClassifierHead(nn.Sequential):
 
     def __init__(self, channels: int, classes: int) -> None:
         super().__init__(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, classes))
+
+
+def inverted_stages(
+    cin: int, stages: Sequence[Stage], block: Callable[[int, int, int, int, int], nn.Module] = InvertedResidual
+) -> tuple[list[nn.Module], int]:
+    """The blocks of ``stages`` from ``cin`` channels, each built as ``block(cin, cout, stride, expand, kernel)``:
+    a stage's first block takes its stride, the others stride 1. Returns the blocks and their output channels."""
+    layers: list[nn.Module] = []
+    for expand, kernel, cout, repeats, stride in stages:
+        for i in range(repeats):
+            layers.append(block(cin, cout, stride if i == 0 else 1, expand, kernel))
+            cin = cout
+    return layers, cin

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual, SqueezeExcite
+from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual, SqueezeExcite, inverted_stages
 from edgebench.nets.efficientnet_lite import STAGES
 
 
@@ -16,10 +16,6 @@ def _mbconv(cin: int, cout: int, stride: int, expand: int, kernel: int) -> Inver
 
 def efficientnet_b0(classes: int = 1000) -> nn.Module:
     """Build EfficientNet-B0 (5.3 M parameters and 0.39 G multiply-adds at 224x224, 1000 classes)."""
-    layers: list[nn.Module] = [ConvBNAct(3, 32, 3, 2, act=nn.SiLU)]
-    cin = 32
-    for expand, kernel, cout, repeats, stride in STAGES:
-        for i in range(repeats):
-            layers.append(_mbconv(cin, cout, stride if i == 0 else 1, expand, kernel))
-            cin = cout
-    return nn.Sequential(*layers, ConvBNAct(cin, 1280, 1, act=nn.SiLU), ClassifierHead(1280, classes))
+    blocks, cin = inverted_stages(32, STAGES, _mbconv)
+    return nn.Sequential(ConvBNAct(3, 32, 3, 2, act=nn.SiLU), *blocks, ConvBNAct(cin, 1280, 1, act=nn.SiLU),
+                         ClassifierHead(1280, classes))  # fmt: skip

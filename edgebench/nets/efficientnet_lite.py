@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual
+from edgebench.nets.blocks import ClassifierHead, ConvBNAct, inverted_stages
 
 #: (expansion, kernel, output channels, repeats, first stride) per stage, EfficientNet-B0's at depth/width 1.0.
 STAGES = (
@@ -21,10 +21,5 @@ STAGES = (
 
 def efficientnet_lite0(classes: int = 1000) -> nn.Module:
     """Build EfficientNet-Lite0 (about 4.7 M parameters and 0.4 G multiply-adds at 224x224, 1000 classes)."""
-    layers: list[nn.Module] = [ConvBNAct(3, 32, 3, 2)]
-    cin = 32
-    for expand, kernel, cout, repeats, stride in STAGES:
-        for i in range(repeats):
-            layers.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand, kernel))
-            cin = cout
-    return nn.Sequential(*layers, ConvBNAct(cin, 1280, 1), ClassifierHead(1280, classes))
+    blocks, cin = inverted_stages(32, STAGES)
+    return nn.Sequential(ConvBNAct(3, 32, 3, 2), *blocks, ConvBNAct(cin, 1280, 1), ClassifierHead(1280, classes))

@@ -3,9 +3,11 @@ squeeze-excite after a depthwise-separable 32->16 first block, and a 1280-channe
 
 from __future__ import annotations
 
+from functools import partial
+
 from torch import nn
 
-from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual
+from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual, inverted_stages
 
 #: (expansion, kernel, output channels, repeats, first stride) per stage after the first block.
 STAGES = (
@@ -25,9 +27,5 @@ def mnasnet(classes: int = 1000) -> nn.Module:
         ConvBNAct(32, 32, 3, groups=32, act=nn.ReLU),
         ConvBNAct(32, 16, 1, act=False),
     ]
-    cin = 16
-    for expand, kernel, cout, repeats, stride in STAGES:
-        for i in range(repeats):
-            layers.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand, kernel, act=nn.ReLU))
-            cin = cout
-    return nn.Sequential(*layers, ConvBNAct(cin, 1280, 1, act=nn.ReLU), ClassifierHead(1280, classes))
+    blocks, cin = inverted_stages(16, STAGES, partial(InvertedResidual, act=nn.ReLU))
+    return nn.Sequential(*layers, *blocks, ConvBNAct(cin, 1280, 1, act=nn.ReLU), ClassifierHead(1280, classes))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from edgebench.nets.blocks import ClassifierHead, ConvBNAct, InvertedResidual
+from edgebench.nets.blocks import ClassifierHead, ConvBNAct, inverted_stages
 
 #: (expansion, output channels, repeats, first stride) per stage, from the MobileNetV2 paper.
 IMAGENET_STAGES = (
@@ -38,13 +38,10 @@ def mobilenetv2(width: float = 1.0, classes: int = 10, cifar: bool = True) -> nn
     """Build MobileNetV2; ``width`` scales every layer's channels (the head keeps >= 1280)."""
     stages = CIFAR_STAGES if cifar else IMAGENET_STAGES
     stem = make_divisible(32 * width)
-    layers: list[nn.Module] = [ConvBNAct(3, stem, 3, stride=1 if cifar else 2)]
-    cin = stem
-    for expand, channels, repeats, stride in stages:
-        cout = make_divisible(channels * width)
-        for i in range(repeats):
-            layers.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand))
-            cin = cout
+    scaled = [
+        (expand, 3, make_divisible(channels * width), repeats, stride) for expand, channels, repeats, stride in stages
+    ]
+    blocks, cin = inverted_stages(stem, scaled)
     head = make_divisible(1280 * max(1.0, width))
-    layers += [ConvBNAct(cin, head, 1), ClassifierHead(head, classes)]
-    return nn.Sequential(*layers)
+    return nn.Sequential(ConvBNAct(3, stem, 3, stride=1 if cifar else 2), *blocks, ConvBNAct(cin, head, 1),
+                         ClassifierHead(head, classes))  # fmt: skip

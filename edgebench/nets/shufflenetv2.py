@@ -6,22 +6,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from edgebench.nets.blocks import ConvBNAct
+
 #: (output channels, units) per stage; the first unit of each halves the resolution.
 STAGES = ((116, 4), (232, 8), (464, 4))
 
 
-def _conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, relu: bool = True) -> list[nn.Module]:
+def _conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, relu: bool = True) -> ConvBNAct:
     """Conv (no bias, depthwise when ``kernel`` is 3) -> BatchNorm [-> ReLU]."""
-    groups = cin if kernel == 3 else 1
-    layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
-    return [*layers, nn.ReLU(inplace=True)] if relu else layers
+    return ConvBNAct(cin, cout, kernel, stride, groups=cin if kernel == 3 else 1, act=nn.ReLU if relu else False)
 
 
 def _branch(cin: int, cout: int, stride: int) -> nn.Sequential:
     """The main branch: 1x1 conv-BN-ReLU, 3x3 depthwise-BN (stride), 1x1 conv-BN-ReLU."""
-    return nn.Sequential(
-        *_conv_bn(cin, cout, 1), *_conv_bn(cout, cout, 3, stride, relu=False), *_conv_bn(cout, cout, 1)
-    )
+    return nn.Sequential(_conv_bn(cin, cout, 1), _conv_bn(cout, cout, 3, stride, relu=False), _conv_bn(cout, cout, 1))
 
 
 class ShuffleUnit(nn.Module):
@@ -33,7 +31,7 @@ class ShuffleUnit(nn.Module):
         half = self.half_channels = cout // 2
         self.shortcut: nn.Sequential | None = None
         if stride > 1:
-            self.shortcut = nn.Sequential(*_conv_bn(cin, cin, 3, stride, relu=False), *_conv_bn(cin, half, 1))
+            self.shortcut = nn.Sequential(_conv_bn(cin, cin, 3, stride, relu=False), _conv_bn(cin, half, 1))
         self.branch = _branch(cin if stride > 1 else half, half, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,13 +47,11 @@ class ShuffleUnit(nn.Module):
 
 def shufflenetv2(classes: int = 1000) -> nn.Module:
     """Build ShuffleNet V2 1.0x (2.3 M parameters and 0.15 G multiply-adds at 224x224, 1000 classes)."""
-    layers: list[nn.Module] = [
-        nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1),
-    ]  # fmt: skip
+    layers: list[nn.Module] = [ConvBNAct(3, 24, 3, 2, act=nn.ReLU), nn.MaxPool2d(3, 2, 1)]
     cin = 24
     for cout, units in STAGES:
         for i in range(units):
             layers.append(ShuffleUnit(cin, cout, 2 if i == 0 else 1))
             cin = cout
-    layers += _conv_bn(cin, 1024, 1)
+    layers.append(_conv_bn(cin, 1024, 1))
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(1024, classes))
