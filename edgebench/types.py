@@ -96,6 +96,13 @@ class KernelKind(str, Enum):
         return self.value
 
 
+#: Activations a runtime may run in the kernel of the conv or linear layer before them (a profile's runtime lists
+#: those it does as ``fuses``); ``Swish`` is x * sigmoid(x), a Sigmoid and a Mul, fused whole.
+FUSIBLE_ACTIVATIONS = (
+    "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "PRelu", "Swish",
+)  # fmt: skip
+
+
 class SizeClass(str, Enum):
     """How much work a kernel does: small ones cannot fill the machine, large ones amortise their set-up."""
 

@@ -150,7 +150,7 @@ def predict_model(
     backend, prec = runtime_for(prof, backend, precision)
     threads = threads or prof.threads
     check_onnx(model)  # an empty or junk file would otherwise price as zero kernels
-    kernels = load_kernels(model, backend, prof.channel_block(backend))
+    kernels = load_kernels(model, backend, prof.channel_block(backend), prof.fuses(backend))
     return ModelEstimate(
         model, prof.name, backend, prec, threads, estimate(kernels, params_for(prof, backend, prec, threads))
     )
@@ -211,7 +211,9 @@ def calibrate(
     """
     prof = as_device(device)
     backend, prec = runtime_for(prof, backend, precision)
-    networks = read_measurements(measurements, latency_column, backend, progress, prof.channel_block(backend))
+    networks = read_measurements(
+        measurements, latency_column, backend, progress, prof.channel_block(backend), prof.fuses(backend)
+    )
     threads = threads or prof.threads
     report = calibrate_profile(
         prof, backend, prec, threads, networks, f"{measurements.name}:{latency_column}", test_fraction, seed

@@ -75,8 +75,9 @@ def print_model_estimate(m: api.ModelEstimate, json_out: bool) -> None:
             "model": str(m.model), "device": m.device, "backend": m.backend, "precision": str(m.precision),
             "threads": m.threads, "latency_ms": e.latency_ms, "source": str(e.source),
             "overhead_ms": e.overhead_ms, "cost_model": e.provenance,
-            "kernels": [{"name": k.name, "kind": str(k.kind), "ops": "+".join(k.ops), "mflops": k.flops / 1e6,
-                         "ms": ms} for k, ms in e.kernels],
+            "kernels": [{"name": k.name, "kind": str(k.kind), "role": k.role, "generic": k.generic,
+                         "ops": "+".join(k.ops), "mflops": k.flops / 1e6, "ms": ms} for k, ms in e.kernels],
+            "generic_kernels": [k.name for k, _ in e.kernels if k.generic],
         }  # fmt: skip
         out.print_json(json.dumps(record))
         return
@@ -86,3 +87,8 @@ def print_model_estimate(m: api.ModelEstimate, json_out: bool) -> None:
         highlight=False,
     )
     out.print(f"cost model: {e.provenance}", highlight=False, soft_wrap=True)
+    generic = [k for k, _ in e.kernels if k.generic]
+    if generic:
+        ops = ", ".join(sorted({k.ops[0] for k in generic}))
+        out.print(f"[yellow]warning:[/] {len(generic)} kernel(s) ({ops}) are outside the cost model's vocabulary and "
+                  "priced as plain data streams (a guess)", highlight=False, soft_wrap=True)  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
@@ -22,7 +22,7 @@ from onnx import numpy_helper, shape_inference
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.searching.space import pad_channels
-from edgebench.types import KernelKind, SizeClass, size_class
+from edgebench.types import FUSIBLE_ACTIVATIONS, KernelKind, SizeClass, size_class
 
 WHERE = "edgebench's cost model"
 ADVICE = "it prices the kernels of CNNs; remove the op from the model, or time the model with `edgebench bench`"
@@ -32,12 +32,23 @@ FREE = {
     "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Shape", "Constant", "ConstantOfShape",
     "QuantizeLinear", "DequantizeLinear",
 }  # fmt: skip
-#: Ops that run in the kernel of the conv, linear layer or add before them when they are its only consumer.
-FUSABLE = {
-    "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu",
-    "Selu", "PRelu",
-}  # fmt: skip
+#: Ops that can run in the kernel of the conv, linear layer or add before them when they are its only consumer
+#: (which of them a runtime does fuse is :data:`FUSES`; every runtime folds BatchNorm).
+SWISH = "Swish"
+FUSABLE = set(FUSIBLE_ACTIVATIONS) - {SWISH} | {"BatchNormalization"}
 ACTIVATION = FUSABLE - {"BatchNormalization"} | {"Softmax", "Erf", "Gelu", "Exp", "Log", "Sqrt", "Neg", "Abs"}
+#: The activations each runtime runs in the kernel of the conv or linear layer before it, on CPU, by default (a
+#: profile's runtime may state its own ``fuses``). ONNX Runtime 1.31: its conv-activation fusion, and its NCHWc
+#: conv takes HardSwish too (seen in an optimised MobileNetV3-Large); x * sigmoid(x) becomes a QuickGelu kernel of
+#: its own. OpenVINO: post-ops fuse every elementwise activation, Swish included. LiteRT's XNNPACK: only the
+#: ReLU and ReLU6 clamps; hard-swish and sigmoid are kernels of their own. TensorRT: pointwise fusion takes all.
+FUSES: dict[str, frozenset[str]] = {
+    "onnxruntime": frozenset({"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "Tanh", "HardSwish"}),
+    "openvino": frozenset(FUSIBLE_ACTIVATIONS),
+    "tflite": frozenset({"Relu", "Clip"}),
+    "tensorrt": frozenset(FUSIBLE_ACTIVATIONS),
+}
+
 POOLING = {"AveragePool", "MaxPool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax"}
 ELEMENTWISE = {
     "BatchNormalization", "Add", "Sub", "Mul", "Div", "Sum", "Max", "Min", "Concat", "Split", "Slice", "Pad",
@@ -47,6 +58,26 @@ LINEAR = {"Gemm", "MatMul"}
 CONV = {"Conv", "ConvTranspose"}
 #: Ops whose kernel also applies a following activation (but, unlike conv and linear, no BatchNorm).
 ABSORB_ACT = {"Add", "Sum", "BatchNormalization"}
+
+#: The kernel vocabulary of standard edge networks: what a kernel that starts with each op is, as the cost model
+#: prices it (convolutions, linear layers and multiplies are named more closely by :func:`_role`). An op outside
+#: it is priced as a plain data stream, a guess that ``predict --json`` flags as ``generic``.
+ROLES = {
+    "Gemm": "fully connected", "MatMul": "fully connected", "ConvTranspose": "transposed convolution",
+    "MaxPool": "max pooling", "AveragePool": "average pooling", "GlobalAveragePool": "global pooling",
+    "GlobalMaxPool": "global pooling", "ReduceMean": "global pooling", "ReduceMax": "global pooling",
+    "Add": "add", "Sum": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide",
+    "Concat": "concatenation", "Split": "channel split", "Slice": "slice", "Transpose": "transpose (channel shuffle)",
+    "Resize": "resize", "Upsample": "resize", "Pad": "pad", "BatchNormalization": "batch norm (not folded)",
+    "Relu": "relu", "Clip": "clip (relu6)", "LeakyRelu": "leaky relu", "PRelu": "prelu", "Elu": "elu", "Selu": "selu",
+    "Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid", "HardSwish": "hard-swish", "Tanh": "tanh",
+    "Softmax": "softmax", "Gelu": "gelu",
+}  # fmt: skip
+GENERIC = "generic data stream (a guess: an op outside the cost model's vocabulary)"
+_CONV_ROLES = {
+    KernelKind.CONV: "convolution", KernelKind.POINTWISE_CONV: "pointwise convolution",
+    KernelKind.DEPTHWISE_CONV: "depthwise convolution", KernelKind.GROUPED_CONV: "grouped convolution",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,6 +93,12 @@ class Kernel:
     detail: str = ""
     lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
     reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
+    role: str = GENERIC  # what it is in the vocabulary of standard networks (:data:`ROLES`)
+
+    @property
+    def generic(self) -> bool:
+        """Priced as a plain data stream because its op is outside the cost model's vocabulary."""
+        return self.role == GENERIC
 
     @property
     def size(self) -> SizeClass:
@@ -85,6 +122,7 @@ class _Graph:
                 self.shapes[vi.name] = tuple(d.dim_value for d in dims)
         self.outputs = {o.name for o in graph.output}
         self.consumers: Counter[str] = Counter()  # set by kernels() once the nodes that really run are known
+        self.producers: dict[str, onnx.NodeProto] = {}  # likewise
 
     def shape(self, name: str, node: onnx.NodeProto) -> tuple[int, ...]:
         if name not in self.shapes:
@@ -224,13 +262,26 @@ def _fold_zeros(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray]) -> t
 BINARY = {"Add", "Sub", "Mul", "Div"}
 
 
-def kernels(model: onnx.ModelProto, backend: str | None = None, channel_block: int = 1) -> list[Kernel]:
+def fuses_of(backend: str | None, fuses: Collection[str] | None = None) -> frozenset[str]:
+    """The activations ``backend`` fuses: ``fuses`` when given, else the runtime's default, else every one."""
+    if fuses is not None:
+        return frozenset(fuses)
+    return FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
+
+
+def kernels(
+    model: onnx.ModelProto,
+    backend: str | None = None,
+    channel_block: int = 1,
+    fuses: Collection[str] | None = None,
+) -> list[Kernel]:
     """The kernels ``backend``'s runtime runs for ``model`` (static input shape, batch 1), in graph order.
 
     ``channel_block`` > 1 is a runtime that lays activations out in blocks of that many channels (ONNX Runtime's
     NCHWc on x86: 16 with AVX-512, 8 with AVX2): its convolutions work on channels padded to the block, add a
     residual ``Add`` (and the activation after it) into the conv before it, and a broadcasting binary op costs a
-    reorder out of the layout and back.
+    reorder out of the layout and back. ``fuses`` names the activations the runtime runs in the kernel before them
+    (default: :data:`FUSES` of ``backend``).
 
     Raises:
         UnsupportedOpError: an op the cost model does not know.
@@ -247,6 +298,8 @@ def kernels(model: onnx.ModelProto, backend: str | None = None, channel_block: i
         static |= folded
     nodes = _cse(nodes, g.outputs)
     g.consumers = Counter(i for n in nodes for i in n.input if i)
+    g.producers = {o: n for n in nodes for o in n.output}
+    runs_in = fuses_of(backend, fuses) | {"BatchNormalization"}
     fused: set[int] = set()
     out: list[Kernel] = []
     by_input: dict[str, list[int]] = {}
@@ -265,13 +318,19 @@ def kernels(model: onnx.ModelProto, backend: str | None = None, channel_block: i
                 static.update(node.output)
             continue
         ops, tail, summed = [op], node, 0
-        while g.only_consumer(tail.output[0]):
+        while True:
             nxt = by_input.get(tail.output[0], [])
-            if len(nxt) != 1:
+            swish = SWISH in runs_in and op in CONV | LINEAR and _swish(g, tail, [nodes[i] for i in nxt])
+            if swish:
+                fused.update(nxt)
+                tail = next(nodes[i] for i in nxt if nodes[i].op_type == "Mul")
+                ops += ["Sigmoid", "Mul"]
+                continue
+            if not g.only_consumer(tail.output[0]) or len(nxt) != 1:
                 break
             follower = nodes[nxt[0]]
             sums = channel_block > 1 and op in CONV and _sums_into(g, ops, tail, follower, static)
-            if not sums and follower.op_type not in _absorbs(op, ops):
+            if not sums and follower.op_type not in _absorbs(op, ops) & runs_in:
                 break
             summed += prod(g.shape(tail.output[0], tail)) if sums else 0
             fused.add(nxt[0])
@@ -286,6 +345,19 @@ def _absorbs(op: str, ops: list[str]) -> set[str]:
     if op in CONV | LINEAR:
         return ACTIVATION & FUSABLE if "Add" in ops else FUSABLE
     return ACTIVATION & FUSABLE if op in ABSORB_ACT else set()
+
+
+def _swish(g: _Graph, tail: onnx.NodeProto, consumers: list[onnx.NodeProto]) -> bool:
+    """Whether ``tail``'s output feeds exactly a Sigmoid and a Mul of it with that sigmoid (x * sigmoid(x))."""
+    x = tail.output[0]
+    if len(consumers) != 2 or x in g.outputs:
+        return False
+    sig = next((n for n in consumers if n.op_type == "Sigmoid"), None)
+    mul = next((n for n in consumers if n.op_type == "Mul"), None)
+    return (
+        sig is not None and mul is not None and g.consumers[sig.output[0]] == 1
+        and sorted(mul.input) == sorted([x, sig.output[0]])
+    )  # fmt: skip
 
 
 def _sums_into(g: _Graph, ops: list[str], tail: onnx.NodeProto, add: onnx.NodeProto, static: set[str]) -> bool:
@@ -312,11 +384,15 @@ def _kernel(
     if op in CONV:
         kind, flops, weights, detail, lanes = _conv(g, node, channel_block)
         depth = round(flops / 2 / out_elems)
-        return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes, depth)
+        role = _CONV_ROLES[kind] if op == "Conv" else ROLES[op]
+        return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes, depth, role)
     if op in LINEAR:
         flops, weights = _linear(g, node)
         depth = round(flops / 2 / out_elems)
-        return Kernel(name, KernelKind.LINEAR, ops, flops, in_elems + out_elems, weights, reduction_depth=depth)
+        gemv = prod(g.shape(node.output[0], node)[:-1]) == 1
+        role = "fully connected (batch-1 GEMV: bound by its weight bytes)" if gemv else ROLES[op]
+        return Kernel(name, KernelKind.LINEAR, ops, flops, in_elems + out_elems, weights, reduction_depth=depth,
+                      role=role)  # fmt: skip
     if op in POOLING:
         kind = KernelKind.POOLING
     elif op in ELEMENTWISE:
@@ -330,21 +406,40 @@ def _kernel(
     if channel_block > 1 and op in BINARY and len({g.shape(i, node) for i in dynamic}) > 1:
         in_elems += 4 * out_elems  # the full operand reordered out of the layout, the result back into it
         detail = "broadcast: reordered out of and back into the blocked layout"
-    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, detail)
+    role = _role(g, node, dynamic)
+    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, detail, role=role)
 
 
-def load_kernels(path: Path, backend: str | None = None, channel_block: int = 1) -> list[Kernel]:
+def _role(g: _Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:
+    """What a kernel that is not a conv or linear layer is: a multiply is named for the pattern it closes."""
+    if node.op_type == "Mul" and len(dynamic) == 2:
+        a, b = (g.shape(i, node) for i in dynamic)
+        if len(a) == len(b) == 4 and min(a, b, key=prod)[2:] == (1, 1) and max(a, b, key=prod)[2:] != (1, 1):
+            return "squeeze-excite gate (a per-channel scale broadcast over the map)"
+        gates = [g.producers.get(i) for i in dynamic]
+        if any(p is not None and p.op_type in ("Sigmoid", "HardSigmoid") and p.input[0] in dynamic for p in gates):
+            return "swish (x times its sigmoid, unfused)"
+    return ROLES.get(node.op_type, GENERIC)
+
+
+def load_kernels(
+    path: Path, backend: str | None = None, channel_block: int = 1, fuses: Collection[str] | None = None
+) -> list[Kernel]:
     """Kernels of an ONNX file as ``backend`` runs them; raises ModelLoadError if it is not one."""
     try:
         model = onnx.load(str(path))
     except Exception as e:  # DecodeError and friends for junk files
         raise ModelLoadError(f"{path}: not a valid ONNX model ({str(e).splitlines()[0][:160]})") from None
-    return kernels(model, backend, channel_block)
+    return kernels(model, backend, channel_block, fuses)
 
 
 def module_kernels(
-    module: torch.nn.Module, input_shape: tuple[int, ...], backend: str | None = None, channel_block: int = 1
+    module: torch.nn.Module,
+    input_shape: tuple[int, ...],
+    backend: str | None = None,
+    channel_block: int = 1,
+    fuses: Collection[str] | None = None,
 ) -> list[Kernel]:
     """Kernels of a PyTorch module, through the same ONNX export every backend starts from."""
     with tempfile.TemporaryDirectory(prefix="edgebench-kernels-") as tmp:
-        return load_kernels(from_module("net", module, input_shape).to_onnx(Path(tmp)), backend, channel_block)
+        return load_kernels(from_module("net", module, input_shape).to_onnx(Path(tmp)), backend, channel_block, fuses)

@@ -46,12 +46,13 @@ def nb201_kernels(
     classes: int,
     backend: str | None = None,
     channel_block: int = 1,
+    fuses: tuple[str, ...] | None = None,
 ) -> tuple[Kernel, ...]:
     """Kernels ``backend`` runs for a NAS-Bench-201 network built as its reference code builds it (the graph
     published latencies were measured on); cached. Weights are left untrained: they change no kernel."""
     shape = (1, *input_chw)
     module = nb201(arch, channels, cells, classes, input_chw[0], reference=True).eval()
-    return tuple(module_kernels(module, shape, backend, channel_block))
+    return tuple(module_kernels(module, shape, backend, channel_block, fuses))
 
 
 def _chw(text: str, path: Path, row: int) -> tuple[int, ...]:
@@ -74,6 +75,7 @@ def _row_kernels(
     i: int,
     backend: str | None,
     channel_block: int,
+    fuses: tuple[str, ...] | None,
     models: dict[str, tuple[Kernel, ...]],
 ) -> tuple[str, tuple[Kernel, ...]]:
     """The network a row names, and its kernels (ONNX files and built-in networks read once per file)."""
@@ -82,16 +84,16 @@ def _row_kernels(
             name = str(row[column])
             if name not in models:
                 if column == "model":
-                    models[name] = tuple(load_kernels(path.parent / name, backend, channel_block))
+                    models[name] = tuple(load_kernels(path.parent / name, backend, channel_block, fuses))
                 else:
                     entry = net_entry(name)  # untrained: weights change no kernel
                     module = entry.build(int(row.get("num_classes", 1000))).eval()
-                    models[name] = tuple(module_kernels(module, entry.input_shape, backend, channel_block))
+                    models[name] = tuple(module_kernels(module, entry.input_shape, backend, channel_block, fuses))
             return name, models[name]
     name = str(row["arch_str"])
     chw = _chw(row.get("input_chw", "3x32x32"), path, i)
     return name, nb201_kernels(name, int(row.get("C", 16)), int(row.get("N", 5)), chw,
-                               int(row.get("num_classes", 100)), backend, channel_block)  # fmt: skip
+                               int(row.get("num_classes", 100)), backend, channel_block, fuses)  # fmt: skip
 
 
 def read_measurements(
@@ -100,6 +102,7 @@ def read_measurements(
     backend: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     channel_block: int = 1,
+    fuses: tuple[str, ...] | None = None,
 ) -> list[MeasuredNetwork]:
     """Read a measurement CSV into networks with the kernels ``backend`` runs (in a layout of ``channel_block``
     channels, see :func:`~edgebench.costmodel.kernels.kernels`); rows without a positive latency are left out,
@@ -132,7 +135,7 @@ def read_measurements(
     out = []
     for n, (i, row) in enumerate(table.iterrows()):
         try:
-            name, kernels = _row_kernels(row, path, int(i), backend, channel_block, models)
+            name, kernels = _row_kernels(row, path, int(i), backend, channel_block, fuses, models)
         except (ConfigError, ModelLoadError, UnknownNameError) as e:
             raise ConfigError(f"{path}: row {i}: {e}") from None
         out.append(MeasuredNetwork(name, kernels, float(row[latency_column])))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
 from edgebench.spelling import option
-from edgebench.types import KernelKind, Precision, SizeClass
+from edgebench.types import FUSIBLE_ACTIVATIONS, KernelKind, Precision, SizeClass
 
 #: Runtimes a profile may name. TensorRT is a real Jetson runtime edgebench estimates but does not drive.
 KNOWN_RUNTIMES = ("onnxruntime", "openvino", "tflite", "tensorrt")
@@ -41,6 +41,15 @@ class Runtime(_Strict):
     precisions: tuple[Precision, ...] = Field(min_length=1)
     channel_block: int | Literal["auto"] = 1
     device: str = Field(default="CPU", pattern=r"^[A-Z][A-Z0-9_.]{0,31}$")
+    fuses: tuple[str, ...] | None = None  # activations run in the conv before them (default: the runtime's own)
+
+    @field_validator("fuses")
+    @classmethod
+    def _fusible(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = sorted(set(v or ()) - set(FUSIBLE_ACTIVATIONS))
+        if unknown:
+            raise ValueError(f"cannot fuse {', '.join(unknown)}; fusible: {', '.join(FUSIBLE_ACTIVATIONS)}")
+        return v
 
     @field_validator("channel_block")
     @classmethod
@@ -234,6 +243,10 @@ class DeviceProfile(_Strict):
         """The channel block ``backend``'s activation layout uses on this device (1: plain NCHW)."""
         block = self.runtime(backend).channel_block
         return nchwc_block() if block == "auto" else block
+
+    def fuses(self, backend: str) -> tuple[str, ...] | None:
+        """The activations ``backend`` runs in the conv before them on this device, if the profile states them."""
+        return self.runtime(backend).fuses
 
     def check_supports(self, backend: str, precision: Precision) -> None:
         """Raise UnsupportedError unless the device runs ``backend`` at ``precision``."""

@@ -274,14 +274,20 @@ def _estimated(
     input_shape: tuple[int, ...],
     progress: Progress,
 ) -> tuple[dict[LayerShape, float], list[float]]:
-    params, block = params_for(profile, backend, precision), profile.channel_block(backend)
+    params, block, fuses = (
+        params_for(profile, backend, precision),
+        profile.channel_block(backend),
+        profile.fuses(backend),
+    )
     progress.phase(f"estimating {backend} {precision} layers", len(shapes))
     ms = {}
     for s in shapes:
-        e = estimate(module_kernels(s.build().eval(), s.input_shape, backend, block), params)
+        e = estimate(module_kernels(s.build().eval(), s.input_shape, backend, block, fuses), params)
         ms[s] = e.latency_ms - e.overhead_ms
         progress.advance()
-    whole = [estimate(module_kernels(m.eval(), input_shape, backend, block), params).latency_ms for m in networks]
+    whole = [
+        estimate(module_kernels(m.eval(), input_shape, backend, block, fuses), params).latency_ms for m in networks
+    ]
     return ms, whole
 
 

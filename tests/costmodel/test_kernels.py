@@ -185,3 +185,53 @@ def test_blocked_kernels_leave_as_many_adds_as_onnxruntime_does(name: str, tmp_p
     ours = load_kernels(path, "onnxruntime", channel_block=16)
     assert sum(k.ops[0] == "Add" for k in ours) == runtime_adds
     assert sum("Add" in k.ops[1:] for k in ours) > 0
+
+
+def test_kernels_are_named_in_the_vocabulary_of_standard_networks_and_a_guess_says_so() -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="expand"),
+        helper.make_node("Sigmoid", ["c"], ["s"], name="sigmoid"),
+        helper.make_node("Mul", ["c", "s"], ["a"], name="swish"),
+        helper.make_node("GlobalAveragePool", ["a"], ["p"], name="squeeze"),
+        helper.make_node("Conv", ["p", "w1"], ["q"], name="reduce"),
+        helper.make_node("HardSigmoid", ["q"], ["h"], name="hsig"),
+        helper.make_node("Mul", ["a", "h"], ["e"], name="excite"),
+        helper.make_node("Exp", ["e"], ["y"], name="mystery"),
+    ]
+    shapes = {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1], "w1": [4, 4, 1, 1]}
+    roles = {k.name: (k.role, k.generic) for k in kernels(_graph(nodes, shapes, "y", [1, 4, 8, 8]), "onnxruntime")}
+    assert roles["expand"] == ("pointwise convolution", False)
+    assert roles["swish"] == ("swish (x times its sigmoid, unfused)", False)
+    assert roles["squeeze"] == ("global pooling", False)
+    assert roles["reduce"][0] == "pointwise convolution"  # HardSigmoid fused into it
+    assert roles["excite"] == ("squeeze-excite gate (a per-channel scale broadcast over the map)", False)
+    assert roles["mystery"][1] and roles["mystery"][0].startswith("generic data stream")
+
+
+@pytest.mark.parametrize(
+    ("name", "role"), [("mobilenetv3-small-224", "squeeze-excite gate"), ("shufflenetv2-1.0-224", "channel shuffle")]
+)
+def test_standard_networks_have_no_kernel_priced_by_a_guess(name: str, role: str, tmp_path: Path) -> None:
+    module, shape = create_net(name)
+    ks = load_kernels(from_module(name, module, shape).to_onnx(tmp_path))
+    assert not [k.name for k in ks if k.generic]
+    assert any(role in k.role for k in ks)
+
+
+def test_each_runtime_fuses_its_own_activations() -> None:
+    hswish = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("HardSwish", ["c"], ["y"], name="hswish"),
+    ]
+    swish = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Sigmoid", ["c"], ["s"], name="sigmoid"),
+        helper.make_node("Mul", ["c", "s"], ["y"], name="mul"),
+    ]
+    shapes = {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1]}
+    hs, sw = _graph(hswish, shapes, "y", [1, 4, 8, 8]), _graph(swish, shapes, "y", [1, 4, 8, 8])
+    assert [k.ops for k in kernels(hs, "onnxruntime")] == [("Conv", "HardSwish")]
+    assert [k.ops for k in kernels(hs, "tflite")] == [("Conv",), ("HardSwish",)]  # XNNPACK: clamps only
+    assert [k.ops for k in kernels(sw, "openvino")] == [("Conv", "Sigmoid", "Mul")]
+    assert [k.ops for k in kernels(sw, "onnxruntime")] == [("Conv",), ("Sigmoid",), ("Mul",)]
+    assert [k.ops for k in kernels(hs, "tflite", fuses=["Relu", "HardSwish"])] == [("Conv", "HardSwish")]

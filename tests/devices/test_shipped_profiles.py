@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,7 @@ def test_caches_must_grow_and_the_error_names_the_field(tmp_path: Path) -> None:
 
 
 def test_stream_ceiling_out_of_range_names_the_field(tmp_path: Path) -> None:
-    text = HOST_TEXT.replace("depthwise_conv: {value: 0.22,", "depthwise_conv: {value: 2.2,", 1)
+    text = re.sub(r"(stream_ceiling:\n    depthwise_conv: \{value: )[\d.]+", r"\g<1>2.2", HOST_TEXT, count=1)
     assert text != HOST_TEXT
     with pytest.raises(ConfigError, match=r"(?i)host\.yaml: field .cost_model.stream_ceiling.*\(0, 1\]"):
         get_device(str(_write(tmp_path, text)))
@@ -144,14 +145,28 @@ def test_channel_block_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: P
 @pytest.mark.parametrize(
     ("old", "new", "field"),
     [
-        ("      value: 259.6\n", "      value: 0\n", r"cost_model\.peak_gflops.*fp32 peak must be > 0"),
-        ("    value: 20.0\n", "    value: 0.0\n", r"cost_model\.memory_bandwidth_gbps.*must be > 0"),
-        ("    value: 20.0\n", "    value: .inf\n", r"cost_model\.memory_bandwidth_gbps"),
-        ("bandwidth_gbps: {value: 105.0,", "bandwidth_gbps: {value: 0,", r"cost_model\.caches\.0\.bandwidth_gbps"),
+        (r"(fp32:\n      value: )[\d.]+", "0", r"cost_model\.peak_gflops.*fp32 peak must be > 0"),
+        (r"(memory_bandwidth_gbps:\n    value: )[\d.]+", "0.0", r"cost_model\.memory_bandwidth_gbps.*must be > 0"),
+        (r"(memory_bandwidth_gbps:\n    value: )[\d.]+", ".inf", r"cost_model\.memory_bandwidth_gbps"),
+        (r"(bandwidth_gbps: \{value: )[\d.]+", "0", r"cost_model\.caches\.0\.bandwidth_gbps"),
     ],
 )
 def test_a_zero_or_infinite_rate_names_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:
-    text = HOST_TEXT.replace(old, new, 1)
+    text = re.sub(old, rf"\g<1>{new}", HOST_TEXT, count=1)
     assert text != HOST_TEXT
     with pytest.raises(ConfigError, match=field):
+        get_device(str(_write(tmp_path, text)))
+
+
+def test_each_runtime_states_what_it_fuses_and_a_name_it_cannot_fuse_is_refused(tmp_path: Path) -> None:
+    host = get_device("host")
+    assert "HardSwish" not in (host.fuses("tflite") or ()) and "Swish" in (host.fuses("openvino") or ())
+    for name in SHIPPED:
+        profile = get_device(name)
+        assert all(r.fuses for r in profile.runtimes), name
+    text = HOST_TEXT.replace("fuses: [Relu, Clip]", "fuses: [Relu, Gelu]", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(
+        ConfigError, match=r"(?i)host\.yaml: field .runtimes.2.fuses.*cannot fuse gelu; fusible: relu, clip"
+    ):
         get_device(str(_write(tmp_path, text)))
