@@ -333,6 +333,21 @@ def _matmul(node: onnx.NodeProto, attrs: dict[str, Any], statics: list[Static]) 
     return _Fn(torch.matmul, statics)
 
 
+def _split(node: onnx.NodeProto, attrs: dict[str, Any], statics: list[Static], x: Tensor) -> list[nn.Module]:
+    """One module per output of a ``Split``: each narrows its input to its own part along the axis."""
+    axis = int(attrs.get("axis", 0)) % x.dim()
+    given = statics[1] if len(statics) > 1 else attrs.get("split")
+    if given is not None:
+        sizes = _ints(given)
+    else:  # equal parts (the last one smaller when the axis does not divide)
+        part = -(-x.shape[axis] // len(node.output))
+        sizes = [min(part, x.shape[axis] - i * part) for i in range(len(node.output))]
+    starts = np.cumsum([0, *sizes[:-1]])
+    return [
+        _Fn(lambda t, a=int(a), n=int(n): t.narrow(axis, a, n), statics[:1]) for a, n in zip(starts, sizes, strict=True)
+    ]
+
+
 BUILDERS: dict[str, Builder] = {
     "Conv": _conv,
     "BatchNormalization": _batchnorm,
@@ -407,8 +422,8 @@ def onnx_to_torch(model: onnx.ModelProto) -> nn.Module:
 
     Raises:
         ModelLoadError: the graph has not exactly one input and one output.
-        UnsupportedOpError: an op outside :data:`BUILDERS`, or one whose shape-like inputs are only known at run
-            time; the message names the op and the node.
+        UnsupportedOpError: an op outside :data:`BUILDERS` (and ``Split``), or one whose shape-like inputs are
+            only known at run time; the message names the op and the node.
     """
     graph = model.graph
     statics: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -425,12 +440,19 @@ def onnx_to_torch(model: onnx.ModelProto) -> nn.Module:
             if node.op_type == "Shape" and node.input[0] in examples:
                 statics[node.output[0]] = np.asarray(examples[node.input[0]].shape, dtype=np.int64)
                 continue
-            if node.op_type not in BUILDERS:
+            if node.op_type not in BUILDERS and node.op_type != "Split":
                 raise UnsupportedOpError(node.op_type, node.name, WHERE)
             inputs: list[Static] = [statics.get(name) if name else None for name in node.input]
             missing = [n for n in node.input if n and n not in statics and n not in examples]
             if missing:
                 raise UnsupportedOpError(f"{node.op_type} reading unconverted value '{missing[0]}'", node.name, WHERE)
+            if node.op_type == "Split" and node.input[0] in examples:
+                for part, name in zip(_split(node, attrs, inputs, examples[node.input[0]]), node.output, strict=True):
+                    examples[name] = part(examples[node.input[0]])
+                    nodes.append(_Node(part, [node.input[0]], name))
+                continue
+            if node.op_type == "Split":
+                raise UnsupportedOpError("Split of a constant", node.name, WHERE)
             op = BUILDERS[node.op_type](node, attrs, inputs)
             dynamic = [name for name in node.input if name and name not in statics]
             result = op(*(examples[name] for name in dynamic))

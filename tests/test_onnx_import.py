@@ -12,8 +12,9 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from edgebench.exceptions import UnsupportedOpError
-from edgebench.model import load_onnx
+from edgebench.model import from_module, load_onnx
 from edgebench.nets import create_net
+from edgebench.nets.shufflenetv2 import ShuffleUnit
 from edgebench.onnx_import import OnnxModule, onnx_to_torch
 
 RNG = np.random.default_rng(7)
@@ -144,3 +145,32 @@ def test_imported_module_exports_with_torch_export(tiny_onnx: Path) -> None:
     with torch.inference_mode():
         out = program.module()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(out, _torch(module, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_split_parts_given_or_equal(opset: int) -> None:
+    given = [helper.make_tensor("sizes", TensorProto.INT64, [2], [1, 3])]
+    parts = helper.make_node("Split", ["x", "sizes"], ["a", "b"], axis=1, name="given")
+    equal = helper.make_node(
+        "Split", ["x"], ["c", "d"], axis=1, name="equal", **({"num_outputs": 2} if opset >= 18 else {})
+    )
+    nodes = [parts, equal, helper.make_node("Concat", ["b", "a", "d", "c"], ["y"], axis=1)]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 2, 2])],
+        given,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+    x = RNG.standard_normal((1, 4, 2, 2)).astype(np.float32)
+    np.testing.assert_allclose(_torch(onnx_to_torch(model), x), _ort(model, x))
+
+
+def test_channel_shuffle_units_round_trip(tmp_path: Path) -> None:
+    module = torch.nn.Sequential(ShuffleUnit(8, 16, 2), ShuffleUnit(16, 16, 1)).eval()
+    path = from_module("shuffle", module, (1, 8, 8, 8)).to_onnx(tmp_path)
+    model = onnx.load(str(path))
+    assert {"Split", "Transpose", "Concat"} <= {n.op_type for n in model.graph.node}
+    x = RNG.standard_normal((1, 8, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(_torch(onnx_to_torch(model), x), _ort(model, x), rtol=1e-4, atol=1e-5)

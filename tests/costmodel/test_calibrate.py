@@ -148,3 +148,21 @@ def test_leave_one_out_for_a_handful_of_published_numbers() -> None:
     assert report.fit_metrics.rmspe_pct <= report.held_out.rmspe_pct + 1e-9
     with pytest.raises(ConfigError, match="too few"):
         calibrate_profile(profile, "onnxruntime", Precision.FP32, 1, networks[:3], "three rows", test_fraction=0.5)
+
+
+@pytest.mark.parametrize("rows", [10, 20])
+def test_a_handful_of_a_users_measurements_calibrates_ahead_of_flops_linear(rows: int) -> None:
+    _, truth = _truth()
+    nets = _networks(200, seed=5)
+    noise = np.random.default_rng(6).normal(1.0, 0.02, len(nets))  # a 2 % timing noise
+    measured = KernelTable.of(nets).network_ms(truth) * noise
+    networks = [
+        MeasuredNetwork(f"n{i}", tuple(ks), float(ms)) for i, (ks, ms) in enumerate(zip(nets, measured, strict=True))
+    ]
+    report = calibrate_profile(
+        get_device("rpi5"), "onnxruntime", Precision.FP32, 1, networks, "few", test_fraction=1 - rows / len(nets)
+    )
+    assert report.fit_metrics.n == rows and report.held_out.n == len(nets) - rows
+    assert report.held_out.within_10_pct >= 85.0  # FLOPs-linear: about 30 % on the same rows
+    assert report.held_out.rmspe_pct < report.baseline.rmspe_pct
+    assert report.held_out.within_10_pct > report.baseline.within_10_pct
