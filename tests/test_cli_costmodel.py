@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 from typer.testing import CliRunner
 
 from edgebench.cli import app
@@ -91,3 +93,25 @@ def test_devices_says_which_profiles_are_calibrated(runner: CliRunner) -> None:
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.startswith("│")}
     assert all("calibrat" in rows[n] for n in ("rpi5", "rpi4", "jetson-nano", "myriadx"))  # console may be narrow
     assert "priors" in rows["host"]
+
+
+def test_predict_names_each_kernels_role_and_warns_of_a_guess(runner: CliRunner, tmp_path: Path) -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Exp", ["c"], ["y"], name="mystery"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [numpy_helper.from_array(np.zeros((4, 4, 1, 1), np.float32), "w")],
+    )
+    path = tmp_path / "guess.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    record = json.loads(runner.invoke(app, ["predict", str(path), "--device", "rpi5", "--json"]).output)
+    roles = {k["name"]: (k["role"], k["generic"]) for k in record["kernels"]}
+    assert roles["conv"] == ("pointwise convolution", False) and roles["mystery"][1]
+    assert record["generic_kernels"] == ["mystery"]
+    text = runner.invoke(app, ["predict", str(path), "--device", "rpi5"], terminal_width=300).output
+    assert "warning: 1 kernel(s) (Exp) are outside the cost model's vocabulary" in text
