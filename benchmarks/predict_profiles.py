@@ -14,17 +14,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from costmodel_host import STANDARD
+
 from edgebench import api
 from edgebench.costmodel.kernels import Kernel, module_kernels
 from edgebench.model import from_module
 from edgebench.nets import create_net
 from edgebench.nets.nb201 import nb201
 
-STANDARD = (
-    "resnet18-224", "resnet50-224", "mobilenetv2-1.0-224", "mobilenetv3-large-224", "mobilenetv3-small-224",
-    "efficientnet-b0-224", "efficientnet-lite0-224", "densenet121-224", "squeezenet1.1-224", "shufflenetv2-1.0-224",
-    "vgg16-224", "mnasnet-1.0-224",
-)  # fmt: skip
 #: A NAS-Bench-201 cell with every operation: the kernel roles a calibration on NAS-Bench-201 networks has seen.
 NB201_ALL_OPS = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
 
