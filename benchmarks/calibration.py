@@ -24,6 +24,7 @@ from pathlib import Path
 
 from edgebench.costmodel.calibrate import calibrate_profile
 from edgebench.costmodel.measurements import read_measurements
+from edgebench.costmodel.model import rules_for
 from edgebench.devices import get_device
 from edgebench.lut.metrics import Metrics
 from edgebench.types import Precision
@@ -52,8 +53,7 @@ def main() -> None:
     columns = {args.backend: args.column} if args.backend else COLUMNS
     started = time.perf_counter()
     for backend, column in columns.items():
-        block, fuses = profile.channel_block(backend), profile.fuses(backend)
-        networks = read_measurements(args.data, column, backend, channel_block=block, fuses=fuses)
+        networks = read_measurements(args.data, column, rules_for(profile, backend))
         for rows in args.fit_rows:
             fraction = 1 - rows / len(networks) if rows else 0.5
             for seed in args.seeds:

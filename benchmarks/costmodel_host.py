@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import random
 import tempfile
 import time
@@ -38,7 +39,7 @@ from torch import nn
 from edgebench.backends import get_backend
 from edgebench.costmodel.calibrate import calibration_record, fit, with_calibration
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
-from edgebench.costmodel.model import CostParams, KernelTable, params_for
+from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
 from edgebench.devices import get_device, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 from edgebench.exceptions import EdgebenchError, error_text
@@ -156,8 +157,11 @@ def score(args: argparse.Namespace, path: Path) -> None:
     shape fit and of the standard families under the family fit too, and optionally save the profile with the
     shape fit."""
     host = get_device("host")
-    block = host.channel_block(args.backend) if args.channel_block is None else args.channel_block
-    networks = read_measurements(path, "latency_ms", args.backend, channel_block=block)
+    rules = rules_for(host, args.backend)
+    if args.channel_block is not None:
+        rules = dataclasses.replace(rules, channel_block=args.channel_block)
+    block = rules.channel_block
+    networks = read_measurements(path, "latency_ms", rules)
     sets = pd.read_csv(path)["set"].tolist()
     by_set: dict[str, list[MeasuredNetwork]] = {}
     for n, s in zip(networks, sets, strict=True):

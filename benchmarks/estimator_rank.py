@@ -11,7 +11,8 @@ hours of training resume where they stopped, on any machine):
 - ``rank``: Kendall tau and Spearman rho, with 95 % bootstrap intervals over architectures, of each estimate
   present (the old proxy; the weight-sharing estimator's predictor and its exact sub-network scores, when an
   estimator is cached for the default task) against the final recipe's test top-1; beside them, as the reference
-  no validation-scored estimate can be expected to beat, the same trained networks' own validation top-1.
+  no validation-scored estimate can be expected to beat, the same trained networks' own validation top-1, and as
+  the floor an estimate must clear to be worth its training, their FLOPs and parameter counts.
 
 Usage: python benchmarks/estimator_rank.py {train,proxy,rank} [--archs 24] [--jobs 2]
 """
@@ -29,6 +30,7 @@ import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
 from edgebench import api
+from edgebench.costmodel.kernels import module_kernels
 from edgebench.data import load_data
 from edgebench.devices import get_device
 from edgebench.distill.teacher import default_teacher
@@ -104,6 +106,17 @@ def estimator_scores(archs: list[str]) -> dict[str, dict[str, float]]:
             "supernet, inherited weights (val top-1)": exact}  # fmt: skip
 
 
+def size_scores(archs: list[str]) -> dict[str, dict[str, float]]:
+    """Each architecture's FLOPs and parameter count: the ranking an estimate must beat to be worth its training."""
+    space = get_space("mbv2-cifar")
+    flops, params = {}, {}
+    for a in archs:
+        module = space.build(ArchSpec.from_json(a)).eval()
+        flops[a] = sum(k.flops for k in module_kernels(module, space.input_shape()))
+        params[a] = float(sum(p.numel() for p in module.parameters()))
+    return {"FLOPs (no training)": flops, "parameters (no training)": params}
+
+
 def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) -> None:
     wanted = [a.to_json() for a, _ in archs]
     runs = final_runs.read()
@@ -114,7 +127,7 @@ def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) ->
     # be expected to rank test top-1 better than the networks themselves measured there (both splits are samples).
     reference = {a: runs[a, 0].val_top1_pct for a in final}
     estimates = {"final recipe's own val top-1 (reference)": reference, "old proxy (val top-1)": proxy,
-                 **estimator_scores(wanted)}  # fmt: skip
+                 **size_scores(list(final)), **estimator_scores(wanted)}  # fmt: skip
     for name, estimate in estimates.items():
         common = [a for a in wanted if a in final and a in estimate]
         if len(common) < 3:

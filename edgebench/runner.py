@@ -151,7 +151,7 @@ def execute(job: RunJob) -> ResultRow:
     from edgebench import parity
     from edgebench.backends import get_backend
     from edgebench.costmodel.kernels import module_kernels
-    from edgebench.costmodel.model import calibration_for, estimate, params_for
+    from edgebench.costmodel.model import calibration_for, estimate, params_for, rules_for
     from edgebench.data import load_data
     from edgebench.data.dataset import batches, to_device
     from edgebench.devices import get_device
@@ -176,9 +176,7 @@ def execute(job: RunJob) -> ResultRow:
     with torch.no_grad():
         reference = checkpoint.module(torch.from_numpy(x_test)).numpy()
     backend = get_backend(job.backend)
-    kernels = module_kernels(
-        checkpoint.module, shape, job.backend, profile.channel_block(job.backend), profile.fuses(job.backend)
-    )
+    kernels = module_kernels(checkpoint.module, shape, rules_for(profile, job.backend))
     predicted = estimate(kernels, params_for(profile, job.backend, job.precision, threads))
     fit = calibration_for(profile, job.backend, job.precision)
     target = target_for(profile)

@@ -13,6 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from typer.testing import CliRunner
 
 from edgebench.cli import app
+from edgebench.costmodel.kernels import KernelRules
 from edgebench.costmodel.measurements import read_measurements
 from edgebench.costmodel.model import KernelTable, params_for
 from edgebench.devices import load_profile
@@ -57,7 +58,7 @@ def test_calibrate_writes_a_profile_that_predicts_the_measurements(runner: CliRu
     csv = tmp_path / "pi.csv"
     csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,1.0\n" for a in ARCHS))
     # latencies a known cost model gives, so a good fit must reproduce them on the held-out rows
-    networks = read_measurements(csv, "lat", "tflite")
+    networks = read_measurements(csv, "lat", KernelRules.of("tflite"))
     truth = params_for(load_profile(SHIPPED_DIR / "rpi5.yaml"), "tflite", Precision.FP32, 1, calibrated=False)
     measured = KernelTable.of([n.kernels for n in networks]).network_ms(truth) * 1.3
     csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,{m:.6f}\n" for a, m in zip(ARCHS, measured, strict=True)))

@@ -13,7 +13,7 @@ from edgebench.bench import plan
 from edgebench.costmodel.calibrate import CalibrationReport, calibrate_profile
 from edgebench.costmodel.kernels import load_kernels
 from edgebench.costmodel.measurements import read_measurements
-from edgebench.costmodel.model import Estimate, estimate, params_for
+from edgebench.costmodel.model import Estimate, estimate, params_for, rules_for
 from edgebench.devices import DeviceProfile, save_profile
 from edgebench.devices.registry import device_path, leading_comments
 from edgebench.exceptions import MissingRowError, UnreachableDeviceError
@@ -150,7 +150,7 @@ def predict_model(
     backend, prec = runtime_for(prof, backend, precision)
     threads = threads or prof.threads
     check_onnx(model)  # an empty or junk file would otherwise price as zero kernels
-    kernels = load_kernels(model, backend, prof.channel_block(backend), prof.fuses(backend))
+    kernels = load_kernels(model, rules_for(prof, backend))
     return ModelEstimate(
         model, prof.name, backend, prec, threads, estimate(kernels, params_for(prof, backend, prec, threads))
     )
@@ -211,9 +211,7 @@ def calibrate(
     """
     prof = as_device(device)
     backend, prec = runtime_for(prof, backend, precision)
-    networks = read_measurements(
-        measurements, latency_column, backend, progress, prof.channel_block(backend), prof.fuses(backend)
-    )
+    networks = read_measurements(measurements, latency_column, rules_for(prof, backend), progress)
     threads = threads or prof.threads
     report = calibrate_profile(
         prof, backend, prec, threads, networks, f"{measurements.name}:{latency_column}", test_fraction, seed

@@ -262,26 +262,37 @@ def _fold_zeros(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray]) -> t
 BINARY = {"Add", "Sub", "Mul", "Div"}
 
 
-def fuses_of(backend: str | None, fuses: Collection[str] | None = None) -> frozenset[str]:
-    """The activations ``backend`` fuses: ``fuses`` when given, else the runtime's default, else every one."""
-    if fuses is not None:
-        return frozenset(fuses)
-    return FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
+@dataclass(frozen=True)
+class KernelRules:
+    """What a runtime does to a graph before it runs it, as far as the cost model prices it.
+
+    Attributes:
+        channel_block: > 1 for a runtime that lays activations out in blocks of that many channels (ONNX Runtime's
+            NCHWc on x86: 16 with AVX-512, 8 with AVX2): its convolutions work on channels padded to the block,
+            add a residual ``Add`` (and the activation after it) into the conv before it, and a broadcasting binary
+            op costs a reorder out of the layout and back. 1: plain NCHW.
+        fuses: the activations it runs in the kernel of the conv, linear layer or add before them.
+        folds_zeros: its converter folds multiplies by zero constants and what is computed from constants alone.
+    """
+
+    channel_block: int = 1
+    fuses: frozenset[str] = frozenset(FUSIBLE_ACTIVATIONS)
+    folds_zeros: bool = False
+
+    @classmethod
+    def of(cls, backend: str | None, channel_block: int = 1, fuses: Collection[str] | None = None) -> KernelRules:
+        """The rules of ``backend``'s runtime: ``fuses`` when given, else its default (:data:`FUSES`; every
+        activation for an unnamed one), and its converter's zero folding (:data:`FOLDS_ZEROS`)."""
+        fused = frozenset(fuses) if fuses is not None else FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
+        return cls(channel_block, fused, backend in FOLDS_ZEROS)
 
 
-def kernels(
-    model: onnx.ModelProto,
-    backend: str | None = None,
-    channel_block: int = 1,
-    fuses: Collection[str] | None = None,
-) -> list[Kernel]:
-    """The kernels ``backend``'s runtime runs for ``model`` (static input shape, batch 1), in graph order.
+#: The rules of a runtime not named: plain NCHW, every activation fused, nothing folded.
+ANY_RUNTIME = KernelRules()
 
-    ``channel_block`` > 1 is a runtime that lays activations out in blocks of that many channels (ONNX Runtime's
-    NCHWc on x86: 16 with AVX-512, 8 with AVX2): its convolutions work on channels padded to the block, add a
-    residual ``Add`` (and the activation after it) into the conv before it, and a broadcasting binary op costs a
-    reorder out of the layout and back. ``fuses`` names the activations the runtime runs in the kernel before them
-    (default: :data:`FUSES` of ``backend``).
+
+def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Kernel]:
+    """The kernels a runtime following ``rules`` runs for ``model`` (static input shape, batch 1), in graph order.
 
     Raises:
         UnsupportedOpError: an op the cost model does not know.
@@ -293,13 +304,13 @@ def kernels(
         raise ModelLoadError(f"ONNX shape inference failed ({str(e).splitlines()[0][:160]})") from None
     g = _Graph(model)
     nodes, static, folded = g.nodes, set(g.consts), set[str]()
-    if backend in FOLDS_ZEROS:
+    if rules.folds_zeros:
         nodes, folded = _fold_zeros(nodes, _constants(model.graph))
         static |= folded
     nodes = _cse(nodes, g.outputs)
     g.consumers = Counter(i for n in nodes for i in n.input if i)
     g.producers = {o: n for n in nodes for o in n.output}
-    runs_in = fuses_of(backend, fuses) | {"BatchNormalization"}
+    runs_in, channel_block = rules.fuses | {"BatchNormalization"}, rules.channel_block
     fused: set[int] = set()
     out: list[Kernel] = []
     by_input: dict[str, list[int]] = {}
@@ -422,24 +433,18 @@ def _role(g: _Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:
     return ROLES.get(node.op_type, GENERIC)
 
 
-def load_kernels(
-    path: Path, backend: str | None = None, channel_block: int = 1, fuses: Collection[str] | None = None
-) -> list[Kernel]:
-    """Kernels of an ONNX file as ``backend`` runs them; raises ModelLoadError if it is not one."""
+def load_kernels(path: Path, rules: KernelRules = ANY_RUNTIME) -> list[Kernel]:
+    """Kernels of an ONNX file as a runtime following ``rules`` runs them; raises ModelLoadError if it is not one."""
     try:
         model = onnx.load(str(path))
     except Exception as e:  # DecodeError and friends for junk files
         raise ModelLoadError(f"{path}: not a valid ONNX model ({str(e).splitlines()[0][:160]})") from None
-    return kernels(model, backend, channel_block, fuses)
+    return kernels(model, rules)
 
 
 def module_kernels(
-    module: torch.nn.Module,
-    input_shape: tuple[int, ...],
-    backend: str | None = None,
-    channel_block: int = 1,
-    fuses: Collection[str] | None = None,
+    module: torch.nn.Module, input_shape: tuple[int, ...], rules: KernelRules = ANY_RUNTIME
 ) -> list[Kernel]:
     """Kernels of a PyTorch module, through the same ONNX export every backend starts from."""
     with tempfile.TemporaryDirectory(prefix="edgebench-kernels-") as tmp:
-        return load_kernels(from_module("net", module, input_shape).to_onnx(Path(tmp)), backend, channel_block, fuses)
+        return load_kernels(from_module("net", module, input_shape).to_onnx(Path(tmp)), rules)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgebench.costmodel.kernels import Kernel, load_kernels, module_kernels
+from edgebench.costmodel.kernels import ANY_RUNTIME, Kernel, KernelRules, load_kernels, module_kernels
 from edgebench.exceptions import ConfigError, ModelLoadError, UnknownNameError
 from edgebench.nets import net_entry
 from edgebench.nets.nb201 import nb201
@@ -44,15 +44,13 @@ def nb201_kernels(
     cells: int,
     input_chw: tuple[int, ...],
     classes: int,
-    backend: str | None = None,
-    channel_block: int = 1,
-    fuses: tuple[str, ...] | None = None,
+    rules: KernelRules = ANY_RUNTIME,
 ) -> tuple[Kernel, ...]:
-    """Kernels ``backend`` runs for a NAS-Bench-201 network built as its reference code builds it (the graph
-    published latencies were measured on); cached. Weights are left untrained: they change no kernel."""
+    """Kernels a runtime following ``rules`` runs for a NAS-Bench-201 network built as its reference code builds it
+    (the graph published latencies were measured on); cached. Weights are left untrained: they change no kernel."""
     shape = (1, *input_chw)
     module = nb201(arch, channels, cells, classes, input_chw[0], reference=True).eval()
-    return tuple(module_kernels(module, shape, backend, channel_block, fuses))
+    return tuple(module_kernels(module, shape, rules))
 
 
 def _chw(text: str, path: Path, row: int) -> tuple[int, ...]:
@@ -73,9 +71,7 @@ def _row_kernels(
     row: pd.Series,
     path: Path,
     i: int,
-    backend: str | None,
-    channel_block: int,
-    fuses: tuple[str, ...] | None,
+    rules: KernelRules,
     models: dict[str, tuple[Kernel, ...]],
 ) -> tuple[str, tuple[Kernel, ...]]:
     """The network a row names, and its kernels (ONNX files and built-in networks read once per file)."""
@@ -84,28 +80,26 @@ def _row_kernels(
             name = str(row[column])
             if name not in models:
                 if column == "model":
-                    models[name] = tuple(load_kernels(path.parent / name, backend, channel_block, fuses))
+                    models[name] = tuple(load_kernels(path.parent / name, rules))
                 else:
                     entry = net_entry(name)  # untrained: weights change no kernel
                     module = entry.build(int(row.get("num_classes", 1000))).eval()
-                    models[name] = tuple(module_kernels(module, entry.input_shape, backend, channel_block, fuses))
+                    models[name] = tuple(module_kernels(module, entry.input_shape, rules))
             return name, models[name]
     name = str(row["arch_str"])
     chw = _chw(row.get("input_chw", "3x32x32"), path, i)
     return name, nb201_kernels(name, int(row.get("C", 16)), int(row.get("N", 5)), chw,
-                               int(row.get("num_classes", 100)), backend, channel_block, fuses)  # fmt: skip
+                               int(row.get("num_classes", 100)), rules)  # fmt: skip
 
 
 def read_measurements(
     path: Path,
     latency_column: str = "latency_ms",
-    backend: str | None = None,
+    rules: KernelRules = ANY_RUNTIME,
     progress: Callable[[int, int], None] | None = None,
-    channel_block: int = 1,
-    fuses: tuple[str, ...] | None = None,
 ) -> list[MeasuredNetwork]:
-    """Read a measurement CSV into networks with the kernels ``backend`` runs (in a layout of ``channel_block``
-    channels, see :func:`~edgebench.costmodel.kernels.kernels`); rows without a positive latency are left out,
+    """Read a measurement CSV into networks with the kernels a runtime following ``rules`` runs (see
+    :class:`~edgebench.costmodel.kernels.KernelRules`); rows without a positive latency are left out,
     each named in a warning.
 
     Raises:
@@ -135,7 +129,7 @@ def read_measurements(
     out = []
     for n, (i, row) in enumerate(table.iterrows()):
         try:
-            name, kernels = _row_kernels(row, path, int(i), backend, channel_block, fuses, models)
+            name, kernels = _row_kernels(row, path, int(i), rules, models)
         except (ConfigError, ModelLoadError, UnknownNameError) as e:
             raise ConfigError(f"{path}: row {i}: {e}") from None
         out.append(MeasuredNetwork(name, kernels, float(row[latency_column])))

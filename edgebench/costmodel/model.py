@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgebench.costmodel.kernels import Kernel
+from edgebench.costmodel.kernels import Kernel, KernelRules
 from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import KernelKind, Precision, SizeClass, Source
 
@@ -91,6 +91,12 @@ def calibration_for(profile: DeviceProfile, backend: str, precision: Precision) 
     own = [c for c in profile.cost_model.calibrations if c.backend == backend]
     exact = [c for c in own if c.precision is precision]
     return next(iter(exact or own), None)
+
+
+def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
+    """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block, the activations it
+    fuses (the profile's, else the runtime's default) and its converter's zero folding."""
+    return KernelRules.of(backend, profile.channel_block(backend), profile.fuses(backend))
 
 
 def params_for(

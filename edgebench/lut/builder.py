@@ -21,8 +21,7 @@ from scipy.optimize import least_squares
 
 from edgebench.backends import TIMING_RULE
 from edgebench.backends.base import Artifact, Opened
-from edgebench.costmodel.kernels import fuses_of
-from edgebench.costmodel.model import COST_MODEL_VERSION, params_for
+from edgebench.costmodel.model import COST_MODEL_VERSION, params_for, rules_for
 from edgebench.devices import DeviceProfile
 from edgebench.exceptions import ConfigError, UnreachableDeviceError, error_text
 from edgebench.lut.convert import ConvertJob, convert_all, default_workers
@@ -89,7 +88,7 @@ def estimated_by(profile: DeviceProfile, backend: str, precision: Precision) -> 
     threads), the model's version and the activations the runtime fuses. A recalibrated or edited profile changes
     it, so its tables are priced again."""
     return {"cost_model": repr(params_for(profile, backend, precision)), "cost_model_version": COST_MODEL_VERSION,
-            "threads": profile.threads, "fuses": sorted(fuses_of(backend, profile.fuses(backend)))}  # fmt: skip
+            "threads": profile.threads, "fuses": sorted(rules_for(profile, backend).fuses)}  # fmt: skip
 
 
 def priced_by(target: Target, backend: str, precision: Precision, settings: BuildSettings) -> dict[str, Any]:

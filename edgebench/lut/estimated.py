@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import COST_MODEL_VERSION, estimate, params_for
+from edgebench.costmodel.model import COST_MODEL_VERSION, estimate, params_for, rules_for
 from edgebench.devices import DeviceProfile
 from edgebench.lut.builder import ROW_COLUMNS, BuildResult, Progress, Silent, estimated_by
 from edgebench.lut.keys import enumerate_keys
@@ -48,7 +48,7 @@ def estimate_lut(
     """Write (or return the existing) estimated LUT of ``space`` for one device, backend and precision."""
     progress = progress or Silent()
     params = params_for(profile, backend, precision)
-    block, fuses = profile.channel_block(backend), profile.fuses(backend)
+    rules = rules_for(profile, backend)
     space = space.for_device(profile.channel_multiple)
     path = LutId(profile.name, backend, str(precision), space.name).table_path(cache_dir)
     fingerprint = _fingerprint(profile, backend, precision, space)
@@ -63,7 +63,7 @@ def estimate_lut(
     progress.phase(f"estimating {backend} {precision} blocks", len(keys))
     rows = []
     for key in keys:
-        e = estimate(module_kernels(key.build().eval(), key.input_shape, backend, block, fuses), params)
+        e = estimate(module_kernels(key.build().eval(), key.input_shape, rules), params)
         ms = round(e.latency_ms - e.overhead_ms, 6)
         rows.append({**key.to_row(), "label": key.label, "latency_ms": ms, "median_ms": ms, "p10_ms": ms,
                      "p90_ms": ms, "spread": 0.0, "cv": 0.0, "count": 0, "source": str(Source.ESTIMATED),

@@ -27,7 +27,7 @@ from scipy.interpolate import RegularGridInterpolator
 from torch import nn
 
 from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import estimate, params_for
+from edgebench.costmodel.model import estimate, params_for, rules_for
 from edgebench.devices import DeviceProfile
 from edgebench.distill.networks import Network, build_network, label, resolution, to_dict
 from edgebench.exceptions import ConfigError
@@ -274,20 +274,14 @@ def _estimated(
     input_shape: tuple[int, ...],
     progress: Progress,
 ) -> tuple[dict[LayerShape, float], list[float]]:
-    params, block, fuses = (
-        params_for(profile, backend, precision),
-        profile.channel_block(backend),
-        profile.fuses(backend),
-    )
+    params, rules = params_for(profile, backend, precision), rules_for(profile, backend)
     progress.phase(f"estimating {backend} {precision} layers", len(shapes))
     ms = {}
     for s in shapes:
-        e = estimate(module_kernels(s.build().eval(), s.input_shape, backend, block, fuses), params)
+        e = estimate(module_kernels(s.build().eval(), s.input_shape, rules), params)
         ms[s] = e.latency_ms - e.overhead_ms
         progress.advance()
-    whole = [
-        estimate(module_kernels(m.eval(), input_shape, backend, block, fuses), params).latency_ms for m in networks
-    ]
+    whole = [estimate(module_kernels(m.eval(), input_shape, rules), params).latency_ms for m in networks]
     return ms, whole
 
 

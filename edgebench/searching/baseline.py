@@ -19,7 +19,7 @@ from torch import nn
 
 from edgebench.bench import bench_model
 from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import estimate, params_for
+from edgebench.costmodel.model import estimate, params_for, rules_for
 from edgebench.data import ImageData
 from edgebench.devices import DeviceProfile
 from edgebench.distill.checkpoint import METRICS, Checkpoint, save_checkpoint
@@ -80,9 +80,7 @@ def device_latency(
     """Milliseconds of ``module`` on the device, and their source: timed by the backend (median) when the device
     is measurable from here, else the profile's cost model."""
     if source_of(profile) is Source.ESTIMATED:
-        kernels = module_kernels(
-            module.eval(), input_shape, backend, profile.channel_block(backend), profile.fuses(backend)
-        )
+        kernels = module_kernels(module.eval(), input_shape, rules_for(profile, backend))
         e = estimate(kernels, params_for(profile, backend, precision))
         return e.latency_ms, str(Source.ESTIMATED)
     with tempfile.TemporaryDirectory(prefix="edgebench-baseline-") as tmp:

@@ -10,7 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.costmodel.kernels import kernels, load_kernels
+from edgebench.costmodel.kernels import KernelRules, kernels, load_kernels
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.nets import create_net
@@ -125,8 +125,8 @@ def test_litert_folds_multiplies_by_zero_but_still_runs_convolutions_on_them() -
     ]
     model = _graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 3, 3]}, "y", [1, 4, 8, 8])
     model.graph.initializer.append(zero)
-    assert [k.name for k in kernels(model, "tflite")] == ["conv_of_zero", "residual"]
-    assert [k.name for k in kernels(model, "onnxruntime")] == [
+    assert [k.name for k in kernels(model, KernelRules.of("tflite"))] == ["conv_of_zero", "residual"]
+    assert [k.name for k in kernels(model, KernelRules.of("onnxruntime"))] == [
         "none_edge", "relu_of_zero", "conv_of_zero", "plus_zero", "residual",
     ]  # fmt: skip
 
@@ -147,7 +147,7 @@ def _residual_se_block() -> onnx.ModelProto:
 
 def test_a_blocked_layout_sums_the_residual_in_the_conv_and_reorders_around_broadcasts() -> None:
     plain = kernels(_residual_se_block())
-    blocked = kernels(_residual_se_block(), "onnxruntime", channel_block=16)
+    blocked = kernels(_residual_se_block(), KernelRules.of("onnxruntime", channel_block=16))
     assert [k.ops for k in plain] == [("Conv", "BatchNormalization"), ("Add", "Relu"), ("GlobalAveragePool",), ("Mul",)]
     assert [k.ops for k in blocked] == [
         ("Conv", "BatchNormalization", "Add", "Relu"), ("GlobalAveragePool",), ("Mul",),
@@ -160,7 +160,7 @@ def test_a_blocked_layout_sums_the_residual_in_the_conv_and_reorders_around_broa
 
 
 def test_a_stem_reads_its_few_input_channels_unpadded() -> None:
-    (stem,) = kernels(_conv_bn_relu(), channel_block=16)  # 3 -> 8 channels
+    (stem,) = kernels(_conv_bn_relu(), KernelRules(channel_block=16))  # 3 -> 8 channels
     assert stem.lanes_used == pytest.approx(8 / 16)
 
 
@@ -182,7 +182,7 @@ def test_blocked_kernels_leave_as_many_adds_as_onnxruntime_does(name: str, tmp_p
     if not any(n.domain == "com.microsoft.nchwc" for n in optimized.graph.node):
         pytest.skip("this CPU has no NCHWc layout in ONNX Runtime")
     runtime_adds = sum(n.op_type == "Add" for n in optimized.graph.node)
-    ours = load_kernels(path, "onnxruntime", channel_block=16)
+    ours = load_kernels(path, KernelRules.of("onnxruntime", channel_block=16))
     assert sum(k.ops[0] == "Add" for k in ours) == runtime_adds
     assert sum("Add" in k.ops[1:] for k in ours) > 0
 
@@ -199,7 +199,8 @@ def test_kernels_are_named_in_the_vocabulary_of_standard_networks_and_a_guess_sa
         helper.make_node("Exp", ["e"], ["y"], name="mystery"),
     ]
     shapes = {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1], "w1": [4, 4, 1, 1]}
-    roles = {k.name: (k.role, k.generic) for k in kernels(_graph(nodes, shapes, "y", [1, 4, 8, 8]), "onnxruntime")}
+    model = _graph(nodes, shapes, "y", [1, 4, 8, 8])
+    roles = {k.name: (k.role, k.generic) for k in kernels(model, KernelRules.of("onnxruntime"))}
     assert roles["expand"] == ("pointwise convolution", False)
     assert roles["swish"] == ("swish (x times its sigmoid, unfused)", False)
     assert roles["squeeze"] == ("global pooling", False)
@@ -230,8 +231,9 @@ def test_each_runtime_fuses_its_own_activations() -> None:
     ]
     shapes = {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1]}
     hs, sw = _graph(hswish, shapes, "y", [1, 4, 8, 8]), _graph(swish, shapes, "y", [1, 4, 8, 8])
-    assert [k.ops for k in kernels(hs, "onnxruntime")] == [("Conv", "HardSwish")]
-    assert [k.ops for k in kernels(hs, "tflite")] == [("Conv",), ("HardSwish",)]  # XNNPACK: clamps only
-    assert [k.ops for k in kernels(sw, "openvino")] == [("Conv", "Sigmoid", "Mul")]
-    assert [k.ops for k in kernels(sw, "onnxruntime")] == [("Conv",), ("Sigmoid",), ("Mul",)]
-    assert [k.ops for k in kernels(hs, "tflite", fuses=["Relu", "HardSwish"])] == [("Conv", "HardSwish")]
+    assert [k.ops for k in kernels(hs, KernelRules.of("onnxruntime"))] == [("Conv", "HardSwish")]
+    assert [k.ops for k in kernels(hs, KernelRules.of("tflite"))] == [("Conv",), ("HardSwish",)]  # XNNPACK: clamps only
+    assert [k.ops for k in kernels(sw, KernelRules.of("openvino"))] == [("Conv", "Sigmoid", "Mul")]
+    assert [k.ops for k in kernels(sw, KernelRules.of("onnxruntime"))] == [("Conv",), ("Sigmoid",), ("Mul",)]
+    stated = KernelRules.of("tflite", fuses=["Relu", "HardSwish"])  # a profile's own list wins over the default
+    assert [k.ops for k in kernels(hs, stated)] == [("Conv", "HardSwish")]

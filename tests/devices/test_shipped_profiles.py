@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edgebench.costmodel.model import rules_for
 from edgebench.devices.local import nchwc_block
 from edgebench.devices.profile import KNOWN_RUNTIMES, DeviceProfile, Sourced
 from edgebench.devices.registry import SHIPPED_DIR, get_device, profile_paths
@@ -161,6 +162,9 @@ def test_a_zero_or_infinite_rate_names_the_field(tmp_path: Path, old: str, new: 
 def test_each_runtime_states_what_it_fuses_and_a_name_it_cannot_fuse_is_refused(tmp_path: Path) -> None:
     host = get_device("host")
     assert "HardSwish" not in (host.fuses("tflite") or ()) and "Swish" in (host.fuses("openvino") or ())
+    tflite, ort = rules_for(host, "tflite"), rules_for(host, "onnxruntime")  # what the cost model prices with
+    assert tflite.fuses == frozenset(host.fuses("tflite") or ()) and tflite.folds_zeros and not ort.folds_zeros
+    assert ort.channel_block == host.channel_block("onnxruntime") and tflite.channel_block == 1
     for name in SHIPPED:
         profile = get_device(name)
         assert all(r.fuses for r in profile.runtimes), name

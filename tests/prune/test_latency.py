@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import COST_MODEL_VERSION, estimate, params_for
+from edgebench.costmodel.model import COST_MODEL_VERSION, estimate, params_for, rules_for
 from edgebench.devices import get_device
 from edgebench.distill.networks import build_network
 from edgebench.exceptions import ConfigError
@@ -78,14 +78,14 @@ def test_an_estimated_table_matches_the_cost_model_on_whole_networks(tmp_path: P
     assert table.source is Source.ESTIMATED and set(table.rows["source"]) == {"estimated"}
     params = params_for(rpi5, "onnxruntime", Precision.FP32)
     module = build_network("resnet18-0.25-cifar", 10)
-    whole = estimate(module_kernels(module.eval(), SHAPE, "onnxruntime", 1), params).latency_ms
+    whole = estimate(module_kernels(module.eval(), SHAPE, rules_for(rpi5, "onnxruntime")), params).latency_ms
     # The correction is fitted through it and three uniformly pruned networks: the cost model's layers add up to its
     # whole networks, so the fit's residual is small and kept.
     assert table.network_ms(module, SHAPE) == pytest.approx(whole, rel=0.01)
     assert table.networks == 4 and 0 < table.fit_rmspe < 0.01
     graph = PruningGraph(module, SHAPE)
     graph.prune("9.conv1", list(range(32)))  # half of a 64-channel layer
-    smaller = estimate(module_kernels(module.eval(), SHAPE, "onnxruntime", 1), params).latency_ms
+    smaller = estimate(module_kernels(module.eval(), SHAPE, rules_for(rpi5, "onnxruntime")), params).latency_ms
     assert table.network_ms(module, SHAPE) == pytest.approx(smaller, rel=0.03)
     again = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
     assert again.scale == table.scale and again.rows.equals(table.rows)  # read back from the cache
