@@ -1,8 +1,9 @@
 """Does the search's accuracy estimate rank students as full training does? (target: Kendall tau >= 0.7)
 
 Picks ``--archs`` architectures of ``mbv2-cifar`` spread evenly over their estimated ``myriadx`` latency range
-(from 20,000 seeded draws), then, for each one not yet trained (results are CSVs kept with the repository, so the
-hours of training resume where they stopped, on any machine):
+(from 20,000 seeded draws) once, into ``results/rank_picks.jsonl`` (kept with the repository, so a later cost model
+that prices the space otherwise does not pick others than those trained), then, for each one not yet trained
+(results are CSVs kept with the repository, so the hours of training resume where they stopped, on any machine):
 
 - ``train``: trains it stand-alone with the final recipe (``FINAL``: KD from the default teacher, seed 0), as
   ``final_runs.py`` does and into its table; ``--jobs`` at a time, each with its share of the threads.
@@ -14,7 +15,7 @@ hours of training resume where they stopped, on any machine):
   no validation-scored estimate can be expected to beat, the same trained networks' own validation top-1, and as
   the floor an estimate must clear to be worth its training, their FLOPs and parameter counts.
 
-Usage: python benchmarks/estimator_rank.py {train,proxy,rank} [--archs 24] [--jobs 2]
+Usage: python benchmarks/estimator_rank.py {train,proxy,rank} [--archs 24] [--picks PATH] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -39,20 +40,25 @@ from edgebench.lut.predictor import Predictor
 from edgebench.lut.store import default_cache_dir
 from edgebench.searching.estimator import EstimatorKey, estimator_dir, load_estimator
 from edgebench.searching.nas import PROXY
-from edgebench.searching.space import ArchSpec, get_space
+from edgebench.searching.space import ArchSpec, SearchSpace, get_space
 from edgebench.searching.supernet import SupernetConfig
 
 T = TypeVar("T")
 PROXY_RESULTS = Path(__file__).parent / "results" / "proxy_runs.csv"
+PICKS = Path(__file__).parent / "results" / "rank_picks.jsonl"
 
 
-def pick(count: int, draws: int = 20000, seed: int = 0) -> list[tuple[ArchSpec, float]]:
-    """``count`` of ``draws`` random architectures, nearest to evenly spaced estimated myriadx latencies between
-    the 0.5th and 99.5th percentiles (so the fast and slow ends are covered, not only the crowded middle)."""
+def myriadx_predictor() -> tuple[Predictor, SearchSpace]:
+    """The estimated myriadx latency of ``mbv2-cifar``'s architectures, and the space as the device adapts it."""
     prof = get_device("myriadx")
     space = get_space("mbv2-cifar").for_device(prof.channel_multiple)
-    lut = api.build_lut(prof, space=space)
-    predictor = Predictor(lut.table, space)
+    return Predictor(api.build_lut(prof, space=space).table, space), space
+
+
+def pick(count: int, draws: int = 20000, seed: int = 0) -> list[ArchSpec]:
+    """``count`` of ``draws`` random architectures, nearest to evenly spaced estimated myriadx latencies between
+    the 0.5th and 99.5th percentiles (so the fast and slow ends are covered, not only the crowded middle)."""
+    predictor, space = myriadx_predictor()
     rng = random.Random(seed)
     archs = list(dict.fromkeys(space.sample(rng) for _ in range(draws)))
     ms = predictor.predict_many(archs)
@@ -62,7 +68,18 @@ def pick(count: int, draws: int = 20000, seed: int = 0) -> list[tuple[ArchSpec, 
         distance = np.abs(ms - target)
         distance[picks] = np.inf
         picks.append(int(np.argmin(distance)))
-    return [(archs[i], float(ms[i])) for i in sorted(picks, key=lambda i: ms[i])]
+    return [archs[i] for i in sorted(picks, key=lambda i: ms[i])]
+
+
+def pinned(count: int, path: Path = PICKS) -> list[tuple[ArchSpec, float]]:
+    """The figure's architectures with their estimated myriadx latency now, fastest first. :func:`pick` draws them
+    once into ``path``, kept with the repository: a later cost model prices the space otherwise, and picking again
+    would choose others than those trained."""
+    if not path.exists():
+        path.write_text("".join(a.to_json() + "\n" for a in pick(count)))
+    archs = [ArchSpec.from_json(line) for line in path.read_text().splitlines() if line.strip()]
+    ms = myriadx_predictor()[0].predict_many(archs)
+    return sorted(zip(archs, map(float, ms), strict=True), key=lambda pair: pair[1])
 
 
 def spread(items: list[T]) -> list[T]:
@@ -142,12 +159,13 @@ def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("phase", choices=["train", "proxy", "rank"])
-    parser.add_argument("--archs", type=int, default=24)
+    parser.add_argument("--archs", type=int, default=24, help="architectures to draw when --picks does not exist")
+    parser.add_argument("--picks", type=Path, default=PICKS, help="the drawn architectures, one JSON per line")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--proxy-results", type=Path, default=PROXY_RESULTS)
     args = parser.parse_args()
     started = time.perf_counter()
-    archs = pick(args.archs)
+    archs = pinned(args.archs, args.picks)
     print(f"{len(archs)} architectures, estimated myriadx {archs[0][1]:.2f}-{archs[-1][1]:.2f} ms")
     if args.phase == "train":
         final_runs.final_runs([a for a, _ in spread(archs)], [0], args.jobs, on_run=final_runs.announce)
