@@ -13,6 +13,9 @@ same interleaved passes as every test set (so the VM's drift is shared):
   each (issue 30's target: >= 90 % within +-10 %). The fit networks are of the space, not of these families;
   MobileNetV2-1.0 is the one standard network whose blocks the space contains.
 
+The standard families are measured at ``--family-sizes`` (128 and 160) too, each its own test set; under each fit a
+grid prints every family's error at every size (the shape-transfer check per family and shape).
+
 Prints nn-Meter's metrics per test set. ``--keep DIR`` keeps the ONNX files and a measurement CSV (``edgebench
 calibrate`` reads it too); ``--measurements DIR/measurements.csv`` re-scores one without timing; ``--write PATH``
 saves the host profile with the shape fit's calibration.
@@ -28,8 +31,10 @@ import argparse
 import csv
 import dataclasses
 import random
+import re
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -65,12 +70,27 @@ STANDARD = (
     "efficientnet-b0-224", "efficientnet-lite0-224", "densenet121-224", "squeezenet1.1-224", "shufflenetv2-1.0-224",
     "vgg16-224", "mnasnet-1.0-224",
 )  # fmt: skip
-STANDARD_SET = "standard 224: "
+STANDARD_SET = "standard {size}: "
+#: Other input sizes the standard families are measured at, for the family-by-shape grid (VGG-16 is left out: its
+#: classifier takes the 7x7 features of a 224x224 input, as in the paper).
+FAMILY_SIZES = (128, 160)
+FIXED_SIZE = {"vgg16-224"}
+
+
+def family_set(name: str, size: int) -> str:
+    return STANDARD_SET.format(size=size) + name
+
+
+def family_of(set_name: str) -> tuple[str, int] | None:
+    """(network, input size) of a standard family's test set, None for another set."""
+    found = re.fullmatch(STANDARD_SET.format(size=r"(\d+)") + r"(.+)", set_name)
+    return (found.group(2), int(found.group(1))) if found else None
+
 
 Network = tuple[str, str, nn.Module, tuple[int, ...]]
 
 
-def _networks(n_fit: int, n_sizes: int, per_set: int, seed: int) -> list[Network]:
+def _networks(n_fit: int, n_sizes: int, per_set: int, seed: int, family_sizes: Sequence[int]) -> list[Network]:
     """(set, name, module, input shape) of every network to measure."""
     rng = random.Random(seed)
     space = get_space("mbv2-cifar")
@@ -95,7 +115,9 @@ def _networks(n_fit: int, n_sizes: int, per_set: int, seed: int) -> list[Network
     nets.append(("3x224x224", "mobilenetv2-0.5-224", module, net_shape))
     for name in STANDARD:
         module, net_shape = create_net(name)
-        nets.append((f"{STANDARD_SET}{name}", name, module, net_shape))
+        nets.append((family_set(name, net_shape[-1]), name, module, net_shape))
+        for size in [] if name in FIXED_SIZE else family_sizes:
+            nets.append((family_set(name, size), f"{name}-at-{size}", module, (1, 3, size, size)))
     nets += [("3x224x224", f"mbv2-224-{i}", space.build(space.sample(rng)), (1, 3, 224, 224)) for i in range(3)]
     return nets
 
@@ -105,7 +127,8 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     host, backend = get_device("host"), get_backend(args.backend)
     started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}
-    for set_name, name, module, shape in _networks(args.fit, args.fit_sizes, args.per_set, args.seed):
+    networks = _networks(args.fit, args.fit_sizes, args.per_set, args.seed, args.family_sizes)
+    for set_name, name, module, shape in networks:
         onnx_path = from_module(name, module, shape).to_onnx(out_dir)
         try:
             artifact = backend.export(load_onnx(onnx_path), Precision.FP32, out_dir / "artifacts" / name)
@@ -152,6 +175,25 @@ def _fit(networks: list[MeasuredNetwork], prior: CostParams) -> CostParams:
     return fit(prior, KernelTable.of([n.kernels for n in networks]), np.array([n.latency_ms for n in networks]))
 
 
+def _grid(priced: dict[str, tuple[np.ndarray, np.ndarray]], fit_name: str) -> None:
+    """Print each standard family's error (predicted over measured, minus one) at each input size, and per size the
+    share within ±10 %: the shape-transfer check per family."""
+    cells: dict[str, dict[int, float]] = {}
+    for set_name, (truth, pred) in priced.items():
+        found = family_of(set_name)
+        if found:
+            cells.setdefault(found[0].removesuffix("-224"), {})[found[1]] = float(pred[0] / truth[0] - 1)
+    sizes = sorted({size for row in cells.values() for size in row})
+    if len(sizes) < 2:
+        return
+    print(f"\nstandard families by input size, {fit_name} fit: error of the prediction (%)")
+    print(f"{'family':28}" + "".join(f"{size:>9}" for size in sizes))
+    for family, row in cells.items():
+        print(f"{family:28}" + "".join(f"{100 * row[s]:+9.1f}" if s in row else f"{'-':>9}" for s in sizes))
+    within = [np.mean([abs(row[s]) <= 0.1 for row in cells.values() if s in row]) for s in sizes]
+    print(f"{'within ±10 %':28}" + "".join(f"{100 * w:8.0f}%" for w in within))
+
+
 def score(args: argparse.Namespace, path: Path) -> None:
     """Fit the shape fit and the family fit on a measurement CSV, print the metrics of every test set under the
     shape fit and of the standard families under the family fit too, and optionally save the profile with the
@@ -178,7 +220,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
         print(f"\npriced by the {fit_name} fit")
         print(f"{'test set':40} {'n':>3} {'range ms':>13} {'RMSPE %':>8} {'±5 %':>6} {'±10 %':>6} {'tau':>6}")
         for set_name, group in by_set.items():
-            if fit_name == "family" and not set_name.startswith(STANDARD_SET) and set_name != FIT_SIZES:
+            if fit_name == "family" and not family_of(set_name) and set_name != FIT_SIZES:
                 continue
             truth = np.array([n.latency_ms for n in group])
             pred = KernelTable.of([n.kernels for n in group]).network_ms(params)
@@ -187,11 +229,12 @@ def score(args: argparse.Namespace, path: Path) -> None:
                   f"{m.within_5_pct:6.0f} {m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
             if set_name not in (FIT, HELD_OUT, FIT_SIZES):
                 others[fit_name][set_name] = truth, pred
-        standard = [pair for name, pair in others[fit_name].items() if name.startswith(STANDARD_SET)]
+        standard = [pair for name, pair in others[fit_name].items() if (family_of(name) or ("", 0))[1] == 224]
         if standard:
             _pooled("standard families at 224", standard, ">= 90 %")
+        _grid(others[fit_name], fit_name)
     other = _pooled("other families and shapes (shape fit)", [p for n, p in others["shape"].items()
-                    if not n.startswith(STANDARD_SET)], ">= 95 %")  # fmt: skip
+                    if not family_of(n)], ">= 95 %")  # fmt: skip
     if args.write:
         record = calibration_record(
             shape_fit, args.backend, Precision.FP32, host.threads,
@@ -208,6 +251,9 @@ def main() -> None:
     parser.add_argument("--fit", type=int, default=60)
     parser.add_argument("--fit-sizes", type=int, default=28, help="networks of the space at 48-224 for the family fit")
     parser.add_argument("--per-set", type=int, default=20)
+    parser.add_argument(
+        "--family-sizes", type=int, nargs="*", default=list(FAMILY_SIZES), help="standard families at these sizes too"
+    )
     parser.add_argument("--passes", type=int, default=8)
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
