@@ -229,7 +229,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
                   f"{m.within_5_pct:6.0f} {m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
             if set_name not in (FIT, HELD_OUT, FIT_SIZES):
                 others[fit_name][set_name] = truth, pred
-        standard = [pair for name, pair in others[fit_name].items() if (family_of(name) or ("", 0))[1] == 224]
+        standard = [pair for name, pair in others[fit_name].items() if (found := family_of(name)) and found[1] == 224]
         if standard:
             _pooled("standard families at 224", standard, ">= 90 %")
         _grid(others[fit_name], fit_name)

@@ -55,10 +55,10 @@ def myriadx_predictor() -> tuple[Predictor, SearchSpace]:
     return Predictor(api.build_lut(prof, space=space).table, space), space
 
 
-def pick(count: int, draws: int = 20000, seed: int = 0) -> list[ArchSpec]:
-    """``count`` of ``draws`` random architectures, nearest to evenly spaced estimated myriadx latencies between
-    the 0.5th and 99.5th percentiles (so the fast and slow ends are covered, not only the crowded middle)."""
-    predictor, space = myriadx_predictor()
+def pick(count: int, predictor: Predictor, space: SearchSpace, draws: int = 20000, seed: int = 0) -> list[ArchSpec]:
+    """``count`` of ``draws`` random architectures of ``space``, nearest to evenly spaced latencies (by
+    ``predictor``) between the 0.5th and 99.5th percentiles (so the fast and slow ends are covered, not only the
+    crowded middle)."""
     rng = random.Random(seed)
     archs = list(dict.fromkeys(space.sample(rng) for _ in range(draws)))
     ms = predictor.predict_many(archs)
@@ -75,10 +75,11 @@ def pinned(count: int, path: Path = PICKS) -> list[tuple[ArchSpec, float]]:
     """The figure's architectures with their estimated myriadx latency now, fastest first. :func:`pick` draws them
     once into ``path``, kept with the repository: a later cost model prices the space otherwise, and picking again
     would choose others than those trained."""
+    predictor, space = myriadx_predictor()
     if not path.exists():
-        path.write_text("".join(a.to_json() + "\n" for a in pick(count)))
+        path.write_text("".join(a.to_json() + "\n" for a in pick(count, predictor, space)))
     archs = [ArchSpec.from_json(line) for line in path.read_text().splitlines() if line.strip()]
-    ms = myriadx_predictor()[0].predict_many(archs)
+    ms = predictor.predict_many(archs)
     return sorted(zip(archs, map(float, ms), strict=True), key=lambda pair: pair[1])
 
 
