@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,20 @@ def test_table_round_trips_with_metadata(cifar: SearchSpace, tmp_path: Path) -> 
     assert back.meta == table.meta
     pd.testing.assert_frame_equal(back.rows, table.rows, check_dtype=False)
     assert path.read_text().startswith("# edgebench-lut {") and not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_writer_leaves_a_running_writers_temp_alone_and_removes_a_killed_ones(
+    cifar: SearchSpace, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.csv"
+    with subprocess.Popen(["sleep", "30"]) as running, subprocess.Popen(["true"]) as killed:
+        killed.wait()
+        live, dead = (tmp_path / f".t.csv.{p.pid}.tmp" for p in (running, killed))
+        live.write_text("half a table")
+        dead.write_text("half a table")
+        write_table(synthetic_table(cifar, Correction(0.1, 0.2, 0.05, 12, 0.03)), path)
+        assert live.exists() and not dead.exists() and read_table(path).rows.shape[0] > 0
+        running.kill()
 
 
 @pytest.mark.parametrize(("backend", "timing"), [("openvino", "runtime-reported"), ("onnxruntime", "wall-clock")])

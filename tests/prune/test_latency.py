@@ -3,6 +3,7 @@ tables built by measuring on this machine and by estimating an unreachable devic
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -99,7 +100,9 @@ def test_a_table_is_one_file_and_one_a_kill_cut_short_is_built_again(tmp_path: P
     meta, _ = read_headed(layers, LAYER_TABLE)  # the correction and what priced it travel with the rows
     assert meta["scale"] == table.scale and meta["priced_by"]["cost_model_version"] == COST_MODEL_VERSION
     assert [p.name for p in layers.parent.iterdir()] == ["layers.csv"]
-    layers.rename(layers.with_name(".layers.csv.tmp"))  # killed while writing: the table never got its name
+    killed = subprocess.Popen(["true"])
+    killed.wait()  # a writer that no longer runs, killed while writing: the table never got its name
+    layers.rename(layers.with_name(f".layers.csv.{killed.pid}.tmp"))
     again = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
     assert again.rows.equals(table.rows) and [p.name for p in layers.parent.iterdir()] == ["layers.csv"]
 
