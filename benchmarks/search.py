@@ -106,8 +106,10 @@ def search(args: argparse.Namespace) -> None:
 
 
 def networks() -> list[str]:
-    """Every width, and every searched student, as final_runs names them."""
-    return [f"mobilenetv2-{w}-cifar" for w in WIDTHS] + list(dict.fromkeys(r["arch"] for r in read_searched()))
+    """Every width, then every searched student, the most promising (highest estimate) first, so a run cut short
+    has trained the ones the comparison hinges on; as final_runs names them."""
+    searched = sorted(read_searched(), key=lambda r: -float(r["estimated_pct"]))
+    return [f"mobilenetv2-{w}-cifar" for w in WIDTHS] + list(dict.fromkeys(r["arch"] for r in searched))
 
 
 def train(args: argparse.Namespace) -> None:
