@@ -38,7 +38,7 @@ import final_runs
 import numpy as np
 from torch import nn
 
-from edgebench.bench import bench_model
+from edgebench.benchmark import bench_model
 from edgebench.data import DEFAULT_DATA, load_data
 from edgebench.devices import get_device
 from edgebench.distill.checkpoint import METRICS, WEIGHTS, Checkpoint, load_checkpoint, save_checkpoint

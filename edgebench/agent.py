@@ -44,6 +44,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -633,6 +634,10 @@ def load_token(token_file: Path | None) -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
@@ -644,12 +649,13 @@ def main(argv: list[str] | None = None) -> None:
                         "(lower it if the device runs out of memory; 0: load every time)")  # fmt: skip
     args = parser.parse_args(argv)
     token, generated = load_token(args.token_file)
+    signal.signal(signal.SIGTERM, _stop)  # a service manager's stop, like Ctrl-C, removes the private folder
     agent = Agent(args.host, args.port, token, int(args.max_mb * 1e6), args.timeout, int(args.cache_mb * 1e6))
-    found = ", ".join(runtimes()) or "none"
-    print(f"edgebench agent on http://{args.host}:{agent.server_port} (runtimes: {found})", flush=True)
-    if generated:
-        print(f"token: {token}", flush=True)
     try:
+        found = ", ".join(runtimes()) or "none"
+        print(f"edgebench agent on http://{args.host}:{agent.server_port} (runtimes: {found})", flush=True)
+        if generated:
+            print(f"token: {token}", flush=True)
         agent.serve_forever()
     except KeyboardInterrupt:
         pass

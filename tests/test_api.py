@@ -3,9 +3,12 @@ name the parameter, typed results with ``to_dataframe()``, and files only where 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import random
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +71,18 @@ def test_errors_name_parameters_as_python_spells_them(tmp_path: Path) -> None:
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="give a new or empty out=, or overwrite=True to clear it"):
         edgebench.search(device="myriadx", budget_ms=15, data="digits", loss="ce", out=tmp_path / "taken")
+
+
+def test_no_module_of_the_package_hides_an_api_function_of_the_same_name() -> None:
+    for module in pkgutil.walk_packages(edgebench.__path__, "edgebench."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)  # importing a submodule sets it as an attribute of its package
+    assert [name for name in edgebench._API if not callable(getattr(edgebench, name))] == []
+
+
+def test_bench_without_a_work_dir_leaves_no_converted_files_behind(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (record,) = edgebench.bench(tiny_onnx, device="host", backends=["onnxruntime"], repeats=5).records
+    assert record.status == "COMPLETE" and record.median_ms is not None and not list(tmp_path.iterdir())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from edgebench.api.resolve import device as as_device
 from edgebench.api.resolve import load_calibration, precisions_for, resolve_model
-from edgebench.bench import BenchRecord, bench_model, plan
+from edgebench.benchmark import BenchRecord, bench_model, plan
 from edgebench.devices import DeviceProfile
 from edgebench.target import target_for
 from edgebench.types import Precision
@@ -58,8 +58,15 @@ def plan_bench(
     target_for(prof).require_measurable()
     m = resolve_model(str(model))
     calibration = load_calibration(quant_data, m.input_shape) if quant_data else None
-    work_dir = work_dir or Path(tempfile.mkdtemp(prefix="edgebench-bench-"))
-    return pairs, bench_model(m, prof, pairs, work_dir, threads, warmup, repeats, calibration)
+    if work_dir is not None:
+        return pairs, bench_model(m, prof, pairs, work_dir, threads, warmup, repeats, calibration)
+    return pairs, _in_temp_dir(lambda d: bench_model(m, prof, pairs, d, threads, warmup, repeats, calibration))
+
+
+def _in_temp_dir(records: Callable[[Path], Iterator[BenchRecord]]) -> Iterator[BenchRecord]:
+    """``records`` converting into a temp dir that is removed once they are consumed (or the stream dropped)."""
+    with tempfile.TemporaryDirectory(prefix="edgebench-bench-") as d:
+        yield from records(Path(d))
 
 
 def bench(

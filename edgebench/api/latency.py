@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edgebench.api.resolve import device as as_device
 from edgebench.api.resolve import precisions_for, runtime_for
-from edgebench.bench import plan
+from edgebench.benchmark import plan
 from edgebench.costmodel.calibrate import CalibrationReport, calibrate_profile
 from edgebench.costmodel.kernels import load_kernels
 from edgebench.costmodel.measurements import read_measurements

@@ -11,7 +11,7 @@ import pandas as pd
 
 from edgebench import outputs
 from edgebench.api.resolve import budget
-from edgebench.bench import plan
+from edgebench.benchmark import plan
 from edgebench.data import load_data
 from edgebench.devices import get_device
 from edgebench.reporting import write_report

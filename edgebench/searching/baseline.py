@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from edgebench.bench import bench_model
+from edgebench.benchmark import bench_model
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import estimate, params_for, rules_for
 from edgebench.data import ImageData

@@ -25,6 +25,7 @@ import pytest
 from edgebench.agent import EXTERNAL_DATA, Agent, AgentError, Cache, cpu_name
 from edgebench.backends import get_backend
 from edgebench.devices.local import cpu_model
+from edgebench.testing.agent import start_agent
 from edgebench.testing.backend_suite import tiny_model
 from edgebench.types import Precision
 from tests.agent.conftest import TOKEN
@@ -284,3 +285,11 @@ def test_the_cpu_is_named_on_arm_boards_and_x86_alike(cpuinfo: str, name: str, t
     (tmp_path / "cpuinfo").write_text(cpuinfo)
     assert cpu_name(tmp_path / "cpuinfo") == name  # what the agent says
     assert cpu_model(tmp_path / "cpuinfo") == name  # what local LUT headers and rows say
+
+
+def test_a_stopped_agent_removes_its_private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    running = start_agent()
+    assert len(list(tmp_path.glob("edgebench-agent-*"))) == 1
+    running.stop()  # SIGTERM, as a service manager stops it
+    assert running.process.returncode == 0 and not list(tmp_path.glob("edgebench-agent-*"))
