@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def _fingerprint(profile: DeviceProfile, backend: str, precision: Precision, space: SearchSpace) -> str:
-    """A digest of everything that prices an estimated table's rows: the cost model as the builder records it, the
-    space as the device adapts it, and the backend's channel block."""
-    record = [estimated_by(profile, backend, precision), space.model_dump(mode="json"), profile.channel_block(backend)]
+    """A digest of everything that prices an estimated table's rows: the cost model and kernel rules as the builder
+    records them, and the space as the device adapts it."""
+    record = [estimated_by(profile, backend, precision), space.model_dump(mode="json")]
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -138,3 +138,14 @@ def test_a_measured_table_on_this_machine_is_rounded_to_the_runtime_block(tmp_pa
     assert table.source is Source.MEASURED and (table.rows["latency_ms"] > 0).all()
     assert all(c % multiple == 0 or c == 3 for c in table.rows["in_channels"])
     assert 0.3 < table.scale < 3.0 and table.networks == 4
+
+
+def test_a_profile_with_another_channel_block_gets_its_own_table(tmp_path: Path) -> None:
+    rpi5 = get_device("rpi5")
+    build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    runtimes = tuple(r.model_copy(update={"channel_block": 8}) if r.backend == "onnxruntime" else r
+                     for r in rpi5.runtimes)  # fmt: skip
+    build_layer_table("resnet18-0.25-cifar", 10, rpi5.model_copy(update={"runtimes": runtimes}), "onnxruntime",
+                      Precision.FP32, tmp_path, steps=2)  # fmt: skip
+    tables = sorted((tmp_path / "prune-luts").rglob("layers.csv"))  # never the NCHW table's numbers
+    assert sorted(read_headed(t, LAYER_TABLE)[0]["priced_by"]["channel_block"] for t in tables) == [1, 8]
