@@ -23,6 +23,8 @@ WHERE = "edgebench's ONNX importer"
 
 Static = np.ndarray | None  # a build-time constant, or None for a tensor known only at run time
 Builder = Callable[[onnx.NodeProto, dict[str, Any], list[Static]], nn.Module]
+#: Builds one module per output of an op with several, from its node, attributes, static inputs and data input.
+PartsBuilder = Callable[[onnx.NodeProto, dict[str, Any], list[Static], Tensor], list[nn.Module]]
 
 
 class _Fn(nn.Module):
@@ -348,6 +350,9 @@ def _split(node: onnx.NodeProto, attrs: dict[str, Any], statics: list[Static], x
     ]
 
 
+#: Ops with several outputs, each its own module reading the op's first input.
+PARTS_BUILDERS: dict[str, PartsBuilder] = {"Split": _split}
+
 BUILDERS: dict[str, Builder] = {
     "Conv": _conv,
     "BatchNormalization": _batchnorm,
@@ -417,13 +422,25 @@ def _graph_input(graph: onnx.GraphProto) -> onnx.ValueInfoProto:
     return inputs[0]
 
 
+def _parts(node: onnx.NodeProto, attrs: dict[str, Any], inputs: list[Static], examples: dict[str, Tensor]
+           ) -> list[_Node]:  # fmt: skip
+    """The nodes of an op with several outputs, each output's example computed into ``examples``."""
+    source = node.input[0]
+    if source not in examples:
+        raise UnsupportedOpError(f"{node.op_type} of a constant", node.name, WHERE)
+    parts = PARTS_BUILDERS[node.op_type](node, attrs, inputs, examples[source])
+    for part, name in zip(parts, node.output, strict=True):
+        examples[name] = part(examples[source])
+    return [_Node(part, [source], name) for part, name in zip(parts, node.output, strict=True)]
+
+
 def onnx_to_torch(model: onnx.ModelProto) -> nn.Module:
     """Convert a single-input, single-output ONNX CNN into an eval-mode PyTorch module.
 
     Raises:
         ModelLoadError: the graph has not exactly one input and one output.
-        UnsupportedOpError: an op outside :data:`BUILDERS` (and ``Split``), or one whose shape-like inputs are
-            only known at run time; the message names the op and the node.
+        UnsupportedOpError: an op outside :data:`BUILDERS` and :data:`PARTS_BUILDERS`, or one whose shape-like
+            inputs are only known at run time; the message names the op and the node.
     """
     graph = model.graph
     statics: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -440,19 +457,15 @@ def onnx_to_torch(model: onnx.ModelProto) -> nn.Module:
             if node.op_type == "Shape" and node.input[0] in examples:
                 statics[node.output[0]] = np.asarray(examples[node.input[0]].shape, dtype=np.int64)
                 continue
-            if node.op_type not in BUILDERS and node.op_type != "Split":
+            if node.op_type not in BUILDERS and node.op_type not in PARTS_BUILDERS:
                 raise UnsupportedOpError(node.op_type, node.name, WHERE)
             inputs: list[Static] = [statics.get(name) if name else None for name in node.input]
             missing = [n for n in node.input if n and n not in statics and n not in examples]
             if missing:
                 raise UnsupportedOpError(f"{node.op_type} reading unconverted value '{missing[0]}'", node.name, WHERE)
-            if node.op_type == "Split" and node.input[0] in examples:
-                for part, name in zip(_split(node, attrs, inputs, examples[node.input[0]]), node.output, strict=True):
-                    examples[name] = part(examples[node.input[0]])
-                    nodes.append(_Node(part, [node.input[0]], name))
+            if node.op_type in PARTS_BUILDERS:
+                nodes += _parts(node, attrs, inputs, examples)
                 continue
-            if node.op_type == "Split":
-                raise UnsupportedOpError("Split of a constant", node.name, WHERE)
             op = BUILDERS[node.op_type](node, attrs, inputs)
             dynamic = [name for name in node.input if name and name not in statics]
             result = op(*(examples[name] for name in dynamic))
