@@ -167,6 +167,17 @@ def test_split_parts_given_or_equal(opset: int) -> None:
     np.testing.assert_allclose(_torch(onnx_to_torch(model), x), _ort(model, x))
 
 
+def test_a_split_of_a_constant_is_named() -> None:
+    table = _init("table", np.ones((1, 4, 2, 2), np.float32))
+    nodes = [helper.make_node("Split", ["table"], ["a", "b"], axis=1, name="halves"),
+             helper.make_node("Add", ["x", "a"], ["y"])]  # fmt: skip
+    x, y = (helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 2, 2, 2]) for name in "xy")
+    graph = helper.make_graph(nodes, "g", [x], [y], [table])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    with pytest.raises(UnsupportedOpError, match=r"'Split of a constant' \(node 'halves'\)"):
+        onnx_to_torch(model)
+
+
 def test_channel_shuffle_units_round_trip(tmp_path: Path) -> None:
     module = torch.nn.Sequential(ShuffleUnit(8, 16, 2), ShuffleUnit(16, 16, 1)).eval()
     path = from_module("shuffle", module, (1, 8, 8, 8)).to_onnx(tmp_path)
