@@ -257,11 +257,6 @@ def _fold_zeros(nodes: list[onnx.NodeProto], values: dict[str, np.ndarray]) -> t
     return kept, const | zero
 
 
-#: Binary ops a blocked layout runs in place when both operands have the same shape; with a broadcast operand
-#: the runtime reorders the full operand out of the blocked layout and the result back into it.
-BINARY = {"Add", "Sub", "Mul", "Div"}
-
-
 @dataclass(frozen=True)
 class KernelRules:
     """What a runtime does to a graph before it runs it, as far as the cost model prices it.
@@ -317,6 +312,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
     for idx, n in enumerate(nodes):
         for i in n.input:
             by_input.setdefault(i, []).append(idx)
+    layout = _Layout(g, channel_block)
     for idx, node in enumerate(nodes):
         op = node.op_type
         dynamic = [i for i in node.input if i and i not in static]
@@ -327,6 +323,8 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         if op in FREE or not dynamic:
             if not dynamic or op in ("Shape", "Constant", "ConstantOfShape"):
                 static.update(node.output)
+            else:
+                out += layout.unblocked(dynamic)
             continue
         ops, tail, summed = [op], node, 0
         while True:
@@ -347,8 +345,91 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
             fused.add(nxt[0])
             tail = follower
             ops.append(tail.op_type)
-        out.append(_kernel(g, node, tail, tuple(ops), dynamic, channel_block, summed))
-    return out
+        blocked = layout.runs_blocked(node, dynamic)
+        out += layout.reorders(node, tail, dynamic, blocked)
+        out.append(_kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed))
+    return out + layout.unblocked_outputs()
+
+
+#: The activations ONNX Runtime's NCHWc transformer runs on the blocked layout (others read plain tensors).
+BLOCKED_ACTIVATIONS = {"Relu", "Sigmoid", "Tanh"}
+REORDER = "layout reorder (into or out of the runtime's channel-blocked layout)"
+#: Channel counts a plain tensor must be a multiple of to be reordered into the blocked layout (padded to a block).
+REORDER_ALIGN = 4
+
+
+class _Layout:
+    """Which tensors a channel-blocked runtime keeps blocked, and the reorder kernels it runs between layouts.
+
+    The rules are ONNX Runtime's NCHWc transformer's on x86, as its optimised graphs show them (the reorders of
+    the twelve standard families and of the default space match them one for one). A dense convolution runs
+    blocked when it reads a blocked tensor (padded to whole blocks), fewer channels than a block (read plain as
+    they are) or a multiple of four channels (reordered in); a depthwise one when its channels are a multiple of
+    four; another grouped one on whole blocks. Pooling runs blocked on whole blocks; a concatenation along the
+    channels of blocked whole-block inputs; an add or multiply of blocked inputs of one shape (a squeeze-excite
+    gate's broadcast multiply does not); batch norm, resize, ReLU, sigmoid and tanh on a blocked input. Any other
+    op reading a blocked tensor gets it reordered out of the layout first (a ReorderOutput kernel, once per
+    tensor), and a blocked op reading a plain tensor gets it reordered in (ReorderInput)."""
+
+    def __init__(self, g: _Graph, block: int) -> None:
+        self.g, self.block = g, block
+        self.blocked: set[str] = set()
+        self.reordered: set[tuple[str, bool]] = set()
+
+    def runs_blocked(self, node: onnx.NodeProto, dynamic: list[str]) -> bool:
+        if self.block <= 1:
+            return False
+        op, b = node.op_type, self.block
+        channels = [self.g.shape(i, node)[1] if len(self.g.shape(i, node)) == 4 else 0 for i in dynamic]
+        if op == "Conv":
+            w = self.g.shape(node.input[1], node)
+            (groups,) = _ints(node, "group", [1])
+            cout, cin = w[0], w[1] * groups
+            if groups == 1:  # a blocked input padded to whole blocks is read as it is
+                return cin < b or cin % REORDER_ALIGN == 0 or dynamic[0] in self.blocked
+            if w[1] == 1 and cout == groups:  # depthwise
+                return cout % REORDER_ALIGN == 0
+            return cin % b == 0 and cout // groups % b == 0
+        inputs_blocked = all(i in self.blocked for i in dynamic)
+        if op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):  # a global one on a blocked input
+            whole = channels[0] > 0 and channels[0] % b == 0
+            return whole and (op in ("MaxPool", "AveragePool") or inputs_blocked)
+        if op == "Concat":
+            whole = all(c > 0 and c % b == 0 for c in channels)
+            return _ints(node, "axis", [0])[0] == 1 and whole and inputs_blocked
+        if op in ("Add", "Sum", "Mul"):
+            return inputs_blocked and len({self.g.shape(i, node) for i in dynamic}) == 1
+        return op in BLOCKED_ACTIVATIONS | {"BatchNormalization", "Resize", "Upsample"} and inputs_blocked
+
+    def reorders(self, node: onnx.NodeProto, tail: onnx.NodeProto, dynamic: list[str], blocked: bool
+                 ) -> list[Kernel]:  # fmt: skip
+        """The reorders before the kernel from ``node`` to ``tail``, which runs ``blocked`` or not; notes the layout
+        of its output."""
+        if not blocked:
+            return self.unblocked(dynamic)
+        self.blocked.add(tail.output[0])
+        reads_plain = node.op_type == "Conv" and self.g.shape(dynamic[0], node)[1] < self.block
+        if reads_plain:
+            return self.unblocked(dynamic)
+        return self._reorder([i for i in dynamic if i not in self.blocked], into=True)
+
+    def unblocked(self, dynamic: list[str]) -> list[Kernel]:
+        """The reorders out of the layout of a plain-layout op's blocked inputs."""
+        return self._reorder([i for i in dynamic if i in self.blocked], into=False)
+
+    def unblocked_outputs(self) -> list[Kernel]:
+        """The graph outputs left in the blocked layout, reordered out of it."""
+        return self._reorder(sorted(self.g.outputs & self.blocked), into=False)
+
+    def _reorder(self, names: list[str], into: bool) -> list[Kernel]:
+        """A reorder of each tensor in ``names`` into (or out of) the layout, read and written once; once per
+        tensor and direction, however many ops read it."""
+        todo = [n for n in names if (n, into) not in self.reordered]
+        self.reordered.update((n, into) for n in todo)
+        op = "ReorderInput" if into else "ReorderOutput"
+        sizes = [prod(self.g.shapes[n]) for n in todo]
+        return [Kernel(f"reorder {n}", KernelKind.ELEMENTWISE, (op,), float(e), 2 * e, 0, role=REORDER)
+                for n, e in zip(todo, sizes, strict=True)]  # fmt: skip
 
 
 def _absorbs(op: str, ops: list[str]) -> set[str]:
@@ -413,12 +494,8 @@ def _kernel(
     else:
         raise UnsupportedOpError(op, name, WHERE, ADVICE)
     per_elem = _flops_per_elem(node, g) if kind is KernelKind.POOLING else max(1, len(dynamic) - 1)
-    detail = ""
-    if channel_block > 1 and op in BINARY and len({g.shape(i, node) for i in dynamic}) > 1:
-        in_elems += 4 * out_elems  # the full operand reordered out of the layout, the result back into it
-        detail = "broadcast: reordered out of and back into the blocked layout"
     role = _role(g, node, dynamic)
-    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, detail, role=role)
+    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, role=role)
 
 
 def _role(g: _Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:

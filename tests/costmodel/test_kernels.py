@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.costmodel.kernels import KernelRules, kernels, load_kernels
+from edgebench.costmodel.kernels import REORDER, KernelRules, kernels, load_kernels
+from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.nets import create_net
@@ -145,46 +147,60 @@ def _residual_se_block() -> onnx.ModelProto:
     return _graph(nodes, shapes, "y", [1, 24, 8, 8])
 
 
-def test_a_blocked_layout_sums_the_residual_in_the_conv_and_reorders_around_broadcasts() -> None:
+def test_a_blocked_layout_sums_the_residual_in_the_conv_and_reorders_between_layouts() -> None:
     plain = kernels(_residual_se_block())
     blocked = kernels(_residual_se_block(), KernelRules.of("onnxruntime", channel_block=16))
     assert [k.ops for k in plain] == [("Conv", "BatchNormalization"), ("Add", "Relu"), ("GlobalAveragePool",), ("Mul",)]
     assert [k.ops for k in blocked] == [
-        ("Conv", "BatchNormalization", "Add", "Relu"), ("GlobalAveragePool",), ("Mul",),
+        ("ReorderInput",), ("Conv", "BatchNormalization", "Add", "Relu"), ("ReorderOutput",), ("GlobalAveragePool",),
+        ("Mul",),
     ]  # fmt: skip
-    conv, _, excite = blocked
+    into, conv, out_of, _, excite = blocked
     assert conv.activation_elems == plain[0].activation_elems + 24 * 8 * 8  # reads the summed operand too
     assert conv.lanes_used == pytest.approx((24 / 32) ** 2)  # 24 channels padded to 32, in and out
-    assert excite.activation_elems == plain[-1].activation_elems + 4 * 24 * 8 * 8  # out of the layout and back
+    assert into.activation_elems == out_of.activation_elems == 2 * 24 * 8 * 8 and into.role == REORDER
+    assert excite.activation_elems == plain[-1].activation_elems  # a broadcast multiply runs on the plain layout
     assert plain[0].lanes_used == 1.0
 
 
 def test_a_stem_reads_its_few_input_channels_unpadded() -> None:
-    (stem,) = kernels(_conv_bn_relu(), KernelRules(channel_block=16))  # 3 -> 8 channels
+    stem, out_of = kernels(_conv_bn_relu(), KernelRules(channel_block=16))  # 3 -> 8 channels
     assert stem.lanes_used == pytest.approx(8 / 16)
+    assert out_of.ops == ("ReorderOutput",)  # the graph's output leaves the blocked layout
 
 
-@pytest.mark.parametrize("name", ["nb201", "resnet18"])
-def test_blocked_kernels_leave_as_many_adds_as_onnxruntime_does(name: str, tmp_path: Path) -> None:
-    """ONNX Runtime's NCHWc optimiser (x86) is the reference: it sums an Add into the conv before it."""
-    ort = pytest.importorskip("onnxruntime")
+def _network(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
     from edgebench.nets.nb201 import nb201
     from edgebench.nets.resnet import resnet18
+    from edgebench.nets.shufflenetv2 import ShuffleUnit
 
     cell = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_1x1~2|"
-    module = resnet18(0.25) if name == "resnet18" else nb201(cell)
-    path = from_module(name, module.eval(), (1, 3, 32, 32)).to_onnx(tmp_path)
+    if name == "shufflenet-units":  # 58-channel halves: plain depthwise convs, reorders around split and concat
+        return torch.nn.Sequential(ShuffleUnit(24, 116, 2), ShuffleUnit(116, 116, 1)), (1, 24, 16, 16)
+    if name == "mobilenetv3-small-224":  # squeeze-excite, hard-swish, channels off the block
+        return create_net(name)
+    return (resnet18(0.25) if name == "resnet18" else nb201(cell)), (1, 3, 32, 32)
+
+
+@pytest.mark.parametrize("name", ["nb201", "resnet18", "shufflenet-units", "mobilenetv3-small-224"])
+def test_blocked_kernels_match_onnxruntimes_adds_and_reorders(name: str, tmp_path: Path) -> None:
+    """ONNX Runtime's NCHWc optimiser (x86) is the reference: it sums an Add into the conv before it, and its
+    optimised graph holds the reorders between the blocked and the plain layout."""
+    ort = pytest.importorskip("onnxruntime")
+    module, shape = _network(name)
+    path = from_module(name, module.eval(), shape).to_onnx(tmp_path)
     options = ort.SessionOptions()
     options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
     options.log_severity_level = 3
     ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    optimized = onnx.load(str(tmp_path / "optimized.onnx"))
-    if not any(n.domain == "com.microsoft.nchwc" for n in optimized.graph.node):
+    optimized = Counter(n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node)
+    if not optimized["ReorderOutput"]:
         pytest.skip("this CPU has no NCHWc layout in ONNX Runtime")
-    runtime_adds = sum(n.op_type == "Add" for n in optimized.graph.node)
-    ours = load_kernels(path, KernelRules.of("onnxruntime", channel_block=16))
-    assert sum(k.ops[0] == "Add" for k in ours) == runtime_adds
-    assert sum("Add" in k.ops[1:] for k in ours) > 0
+    ours = load_kernels(path, KernelRules.of("onnxruntime", channel_block=nchwc_block()))
+    counted = Counter(k.ops[0] for k in ours)
+    assert [counted[op] for op in ("Add", "ReorderInput", "ReorderOutput")] == [
+        optimized[op] for op in ("Add", "ReorderInput", "ReorderOutput")
+    ]
 
 
 def test_kernels_are_named_in_the_vocabulary_of_standard_networks_and_a_guess_says_so() -> None:
