@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgebench.atomic import write_text_atomic
 from edgebench.exceptions import ConfigError
 from edgebench.spelling import option
 from edgebench.version import __version__
@@ -47,10 +48,7 @@ def claim(out: Path, command: str, settings: Mapping[str, Any], overwrite: bool 
     record = {"schema_version": SCHEMA_VERSION, "command": command, "settings": wanted,
               "edgebench_version": __version__, "created": created}  # fmt: skip
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        tmp.replace(out / MANIFEST)
+        write_text_atomic(out / MANIFEST, json.dumps(record, indent=2) + "\n")
     except OSError as e:
         raise ConfigError(
             f"{option('out', out)} cannot be written ({e.strerror or e}); give a folder you can write"

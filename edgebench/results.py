@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from edgebench.atomic import write_atomic
 from edgebench.exceptions import ConfigError
 from edgebench.types import AccuracySource, Status
 
@@ -98,11 +99,8 @@ class ResultsTable:
             return
         keep = self.frame.set_index(list(KEY)).index.isin(new.set_index(list(KEY)).index)
         self.frame = pd.concat([self.frame[~keep], new], ignore_index=True) if len(self.frame) else new
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for name, write in ((PARQUET, self.frame.to_parquet), (CSV, self.frame.to_csv)):
-            tmp = self.directory / f".{name}.tmp"
-            write(tmp, index=False)
-            tmp.replace(self.directory / name)
+        write_atomic(self.directory / PARQUET, lambda tmp: self.frame.to_parquet(tmp, index=False))
+        write_atomic(self.directory / CSV, lambda tmp: self.frame.to_csv(tmp, index=False))
 
 
 def empty() -> pd.DataFrame:

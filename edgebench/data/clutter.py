@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from edgebench.atomic import write_atomic
 from edgebench.data.dataset import RESOLUTION, ImageData, Split, as_images, stratified_split
 
 log = logging.getLogger(__name__)
@@ -191,10 +192,7 @@ def _read(path: Path) -> dict[str, np.ndarray] | None:
 
 def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write atomically; a cache that cannot be written is only a lost speed-up."""
-    tmp = path.with_name(path.name + ".tmp.npz")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, allow_pickle=False, **arrays)
-        tmp.replace(path)
+        write_atomic(path, lambda tmp: np.savez(tmp, allow_pickle=False, **arrays), suffix=".npz")
     except OSError as e:
         log.warning("could not cache %s in %s (%s); it will be generated again next time", NAME, path, e)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import pickle
 import platform
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
+from edgebench.atomic import write_atomic, write_text_atomic
 from edgebench.distill import networks
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import Network
@@ -54,12 +54,6 @@ class Checkpoint:
         return None if value is None else float(value)
 
 
-def _write(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    tmp.replace(path)
-
-
 def save_checkpoint(
     path: Path,
     network: Network,
@@ -88,9 +82,9 @@ def save_checkpoint(
         "torch_version": torch.__version__, "host": platform.node(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }  # fmt: skip
-    _write(path / WEIGHTS, lambda p: torch.save(state, p))
-    _write(path / ARCH, lambda p: p.write_text(json.dumps(arch, indent=2) + "\n"))
-    _write(path / METRICS, lambda p: p.write_text(json.dumps(metrics, indent=2) + "\n"))
+    write_atomic(path / WEIGHTS, lambda p: torch.save(state, p))
+    write_text_atomic(path / ARCH, json.dumps(arch, indent=2) + "\n")
+    write_text_atomic(path / METRICS, json.dumps(metrics, indent=2) + "\n")
     return path
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from edgebench.atomic import write_atomic
 from edgebench.exceptions import ConfigError
 from edgebench.spelling import option
 
@@ -163,34 +164,15 @@ LUT = TableKind("lut", "LUT")
 
 
 def write_headed(path: Path, kind: TableKind, header: dict[str, Any], rows: pd.DataFrame) -> None:
-    """Write a table file atomically (temp file + rename), so a reader never sees half a table: one header line of
-    ``kind`` holding ``header`` as JSON, then ``rows`` as CSV. Each writing process has its own temp file, so
-    workers sharing a cache never write into one another's; temps left by killed writers are removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w") as f:
-        f.write(kind.prefix + json.dumps(header, sort_keys=True) + "\n")
-        rows.to_csv(f, index=False)
-    tmp.replace(path)
-    _remove_orphaned_temps(path)
+    """Write a table file whole (:func:`~edgebench.atomic.write_atomic`): one header line of ``kind`` holding
+    ``header`` as JSON, then ``rows`` as CSV."""
 
+    def write(tmp: Path) -> None:
+        with tmp.open("w") as f:
+            f.write(kind.prefix + json.dumps(header, sort_keys=True) + "\n")
+            rows.to_csv(f, index=False)
 
-def _remove_orphaned_temps(path: Path) -> None:
-    """Delete ``path``'s temp files whose writing process no longer runs (a kill cut it short)."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
-        if not (pid.isdigit() and _running(int(pid))):
-            tmp.unlink(missing_ok=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, owned by another user
-    return True
+    write_atomic(path, write)
 
 
 def read_headed(path: Path, kind: TableKind) -> tuple[dict[str, Any], pd.DataFrame]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from edgebench.atomic import write_text_atomic
 from edgebench.reporting.data import ReportData, report_data
 from edgebench.reporting.plots import pareto_svg, predicted_svg
 
@@ -45,8 +46,4 @@ def render(data: ReportData) -> str:
 
 def write_report(results: pd.DataFrame, out: Path, budget_ms: float | None = None, title: str | None = None) -> Path:
     """Compute and render the report of ``results`` into ``out`` (written whole, then moved into place)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(render(report_data(results, budget_ms, title)), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text_atomic(out, render(report_data(results, budget_ms, title)))

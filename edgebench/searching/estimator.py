@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from scipy.stats import kendalltau
 
 from edgebench import shipped
+from edgebench.atomic import write_text_atomic
 from edgebench.data import ImageData
 from edgebench.distill.checkpoint import WEIGHTS, Checkpoint
 from edgebench.distill.train import TrainStep, default_device
@@ -285,9 +286,7 @@ class AccuracyEstimator:
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(content, indent=2) + "\n")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(content, indent=2) + "\n")
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgebench.atomic import write_atomic
 from edgebench.data import Augment, ImageData, Split, batches, to_device
 from edgebench.distill.losses import DistillLoss, get_loss
 from edgebench.distill.train import TrainStep, default_device, evaluate
@@ -379,10 +380,7 @@ def _save(
     state = {name: part.state_dict() for name, part in parts.items()}
     state.update(schema_version=SCHEMA_VERSION, config=record, epoch=epoch, generator=generator.get_state(),
                  train_s=train_s)  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (CHECKPOINT + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(folder / CHECKPOINT)
+    write_atomic(folder / CHECKPOINT, lambda tmp: torch.save(state, tmp))
 
 
 def _resume(
