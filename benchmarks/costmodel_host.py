@@ -16,9 +16,14 @@ same interleaved passes as every test set (so the VM's drift is shared):
 The standard families are measured at ``--family-sizes`` (128 and 160) too, each its own test set; under each fit a
 grid prints every family's error at every size (the shape-transfer check per family and shape).
 
-Prints nn-Meter's metrics per test set. ``--keep DIR`` keeps the ONNX files and a measurement CSV (``edgebench
-calibrate`` reads it too); ``--measurements DIR/measurements.csv`` re-scores one without timing; ``--write PATH``
-saves the host profile with the shape fit's calibration.
+The priors both fits start from are probed on this CPU in the same run, before the timing
+(:mod:`edgebench.costmodel.probe`: the CPU behind the VM and its speed change between sessions, so the shipped host
+profile's priors belong to another machine); ``--shipped-priors`` starts from the shipped profile instead.
+
+Prints nn-Meter's metrics per test set. ``--keep DIR`` keeps the ONNX files, a measurement CSV (``edgebench
+calibrate`` reads it too) and the probed profile (``probed/host.yaml``); ``--measurements DIR/measurements.csv``
+re-scores one without timing, from the probed profile beside it; ``--write PATH`` saves the host profile with the
+shape fit's calibration.
 
 Usage: python benchmarks/costmodel_host.py [--backend onnxruntime] [--fit 60] [--fit-sizes 28] [--per-set 20]
        [--keep DIR]
@@ -45,7 +50,8 @@ from edgebench.backends import get_backend
 from edgebench.costmodel.calibrate import calibration_record, fit, with_calibration
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
-from edgebench.devices import get_device, save_profile
+from edgebench.costmodel.probe import probe, with_probed_priors
+from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 from edgebench.exceptions import EdgebenchError, error_text
 from edgebench.lut.metrics import Metrics
@@ -62,6 +68,7 @@ FIT = "mbv2-cifar 3x32x32 (fit)"
 FIT_SIZES = "mbv2-cifar 48-224 (family fit)"
 SIZES = (48, 64, 96, 128, 160, 192, 224)
 HELD_OUT = "mbv2-cifar 3x32x32 (held out)"
+PROBED = Path("probed", "host.yaml")  # a profile file is named after its device
 
 
 #: The standard edge families at 224x224, each a test set of its own (issue 30: >= 90 % within +-10 % over them).
@@ -123,9 +130,16 @@ def _networks(n_fit: int, n_sizes: int, per_set: int, seed: int, family_sizes: S
 
 
 def measure(args: argparse.Namespace, out_dir: Path) -> Path:
-    """Convert and time every network in interleaved passes; keep the ONNX files and a measurement CSV."""
+    """Probe the CPU for priors, then convert and time every network in interleaved passes; keep the probed
+    profile, the ONNX files and a measurement CSV."""
     host, backend = get_device("host"), get_backend(args.backend)
     started = time.perf_counter()
+    if not args.shipped_priors:
+        found = probe(args.backend)
+        print(found.summary(), flush=True)
+        save_profile(with_probed_priors(host, found), out_dir / PROBED)
+        print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
+        started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}
     networks = _networks(args.fit, args.fit_sizes, args.per_set, args.seed, args.family_sizes)
     for set_name, name, module, shape in networks:
@@ -198,7 +212,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
     """Fit the shape fit and the family fit on a measurement CSV, print the metrics of every test set under the
     shape fit and of the standard families under the family fit too, and optionally save the profile with the
     shape fit."""
-    host = get_device("host")
+    host = _priors(args, path)
     rules = rules_for(host, args.backend)
     if args.channel_block is not None:
         rules = dataclasses.replace(rules, channel_block=args.channel_block)
@@ -245,6 +259,16 @@ def score(args: argparse.Namespace, path: Path) -> None:
         print(f"wrote {args.write}")
 
 
+def _priors(args: argparse.Namespace, measurements: Path) -> DeviceProfile:
+    """The host profile the fits start from: the one probed with the measurements, or the shipped one."""
+    probed = measurements.parent / PROBED
+    if args.shipped_priors or not probed.exists():
+        print("priors: the shipped host profile's" + ("" if args.shipped_priors else f" (no {probed})"))
+        return get_device("host")
+    print(f"priors: {load_profile(probed).processor}, {probed}")
+    return load_profile(probed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", default="onnxruntime")
@@ -266,6 +290,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the ONNX files and measurements.csv here")
     parser.add_argument("--measurements", type=Path, default=None, help="score a kept measurements.csv, no timing")
     parser.add_argument("--write", type=Path, default=None, help="write the host profile with this calibration")
+    parser.add_argument("--shipped-priors", action="store_true", help="start from the shipped host profile's priors")
     args = parser.parse_args()
     if args.measurements:
         score(args, args.measurements)

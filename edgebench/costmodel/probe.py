@@ -1,0 +1,224 @@
+"""Probe this machine's CPU for a host profile's cost-model priors: kernel rates and the memory hierarchy.
+
+The machine behind a VM changes (CPU model, clock, neighbours), so priors probed on one are not priors for the
+next: :func:`probe` measures them here in seconds and :func:`with_probed_priors` writes them into a profile, each
+number's ``source`` naming the CPU, backend and date. Each probe times a chain of n identical kernels and of one,
+on one thread, and divides the difference by n - 1, so the per-inference overhead and the first kernel's cold
+start cancel.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from edgebench.backends import get_backend
+from edgebench.devices.local import cpu_flags, cpu_model
+from edgebench.devices.profile import DeviceProfile
+from edgebench.model import from_module, load_onnx
+from edgebench.types import Precision
+
+#: The share of the peak a dense 3x3 conv reaches; the peak is set from it.
+CONV_EFFICIENCY = 0.9
+CHAIN = 11
+RELU_MB = (0.25, 1.0, 4.0, 16.0, 64.0)
+WEIGHT_CHANNELS = (128, 512, 1024, 2048)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one probe run measured, per core (one thread): GFLOP/s of convs, GB/s of streams.
+
+    Attributes:
+        dense_gflops: a 3x3 conv, 64 channels at 32x32.
+        pointwise_gflops: a 1x1 conv, 64 channels at 32x32.
+        pointwise16_gflops: a 1x1 conv, 16 channels at 64x64 (with the 64-channel one: the reduction half-depth).
+        depthwise_gflops: a 5x5 depthwise conv, 64 channels at 32x32 (compute-bound).
+        depthwise_stream_gbps: activations a 3x3 depthwise conv at 384x14x14 reads and writes (bound by its
+            per-output cost: MobileNet's middle).
+        relu_gbps: a ReLU's bytes read and written per second, by tensor size in MB.
+        weights_gbps: weights read per second by chains of 1x1 convs on 1x1 pixels, by the chain's weight MB.
+    """
+
+    cpu: str
+    backend: str
+    date: datetime.date
+    dense_gflops: float
+    pointwise_gflops: float
+    pointwise16_gflops: float
+    depthwise_gflops: float
+    depthwise_stream_gbps: float
+    relu_gbps: dict[float, float]
+    weights_gbps: dict[float, float]
+
+    @property
+    def core_peak_gflops(self) -> float:
+        return self.dense_gflops / CONV_EFFICIENCY
+
+    @property
+    def reduction_half_depth(self) -> float:
+        """K0 of rate = R x K / (K + K0), solved from the 1x1 convs at K = 16 and 64."""
+        r16, r64 = self.pointwise16_gflops, self.pointwise_gflops
+        return max(0.0, (r64 - r16) / (r16 / 16 - r64 / 64))
+
+    @property
+    def cache_gbps(self) -> float:
+        """The fastest stream: a ReLU on the smallest tensor (in the per-core cache)."""
+        return self.relu_gbps[min(self.relu_gbps)]
+
+    def summary(self) -> str:
+        lines = [f"{self.cpu}, {self.backend}, 1 thread, {self.date}"]
+        lines += [f"  {name:34} {value:7.1f} GFLOP/s" for name, value in (
+            ("dense 3x3 conv 64x32x32", self.dense_gflops), ("1x1 conv 64x32x32", self.pointwise_gflops),
+            ("1x1 conv 16x64x64", self.pointwise16_gflops), ("depthwise 5x5 conv 64x32x32", self.depthwise_gflops),
+        )]  # fmt: skip
+        lines.append(f"  {'reduction half-depth K0':34} {self.reduction_half_depth:7.1f}")
+        lines.append(f"  {'depthwise 3x3 conv 384x14x14':34} {self.depthwise_stream_gbps:7.1f} GB/s of activations")
+        lines += [f"  {f'ReLU on {mb:g} MB':34} {gbps:7.1f} GB/s" for mb, gbps in self.relu_gbps.items()]
+        lines += [
+            f"  {f'weights of a {mb:.1f} MB chain':34} {gbps:7.1f} GB/s" for mb, gbps in self.weights_gbps.items()
+        ]
+        return "\n".join(lines)
+
+
+def probe(backend: str = "onnxruntime", runs: int = 200, progress: Callable[[str], None] | None = None) -> Probe:
+    """Measure this CPU's kernel rates and stream bandwidths with ``backend`` on one thread (p25 of ``runs``
+    timings of each chain; about 15 s with ONNX Runtime at 200 runs)."""
+    timer = _Timer(backend, runs, progress)
+    c, hw = 64, 32
+    conv = {
+        "dense": (lambda: nn.Conv2d(c, c, 3, padding=1), c, hw, 9 * c),
+        "pointwise": (lambda: nn.Conv2d(c, c, 1), c, hw, c),
+        "pointwise16": (lambda: nn.Conv2d(16, 16, 1), 16, 2 * hw, 16),
+        "depthwise": (lambda: nn.Conv2d(c, c, 5, padding=2, groups=c), c, hw, 25),
+    }
+    gflops = {
+        name: 2 * ch * side * side * depth / timer.per_kernel_ms(make, (1, ch, side, side)) / 1e6
+        for name, (make, ch, side, depth) in conv.items()
+    }
+    ch, side = 384, 14
+    dw_ms = timer.per_kernel_ms(lambda: nn.Conv2d(ch, ch, 3, padding=1, groups=ch), (1, ch, side, side))
+    relu = {}
+    for mb in RELU_MB:
+        side = int((mb * 1e6 / 4 / 16) ** 0.5)
+        relu[mb] = 2 * 16 * side * side * 4 / timer.per_kernel_ms(nn.ReLU, (1, 16, side, side)) / 1e6
+    weights = {}
+    for ch in WEIGHT_CHANNELS:
+        ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, ch, ch, 1, bias=False), (1, ch, 1, 1))
+        weights[CHAIN * ch * ch * 4 / 1e6] = ch * ch * 4 / ms / 1e6
+    return Probe(
+        cpu_model(), backend, datetime.date.today(), gflops["dense"], gflops["pointwise"], gflops["pointwise16"],
+        gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, weights,
+    )  # fmt: skip
+
+
+class _Timer:
+    def __init__(self, backend: str, runs: int, progress: Callable[[str], None] | None) -> None:
+        self.backend, self.runs, self.progress = get_backend(backend), runs, progress
+
+    def per_kernel_ms(self, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
+        """Milliseconds one more kernel of a chain adds."""
+        with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as tmp:
+            one = self._ms(nn.Sequential(make()), shape, Path(tmp), "one")
+            many = self._ms(nn.Sequential(*(make() for _ in range(CHAIN))), shape, Path(tmp), "chain")
+        if self.progress:
+            self.progress(f"{type(make()).__name__} {shape}")
+        return max(many - one, 1e-6) / (CHAIN - 1)
+
+    def _ms(self, module: nn.Module, shape: tuple[int, ...], out: Path, name: str) -> float:
+        onnx_path = from_module(name, module.eval(), shape).to_onnx(out)
+        artifact = self.backend.export(load_onnx(onnx_path), Precision.FP32, out / name)
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        with self.backend.open(artifact, threads=1) as session:
+            return float(np.percentile(session.measure(x, warmup=20, repeats=self.runs).samples_ms, 25))
+
+
+def with_probed_priors(profile: DeviceProfile, found: Probe) -> DeviceProfile:
+    """``profile`` (a local CPU's) with the cost-model priors ``found`` measures in place of its own; calibrations
+    are dropped (they were fitted against the old priors) and the rest (grouped conv, pooling, linear, overheads,
+    parallel efficiency) is kept as it was."""
+    cost = profile.cost_model.model_dump(mode="json")
+    where = f"probed on {found.cpu} ({found.backend}, 1 thread, {found.date})"
+    core, cores = found.core_peak_gflops, cost["cores"]
+    cost["peak_gflops"] = _peaks(core * cores, f"{where}: dense 3x3 conv at {found.dense_gflops:.1f} GFLOP/s per "
+                                 f"core, taken as {CONV_EFFICIENCY} of peak; x {cores} cores")  # fmt: skip
+    big = max(found.weights_gbps)
+    cost["memory_bandwidth_gbps"] = _sourced(
+        found.weights_gbps[big], f"{where}: weights read from a {big:.0f} MB chain"
+    )
+    cost["caches"] = _caches(found, where) or cost["caches"]
+    cost["reduction_half_depth"] = _sourced(found.reduction_half_depth, f"{where}: 1x1 convs at 16 and 64 channels")
+    pointwise, depthwise = found.pointwise_gflops, found.depthwise_gflops
+    cost["efficiency"].update(
+        conv=_sourced(CONV_EFFICIENCY, f"{where}: the peak is set from it"),
+        pointwise_conv=_sourced(pointwise / core, f"{where}: {pointwise:.1f} GFLOP/s at 64 channels"),
+        depthwise_conv=_sourced(depthwise / core, f"{where}: {depthwise:.1f} GFLOP/s, 5x5 at 64 channels"),
+        activation=_sourced(1.0, f"{where}: the L2 figure is a ReLU's stream"),
+    )
+    stream = found.depthwise_stream_gbps
+    cost["stream_ceiling"]["depthwise_conv"] = _sourced(
+        stream / found.cache_gbps, f"{where}: a 3x3 depthwise conv at 384x14x14 moves {stream:.1f} GB/s"
+    )
+    cost["calibrations"] = []
+    flags = cpu_flags()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    data = {**profile.model_dump(mode="json"), "processor": f"local CPU (probed: {found.cpu}, {vector})"}
+    return DeviceProfile.model_validate({**data, "cost_model": cost})
+
+
+def _peaks(fp32: float, source: str) -> dict[str, Any]:
+    """Peaks per precision: fp32 as probed, fp16 and int8 from the vector extensions the CPU has."""
+    flags = cpu_flags()
+    fp16 = (2, "AVX512_FP16: twice the fp32 rate") if "avx512_fp16" in flags else (1, "no AVX512_FP16: fp32 rate")
+    vnni = bool(flags & {"avx512_vnni", "avx_vnni"})
+    int8 = (4, "VNNI: 4 int8 MACs per 32-bit lane per FMA") if vnni else (2, "no VNNI: AVX2 int8 multiply-add pairs")
+    return {
+        "fp32": _sourced(fp32, source),
+        "fp16": _sourced(fp32 * fp16[0], fp16[1], "derived"),
+        "int8": _sourced(fp32 * int8[0], f"{int8[1]}: {int8[0]}x the fp32 peak", "derived"),
+    }
+
+
+def _caches(found: Probe, where: str) -> list[dict[str, Any]]:
+    """L2 (per core, read at a small ReLU's rate) and L3 (half of it: the VM shares it; read at the rate of the
+    largest weight chain that fits), as sysfs sizes them; empty where it does not."""
+    caches = []
+    l2_mb, l3_mb = _cache_mb(2), _cache_mb(3)
+    if l2_mb:
+        small = min(found.relu_gbps)
+        caches.append(
+            _cache("L2", l2_mb, "sysfs: the per-core L2", found.cache_gbps, f"{where}: a ReLU on {small:g} MB")
+        )
+    if l3_mb:
+        fits = max([mb for mb in found.weights_gbps if mb <= l3_mb / 2] or [min(found.weights_gbps)])
+        caches.append(_cache("L3", l3_mb / 2, "sysfs: half the L3 (the VM shares it)", found.weights_gbps[fits],
+                             f"{where}: weights read from a {fits:.1f} MB chain"))  # fmt: skip
+    return caches
+
+
+def _cache(name: str, size_mb: float, size_source: str, gbps: float, source: str) -> dict[str, Any]:
+    return {"name": name, "size_mb": _sourced(size_mb, size_source, ""), "bandwidth_gbps": _sourced(gbps, source)}
+
+
+def _sourced(value: float, source: str, note: str = "measured") -> dict[str, Any]:
+    return {"value": round(value, 2), "source": source, "note": note}
+
+
+def _cache_mb(level: int) -> float | None:
+    """The size in MB of the first CPU's cache at ``level`` (Linux sysfs), None where it is not there."""
+    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            if int((index / "level").read_text()) == level and (index / "type").read_text().strip() != "Instruction":
+                size = (index / "size").read_text().strip()
+                return int(size.rstrip("KM")) / (1024 if size.endswith("K") else 1)
+        except (OSError, ValueError):
+            continue
+    return None
