@@ -21,7 +21,8 @@ import numpy as np
 from torch import nn
 
 from edgebench.backends import get_backend
-from edgebench.devices.local import cpu_flags, cpu_model
+from edgebench.costmodel.kernels import FILTER_SET
+from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
 from edgebench.devices.profile import DeviceProfile
 from edgebench.model import from_module, load_onnx
 from edgebench.types import Precision
@@ -39,8 +40,9 @@ class Probe:
 
     Attributes:
         dense_gflops: a 3x3 conv, 64 channels at 32x32.
-        pointwise_gflops: a 1x1 conv, 64 channels at 32x32.
-        pointwise16_gflops: a 1x1 conv, 16 channels at 64x64 (with the 64-channel one: the reduction half-depth).
+        pointwise_gflops: 1x1 convs by channels: as many as one filter set of a blocked runtime (:data:`~edgebench.
+            costmodel.kernels.FILTER_SET` blocks, at 64x64) and four times that (at 32x32); both fill whole sets,
+            so they differ by their reduction depth alone (the reduction half-depth).
         depthwise_gflops: a 5x5 depthwise conv, 64 channels at 32x32 (compute-bound).
         depthwise_stream_gbps: activations a 3x3 depthwise conv at 384x14x14 reads and writes (bound by its
             per-output cost: MobileNet's middle).
@@ -52,8 +54,7 @@ class Probe:
     backend: str
     date: datetime.date
     dense_gflops: float
-    pointwise_gflops: float
-    pointwise16_gflops: float
+    pointwise_gflops: dict[int, float]
     depthwise_gflops: float
     depthwise_stream_gbps: float
     relu_gbps: dict[float, float]
@@ -65,9 +66,15 @@ class Probe:
 
     @property
     def reduction_half_depth(self) -> float:
-        """K0 of rate = R x K / (K + K0), solved from the 1x1 convs at K = 16 and 64."""
-        r16, r64 = self.pointwise16_gflops, self.pointwise_gflops
-        return max(0.0, (r64 - r16) / (r16 / 16 - r64 / 64))
+        """K0 of rate = R x K / (K + K0), solved from the two 1x1 convs (K: their channels)."""
+        (kn, rn), (kw, rw) = sorted(self.pointwise_gflops.items())
+        return max(0.0, (rw - rn) / (rn / kn - rw / kw))
+
+    @property
+    def pointwise_efficiency(self) -> float:
+        """The wide 1x1 conv's share of the peak, its reduction depth's cost taken out (the model adds it back)."""
+        k, rate = max(self.pointwise_gflops.items())
+        return rate / self.core_peak_gflops * (k + self.reduction_half_depth) / k
 
     @property
     def cache_gbps(self) -> float:
@@ -77,8 +84,8 @@ class Probe:
     def summary(self) -> str:
         lines = [f"{self.cpu}, {self.backend}, 1 thread, {self.date}"]
         lines += [f"  {name:34} {value:7.1f} GFLOP/s" for name, value in (
-            ("dense 3x3 conv 64x32x32", self.dense_gflops), ("1x1 conv 64x32x32", self.pointwise_gflops),
-            ("1x1 conv 16x64x64", self.pointwise16_gflops), ("depthwise 5x5 conv 64x32x32", self.depthwise_gflops),
+            ("dense 3x3 conv 64x32x32", self.dense_gflops), ("depthwise 5x5 conv 64x32x32", self.depthwise_gflops),
+            *((f"1x1 conv {k} channels", rate) for k, rate in self.pointwise_gflops.items()),
         )]  # fmt: skip
         lines.append(f"  {'reduction half-depth K0':34} {self.reduction_half_depth:7.1f}")
         lines.append(f"  {'depthwise 3x3 conv 384x14x14':34} {self.depthwise_stream_gbps:7.1f} GB/s of activations")
@@ -94,11 +101,12 @@ def probe(backend: str = "onnxruntime", runs: int = 200, progress: Callable[[str
     timings of each chain; about 15 s with ONNX Runtime at 200 runs)."""
     timer = _Timer(backend, runs, progress)
     c, hw = 64, 32
+    narrow = FILTER_SET * max(4, nchwc_block())
     conv = {
         "dense": (lambda: nn.Conv2d(c, c, 3, padding=1), c, hw, 9 * c),
-        "pointwise": (lambda: nn.Conv2d(c, c, 1), c, hw, c),
-        "pointwise16": (lambda: nn.Conv2d(16, 16, 1), 16, 2 * hw, 16),
         "depthwise": (lambda: nn.Conv2d(c, c, 5, padding=2, groups=c), c, hw, 25),
+        narrow: (lambda: nn.Conv2d(narrow, narrow, 1), narrow, 2 * hw, narrow),
+        4 * narrow: (lambda: nn.Conv2d(4 * narrow, 4 * narrow, 1), 4 * narrow, hw, 4 * narrow),
     }
     gflops = {
         name: 2 * ch * side * side * depth / timer.per_kernel_ms(make, (1, ch, side, side)) / 1e6
@@ -115,8 +123,8 @@ def probe(backend: str = "onnxruntime", runs: int = 200, progress: Callable[[str
         ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, ch, ch, 1, bias=False), (1, ch, 1, 1))
         weights[CHAIN * ch * ch * 4 / 1e6] = ch * ch * 4 / ms / 1e6
     return Probe(
-        cpu_model(), backend, datetime.date.today(), gflops["dense"], gflops["pointwise"], gflops["pointwise16"],
-        gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, weights,
+        cpu_model(), backend, datetime.date.today(), gflops["dense"], {narrow: gflops[narrow],
+        4 * narrow: gflops[4 * narrow]}, gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, weights,
     )  # fmt: skip
 
 
@@ -156,10 +164,10 @@ def with_probed_priors(profile: DeviceProfile, found: Probe) -> DeviceProfile:
     )
     cost["caches"] = _caches(found, where) or cost["caches"]
     cost["reduction_half_depth"] = _sourced(found.reduction_half_depth, f"{where}: 1x1 convs at 16 and 64 channels")
-    pointwise, depthwise = found.pointwise_gflops, found.depthwise_gflops
+    (wide, pointwise), depthwise = max(found.pointwise_gflops.items()), found.depthwise_gflops
     cost["efficiency"].update(
         conv=_sourced(CONV_EFFICIENCY, f"{where}: the peak is set from it"),
-        pointwise_conv=_sourced(pointwise / core, f"{where}: {pointwise:.1f} GFLOP/s at 64 channels"),
+        pointwise_conv=_sourced(found.pointwise_efficiency, f"{where}: {pointwise:.1f} GFLOP/s at {wide} channels"),
         depthwise_conv=_sourced(depthwise / core, f"{where}: {depthwise:.1f} GFLOP/s, 5x5 at 64 channels"),
         activation=_sourced(1.0, f"{where}: the L2 figure is a ReLU's stream"),
     )

@@ -157,7 +157,8 @@ def test_a_blocked_layout_sums_the_residual_in_the_conv_and_reorders_between_lay
     ]  # fmt: skip
     into, conv, out_of, _, excite = blocked
     assert conv.activation_elems == plain[0].activation_elems + 24 * 8 * 8  # reads the summed operand too
-    assert conv.lanes_used == pytest.approx((24 / 32) ** 2)  # 24 channels padded to 32, in and out
+    # 24 channels padded to 32, in and out; 2 of the 4 blocks of a filter set: 2 x (6 + 4) / (4 x (6 + 2))
+    assert conv.lanes_used == pytest.approx((24 / 32) ** 2 * 0.625)
     assert into.activation_elems == out_of.activation_elems == 2 * 24 * 8 * 8 and into.role == REORDER
     assert excite.activation_elems == plain[-1].activation_elems  # a broadcast multiply runs on the plain layout
     assert plain[0].lanes_used == 1.0
@@ -165,8 +166,20 @@ def test_a_blocked_layout_sums_the_residual_in_the_conv_and_reorders_between_lay
 
 def test_a_stem_reads_its_few_input_channels_unpadded() -> None:
     stem, out_of = kernels(_conv_bn_relu(), KernelRules(channel_block=16))  # 3 -> 8 channels
-    assert stem.lanes_used == pytest.approx(8 / 16)
+    assert stem.lanes_used == pytest.approx(8 / 16 * 10 / 28)  # one block of a filter set: (6 + 4) / (4 x (6 + 1))
     assert out_of.ops == ("ReorderOutput",)  # the graph's output leaves the blocked layout
+
+
+@pytest.mark.parametrize(
+    ("channels", "share"), [(8, 10 / 28), (16, 20 / 32), (24, 30 / 36), (32, 1.0), (40, 50 / 68), (64, 1.0)]
+)
+def test_a_blocked_conv_runs_slower_on_output_blocks_that_leave_a_filter_set_part_filled(
+    channels: int, share: float
+) -> None:
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])]
+    shapes = {"x": [1, channels, 16, 16], "w": [channels, channels, 3, 3]}
+    (conv,) = kernels(_graph(nodes, shapes, "y", [1, channels, 16, 16]), KernelRules(channel_block=8))[1:2]
+    assert conv.lanes_used == pytest.approx(share)  # measured on Zen 2: 0.35, 0.62, 0.85, 1.0, 0.72, 1.0
 
 
 def _network(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:

@@ -10,7 +10,7 @@ from edgebench.types import KernelKind, Precision
 
 FOUND = Probe(
     cpu="Test CPU", backend="onnxruntime", date=datetime.date(2026, 12, 4), dense_gflops=90.0,
-    pointwise_gflops=80.0, pointwise16_gflops=50.0, depthwise_gflops=30.0, depthwise_stream_gbps=20.0,
+    pointwise_gflops={16: 50.0, 64: 80.0}, depthwise_gflops=30.0, depthwise_stream_gbps=20.0,
     relu_gbps={0.25: 80.0, 64.0: 25.0}, weights_gbps={0.7: 30.0, 11.5: 40.0, 184.5: 20.0},
 )  # fmt: skip
 
@@ -21,7 +21,6 @@ def test_probed_figures_become_the_host_profiles_priors_with_their_sources(tmp_p
     cost = probed.cost_model
     core = 90.0 / CONV_EFFICIENCY
     assert cost.peak_gflops[Precision.FP32].value == pytest.approx(core * cost.cores, abs=0.01)
-    assert cost.efficiency[KernelKind.POINTWISE_CONV].value == pytest.approx(80.0 / core, abs=0.01)
     assert cost.efficiency[KernelKind.DEPTHWISE_CONV].value == pytest.approx(30.0 / core, abs=0.01)
     assert cost.stream_ceiling[KernelKind.DEPTHWISE_CONV].value == pytest.approx(20.0 / 80.0, abs=0.01)
     assert cost.memory_bandwidth_gbps.value == 20.0  # the largest chain: past every cache
@@ -29,6 +28,8 @@ def test_probed_figures_become_the_host_profiles_priors_with_their_sources(tmp_p
     k0 = cost.reduction_half_depth.value if cost.reduction_half_depth else 0.0
     rate = 80.0 * (64 + k0) / 64
     assert rate * 16 / (16 + k0) == pytest.approx(50.0, rel=0.01)
+    # the wide 1x1 conv's efficiency without its reduction depth's cost, which the model adds back
+    assert cost.efficiency[KernelKind.POINTWISE_CONV].value == pytest.approx(rate / core, abs=0.01)
     assert "Test CPU" in cost.peak_gflops[Precision.FP32].source and not cost.calibrations
     assert cost.efficiency[KernelKind.LINEAR] == host.cost_model.efficiency[KernelKind.LINEAR]  # not probed: kept
     save_profile(probed, tmp_path / "host.yaml")
