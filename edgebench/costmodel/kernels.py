@@ -7,6 +7,7 @@ those rules so that a cost model prices what the device really runs, node by nod
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -94,6 +95,7 @@ class Kernel:
     lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
     reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
     role: str = GENERIC  # what it is in the vocabulary of standard networks (:data:`ROLES`)
+    exp_elems: int = 0  # outputs of an exp-based activation it computes, on its own or fused (:data:`EXP_BASED`)
 
     @property
     def generic(self) -> bool:
@@ -361,10 +363,15 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
             ops.append(tail.op_type)
         blocked = layout.runs_blocked(node, dynamic)
         out += layout.reorders(node, tail, dynamic, blocked)
-        out.append(_kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed))
+        kernel = _kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed)
+        exp_elems = prod(g.shape(tail.output[0], tail)) if EXP_BASED & set(ops) else 0
+        out.append(dataclasses.replace(kernel, exp_elems=exp_elems) if exp_elems else kernel)
     return out + layout.unblocked_outputs()
 
 
+#: Activations that evaluate an exponential per element (a range reduction and a polynomial: tens of vector ops),
+#: compute-bound on CPUs whether they run on their own or fused into a conv; a profile's ``exp_gelems`` prices them.
+EXP_BASED = {"Sigmoid", "Tanh", "Elu", "Selu", "Softmax", "Gelu", "Erf", "Exp"}
 #: The activations ONNX Runtime's NCHWc transformer runs on the blocked layout (others read plain tensors).
 BLOCKED_ACTIVATIONS = {"Relu", "Sigmoid", "Tanh"}
 REORDER = "layout reorder (into or out of the runtime's channel-blocked layout)"

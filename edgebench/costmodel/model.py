@@ -4,7 +4,8 @@ Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_pe
 efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
 profile that lists its caches and reduction half-depth refines this (see :class:`~edgebench.devices.profile.
 CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind takes at least its activation
-bytes over that share of the fastest level's bandwidth. The parameters come from the profile: its calibration
+bytes over that share of the fastest level's bandwidth, and ``exp_gelems`` prices exp-based activations (a floor
+for a standalone one, added to the conv one is fused into). The parameters come from the profile: its calibration
 for the backend and precision when it has one, else its priors. Every number this module returns is an
 estimate (``source=estimated``).
 """
@@ -45,6 +46,7 @@ class CostParams:
     caches: tuple[tuple[float, float], ...] = ()  # (size MB, bandwidth GB/s), smallest first
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
+    exp_gelems: float = 0.0  # exp-based activation elements per ns at these threads (0: priced by bytes alone)
 
     def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -78,12 +80,16 @@ class CostParams:
 def effective_peak(profile: DeviceProfile, precision: Precision, threads: int) -> float:
     """The device's peak GFLOP/s at ``precision`` when the runtime uses ``threads`` threads."""
     cm = profile.cost_model
-    peak = cm.peak_gflops[precision].value
+    return cm.peak_gflops[precision].value / cm.cores * thread_share(profile, threads)
+
+
+def thread_share(profile: DeviceProfile, threads: int) -> float:
+    """How many cores' worth of work ``threads`` threads do: each past the first adds ``parallel_efficiency``."""
+    cm = profile.cost_model
     if cm.cores == 1:
-        return peak
+        return 1.0
     assert cm.parallel_efficiency is not None
-    used = min(threads, cm.cores)
-    return peak / cm.cores * (1 + (used - 1) * cm.parallel_efficiency.value)
+    return 1 + (min(threads, cm.cores) - 1) * cm.parallel_efficiency.value
 
 
 def calibration_for(profile: DeviceProfile, backend: str, precision: Precision) -> Calibration | None:
@@ -134,6 +140,7 @@ def params_for(
         caches=tuple((c.size_mb.value, c.bandwidth_gbps.value) for c in cm.caches),
         reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
         stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
+        exp_gelems=cm.exp_gelems.value * thread_share(profile, threads) if cm.exp_gelems else 0.0,
     )
 
 
@@ -149,6 +156,8 @@ class KernelTable:
     depth: np.ndarray  # reduction depth of conv and linear kernels, 0 for the rest
     activations: np.ndarray  # activation elements read and written
     weights: np.ndarray  # weight elements read
+    exp: np.ndarray  # outputs of an exp-based activation computed
+    standalone: np.ndarray  # True for activation kernels (their exp cost bounds them; a conv's adds to it)
     networks: int
 
     @classmethod
@@ -163,6 +172,8 @@ class KernelTable:
             depth=np.array([k.reduction_depth for _, k in flat], dtype=np.float64),
             activations=np.array([k.activation_elems for _, k in flat], dtype=np.float64),
             weights=np.array([k.weight_elems for _, k in flat], dtype=np.float64),
+            exp=np.array([k.exp_elems for _, k in flat], dtype=np.float64),
+            standalone=np.array([k.kind is KernelKind.ACTIVATION for _, k in flat], dtype=bool),
             networks=len(networks),
         )
 
@@ -179,11 +190,18 @@ class KernelTable:
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
-            return np.maximum.reduce([compute, memory, issue]) + p.overhead_per_layer_ms
+            return self._with_exp(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / 1e6
-        return np.maximum.reduce([compute, memory, issue]) + weights + p.overhead_per_layer_ms
+        return self._with_exp(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
+
+    def _with_exp(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
+        """``ms`` with the exp-based activations' cost: a floor for a standalone one, added to a fused one's."""
+        if not p.exp_gelems:
+            return ms
+        exp = self.exp / (p.exp_gelems * 1e6)
+        return np.where(self.standalone, np.maximum(ms, exp), ms + exp)
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -47,6 +47,8 @@ class Probe:
         depthwise_stream_gbps: activations a 3x3 depthwise conv at 384x14x14 reads and writes (bound by its
             per-output cost: MobileNet's middle).
         relu_gbps: a ReLU's bytes read and written per second, by tensor size in MB.
+        sigmoid_gelems: billions of elements a sigmoid computes per second, on the smallest ReLU's tensor (in
+            cache, so its exponential bounds it).
         weights_gbps: weights read per second by chains of 1x1 convs on 1x1 pixels, by the chain's weight MB.
     """
 
@@ -58,6 +60,7 @@ class Probe:
     depthwise_gflops: float
     depthwise_stream_gbps: float
     relu_gbps: dict[float, float]
+    sigmoid_gelems: float
     weights_gbps: dict[float, float]
 
     @property
@@ -90,6 +93,7 @@ class Probe:
         lines.append(f"  {'reduction half-depth K0':34} {self.reduction_half_depth:7.1f}")
         lines.append(f"  {'depthwise 3x3 conv 384x14x14':34} {self.depthwise_stream_gbps:7.1f} GB/s of activations")
         lines += [f"  {f'ReLU on {mb:g} MB':34} {gbps:7.1f} GB/s" for mb, gbps in self.relu_gbps.items()]
+        lines.append(f"  {f'sigmoid on {min(self.relu_gbps):g} MB':34} {self.sigmoid_gelems:7.2f} Gelem/s")
         lines += [
             f"  {f'weights of a {mb:.1f} MB chain':34} {gbps:7.1f} GB/s" for mb, gbps in self.weights_gbps.items()
         ]
@@ -118,13 +122,16 @@ def probe(backend: str = "onnxruntime", runs: int = 200, progress: Callable[[str
     for mb in RELU_MB:
         side = int((mb * 1e6 / 4 / 16) ** 0.5)
         relu[mb] = 2 * 16 * side * side * 4 / timer.per_kernel_ms(nn.ReLU, (1, 16, side, side)) / 1e6
+    side = int((min(RELU_MB) * 1e6 / 4 / 16) ** 0.5)
+    sigmoid = 16 * side * side / timer.per_kernel_ms(nn.Sigmoid, (1, 16, side, side)) / 1e6
     weights = {}
     for ch in WEIGHT_CHANNELS:
         ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, ch, ch, 1, bias=False), (1, ch, 1, 1))
         weights[CHAIN * ch * ch * 4 / 1e6] = ch * ch * 4 / ms / 1e6
     return Probe(
         cpu_model(), backend, datetime.date.today(), gflops["dense"], {narrow: gflops[narrow],
-        4 * narrow: gflops[4 * narrow]}, gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, weights,
+        4 * narrow: gflops[4 * narrow]}, gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, sigmoid,
+        weights,
     )  # fmt: skip
 
 
@@ -175,6 +182,7 @@ def with_probed_priors(profile: DeviceProfile, found: Probe) -> DeviceProfile:
     cost["stream_ceiling"]["depthwise_conv"] = _sourced(
         stream / found.cache_gbps, f"{where}: a 3x3 depthwise conv at 384x14x14 moves {stream:.1f} GB/s"
     )
+    cost["exp_gelems"] = _sourced(found.sigmoid_gelems, f"{where}: a sigmoid on {min(found.relu_gbps):g} MB")
     cost["calibrations"] = []
     flags = cpu_flags()
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"

@@ -133,7 +133,7 @@ class CostModel(_Strict):
     ``cores``); at fewer threads it is scaled down, each thread past the first adding ``parallel_efficiency`` of a
     core. ``calibrations`` hold parameters fitted on measurements, per backend and precision.
 
-    Two optional refinements, for devices whose caches and vector units have been probed:
+    Optional refinements, for devices whose caches and vector units have been probed:
 
     - ``caches`` (smallest first): a kernel's activations are read at the bandwidth of the level they fit in,
       and its weights, which a network cycles through once per inference, at the level the network's whole
@@ -145,12 +145,17 @@ class CostModel(_Strict):
     - ``stream_ceiling`` per kind: the share of the fastest level's bandwidth (the first cache's, else memory's)
       at which the kind's kernels move their activations at best, wherever the data sits; a floor for kernels
       bound by a per-output cost rather than by FLOPs or bandwidth (ONNX Runtime's 3x3 depthwise conv, while its
-      5x5 one is compute-bound). Calibration does not fit it."""
+      5x5 one is compute-bound). Calibration does not fit it.
+    - ``exp_gelems``: billions of elements per second one core computes of an exp-based activation (sigmoid,
+      tanh, swish, softmax, ELU, GELU): a standalone one takes at least its elements at this rate, and one fused
+      into a conv adds them to the conv's time (ONNX Runtime's sigmoid ran at a quarter of its ReLU's rate on an
+      AVX2 CPU). Without it they cost what their bytes do. Calibration does not fit it."""
 
     peak_gflops: dict[Precision, Sourced] = Field(min_length=1)
     memory_bandwidth_gbps: Sourced
     caches: tuple[CacheLevel, ...] = ()
     reduction_half_depth: Sourced | None = None
+    exp_gelems: Sourced | None = None
     efficiency: dict[KernelKind, Sourced] = Field(min_length=1)
     stream_ceiling: dict[KernelKind, Sourced] = {}
     overhead_per_layer_ms: Sourced

@@ -263,6 +263,9 @@ def test_each_runtime_fuses_its_own_activations() -> None:
     assert [k.ops for k in kernels(hs, KernelRules.of("onnxruntime"))] == [("Conv", "HardSwish")]
     assert [k.ops for k in kernels(hs, KernelRules.of("tflite"))] == [("Conv",), ("HardSwish",)]  # XNNPACK: clamps only
     assert [k.ops for k in kernels(sw, KernelRules.of("openvino"))] == [("Conv", "Sigmoid", "Mul")]
+    assert [k.exp_elems for k in kernels(sw, KernelRules.of("openvino"))] == [4 * 8 * 8]  # the fused swish's
+    assert [k.exp_elems for k in kernels(sw, KernelRules.of("onnxruntime"))] == [0, 4 * 8 * 8, 0]
+    assert [k.exp_elems for k in kernels(hs, KernelRules.of("tflite"))] == [0, 0]  # hard-swish has no exponential
     assert [k.ops for k in kernels(sw, KernelRules.of("onnxruntime"))] == [("Conv",), ("Sigmoid",), ("Mul",)]
     stated = KernelRules.of("tflite", fuses=["Relu", "HardSwish"])  # a profile's own list wins over the default
     assert [k.ops for k in kernels(hs, stated)] == [("Conv", "HardSwish")]

@@ -93,6 +93,18 @@ def test_stream_ceiling_is_a_floor_at_a_share_of_the_fastest_levels_bandwidth() 
     assert estimate([dw], spilled).kernels[0][1] == pytest.approx(4e6 * (0.25 / 100 + 0.75 / 10) / 0.5 / 1e6 + 0.01)
 
 
+def test_exp_based_activations_bound_a_standalone_kernel_and_add_to_a_fused_one() -> None:
+    sigmoid = Kernel("s", KernelKind.ACTIVATION, ("Sigmoid",), 1e6, 2_000_000, 0, exp_elems=1_000_000)
+    relu = Kernel("r", KernelKind.ACTIVATION, ("Relu",), 1e6, 2_000_000, 0)
+    conv_swish = replace(CONV, ops=("Conv", "Sigmoid", "Mul"), exp_elems=1_000_000)
+    p = _params(overhead_per_layer_ms=0.0, exp_gelems=0.5)  # 0.5 elements per ns: 2 ms per million
+    ms = [ms for _, ms in estimate([sigmoid, relu, conv_swish, CONV], p).kernels]
+    stream = 8e6 / (10.0 * 0.5 * 1e6)  # 1.6 ms of bytes, under the 2 ms of exponentials
+    assert ms == pytest.approx([2.0, stream, 2.0 + 2.0, 2.0])
+    without = [ms for _, ms in estimate([sigmoid, conv_swish], _params(overhead_per_layer_ms=0.0)).kernels]
+    assert without == pytest.approx([stream, 2.0])  # no rate in the profile: bytes and FLOPs alone, as before
+
+
 def test_peak_scales_with_threads() -> None:
     rpi5 = get_device("rpi5")
     assert effective_peak(rpi5, Precision.FP32, 1) == pytest.approx(153.6 / 4)

@@ -11,7 +11,7 @@ from edgebench.types import KernelKind, Precision
 FOUND = Probe(
     cpu="Test CPU", backend="onnxruntime", date=datetime.date(2026, 12, 4), dense_gflops=90.0,
     pointwise_gflops={16: 50.0, 64: 80.0}, depthwise_gflops=30.0, depthwise_stream_gbps=20.0,
-    relu_gbps={0.25: 80.0, 64.0: 25.0}, weights_gbps={0.7: 30.0, 11.5: 40.0, 184.5: 20.0},
+    relu_gbps={0.25: 80.0, 64.0: 25.0}, sigmoid_gelems=2.5, weights_gbps={0.7: 30.0, 11.5: 40.0, 184.5: 20.0},
 )  # fmt: skip
 
 
@@ -30,6 +30,7 @@ def test_probed_figures_become_the_host_profiles_priors_with_their_sources(tmp_p
     assert rate * 16 / (16 + k0) == pytest.approx(50.0, rel=0.01)
     # the wide 1x1 conv's efficiency without its reduction depth's cost, which the model adds back
     assert cost.efficiency[KernelKind.POINTWISE_CONV].value == pytest.approx(rate / core, abs=0.01)
+    assert cost.exp_gelems is not None and cost.exp_gelems.value == 2.5
     assert "Test CPU" in cost.peak_gflops[Precision.FP32].source and not cost.calibrations
     assert cost.efficiency[KernelKind.LINEAR] == host.cost_model.efficiency[KernelKind.LINEAR]  # not probed: kept
     save_profile(probed, tmp_path / "host.yaml")
