@@ -123,6 +123,7 @@ class _Graph:
             if dims and all(d.dim_value > 0 for d in dims):
                 self.shapes[vi.name] = tuple(d.dim_value for d in dims)
         self.outputs = {o.name for o in graph.output}
+        self.inputs = {i.name for i in graph.input} - set(self.consts)
         self.consumers: Counter[str] = Counter()  # set by kernels() once the nodes that really run are known
         self.producers: dict[str, onnx.NodeProto] = {}  # likewise
 
@@ -230,9 +231,26 @@ def _cse(nodes: Iterable[onnx.NodeProto], keep: set[str]) -> list[onnx.NodeProto
 
 #: Backends whose converter folds a multiply by a zero constant and the elementwise ops computed from zeros alone
 #: (LiteRT's converter does; ONNX Runtime and OpenVINO run the multiply). Convolutions, pooling and linear
-#: layers have no constant folder there: they still run, on a zero input.
+#: layers have no constant folder there: they still run, on a zero input, unless the whole output no longer
+#: depends on the input (a NAS-Bench-201 cell with no path through it): then the converter ships a constant, no
+#: kernel at all, and what fed only folded ops is dropped as dead.
 FOLDS_ZEROS = {"tflite"}
 RUN_ON_CONSTANTS = CONV | POOLING | LINEAR
+
+
+def _live(nodes: list[onnx.NodeProto], g: _Graph) -> list[onnx.NodeProto]:
+    """The nodes an output needs (none when no output depends on the graph's inputs: it is a constant)."""
+    dependent = set(g.inputs)
+    for node in nodes:
+        if any(i in dependent for i in node.input):
+            dependent.update(node.output)
+    needed = {o for o in g.outputs if o in dependent}
+    kept = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            needed.update(i for i in node.input if i)
+            kept.append(node)
+    return kept[::-1]
 
 
 def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
@@ -317,6 +335,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
     nodes, static, folded = g.nodes, set(g.consts), set[str]()
     if rules.folds_zeros:
         nodes, folded = _fold_zeros(nodes, _constants(model.graph))
+        nodes = _live(nodes, g)
         static |= folded
     nodes = _cse(nodes, g.outputs)
     g.consumers = Counter(i for n in nodes for i in n.input if i)

@@ -133,6 +133,19 @@ def test_litert_folds_multiplies_by_zero_but_still_runs_convolutions_on_them() -
     ]  # fmt: skip
 
 
+def test_litert_ships_a_constant_when_no_output_depends_on_the_input() -> None:
+    zero = numpy_helper.from_array(np.zeros((), np.float32), "zero")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["stem"], name="stem", pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["stem", "zero"], ["z"], name="none_edge"),  # a cell with no path through it
+        helper.make_node("Conv", ["z", "w"], ["y"], name="conv_of_zero", pads=[1, 1, 1, 1]),
+    ]
+    model = _graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 3, 3]}, "y", [1, 4, 8, 8])
+    model.graph.initializer.append(zero)
+    assert kernels(model, KernelRules.of("tflite")) == []  # measured: an NB201 cell like it converts to 0 ops
+    assert [k.name for k in kernels(model, KernelRules.of("onnxruntime"))] == ["stem", "none_edge", "conv_of_zero"]
+
+
 def _residual_se_block() -> onnx.ModelProto:
     """conv-bn, + x, relu; then a squeeze-excite style broadcast multiply; 24 channels (not a multiple of 16)."""
     nodes = [
