@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from edgebench.costmodel.model import rules_for
 from edgebench.devices.local import nchwc_block
@@ -79,8 +80,9 @@ def test_invalid_yaml_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_efficiency_above_one_is_rejected(tmp_path: Path) -> None:
-    text = HOST_TEXT.replace("conv: {value: 0.9,", "conv: {value: 1.5,", 1)
-    assert text != HOST_TEXT
+    data = yaml.safe_load(HOST_TEXT)
+    data["cost_model"]["efficiency"]["conv"]["value"] = 1.5
+    text = yaml.safe_dump(data)
     with pytest.raises(ConfigError, match=r"cost_model\.efficiency"):
         get_device(str(_write(tmp_path, text)))
 
@@ -104,16 +106,19 @@ def test_get_device_loads_from_path(tmp_path: Path) -> None:
 
 
 def test_caches_must_grow_and_the_error_names_the_field(tmp_path: Path) -> None:
-    text = HOST_TEXT.replace("size_mb: {value: 16.0,", "size_mb: {value: 0.5,", 1)
-    assert text != HOST_TEXT
+    data = yaml.safe_load(HOST_TEXT)
+    l2, l3 = data["cost_model"]["caches"]
+    l3["size_mb"]["value"] = l2["size_mb"]["value"] / 2
+    text = yaml.safe_dump(data)
+    sizes = re.escape(f"[{l2['size_mb']['value']}, {l3['size_mb']['value']}] MB")
     with pytest.raises(
-        ConfigError, match=r"(?i)host\.yaml: field .cost_model.*caches must be listed smallest first.*\[1\.0, 0\.5\] MB"
+        ConfigError, match=r"(?i)host\.yaml: field .cost_model.*caches must be listed smallest first.*" + sizes
     ):
         get_device(str(_write(tmp_path, text)))
 
 
 def test_stream_ceiling_out_of_range_names_the_field(tmp_path: Path) -> None:
-    text = re.sub(r"(stream_ceiling:\n    depthwise_conv: \{value: )[\d.]+", r"\g<1>2.2", HOST_TEXT, count=1)
+    text = re.sub(r"(stream_ceiling:\n    depthwise_conv:\n      value: )[\d.]+", r"\g<1>2.2", HOST_TEXT, count=1)
     assert text != HOST_TEXT
     with pytest.raises(ConfigError, match=r"(?i)host\.yaml: field .cost_model.stream_ceiling.*\(0, 1\]"):
         get_device(str(_write(tmp_path, text)))
@@ -149,7 +154,7 @@ def test_channel_block_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: P
         (r"(fp32:\n      value: )[\d.]+", "0", r"cost_model\.peak_gflops.*fp32 peak must be > 0"),
         (r"(memory_bandwidth_gbps:\n    value: )[\d.]+", "0.0", r"cost_model\.memory_bandwidth_gbps.*must be > 0"),
         (r"(memory_bandwidth_gbps:\n    value: )[\d.]+", ".inf", r"cost_model\.memory_bandwidth_gbps"),
-        (r"(bandwidth_gbps: \{value: )[\d.]+", "0", r"cost_model\.caches\.0\.bandwidth_gbps"),
+        (r"(    bandwidth_gbps:\n      value: )[\d.]+", "0", r"cost_model\.caches\.0\.bandwidth_gbps"),
     ],
 )
 def test_a_zero_or_infinite_rate_names_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:
