@@ -265,8 +265,9 @@ def _priors(args: argparse.Namespace, measurements: Path) -> DeviceProfile:
     if args.shipped_priors or not probed.exists():
         print("priors: the shipped host profile's" + ("" if args.shipped_priors else f" (no {probed})"))
         return get_device("host")
-    print(f"priors: {load_profile(probed).processor}, {probed}")
-    return load_profile(probed)
+    profile = load_profile(probed)
+    print(f"priors: {profile.processor}, {probed}")
+    return profile
 
 
 def main() -> None:

@@ -157,7 +157,6 @@ class KernelTable:
     activations: np.ndarray  # activation elements read and written
     weights: np.ndarray  # weight elements read
     exp: np.ndarray  # outputs of an exp-based activation computed
-    standalone: np.ndarray  # True for activation kernels (their exp cost bounds them; a conv's adds to it)
     networks: int
 
     @classmethod
@@ -173,7 +172,6 @@ class KernelTable:
             activations=np.array([k.activation_elems for _, k in flat], dtype=np.float64),
             weights=np.array([k.weight_elems for _, k in flat], dtype=np.float64),
             exp=np.array([k.exp_elems for _, k in flat], dtype=np.float64),
-            standalone=np.array([k.kind is KernelKind.ACTIVATION for _, k in flat], dtype=bool),
             networks=len(networks),
         )
 
@@ -201,7 +199,8 @@ class KernelTable:
         if not p.exp_gelems:
             return ms
         exp = self.exp / (p.exp_gelems * 1e6)
-        return np.where(self.standalone, np.maximum(ms, exp), ms + exp)
+        standalone = self.kind == KINDS.index(KernelKind.ACTIVATION)
+        return np.where(standalone, np.maximum(ms, exp), ms + exp)
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -100,10 +100,10 @@ class Probe:
         return "\n".join(lines)
 
 
-def probe(backend: str = "onnxruntime", runs: int = 200, progress: Callable[[str], None] | None = None) -> Probe:
+def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
     """Measure this CPU's kernel rates and stream bandwidths with ``backend`` on one thread (p25 of ``runs``
-    timings of each chain; about 15 s with ONNX Runtime at 200 runs)."""
-    timer = _Timer(backend, runs, progress)
+    timings of each chain; about 30 s with ONNX Runtime at 200 runs)."""
+    timer = _Timer(backend, runs)
     c, hw = 64, 32
     narrow = FILTER_SET * max(4, nchwc_block())
     conv = {
@@ -136,16 +136,14 @@ def probe(backend: str = "onnxruntime", runs: int = 200, progress: Callable[[str
 
 
 class _Timer:
-    def __init__(self, backend: str, runs: int, progress: Callable[[str], None] | None) -> None:
-        self.backend, self.runs, self.progress = get_backend(backend), runs, progress
+    def __init__(self, backend: str, runs: int) -> None:
+        self.backend, self.runs = get_backend(backend), runs
 
     def per_kernel_ms(self, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
         """Milliseconds one more kernel of a chain adds."""
         with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as tmp:
             one = self._ms(nn.Sequential(make()), shape, Path(tmp), "one")
             many = self._ms(nn.Sequential(*(make() for _ in range(CHAIN))), shape, Path(tmp), "chain")
-        if self.progress:
-            self.progress(f"{type(make()).__name__} {shape}")
         return max(many - one, 1e-6) / (CHAIN - 1)
 
     def _ms(self, module: nn.Module, shape: tuple[int, ...], out: Path, name: str) -> float:
