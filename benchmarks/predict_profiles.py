@@ -17,7 +17,8 @@ from pathlib import Path
 from costmodel_host import STANDARD
 
 from edgebench import api
-from edgebench.costmodel.kernels import Kernel, module_kernels
+from edgebench.costmodel.graph import Kernel
+from edgebench.costmodel.kernels import module_kernels
 from edgebench.model import from_module
 from edgebench.nets import create_net
 from edgebench.nets.nb201 import nb201

@@ -1,8 +1,9 @@
 """An ONNX graph as the kernels a runtime executes: fused conv-bn-act, add-act, pooling, linear, and the rest.
 
 Runtimes fold BatchNorm into the convolution before it and run a following activation in the same kernel; shape
-arithmetic and reshapes cost nothing; identical nodes on the same input are computed once. :func:`kernels` applies
-those rules so that a cost model prices what the device really runs, node by node.
+arithmetic and reshapes cost nothing (but a channels-last runtime transposes a map a reshape reads); identical nodes
+on the same input are computed once; the layouts runtimes keep cost kernels of their own (:mod:`.layouts`).
+:func:`kernels` applies those rules so that a cost model prices what the device really runs, node by node.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import onnx
 import torch
 from onnx import shape_inference
 
+from edgebench.costmodel.graph import GENERIC, Graph, Kernel, ints
+from edgebench.costmodel.layouts import BlockedLayout, ChannelsLast
 from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros, live
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.searching.space import pad_channels
-from edgebench.types import FUSIBLE_ACTIVATIONS, KernelKind, SizeClass, size_class
+from edgebench.types import FUSIBLE_ACTIVATIONS, KernelKind
 
 WHERE = "edgebench's cost model"
 ADVICE = "it prices the kernels of CNNs; remove the op from the model, or time the model with `edgebench bench`"
@@ -74,77 +77,10 @@ ROLES = {
     "Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid", "HardSwish": "hard-swish", "Tanh": "tanh",
     "Softmax": "softmax", "Gelu": "gelu",
 }  # fmt: skip
-GENERIC = "generic data stream (a guess: an op outside the cost model's vocabulary)"
 _CONV_ROLES = {
     KernelKind.CONV: "convolution", KernelKind.POINTWISE_CONV: "pointwise convolution",
     KernelKind.DEPTHWISE_CONV: "depthwise convolution", KernelKind.GROUPED_CONV: "grouped convolution",
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """One kernel the runtime launches: its kind, the ONNX ops it fuses, its work and the data it touches."""
-
-    name: str  # the first fused node's name
-    kind: KernelKind
-    ops: tuple[str, ...]
-    flops: float  # 2 x multiply-adds for conv and linear; one op per element (per window tap) otherwise
-    activation_elems: int  # elements read from and written to activations
-    weight_elems: int
-    detail: str = ""
-    lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
-    reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
-    role: str = GENERIC  # what it is in the vocabulary of standard networks (:data:`ROLES`)
-    exp_elems: int = 0  # outputs of an exp-based activation it computes, on its own or fused (:data:`EXP_BASED`)
-
-    @property
-    def generic(self) -> bool:
-        """Priced as a plain data stream because its op is outside the cost model's vocabulary."""
-        return self.role == GENERIC
-
-    @property
-    def size(self) -> SizeClass:
-        return size_class(self.flops)
-
-    def bytes(self, bytes_per_elem: float) -> float:
-        return (self.activation_elems + self.weight_elems) * bytes_per_elem
-
-
-class _Graph:
-    """Shapes, constants and consumers of one shape-inferred ONNX graph."""
-
-    def __init__(self, model: onnx.ModelProto) -> None:
-        graph = model.graph
-        self.nodes = list(graph.node)
-        self.consts = {i.name: tuple(i.dims) for i in graph.initializer}
-        self.shapes: dict[str, tuple[int, ...]] = dict(self.consts)
-        for vi in [*graph.input, *graph.value_info, *graph.output]:
-            dims = vi.type.tensor_type.shape.dim
-            if dims and all(d.dim_value > 0 for d in dims):
-                self.shapes[vi.name] = tuple(d.dim_value for d in dims)
-        self.outputs = {o.name for o in graph.output}
-        self.inputs = {i.name for i in graph.input} - set(self.consts)
-        self.consumers: Counter[str] = Counter()  # set by kernels() once the nodes that really run are known
-        self.producers: dict[str, onnx.NodeProto] = {}  # likewise
-
-    def shape(self, name: str, node: onnx.NodeProto) -> tuple[int, ...]:
-        if name not in self.shapes:
-            raise ModelLoadError(
-                f"cannot tell the shape of '{name}' (input of node '{node.name or node.op_type}'); give the model "
-                "static input shapes"
-            )
-        return self.shapes[name]
-
-    def only_consumer(self, name: str) -> bool:
-        return self.consumers[name] == 1 and name not in self.outputs
-
-
-def _ints(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:
-    for a in node.attribute:
-        if a.name == name:
-            value = onnx.helper.get_attribute_value(a)
-            return [int(v) for v in value] if isinstance(value, list | tuple) else [int(value)]
-    return default
 
 
 #: A channel-blocked runtime's dense and pointwise convs compute up to ``FILTER_SET`` output blocks per pass over
@@ -172,9 +108,9 @@ def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int) -> float:
     return read * cout / pad_channels(cout, block) * sets
 
 
-def _conv(g: _Graph, node: onnx.NodeProto, block: int) -> tuple[KernelKind, float, int, str, float]:
+def _conv(g: Graph, node: onnx.NodeProto, block: int) -> tuple[KernelKind, float, int, str, float]:
     x, w, y = g.shape(node.input[0], node), g.shape(node.input[1], node), g.shape(node.output[0], node)
-    (groups,) = _ints(node, "group", [1])
+    (groups,) = ints(node, "group", [1])
     cin, cout, window = x[1], w[0], prod(w[2:])
     macs = prod(y) * (cin // groups) * window
     if groups > 1 and groups == cin:
@@ -183,22 +119,22 @@ def _conv(g: _Graph, node: onnx.NodeProto, block: int) -> tuple[KernelKind, floa
         kind = KernelKind.GROUPED_CONV
     else:
         kind = KernelKind.POINTWISE_CONV if window == 1 else KernelKind.CONV
-    stride = _ints(node, "strides", [1])[0]
+    stride = ints(node, "strides", [1])[0]
     detail = f"{cin}x{'x'.join(map(str, x[2:]))} -> {cout}x{'x'.join(map(str, y[2:]))} k{w[2]} s{stride} g{groups}"
     return kind, 2.0 * macs, prod(w), detail, _lanes_used(kind, cin, cout, block)
 
 
-def _linear(g: _Graph, node: onnx.NodeProto) -> tuple[float, int]:
+def _linear(g: Graph, node: onnx.NodeProto) -> tuple[float, int]:
     a, b = g.shape(node.input[0], node), g.shape(node.input[1], node)
-    k = a[-2] if _ints(node, "transA", [0])[0] else a[-1]
+    k = a[-2] if ints(node, "transA", [0])[0] else a[-1]
     out = prod(g.shape(node.output[0], node))
     weights = prod(b) if node.input[1] in g.consts else 0
     return 2.0 * out * k, weights
 
 
-def _flops_per_elem(node: onnx.NodeProto, g: _Graph) -> float:
+def _flops_per_elem(node: onnx.NodeProto, g: Graph) -> float:
     if node.op_type in ("AveragePool", "MaxPool"):
-        return float(prod(_ints(node, "kernel_shape", [1])))
+        return float(prod(ints(node, "kernel_shape", [1])))
     if node.op_type in ("GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax"):
         return prod(g.shape(node.input[0], node)) / max(1, prod(g.shape(node.output[0], node)))
     return 1.0
@@ -219,20 +155,26 @@ class KernelRules:
             op costs a reorder out of the layout and back. 1: plain NCHW.
         fuses: the activations it runs in the kernel of the conv, linear layer or add before them.
         folds_zeros: its converter folds multiplies by zero constants and what is computed from constants alone.
+        channels_last: it keeps 4-D activations NHWC, transposing what only works on NCHW
+            (:class:`~edgebench.costmodel.layouts.ChannelsLast`).
     """
 
     channel_block: int = 1
     fuses: frozenset[str] = frozenset(FUSIBLE_ACTIVATIONS)
     folds_zeros: bool = False
+    channels_last: bool = False
 
     @classmethod
     def of(cls, backend: str | None, channel_block: int = 1, fuses: Collection[str] | None = None) -> KernelRules:
         """The rules of ``backend``'s runtime: ``fuses`` when given, else its default (:data:`FUSES`; every
-        activation for an unnamed one), and its converter's zero folding (:data:`FOLDS_ZEROS`)."""
+        activation for an unnamed one), and its converter's zero folding (:data:`FOLDS_ZEROS`) and layout
+        (:data:`CHANNELS_LAST`)."""
         fused = frozenset(fuses) if fuses is not None else FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
-        return cls(channel_block, fused, backend in FOLDS_ZEROS)
+        return cls(channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST)
 
 
+#: Runtimes that keep activations channels-last (NHWC): LiteRT, whose converter transposes the NCHW graph.
+CHANNELS_LAST = frozenset({"tflite"})
 #: The rules of a runtime not named: plain NCHW, every activation fused, nothing folded.
 ANY_RUNTIME = KernelRules()
 
@@ -248,7 +190,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         model = shape_inference.infer_shapes(model, data_prop=True)
     except Exception as e:  # onnx raises InferenceError and friends
         raise ModelLoadError(f"ONNX shape inference failed ({str(e).splitlines()[0][:160]})") from None
-    g = _Graph(model)
+    g = Graph(model)
     nodes, static, folded = g.nodes, set(g.consts), set[str]()
     if rules.folds_zeros:
         nodes, folded = fold_zeros(nodes, constants(model.graph), RUN_ON_CONSTANTS)
@@ -264,7 +206,8 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
     for idx, n in enumerate(nodes):
         for i in n.input:
             by_input.setdefault(i, []).append(idx)
-    layout = _Layout(g, channel_block)
+    layout, nhwc = BlockedLayout(g, channel_block), ChannelsLast(g, rules.channels_last)
+    out += nhwc.inputs(nodes)
     for idx, node in enumerate(nodes):
         op = node.op_type
         dynamic = [i for i in node.input if i and i not in static]
@@ -276,7 +219,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
             if not dynamic or op in ("Shape", "Constant", "ConstantOfShape"):
                 static.update(node.output)
             else:
-                out += layout.unblocked(dynamic)
+                out += layout.unblocked(dynamic) + nhwc.relabels(node, dynamic)
             continue
         ops, tail, summed = [op], node, 0
         while True:
@@ -299,6 +242,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
             ops.append(tail.op_type)
         blocked = layout.runs_blocked(node, dynamic)
         out += layout.reorders(node, tail, dynamic, blocked)
+        out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         kernel = _kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed)
         exp_elems = prod(g.shape(tail.output[0], tail)) if EXP_BASED & set(ops) else 0
         out.append(dataclasses.replace(kernel, exp_elems=exp_elems) if exp_elems else kernel)
@@ -308,85 +252,6 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
 #: Activations that evaluate an exponential per element (a range reduction and a polynomial: tens of vector ops),
 #: compute-bound on CPUs whether they run on their own or fused into a conv; a profile's ``exp_gelems`` prices them.
 EXP_BASED = {"Sigmoid", "Tanh", "Elu", "Selu", "Softmax", "Gelu", "Erf", "Exp"}
-#: The activations ONNX Runtime's NCHWc transformer runs on the blocked layout (others read plain tensors).
-BLOCKED_ACTIVATIONS = {"Relu", "Sigmoid", "Tanh"}
-REORDER = "layout reorder (into or out of the runtime's channel-blocked layout)"
-#: Channel counts a plain tensor must be a multiple of to be reordered into the blocked layout (padded to a block).
-REORDER_ALIGN = 4
-
-
-class _Layout:
-    """Which tensors a channel-blocked runtime keeps blocked, and the reorder kernels it runs between layouts.
-
-    The rules are ONNX Runtime's NCHWc transformer's on x86, as its optimised graphs show them (the reorders of
-    the twelve standard families and of the default space match them one for one). A dense convolution runs
-    blocked when it reads a blocked tensor (padded to whole blocks), fewer channels than a block (read plain as
-    they are) or a multiple of four channels (reordered in); a depthwise one when its channels are a multiple of
-    four; another grouped one on whole blocks. Pooling runs blocked on whole blocks; a concatenation along the
-    channels of blocked whole-block inputs; an add or multiply of blocked inputs of one shape (a squeeze-excite
-    gate's broadcast multiply does not); batch norm, resize, ReLU, sigmoid and tanh on a blocked input. Any other
-    op reading a blocked tensor gets it reordered out of the layout first (a ReorderOutput kernel, once per
-    tensor), and a blocked op reading a plain tensor gets it reordered in (ReorderInput)."""
-
-    def __init__(self, g: _Graph, block: int) -> None:
-        self.g, self.block = g, block
-        self.blocked: set[str] = set()
-        self.reordered: set[tuple[str, bool]] = set()
-
-    def runs_blocked(self, node: onnx.NodeProto, dynamic: list[str]) -> bool:
-        if self.block <= 1:
-            return False
-        op, b = node.op_type, self.block
-        channels = [self.g.shape(i, node)[1] if len(self.g.shape(i, node)) == 4 else 0 for i in dynamic]
-        if op == "Conv":
-            w = self.g.shape(node.input[1], node)
-            (groups,) = _ints(node, "group", [1])
-            cout, cin = w[0], w[1] * groups
-            if groups == 1:  # a blocked input padded to whole blocks is read as it is
-                return cin < b or cin % REORDER_ALIGN == 0 or dynamic[0] in self.blocked
-            if w[1] == 1 and cout == groups:  # depthwise
-                return cout % REORDER_ALIGN == 0
-            return cin % b == 0 and cout // groups % b == 0
-        inputs_blocked = all(i in self.blocked for i in dynamic)
-        if op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):  # a global one on a blocked input
-            whole = channels[0] > 0 and channels[0] % b == 0
-            return whole and (op in ("MaxPool", "AveragePool") or inputs_blocked)
-        if op == "Concat":
-            whole = all(c > 0 and c % b == 0 for c in channels)
-            return _ints(node, "axis", [0])[0] == 1 and whole and inputs_blocked
-        if op in ("Add", "Sum", "Mul"):
-            return inputs_blocked and len({self.g.shape(i, node) for i in dynamic}) == 1
-        return op in BLOCKED_ACTIVATIONS | {"BatchNormalization", "Resize", "Upsample"} and inputs_blocked
-
-    def reorders(self, node: onnx.NodeProto, tail: onnx.NodeProto, dynamic: list[str], blocked: bool
-                 ) -> list[Kernel]:  # fmt: skip
-        """The reorders before the kernel from ``node`` to ``tail``, which runs ``blocked`` or not; notes the layout
-        of its output."""
-        if not blocked:
-            return self.unblocked(dynamic)
-        self.blocked.add(tail.output[0])
-        reads_plain = node.op_type == "Conv" and self.g.shape(dynamic[0], node)[1] < self.block
-        if reads_plain:
-            return self.unblocked(dynamic)
-        return self._reorder([i for i in dynamic if i not in self.blocked], into=True)
-
-    def unblocked(self, dynamic: list[str]) -> list[Kernel]:
-        """The reorders out of the layout of a plain-layout op's blocked inputs."""
-        return self._reorder([i for i in dynamic if i in self.blocked], into=False)
-
-    def unblocked_outputs(self) -> list[Kernel]:
-        """The graph outputs left in the blocked layout, reordered out of it."""
-        return self._reorder(sorted(self.g.outputs & self.blocked), into=False)
-
-    def _reorder(self, names: list[str], into: bool) -> list[Kernel]:
-        """A reorder of each tensor in ``names`` into (or out of) the layout, read and written once; once per
-        tensor and direction, however many ops read it."""
-        todo = [n for n in names if (n, into) not in self.reordered]
-        self.reordered.update((n, into) for n in todo)
-        op = "ReorderInput" if into else "ReorderOutput"
-        sizes = [prod(self.g.shapes[n]) for n in todo]
-        return [Kernel(f"reorder {n}", KernelKind.ELEMENTWISE, (op,), float(e), 2 * e, 0, role=REORDER)
-                for n, e in zip(todo, sizes, strict=True)]  # fmt: skip
 
 
 def _absorbs(op: str, ops: list[str]) -> set[str]:
@@ -396,7 +261,7 @@ def _absorbs(op: str, ops: list[str]) -> set[str]:
     return ACTIVATION & FUSABLE if op in ABSORB_ACT else set()
 
 
-def _swish(g: _Graph, tail: onnx.NodeProto, consumers: list[onnx.NodeProto]) -> bool:
+def _swish(g: Graph, tail: onnx.NodeProto, consumers: list[onnx.NodeProto]) -> bool:
     """Whether ``tail``'s output feeds exactly a Sigmoid and a Mul of it with that sigmoid (x * sigmoid(x))."""
     x = tail.output[0]
     if len(consumers) != 2 or x in g.outputs:
@@ -409,7 +274,7 @@ def _swish(g: _Graph, tail: onnx.NodeProto, consumers: list[onnx.NodeProto]) -> 
     )  # fmt: skip
 
 
-def _sums_into(g: _Graph, ops: list[str], tail: onnx.NodeProto, add: onnx.NodeProto, static: set[str]) -> bool:
+def _sums_into(g: Graph, ops: list[str], tail: onnx.NodeProto, add: onnx.NodeProto, static: set[str]) -> bool:
     """Whether a blocked-layout conv adds ``add``'s other operand in its own epilogue: a two-input ``Add`` of
     same-shape activations, before any activation."""
     if add.op_type != "Add" or set(ops) - {"Conv", "BatchNormalization"} or len(add.input) != 2:
@@ -419,7 +284,7 @@ def _sums_into(g: _Graph, ops: list[str], tail: onnx.NodeProto, add: onnx.NodePr
 
 
 def _kernel(
-    g: _Graph,
+    g: Graph,
     node: onnx.NodeProto,
     tail: onnx.NodeProto,
     ops: tuple[str, ...],
@@ -455,7 +320,7 @@ def _kernel(
     return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, role=role)
 
 
-def _role(g: _Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:
+def _role(g: Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:
     """What a kernel that is not a conv or linear layer is: a multiply is named for the pattern it closes."""
     if node.op_type == "Mul" and len(dynamic) == 2:
         a, b = (g.shape(i, node) for i in dynamic)

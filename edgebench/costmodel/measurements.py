@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgebench.costmodel.kernels import ANY_RUNTIME, Kernel, KernelRules, load_kernels, module_kernels
+from edgebench.costmodel.graph import Kernel
+from edgebench.costmodel.kernels import ANY_RUNTIME, KernelRules, load_kernels, module_kernels
 from edgebench.exceptions import ConfigError, ModelLoadError, UnknownNameError
 from edgebench.nets import net_entry
 from edgebench.nets.nb201 import nb201

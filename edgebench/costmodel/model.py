@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgebench.costmodel.kernels import Kernel, KernelRules
+from edgebench.costmodel.graph import Kernel
+from edgebench.costmodel.kernels import KernelRules
 from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-3"
+COST_MODEL_VERSION = "roofline-4"
 
 KINDS = tuple(KernelKind)
 SIZES = tuple(SizeClass)
@@ -101,7 +102,7 @@ def calibration_for(profile: DeviceProfile, backend: str, precision: Precision) 
 
 def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
     """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block, the activations it
-    fuses (the profile's, else the runtime's default) and its converter's zero folding."""
+    fuses (the profile's, else the runtime's default), and its converter's zero folding and layout."""
     return KernelRules.of(backend, profile.channel_block(backend), profile.fuses(backend))
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from edgebench.costmodel.calibrate import MIN_SHARE, FlopsLinear, calibrate_profile, calibration_record, fit, split
-from edgebench.costmodel.kernels import Kernel
+from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.measurements import MeasuredNetwork
 from edgebench.costmodel.model import CostParams, KernelTable, params_for
 from edgebench.devices import get_device, load_profile

@@ -11,7 +11,8 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.costmodel.kernels import REORDER, KernelRules, kernels, load_kernels
+from edgebench.costmodel.kernels import KernelRules, kernels, load_kernels
+from edgebench.costmodel.layouts import REORDER
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
@@ -274,11 +275,42 @@ def test_each_runtime_fuses_its_own_activations() -> None:
     shapes = {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1]}
     hs, sw = _graph(hswish, shapes, "y", [1, 4, 8, 8]), _graph(swish, shapes, "y", [1, 4, 8, 8])
     assert [k.ops for k in kernels(hs, KernelRules.of("onnxruntime"))] == [("Conv", "HardSwish")]
-    assert [k.ops for k in kernels(hs, KernelRules.of("tflite"))] == [("Conv",), ("HardSwish",)]  # XNNPACK: clamps only
+    litert = [("Transpose",), ("Conv",), ("HardSwish",)]  # its input transposed to NHWC; XNNPACK fuses clamps only
+    assert [k.ops for k in kernels(hs, KernelRules.of("tflite"))] == litert
     assert [k.ops for k in kernels(sw, KernelRules.of("openvino"))] == [("Conv", "Sigmoid", "Mul")]
     assert [k.exp_elems for k in kernels(sw, KernelRules.of("openvino"))] == [4 * 8 * 8]  # the fused swish's
     assert [k.exp_elems for k in kernels(sw, KernelRules.of("onnxruntime"))] == [0, 4 * 8 * 8, 0]
-    assert [k.exp_elems for k in kernels(hs, KernelRules.of("tflite"))] == [0, 0]  # hard-swish has no exponential
+    assert [k.exp_elems for k in kernels(hs, KernelRules.of("tflite"))] == [0, 0, 0]  # hard-swish has no exponential
     assert [k.ops for k in kernels(sw, KernelRules.of("onnxruntime"))] == [("Conv",), ("Sigmoid",), ("Mul",)]
     stated = KernelRules.of("tflite", fuses=["Relu", "HardSwish"])  # a profile's own list wins over the default
-    assert [k.ops for k in kernels(hs, stated)] == [("Conv", "HardSwish")]
+    assert [k.ops for k in kernels(hs, stated)] == [("Transpose",), ("Conv", "HardSwish")]
+
+
+def _shuffle_then_flatten() -> onnx.ModelProto:
+    """A channel shuffle between two convs, then a flatten of a 2x2 map before a linear layer (as VGG's)."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["a"], name="conv1"),
+        helper.make_node("Reshape", ["a", "split"], ["g"], name="groups"),
+        helper.make_node("Transpose", ["g"], ["t"], name="shuffle", perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["t", "merge"], ["s"], name="merge"),
+        helper.make_node("Conv", ["s", "w"], ["b"], name="conv2", strides=[4, 4]),
+        helper.make_node("Flatten", ["b"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "fc"], ["y"], name="fc", transB=1),
+    ]
+    model = _graph(nodes, {"x": [1, 8, 8, 8], "w": [8, 8, 1, 1], "fc": [10, 32]}, "y", [1, 10])
+    model.graph.initializer.extend([
+        numpy_helper.from_array(np.array([1, 2, 4, 8, 8], np.int64), "split"),
+        numpy_helper.from_array(np.array([1, 8, 8, 8], np.int64), "merge"),
+    ])  # fmt: skip
+    return model
+
+
+def test_a_channels_last_runtime_transposes_around_reshapes_of_maps() -> None:
+    transposed = [k.name for k in kernels(_shuffle_then_flatten(), KernelRules.of("tflite")) if "Transpose" in k.ops]
+    # as LiteRT's converted ShuffleNetV2 runs it (49 TRANSPOSE ops: 1 + 3 per shuffle) and VGG-16 (2)
+    assert transposed == ["transpose x", "transpose a", "shuffle", "transpose s", "transpose b"]
+    assert [k.name for k in kernels(_shuffle_then_flatten(), KernelRules.of("openvino")) if "Transpose" in k.ops] == [
+        "shuffle"
+    ]
+    into = next(k for k in kernels(_shuffle_then_flatten(), KernelRules.of("tflite")) if k.name == "transpose a")
+    assert into.activation_elems == 2 * 8 * 8 * 8 and into.kind is KernelKind.ELEMENTWISE

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from edgebench.costmodel.kernels import Kernel
+from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.model import CostParams, effective_peak, estimate, params_for
 from edgebench.devices import get_device
 from edgebench.devices.profile import Calibration, FitError

@@ -1,0 +1,143 @@
+"""The activation layouts runtimes keep, as far as they cost kernels of their own: ONNX Runtime's channel-blocked
+NCHWc (:class:`BlockedLayout`, reorders into and out of it) and LiteRT's channels-last NHWC (:class:`ChannelsLast`,
+transposes around what only works on NCHW)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from math import prod
+
+import onnx
+
+from edgebench.costmodel.graph import Graph, Kernel, ints
+from edgebench.types import KernelKind
+
+#: The activations ONNX Runtime's NCHWc transformer runs on the blocked layout (others read plain tensors).
+BLOCKED_ACTIVATIONS = {"Relu", "Sigmoid", "Tanh"}
+REORDER = "layout reorder (into or out of the runtime's channel-blocked layout)"
+#: Channel counts a plain tensor must be a multiple of to be reordered into the blocked layout (padded to a block).
+REORDER_ALIGN = 4
+
+
+class BlockedLayout:
+    """Which tensors a channel-blocked runtime keeps blocked, and the reorder kernels it runs between layouts.
+
+    The rules are ONNX Runtime's NCHWc transformer's on x86, as its optimised graphs show them (the reorders of
+    the twelve standard families and of the default space match them one for one). A dense convolution runs
+    blocked when it reads a blocked tensor (padded to whole blocks), fewer channels than a block (read plain as
+    they are) or a multiple of four channels (reordered in); a depthwise one when its channels are a multiple of
+    four; another grouped one on whole blocks. Pooling runs blocked on whole blocks; a concatenation along the
+    channels of blocked whole-block inputs; an add or multiply of blocked inputs of one shape (a squeeze-excite
+    gate's broadcast multiply does not); batch norm, resize, ReLU, sigmoid and tanh on a blocked input. Any other
+    op reading a blocked tensor gets it reordered out of the layout first (a ReorderOutput kernel, once per
+    tensor), and a blocked op reading a plain tensor gets it reordered in (ReorderInput)."""
+
+    def __init__(self, g: Graph, block: int) -> None:
+        self.g, self.block = g, block
+        self.blocked: set[str] = set()
+        self.reordered: set[tuple[str, bool]] = set()
+
+    def runs_blocked(self, node: onnx.NodeProto, dynamic: list[str]) -> bool:
+        if self.block <= 1:
+            return False
+        op, b = node.op_type, self.block
+        channels = [self.g.shape(i, node)[1] if len(self.g.shape(i, node)) == 4 else 0 for i in dynamic]
+        if op == "Conv":
+            w = self.g.shape(node.input[1], node)
+            (groups,) = ints(node, "group", [1])
+            cout, cin = w[0], w[1] * groups
+            if groups == 1:  # a blocked input padded to whole blocks is read as it is
+                return cin < b or cin % REORDER_ALIGN == 0 or dynamic[0] in self.blocked
+            if w[1] == 1 and cout == groups:  # depthwise
+                return cout % REORDER_ALIGN == 0
+            return cin % b == 0 and cout // groups % b == 0
+        inputs_blocked = all(i in self.blocked for i in dynamic)
+        if op in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):  # a global one on a blocked input
+            whole = channels[0] > 0 and channels[0] % b == 0
+            return whole and (op in ("MaxPool", "AveragePool") or inputs_blocked)
+        if op == "Concat":
+            whole = all(c > 0 and c % b == 0 for c in channels)
+            return ints(node, "axis", [0])[0] == 1 and whole and inputs_blocked
+        if op in ("Add", "Sum", "Mul"):
+            return inputs_blocked and len({self.g.shape(i, node) for i in dynamic}) == 1
+        return op in BLOCKED_ACTIVATIONS | {"BatchNormalization", "Resize", "Upsample"} and inputs_blocked
+
+    def reorders(self, node: onnx.NodeProto, tail: onnx.NodeProto, dynamic: list[str], blocked: bool
+                 ) -> list[Kernel]:  # fmt: skip
+        """The reorders before the kernel from ``node`` to ``tail``, which runs ``blocked`` or not; notes the layout
+        of its output."""
+        if not blocked:
+            return self.unblocked(dynamic)
+        self.blocked.add(tail.output[0])
+        reads_plain = node.op_type == "Conv" and self.g.shape(dynamic[0], node)[1] < self.block
+        if reads_plain:
+            return self.unblocked(dynamic)
+        return self._reorder([i for i in dynamic if i not in self.blocked], into=True)
+
+    def unblocked(self, dynamic: list[str]) -> list[Kernel]:
+        """The reorders out of the layout of a plain-layout op's blocked inputs."""
+        return self._reorder([i for i in dynamic if i in self.blocked], into=False)
+
+    def unblocked_outputs(self) -> list[Kernel]:
+        """The graph outputs left in the blocked layout, reordered out of it."""
+        return self._reorder(sorted(self.g.outputs & self.blocked), into=False)
+
+    def _reorder(self, names: list[str], into: bool) -> list[Kernel]:
+        """A reorder of each tensor in ``names`` into (or out of) the layout, read and written once; once per
+        tensor and direction, however many ops read it."""
+        todo = [n for n in names if (n, into) not in self.reordered]
+        self.reordered.update((n, into) for n in todo)
+        op = "ReorderInput" if into else "ReorderOutput"
+        sizes = [prod(self.g.shapes[n]) for n in todo]
+        return [Kernel(f"reorder {n}", KernelKind.ELEMENTWISE, (op,), float(e), 2 * e, 0, role=REORDER)
+                for n, e in zip(todo, sizes, strict=True)]  # fmt: skip
+
+
+#: Ops whose NCHW graph input the converter transposes into NHWC (a graph of elementwise ops alone keeps its layout).
+LAYOUT_SENSITIVE = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
+TRANSPOSE = "layout transpose (a channels-last runtime's, into or out of NCHW)"
+
+
+class ChannelsLast:
+    """Where a runtime that keeps 4-D activations channels-last (LiteRT, converted from an NCHW graph) runs
+    transposes of its own: one into NHWC of each 4-D graph input a convolution or pooling reads; one to NCHW of a map
+    of more than one pixel that a reshape reads (its element order is NCHW's: a channel shuffle, a flatten before a
+    linear layer), and one back to NHWC of the result when an op other than a reshape or transpose reads it as a 4-D
+    map again. Each tensor is transposed once however many ops read it; ``enabled`` False (another runtime) adds
+    none."""
+
+    def __init__(self, g: Graph, enabled: bool) -> None:
+        self.g, self.enabled = g, enabled
+        self.first: set[str] = set()  # tensors held channels-first
+        self.done: set[str] = set()
+
+    def inputs(self, nodes: Iterable[onnx.NodeProto]) -> list[Kernel]:
+        """The transposes into NHWC of the 4-D graph inputs a convolution or pooling among ``nodes`` reads."""
+        read = {n.input[0] for n in nodes if n.op_type in LAYOUT_SENSITIVE}
+        return self._transpose(sorted(i for i in self.g.inputs & read if len(self.g.shapes.get(i, ())) == 4))
+
+    def relabels(self, node: onnx.NodeProto, dynamic: list[str]) -> list[Kernel]:
+        """The transposes before ``node``, an op that moves no data or an ONNX Transpose (priced as the op it is),
+        and the layout of its output."""
+        if not self.enabled or not dynamic:
+            return []
+        x = dynamic[0]
+        if x in self.first:
+            self.first.update(node.output)
+            return []
+        shape, out = self.g.shapes.get(x, ()), self.g.shapes.get(node.output[0])
+        if node.op_type == "Transpose" or len(shape) != 4 or prod(shape[2:]) == 1 or out == shape:
+            return []
+        self.first.update(node.output)
+        return self._transpose([x])
+
+    def reads(self, dynamic: list[str]) -> list[Kernel]:
+        """The transposes back into NHWC of the channels-first 4-D maps a kernel reads."""
+        return self._transpose([i for i in dynamic if i in self.first and len(self.g.shapes.get(i, ())) == 4])
+
+    def _transpose(self, names: list[str]) -> list[Kernel]:
+        todo = [n for n in names if n not in self.done] if self.enabled else []
+        self.done.update(todo)
+        sizes = [prod(self.g.shapes[n]) for n in todo]
+        return [Kernel(f"transpose {n}", KernelKind.ELEMENTWISE, ("Transpose",), float(e), 2 * e, 0, role=TRANSPOSE)
+                for n, e in zip(todo, sizes, strict=True)]  # fmt: skip
