@@ -18,7 +18,8 @@ grid prints every family's error at every size (the shape-transfer check per fam
 
 The priors both fits start from are probed on this CPU in the same run, before the timing
 (:mod:`edgebench.costmodel.probe`: the CPU behind the VM and its speed change between sessions, so the shipped host
-profile's priors belong to another machine); ``--shipped-priors`` starts from the shipped profile instead.
+profile's priors belong to another machine), with the rates at which ``--backend`` computes sigmoid, swish and the
+hard activations; ``--shipped-priors`` starts from the shipped profile instead.
 
 Prints nn-Meter's metrics per test set. ``--keep DIR`` keeps the ONNX files, a measurement CSV (``edgebench
 calibrate`` reads it too) and the probed profile (``probed/host.yaml``); ``--measurements DIR/measurements.csv``
@@ -50,7 +51,13 @@ from edgebench.backends import get_backend
 from edgebench.costmodel.calibrate import calibration_record, fit, with_calibration
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
-from edgebench.costmodel.probe import probe, with_probed_priors
+from edgebench.costmodel.probe import (
+    activation_summary,
+    probe,
+    probe_activations,
+    with_activation_rates,
+    with_probed_priors,
+)
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 from edgebench.exceptions import EdgebenchError, error_text
@@ -137,7 +144,9 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     if not args.shipped_priors:
         found = probe()  # with ONNX Runtime whatever the backend, as the shipped priors: they are the CPU's
         print(found.summary(), flush=True)
-        save_profile(with_probed_priors(host, found), out_dir / PROBED)
+        rates = probe_activations(host, args.backend)  # the runtime's own: they differ most between runtimes
+        print(f"  {activation_summary(args.backend, rates)}", flush=True)
+        save_profile(with_activation_rates(with_probed_priors(host, found), args.backend, rates), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}

@@ -3,7 +3,8 @@
 
 The CPU behind a VM changes between sessions, and with it every prior: ``--write PATH`` saves the host profile
 with the priors probed here (``--write edgebench/devices/profiles/host.yaml`` to update the shipped one; its
-``source`` fields then name this CPU and date). ``benchmarks/costmodel_host.py`` probes in its own run.
+``source`` fields then name this CPU and date), with each installed runtime's activation rates.
+``benchmarks/costmodel_host.py`` probes in its own run.
 
 Usage: python benchmarks/host_probe.py [--backend onnxruntime] [--runs 200] [--write PATH]
 """
@@ -14,7 +15,14 @@ import argparse
 import time
 from pathlib import Path
 
-from edgebench.costmodel.probe import probe, with_probed_priors
+from edgebench.backends.registry import is_available
+from edgebench.costmodel.probe import (
+    activation_summary,
+    probe,
+    probe_activations,
+    with_activation_rates,
+    with_probed_priors,
+)
 from edgebench.devices import get_device, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 
@@ -30,8 +38,12 @@ def main() -> None:
     print(found.summary())
     print(f"probed in {time.perf_counter() - started:.0f} s (p25 of {args.runs} runs per chain)")
     if args.write:
-        save_profile(with_probed_priors(get_device("host"), found), args.write,
-                     leading_comments(SHIPPED_DIR / "host.yaml"))  # fmt: skip
+        profile = with_probed_priors(get_device("host"), found)
+        for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
+            rates = probe_activations(profile, backend)
+            print(activation_summary(backend, rates))
+            profile = with_activation_rates(profile, backend, rates)
+        save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
         print(f"wrote {args.write}")
 
 

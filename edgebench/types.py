@@ -101,6 +101,12 @@ class KernelKind(str, Enum):
 FUSIBLE_ACTIVATIONS = (
     "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "PRelu", "Swish",
 )  # fmt: skip
+#: Activations that evaluate an exponential per element (a range reduction and a polynomial: tens of vector ops),
+#: compute-bound on CPUs whether they run on their own or fused into a conv.
+EXP_BASED = frozenset({"Sigmoid", "Tanh", "Elu", "Selu", "Softmax", "Gelu", "Erf", "Exp", "Swish"})
+#: Activations with a per-element cost of their own, fused or not, that a cost model may price at a rate: the
+#: exp-based ones and the piecewise-linear hard ones (a profile's runtime may state its own rates for them).
+PRICED_ACTIVATIONS = EXP_BASED | {"HardSwish", "HardSigmoid"}
 
 
 class SizeClass(str, Enum):

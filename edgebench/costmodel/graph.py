@@ -28,7 +28,8 @@ class Kernel:
     lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
     reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
     role: str = GENERIC  # what it is in the vocabulary of standard networks (``kernels.ROLES``)
-    exp_elems: int = 0  # outputs of an exp-based activation it computes, on its own or fused (``kernels.EXP_BASED``)
+    nonlinearity: str = ""  # the activation it computes at a per-element cost, fused or alone (PRICED_ACTIVATIONS)
+    nonlinear_elems: int = 0  # that activation's outputs
 
     @property
     def generic(self) -> bool:

@@ -4,8 +4,9 @@ Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_pe
 efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
 profile that lists its caches and reduction half-depth refines this (see :class:`~edgebench.devices.profile.
 CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind takes at least its activation
-bytes over that share of the fastest level's bandwidth, and ``exp_gelems`` prices exp-based activations (a floor
-for a standalone one, added to the conv one is fused into). The parameters come from the profile: its calibration
+bytes over that share of the fastest level's bandwidth, and activations with a per-element cost are priced at a
+rate (a floor for a standalone one, added to the conv one is fused into): the runtime's own where its profile
+states one, else ``exp_gelems`` for the exp-based ones. The parameters come from the profile: its calibration
 for the backend and precision when it has one, else its priors. Every number this module returns is an
 estimate (``source=estimated``).
 """
@@ -20,12 +21,13 @@ import numpy as np
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
 from edgebench.devices.profile import Calibration, DeviceProfile
-from edgebench.types import KernelKind, Precision, SizeClass, Source
+from edgebench.types import EXP_BASED, PRICED_ACTIVATIONS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
 COST_MODEL_VERSION = "roofline-4"
 
 KINDS = tuple(KernelKind)
+NONLINEARITIES = tuple(sorted(PRICED_ACTIVATIONS))
 SIZES = tuple(SizeClass)
 BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
 
@@ -47,7 +49,7 @@ class CostParams:
     caches: tuple[tuple[float, float], ...] = ()  # (size MB, bandwidth GB/s), smallest first
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
-    exp_gelems: float = 0.0  # exp-based activation elements per ns at these threads (0: priced by bytes alone)
+    activation_gelems: Mapping[str, float] = field(default_factory=dict)  # per ns at these threads, by activation
 
     def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -141,8 +143,21 @@ def params_for(
         caches=tuple((c.size_mb.value, c.bandwidth_gbps.value) for c in cm.caches),
         reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
         stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
-        exp_gelems=cm.exp_gelems.value * thread_share(profile, threads) if cm.exp_gelems else 0.0,
+        activation_gelems=activation_rates(profile, backend, threads),
     )
+
+
+def activation_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, float]:
+    """Elements per ns, at ``threads`` threads, of each activation ``backend`` computes at a rate on the device: its
+    runtime's own where the profile states them, else the cost model's ``exp_gelems`` for the exp-based ones."""
+    cm = profile.cost_model
+    rates = dict.fromkeys(EXP_BASED, cm.exp_gelems.value) if cm.exp_gelems else {}
+    rates |= {name: rate.value for name, rate in profile.runtime(backend).activation_gelems.items()}
+    return {name: rate * thread_share(profile, threads) for name, rate in rates.items()}
+
+
+def _index(nonlinearity: str) -> int:
+    return NONLINEARITIES.index(nonlinearity) if nonlinearity else -1
 
 
 @dataclass(frozen=True)
@@ -157,7 +172,8 @@ class KernelTable:
     depth: np.ndarray  # reduction depth of conv and linear kernels, 0 for the rest
     activations: np.ndarray  # activation elements read and written
     weights: np.ndarray  # weight elements read
-    exp: np.ndarray  # outputs of an exp-based activation computed
+    nonlinearity: np.ndarray  # index into NONLINEARITIES of the activation it computes at a rate, -1 for none
+    nonlinear: np.ndarray  # that activation's outputs
     networks: int
 
     @classmethod
@@ -172,7 +188,8 @@ class KernelTable:
             depth=np.array([k.reduction_depth for _, k in flat], dtype=np.float64),
             activations=np.array([k.activation_elems for _, k in flat], dtype=np.float64),
             weights=np.array([k.weight_elems for _, k in flat], dtype=np.float64),
-            exp=np.array([k.exp_elems for _, k in flat], dtype=np.float64),
+            nonlinearity=np.array([_index(k.nonlinearity) for _, k in flat], dtype=np.int64),
+            nonlinear=np.array([k.nonlinear_elems for _, k in flat], dtype=np.float64),
             networks=len(networks),
         )
 
@@ -189,19 +206,21 @@ class KernelTable:
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
-            return self._with_exp(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
+            return self._with_activation(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / 1e6
-        return self._with_exp(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
+        ms = self._with_activation(np.maximum.reduce([compute, memory, issue]), p)
+        return ms + weights + p.overhead_per_layer_ms
 
-    def _with_exp(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
-        """``ms`` with the exp-based activations' cost: a floor for a standalone one, added to a fused one's."""
-        if not p.exp_gelems:
-            return ms
-        exp = self.exp / (p.exp_gelems * 1e6)
+    def _with_activation(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
+        """``ms`` with the cost of the activations priced at a rate: a floor for a standalone one, added to the
+        time of the kernel one is fused into."""
+        known = [p.activation_gelems.get(name, 0.0) for name in NONLINEARITIES]
+        rates = np.array([*known, 0.0])[self.nonlinearity]  # index -1 (no such activation): no rate
+        act = np.divide(self.nonlinear, rates * 1e6, out=np.zeros_like(ms), where=rates > 0)
         standalone = self.kind == KINDS.index(KernelKind.ACTIVATION)
-        return np.where(standalone, np.maximum(ms, exp), ms + exp)
+        return np.where(standalone, np.maximum(ms, act), ms + act)
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -21,9 +21,10 @@ import numpy as np
 from torch import nn
 
 from edgebench.backends import get_backend
-from edgebench.costmodel.kernels import FILTER_SET
+from edgebench.costmodel.kernels import FILTER_SET, module_kernels
+from edgebench.costmodel.model import rules_for
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
-from edgebench.devices.profile import DeviceProfile
+from edgebench.devices.profile import DeviceProfile, Runtime
 from edgebench.model import from_module, load_onnx
 from edgebench.types import Precision
 
@@ -133,6 +134,52 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
         4 * narrow: gflops[4 * narrow]}, gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, sigmoid,
         weights,
     )  # fmt: skip
+
+
+#: Activation rates as a profile's runtime states them: name -> {value, source, note} (Gelem/s of one core).
+Rates = dict[str, dict[str, Any]]
+#: The activations :func:`probe_activations` times after a 1x1 conv, by the name the cost model prices them under.
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "Sigmoid": nn.Sigmoid, "Swish": nn.SiLU, "HardSwish": nn.Hardswish, "HardSigmoid": nn.Hardsigmoid,
+}  # fmt: skip
+
+
+def probe_activations(profile: DeviceProfile, backend: str, runs: int = 100) -> Rates:
+    """Billions of elements per second one core of ``backend`` computes of each activation of :data:`ACTIVATIONS`
+    as the runtime runs it after a 1x1 conv (fused or alone): the time a chain of conv + activation takes over a
+    chain of the convs alone. Only activations ``profile``'s rules for ``backend`` price as one kernel are kept (ONNX
+    Runtime's swish, a sigmoid and a multiply, is priced by its sigmoid's rate)."""
+    timer, c, hw = _Timer(backend, runs), 96, 56
+    rules, shape = rules_for(profile, backend), (1, c, hw, hw)
+    conv_ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, c, c, 1), shape)
+    found = {}
+    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): a 1x1 conv at {c}x{hw}x{hw}"
+    for name, act in ACTIVATIONS.items():
+        priced = [k.nonlinearity for k in module_kernels(_conv_then(c, act), shape, rules)]
+        if priced.count(name) == 1:
+            ms = timer.per_kernel_ms(functools.partial(_conv_then, c, act), shape)
+            found[name] = _sourced(c * hw * hw / max(ms - conv_ms, 1e-6) / 1e6, f"{where} with and without it")
+    return found
+
+
+def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(channels, channels, 1), act())
+
+
+def with_activation_rates(profile: DeviceProfile, backend: str, rates: Rates) -> DeviceProfile:
+    """``profile`` with ``backend``'s ``activation_gelems`` set to ``rates`` (one core's, with their sources)."""
+    runtimes = [
+        Runtime.model_validate({**r.model_dump(), "activation_gelems": rates}) if r.backend == backend else r
+        for r in profile.runtimes
+    ]
+    return profile.model_copy(update={"runtimes": tuple(runtimes)})
+
+
+def activation_summary(backend: str, rates: Rates) -> str:
+    """One line of :func:`probe_activations`' figures."""
+    return f"{backend} activations after a 1x1 conv, Gelem/s: " + ", ".join(
+        f"{name} {rate['value']:.2f}" for name, rate in rates.items()
+    )
 
 
 class _Timer:

@@ -23,7 +23,8 @@ def _copy_numbers(node: Any, origin: str) -> Any:
 
 
 def like(name: str, template: DeviceProfile) -> DeviceProfile:
-    """A new, unreachable device ``name`` with ``template``'s runtimes and cost model as copied priors: its
+    """A new, unreachable device ``name`` with ``template``'s runtimes and cost model as copied priors (its
+    runtimes' activation rates too): its
     calibrations are dropped (they were fitted on the template's measurements) and an ``auto`` channel block (which
     reads this machine's CPU) is written out as the block it resolves to here.
 
@@ -32,7 +33,10 @@ def like(name: str, template: DeviceProfile) -> DeviceProfile:
     """
     data = template.model_dump(mode="json")
     cost = _copy_numbers({k: v for k, v in data["cost_model"].items() if k != "calibrations"}, template.name)
-    runtimes = [{**r, "channel_block": template.channel_block(r["backend"])} for r in data["runtimes"]]
+    runtimes = [
+        {**_copy_numbers(r, template.name), "channel_block": template.channel_block(r["backend"])}
+        for r in data["runtimes"]
+    ]
     return DeviceProfile.model_validate(
         {
             **data,

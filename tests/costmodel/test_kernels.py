@@ -278,9 +278,11 @@ def test_each_runtime_fuses_its_own_activations() -> None:
     litert = [("Transpose",), ("Conv",), ("HardSwish",)]  # its input transposed to NHWC; XNNPACK fuses clamps only
     assert [k.ops for k in kernels(hs, KernelRules.of("tflite"))] == litert
     assert [k.ops for k in kernels(sw, KernelRules.of("openvino"))] == [("Conv", "Sigmoid", "Mul")]
-    assert [k.exp_elems for k in kernels(sw, KernelRules.of("openvino"))] == [4 * 8 * 8]  # the fused swish's
-    assert [k.exp_elems for k in kernels(sw, KernelRules.of("onnxruntime"))] == [0, 4 * 8 * 8, 0]
-    assert [k.exp_elems for k in kernels(hs, KernelRules.of("tflite"))] == [0, 0, 0]  # hard-swish has no exponential
+    priced = [(k.nonlinearity, k.nonlinear_elems) for k in kernels(sw, KernelRules.of("openvino"))]
+    assert priced == [("Swish", 4 * 8 * 8)]  # the fused swish, priced whole
+    priced = [(k.nonlinearity, k.nonlinear_elems) for k in kernels(sw, KernelRules.of("onnxruntime"))]
+    assert priced == [("", 0), ("Sigmoid", 4 * 8 * 8), ("", 0)]  # a sigmoid, then a multiply by it
+    assert [k.nonlinearity for k in kernels(hs, KernelRules.of("tflite"))] == ["", "", "HardSwish"]
     assert [k.ops for k in kernels(sw, KernelRules.of("onnxruntime"))] == [("Conv",), ("Sigmoid",), ("Mul",)]
     stated = KernelRules.of("tflite", fuses=["Relu", "HardSwish"])  # a profile's own list wins over the default
     assert [k.ops for k in kernels(hs, stated)] == [("Transpose",), ("Conv", "HardSwish")]

@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 
 from edgebench.costmodel.model import params_for
-from edgebench.costmodel.probe import CONV_EFFICIENCY, Probe, with_probed_priors
+from edgebench.costmodel.probe import CONV_EFFICIENCY, Probe, with_activation_rates, with_probed_priors
 from edgebench.devices import get_device, load_profile, save_profile
+from edgebench.exceptions import ConfigError
 from edgebench.types import KernelKind, Precision
 
 FOUND = Probe(
@@ -36,3 +37,21 @@ def test_probed_figures_become_the_host_profiles_priors_with_their_sources(tmp_p
     save_profile(probed, tmp_path / "host.yaml")
     again = load_profile(tmp_path / "host.yaml")
     assert params_for(again, "onnxruntime", Precision.FP32) == params_for(probed, "onnxruntime", Precision.FP32)
+
+
+def test_a_runtimes_probed_activation_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    found = {"Swish": {"value": 0.84, "source": "probed"}, "HardSwish": {"value": 7.3, "source": "probed"}}
+    host = get_device("host")
+    rated = with_activation_rates(host, "openvino", found)
+    assert {n: r.value for n, r in rated.runtime("openvino").activation_gelems.items()} == {
+        "Swish": 0.84,
+        "HardSwish": 7.3,
+    }
+    assert rated.runtime("onnxruntime") == host.runtime("onnxruntime")  # another runtime keeps its own
+    saved = tmp_path / "host.yaml"
+    save_profile(rated, saved)
+    assert params_for(load_profile(saved), "openvino", Precision.FP32).activation_gelems["Swish"] == 0.84
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "host.yaml").write_text(saved.read_text().replace("  Swish:", "  Mish:"))
+    with pytest.raises(ConfigError, match=r"(?i)runtimes.1.activation_gelems.*maps activations .*unknown: mish"):
+        load_profile(tmp_path / "bad" / "host.yaml")
