@@ -52,10 +52,10 @@ from edgebench.costmodel.calibrate import calibration_record, fit, with_calibrat
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
-    activation_summary,
+    op_rates_summary,
     probe,
-    probe_activations,
-    with_activation_rates,
+    probe_op_rates,
+    with_op_rates,
     with_probed_priors,
 )
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
@@ -144,9 +144,9 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     if not args.shipped_priors:
         found = probe()  # with ONNX Runtime whatever the backend, as the shipped priors: they are the CPU's
         print(found.summary(), flush=True)
-        rates = probe_activations(host, args.backend)  # the runtime's own: they differ most between runtimes
-        print(f"  {activation_summary(args.backend, rates)}", flush=True)
-        save_profile(with_activation_rates(with_probed_priors(host, found), args.backend, rates), out_dir / PROBED)
+        rates = probe_op_rates(host, args.backend)  # the runtime's own: they differ most between runtimes
+        print(f"  {op_rates_summary(args.backend, rates)}", flush=True)
+        save_profile(with_op_rates(with_probed_priors(host, found), args.backend, rates), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}

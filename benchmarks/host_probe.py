@@ -17,10 +17,10 @@ from pathlib import Path
 
 from edgebench.backends.registry import is_available
 from edgebench.costmodel.probe import (
-    activation_summary,
+    op_rates_summary,
     probe,
-    probe_activations,
-    with_activation_rates,
+    probe_op_rates,
+    with_op_rates,
     with_probed_priors,
 )
 from edgebench.devices import get_device, save_profile
@@ -40,9 +40,9 @@ def main() -> None:
     if args.write:
         profile = with_probed_priors(get_device("host"), found)
         for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
-            rates = probe_activations(profile, backend)
-            print(activation_summary(backend, rates))
-            profile = with_activation_rates(profile, backend, rates)
+            rates = probe_op_rates(profile, backend)
+            print(op_rates_summary(backend, rates))
+            profile = with_op_rates(profile, backend, rates)
         save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
         print(f"wrote {args.write}")
 

@@ -104,9 +104,10 @@ FUSIBLE_ACTIVATIONS = (
 #: Activations that evaluate an exponential per element (a range reduction and a polynomial: tens of vector ops),
 #: compute-bound on CPUs whether they run on their own or fused into a conv.
 EXP_BASED = frozenset({"Sigmoid", "Tanh", "Elu", "Selu", "Softmax", "Gelu", "Erf", "Exp", "Swish"})
-#: Activations with a per-element cost of their own, fused or not, that a cost model may price at a rate: the
-#: exp-based ones and the piecewise-linear hard ones (a profile's runtime may state its own rates for them).
-PRICED_ACTIVATIONS = EXP_BASED | {"HardSwish", "HardSigmoid"}
+#: Ops with a per-element cost of their own that a cost model may price at a rate (a profile's runtime may state
+#: its own rates for them): the exp-based activations and the piecewise-linear hard ones, fused into a conv or
+#: alone, and transposes (a strided gather, not a stream: a channel shuffle, a channels-last runtime's layout).
+PRICED_OPS = EXP_BASED | {"HardSwish", "HardSigmoid", "Transpose"}
 
 
 class SizeClass(str, Enum):

@@ -28,8 +28,13 @@ class Kernel:
     lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
     reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
     role: str = GENERIC  # what it is in the vocabulary of standard networks (``kernels.ROLES``)
-    nonlinearity: str = ""  # the activation it computes at a per-element cost, fused or alone (PRICED_ACTIVATIONS)
-    nonlinear_elems: int = 0  # that activation's outputs
+    priced_op: str = ""  # the op it computes at a per-element rate of its own (PRICED_OPS), fused or alone
+    priced_elems: int = 0  # that op's outputs
+
+    @property
+    def alone(self) -> bool:
+        """Whether its priced op runs as a kernel of its own (not fused into a conv or linear layer)."""
+        return self.ops[0] == self.priced_op
 
     @property
     def generic(self) -> bool:

@@ -26,7 +26,7 @@ from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.searching.space import pad_channels
-from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_ACTIVATIONS, KernelKind
+from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, KernelKind
 
 WHERE = "edgebench's cost model"
 ADVICE = "it prices the kernels of CNNs; remove the op from the model, or time the model with `edgebench bench`"
@@ -244,18 +244,18 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         kernel = _kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed)
-        act = _nonlinearity(op, ops)
+        act = _priced_op(op, ops)
         elems = prod(g.shape(tail.output[0], tail)) if act else 0
-        out.append(dataclasses.replace(kernel, nonlinearity=act, nonlinear_elems=elems) if act else kernel)
+        out.append(dataclasses.replace(kernel, priced_op=act, priced_elems=elems) if act else kernel)
     return out + layout.unblocked_outputs()
 
 
-def _nonlinearity(op: str, ops: list[str]) -> str:
-    """The activation of :data:`~edgebench.types.PRICED_ACTIVATIONS` a kernel computes: ``Swish`` for a conv or
-    linear layer that fused x * sigmoid(x), else the first such op it runs ("" for none)."""
+def _priced_op(op: str, ops: list[str]) -> str:
+    """The op of :data:`~edgebench.types.PRICED_OPS` a kernel computes: ``Swish`` for a conv or linear layer that
+    fused x * sigmoid(x), else the first such op it runs ("" for none)."""
     if op in CONV | LINEAR and "Sigmoid" in ops and "Mul" in ops:
         return SWISH
-    return next((o for o in ops if o in PRICED_ACTIVATIONS), "")
+    return next((o for o in ops if o in PRICED_OPS), "")
 
 
 def _absorbs(op: str, ops: list[str]) -> set[str]:

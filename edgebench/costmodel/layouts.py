@@ -139,5 +139,5 @@ class ChannelsLast:
         todo = [n for n in names if n not in self.done] if self.enabled else []
         self.done.update(todo)
         sizes = [prod(self.g.shapes[n]) for n in todo]
-        return [Kernel(f"transpose {n}", KernelKind.ELEMENTWISE, ("Transpose",), float(e), 2 * e, 0, role=TRANSPOSE)
-                for n, e in zip(todo, sizes, strict=True)]  # fmt: skip
+        return [Kernel(f"transpose {n}", KernelKind.ELEMENTWISE, ("Transpose",), float(e), 2 * e, 0, role=TRANSPOSE,
+                       priced_op="Transpose", priced_elems=e) for n, e in zip(todo, sizes, strict=True)]  # fmt: skip

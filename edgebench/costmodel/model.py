@@ -21,13 +21,13 @@ import numpy as np
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
 from edgebench.devices.profile import Calibration, DeviceProfile
-from edgebench.types import EXP_BASED, PRICED_ACTIVATIONS, KernelKind, Precision, SizeClass, Source
+from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
 COST_MODEL_VERSION = "roofline-4"
 
 KINDS = tuple(KernelKind)
-NONLINEARITIES = tuple(sorted(PRICED_ACTIVATIONS))
+PRICED = tuple(sorted(PRICED_OPS))
 SIZES = tuple(SizeClass)
 BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
 
@@ -49,7 +49,7 @@ class CostParams:
     caches: tuple[tuple[float, float], ...] = ()  # (size MB, bandwidth GB/s), smallest first
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
-    activation_gelems: Mapping[str, float] = field(default_factory=dict)  # per ns at these threads, by activation
+    op_gelems: Mapping[str, float] = field(default_factory=dict)  # per ns at these threads, by activation
 
     def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -143,21 +143,21 @@ def params_for(
         caches=tuple((c.size_mb.value, c.bandwidth_gbps.value) for c in cm.caches),
         reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
         stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
-        activation_gelems=activation_rates(profile, backend, threads),
+        op_gelems=op_rates(profile, backend, threads),
     )
 
 
-def activation_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, float]:
-    """Elements per ns, at ``threads`` threads, of each activation ``backend`` computes at a rate on the device: its
-    runtime's own where the profile states them, else the cost model's ``exp_gelems`` for the exp-based ones."""
+def op_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, float]:
+    """Elements per ns, at ``threads`` threads, of each op ``backend`` computes at a rate of its own on the device:
+    its runtime's own where the profile states them, else the cost model's ``exp_gelems`` for the exp-based ones."""
     cm = profile.cost_model
     rates = dict.fromkeys(EXP_BASED, cm.exp_gelems.value) if cm.exp_gelems else {}
-    rates |= {name: rate.value for name, rate in profile.runtime(backend).activation_gelems.items()}
+    rates |= {name: rate.value for name, rate in profile.runtime(backend).op_gelems.items()}
     return {name: rate * thread_share(profile, threads) for name, rate in rates.items()}
 
 
-def _index(nonlinearity: str) -> int:
-    return NONLINEARITIES.index(nonlinearity) if nonlinearity else -1
+def _index(priced_op: str) -> int:
+    return PRICED.index(priced_op) if priced_op else -1
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,9 @@ class KernelTable:
     depth: np.ndarray  # reduction depth of conv and linear kernels, 0 for the rest
     activations: np.ndarray  # activation elements read and written
     weights: np.ndarray  # weight elements read
-    nonlinearity: np.ndarray  # index into NONLINEARITIES of the activation it computes at a rate, -1 for none
-    nonlinear: np.ndarray  # that activation's outputs
+    priced_op: np.ndarray  # index into PRICED of the op it computes at a rate of its own, -1 for none
+    priced: np.ndarray  # that op's outputs
+    alone: np.ndarray  # whether that op runs as a kernel of its own
     networks: int
 
     @classmethod
@@ -188,8 +189,9 @@ class KernelTable:
             depth=np.array([k.reduction_depth for _, k in flat], dtype=np.float64),
             activations=np.array([k.activation_elems for _, k in flat], dtype=np.float64),
             weights=np.array([k.weight_elems for _, k in flat], dtype=np.float64),
-            nonlinearity=np.array([_index(k.nonlinearity) for _, k in flat], dtype=np.int64),
-            nonlinear=np.array([k.nonlinear_elems for _, k in flat], dtype=np.float64),
+            priced_op=np.array([_index(k.priced_op) for _, k in flat], dtype=np.int64),
+            priced=np.array([k.priced_elems for _, k in flat], dtype=np.float64),
+            alone=np.array([k.alone for _, k in flat], dtype=bool),
             networks=len(networks),
         )
 
@@ -206,21 +208,20 @@ class KernelTable:
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
-            return self._with_activation(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
+            return self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / 1e6
-        ms = self._with_activation(np.maximum.reduce([compute, memory, issue]), p)
+        ms = self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p)
         return ms + weights + p.overhead_per_layer_ms
 
-    def _with_activation(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
-        """``ms`` with the cost of the activations priced at a rate: a floor for a standalone one, added to the
-        time of the kernel one is fused into."""
-        known = [p.activation_gelems.get(name, 0.0) for name in NONLINEARITIES]
-        rates = np.array([*known, 0.0])[self.nonlinearity]  # index -1 (no such activation): no rate
-        act = np.divide(self.nonlinear, rates * 1e6, out=np.zeros_like(ms), where=rates > 0)
-        standalone = self.kind == KINDS.index(KernelKind.ACTIVATION)
-        return np.where(standalone, np.maximum(ms, act), ms + act)
+    def _with_priced_ops(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
+        """``ms`` with the cost of the ops priced at a rate: a floor for one that runs alone, added to the time of
+        the kernel one is fused into."""
+        known = [p.op_gelems.get(name, 0.0) for name in PRICED]
+        rates = np.array([*known, 0.0])[self.priced_op]  # index -1 (no priced op): no rate
+        cost = np.divide(self.priced, rates * 1e6, out=np.zeros_like(ms), where=rates > 0)
+        return np.where(self.alone, np.maximum(ms, cost), ms + cost)
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -12,16 +12,18 @@ from __future__ import annotations
 import datetime
 import functools
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 from edgebench.backends import get_backend
-from edgebench.costmodel.kernels import FILTER_SET, module_kernels
+from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
 from edgebench.costmodel.model import rules_for
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
 from edgebench.devices.profile import DeviceProfile, Runtime
@@ -136,48 +138,75 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
     )  # fmt: skip
 
 
-#: Activation rates as a profile's runtime states them: name -> {value, source, note} (Gelem/s of one core).
+#: Op rates as a profile's runtime states them: name -> {value, source, note} (Gelem/s of one core).
 Rates = dict[str, dict[str, Any]]
-#: The activations :func:`probe_activations` times after a 1x1 conv, by the name the cost model prices them under.
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle of two groups: a reshape, a transpose and a reshape back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+#: The share of a conv's time an op must add to be timed at all (timings here vary by more than a few per cent).
+NOISE = 0.1
+#: The ops :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model prices them under.
+PROBED_OPS: dict[str, Callable[[], nn.Module]] = {
     "Sigmoid": nn.Sigmoid, "Swish": nn.SiLU, "HardSwish": nn.Hardswish, "HardSigmoid": nn.Hardsigmoid,
+    "Transpose": ChannelShuffle,
 }  # fmt: skip
 
 
-def probe_activations(profile: DeviceProfile, backend: str, runs: int = 100) -> Rates:
-    """Billions of elements per second one core of ``backend`` computes of each activation of :data:`ACTIVATIONS`
-    as the runtime runs it after a 1x1 conv (fused or alone): the time a chain of conv + activation takes over a
-    chain of the convs alone. Only activations ``profile``'s rules for ``backend`` price as one kernel are kept (ONNX
-    Runtime's swish, a sigmoid and a multiply, is priced by its sigmoid's rate)."""
-    timer, c, hw = _Timer(backend, runs), 96, 56
+def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
+    """Billions of elements per second one core of ``backend`` computes of each op of :data:`PROBED_OPS` as the
+    runtime runs it after a 1x1 conv (fused, alone, or as the transposes of a channels-last runtime): the time a
+    chain of conv + op takes over a chain of the convs alone, over the elements the op's kernels write. An op kept
+    only where ``profile``'s rules for ``backend`` price everything the chain adds but its convs by that op (ONNX
+    Runtime's swish adds a multiply, its shuffle layout reorders: they keep the cost model's rates), and where it
+    adds more than :data:`NOISE` of the conv's time (else it is too cheap to time here: it keeps them too)."""
+    timer, c, hw = _Timer(backend, runs), 32, 56  # few channels: the op's time is not lost in the conv's noise
     rules, shape = rules_for(profile, backend), (1, c, hw, hw)
     conv_ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, c, c, 1), shape)
     found = {}
     where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): a 1x1 conv at {c}x{hw}x{hw}"
-    for name, act in ACTIVATIONS.items():
-        priced = [k.nonlinearity for k in module_kernels(_conv_then(c, act), shape, rules)]
-        if priced.count(name) == 1:
-            ms = timer.per_kernel_ms(functools.partial(_conv_then, c, act), shape)
-            found[name] = _sourced(c * hw * hw / max(ms - conv_ms, 1e-6) / 1e6, f"{where} with and without it")
+    for name, op in PROBED_OPS.items():
+        elems = _elems_per_link(functools.partial(_conv_then, c, op), shape, rules, name)
+        if elems:
+            ms = timer.per_kernel_ms(functools.partial(_conv_then, c, op), shape)
+            if ms > conv_ms * (1 + NOISE):
+                found[name] = _sourced(elems / (ms - conv_ms) / 1e6, f"{where} with and without it")
     return found
+
+
+def _elems_per_link(make: Callable[[], nn.Module], shape: tuple[int, ...], rules: KernelRules, name: str) -> float:
+    """The elements ``name`` writes per link of a chain of ``make()``, as ``rules`` price the chain; 0 when a link
+    adds kernels other than its conv and ``name``'s."""
+    one, many = (module_kernels(nn.Sequential(*(make() for _ in range(n))), shape, rules) for n in (1, CHAIN))
+    added = Counter(k.priced_op for k in many) - Counter(k.priced_op for k in one)
+    if set(added) - {"", name} or added[""] > CHAIN - 1 or not added[name]:
+        return 0.0
+    priced = [sum(k.priced_elems for k in ks if k.priced_op == name) for ks in (one, many)]
+    return (priced[1] - priced[0]) / (CHAIN - 1)
 
 
 def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
     return nn.Sequential(nn.Conv2d(channels, channels, 1), act())
 
 
-def with_activation_rates(profile: DeviceProfile, backend: str, rates: Rates) -> DeviceProfile:
-    """``profile`` with ``backend``'s ``activation_gelems`` set to ``rates`` (one core's, with their sources)."""
+def with_op_rates(profile: DeviceProfile, backend: str, rates: Rates) -> DeviceProfile:
+    """``profile`` with ``backend``'s ``op_gelems`` set to ``rates`` (one core's, with their sources)."""
     runtimes = [
-        Runtime.model_validate({**r.model_dump(), "activation_gelems": rates}) if r.backend == backend else r
+        Runtime.model_validate({**r.model_dump(), "op_gelems": rates}) if r.backend == backend else r
         for r in profile.runtimes
     ]
     return profile.model_copy(update={"runtimes": tuple(runtimes)})
 
 
-def activation_summary(backend: str, rates: Rates) -> str:
-    """One line of :func:`probe_activations`' figures."""
-    return f"{backend} activations after a 1x1 conv, Gelem/s: " + ", ".join(
+def op_rates_summary(backend: str, rates: Rates) -> str:
+    """One line of :func:`probe_op_rates`' figures."""
+    return f"{backend} ops after a 1x1 conv, Gelem/s: " + ", ".join(
         f"{name} {rate['value']:.2f}" for name, rate in rates.items()
     )
 

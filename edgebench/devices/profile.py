@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
 from edgebench.spelling import option
-from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_ACTIVATIONS, KernelKind, Precision, SizeClass
+from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, KernelKind, Precision, SizeClass
 
 #: Runtimes a profile may name. TensorRT is a real Jetson runtime edgebench estimates but does not drive.
 KNOWN_RUNTIMES = ("onnxruntime", "openvino", "tflite", "tensorrt")
@@ -35,7 +35,7 @@ class Runtime(_Strict):
     ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's
     NCHWc on x86); ``auto`` takes the block this machine's CPU gets (only for the local host). ``device`` is the
     runtime's own name for the processor (OpenVINO: CPU, MYRIAD, GPU); only CPU is timed here, others through
-    the device's agent. ``activation_gelems``: billions of elements per second one core computes of an activation
+    the device's agent. ``op_gelems``: billions of elements per second one core computes of an activation
     as this runtime runs it (fused or alone), where it differs from the cost model's ``exp_gelems`` (OpenVINO's
     fused swish ran at 0.8 against ONNX Runtime's sigmoid's 2.1 on one AVX2 CPU)."""
 
@@ -44,15 +44,15 @@ class Runtime(_Strict):
     channel_block: int | Literal["auto"] = 1
     device: str = Field(default="CPU", pattern=r"^[A-Z][A-Z0-9_.]{0,31}$")
     fuses: tuple[str, ...] | None = None  # activations run in the conv before them (default: the runtime's own)
-    activation_gelems: dict[str, Sourced] = Field(default_factory=dict)
+    op_gelems: dict[str, Sourced] = Field(default_factory=dict)
 
-    @field_validator("activation_gelems")
+    @field_validator("op_gelems")
     @classmethod
     def _rates(cls, v: dict[str, Sourced]) -> dict[str, Sourced]:
-        unknown = sorted(set(v) - PRICED_ACTIVATIONS)
+        unknown = sorted(set(v) - PRICED_OPS)
         if unknown or any(r.value <= 0 for r in v.values()):
             raise ValueError(
-                f"activation_gelems maps activations ({', '.join(sorted(PRICED_ACTIVATIONS))}) to positive rates"
+                f"op_gelems maps activations ({', '.join(sorted(PRICED_OPS))}) to positive rates"
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
         return v

@@ -278,11 +278,11 @@ def test_each_runtime_fuses_its_own_activations() -> None:
     litert = [("Transpose",), ("Conv",), ("HardSwish",)]  # its input transposed to NHWC; XNNPACK fuses clamps only
     assert [k.ops for k in kernels(hs, KernelRules.of("tflite"))] == litert
     assert [k.ops for k in kernels(sw, KernelRules.of("openvino"))] == [("Conv", "Sigmoid", "Mul")]
-    priced = [(k.nonlinearity, k.nonlinear_elems) for k in kernels(sw, KernelRules.of("openvino"))]
+    priced = [(k.priced_op, k.priced_elems) for k in kernels(sw, KernelRules.of("openvino"))]
     assert priced == [("Swish", 4 * 8 * 8)]  # the fused swish, priced whole
-    priced = [(k.nonlinearity, k.nonlinear_elems) for k in kernels(sw, KernelRules.of("onnxruntime"))]
+    priced = [(k.priced_op, k.priced_elems) for k in kernels(sw, KernelRules.of("onnxruntime"))]
     assert priced == [("", 0), ("Sigmoid", 4 * 8 * 8), ("", 0)]  # a sigmoid, then a multiply by it
-    assert [k.nonlinearity for k in kernels(hs, KernelRules.of("tflite"))] == ["", "", "HardSwish"]
+    assert [k.priced_op for k in kernels(hs, KernelRules.of("tflite"))] == ["Transpose", "", "HardSwish"]
     assert [k.ops for k in kernels(sw, KernelRules.of("onnxruntime"))] == [("Conv",), ("Sigmoid",), ("Mul",)]
     stated = KernelRules.of("tflite", fuses=["Relu", "HardSwish"])  # a profile's own list wins over the default
     assert [k.ops for k in kernels(hs, stated)] == [("Transpose",), ("Conv", "HardSwish")]
@@ -316,3 +316,4 @@ def test_a_channels_last_runtime_transposes_around_reshapes_of_maps() -> None:
     ]
     into = next(k for k in kernels(_shuffle_then_flatten(), KernelRules.of("tflite")) if k.name == "transpose a")
     assert into.activation_elems == 2 * 8 * 8 * 8 and into.kind is KernelKind.ELEMENTWISE
+    assert (into.priced_op, into.priced_elems) == ("Transpose", 8 * 8 * 8)  # at the runtime's transpose rate

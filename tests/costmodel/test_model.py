@@ -97,8 +97,8 @@ def test_priced_activations_bound_a_standalone_kernel_and_add_to_a_fused_one() -
     sigmoid = Kernel("s", KernelKind.ACTIVATION, ("Sigmoid",), 1e6, 2_000_000, 0, "", 1.0, 0, "sigmoid", "Sigmoid",
                      1_000_000)  # fmt: skip
     relu = Kernel("r", KernelKind.ACTIVATION, ("Relu",), 1e6, 2_000_000, 0)
-    conv_swish = replace(CONV, ops=("Conv", "Sigmoid", "Mul"), nonlinearity="Swish", nonlinear_elems=1_000_000)
-    p = _params(overhead_per_layer_ms=0.0, activation_gelems={"Sigmoid": 0.5, "Swish": 0.25})  # 2 and 4 ms/million
+    conv_swish = replace(CONV, ops=("Conv", "Sigmoid", "Mul"), priced_op="Swish", priced_elems=1_000_000)
+    p = _params(overhead_per_layer_ms=0.0, op_gelems={"Sigmoid": 0.5, "Swish": 0.25})  # 2 and 4 ms/million
     ms = [ms for _, ms in estimate([sigmoid, relu, conv_swish, CONV], p).kernels]
     stream = 8e6 / (10.0 * 0.5 * 1e6)  # 1.6 ms of bytes, under the 2 ms of exponentials
     assert ms == pytest.approx([2.0, stream, 2.0 + 4.0, 2.0])
@@ -106,19 +106,19 @@ def test_priced_activations_bound_a_standalone_kernel_and_add_to_a_fused_one() -
     assert without == pytest.approx([stream, 2.0])  # no rate in the profile: bytes and FLOPs alone, as before
 
 
-def test_a_runtimes_own_activation_rates_override_the_exp_rate_for_that_runtime_only() -> None:
+def test_a_runtimes_own_op_rates_override_the_exp_rate_for_that_runtime_only() -> None:
     host = get_device("host")
     cm = host.cost_model
     assert cm.exp_gelems is not None
     stated = {"Swish": Sourced(value=0.8, source="test"), "HardSwish": Sourced(value=7.0, source="test")}
     runtimes = tuple(
-        r.model_copy(update={"activation_gelems": stated if r.backend == "openvino" else {}}) for r in host.runtimes
+        r.model_copy(update={"op_gelems": stated if r.backend == "openvino" else {}}) for r in host.runtimes
     )
     own = host.model_copy(update={"runtimes": runtimes})
-    ov, ort = (params_for(own, b, Precision.FP32, 1).activation_gelems for b in ("openvino", "onnxruntime"))
+    ov, ort = (params_for(own, b, Precision.FP32, 1).op_gelems for b in ("openvino", "onnxruntime"))
     assert ov["Swish"] == 0.8 and ov["HardSwish"] == 7.0 and ov["Sigmoid"] == cm.exp_gelems.value
     assert ort["Swish"] == cm.exp_gelems.value and "HardSwish" not in ort  # hard-swish: priced by its bytes
-    two = params_for(own, "openvino", Precision.FP32, 2).activation_gelems
+    two = params_for(own, "openvino", Precision.FP32, 2).op_gelems
     assert two["Swish"] == pytest.approx(0.8 * (1 + cm.parallel_efficiency.value))  # type: ignore[union-attr]
 
 

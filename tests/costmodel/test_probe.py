@@ -1,10 +1,19 @@
 import datetime
+import functools
 from pathlib import Path
 
 import pytest
 
-from edgebench.costmodel.model import params_for
-from edgebench.costmodel.probe import CONV_EFFICIENCY, Probe, with_activation_rates, with_probed_priors
+from edgebench.costmodel.model import params_for, rules_for
+from edgebench.costmodel.probe import (
+    CONV_EFFICIENCY,
+    PROBED_OPS,
+    Probe,
+    _conv_then,
+    _elems_per_link,
+    with_op_rates,
+    with_probed_priors,
+)
 from edgebench.devices import get_device, load_profile, save_profile
 from edgebench.exceptions import ConfigError
 from edgebench.types import KernelKind, Precision
@@ -39,19 +48,38 @@ def test_probed_figures_become_the_host_profiles_priors_with_their_sources(tmp_p
     assert params_for(again, "onnxruntime", Precision.FP32) == params_for(probed, "onnxruntime", Precision.FP32)
 
 
-def test_a_runtimes_probed_activation_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_path: Path) -> None:
+def test_a_runtimes_probed_op_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_path: Path) -> None:
     found = {"Swish": {"value": 0.84, "source": "probed"}, "HardSwish": {"value": 7.3, "source": "probed"}}
     host = get_device("host")
-    rated = with_activation_rates(host, "openvino", found)
-    assert {n: r.value for n, r in rated.runtime("openvino").activation_gelems.items()} == {
+    rated = with_op_rates(host, "openvino", found)
+    assert {n: r.value for n, r in rated.runtime("openvino").op_gelems.items()} == {
         "Swish": 0.84,
         "HardSwish": 7.3,
     }
     assert rated.runtime("onnxruntime") == host.runtime("onnxruntime")  # another runtime keeps its own
     saved = tmp_path / "host.yaml"
     save_profile(rated, saved)
-    assert params_for(load_profile(saved), "openvino", Precision.FP32).activation_gelems["Swish"] == 0.84
+    assert params_for(load_profile(saved), "openvino", Precision.FP32).op_gelems["Swish"] == 0.84
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "host.yaml").write_text(saved.read_text().replace("  Swish:", "  Mish:"))
-    with pytest.raises(ConfigError, match=r"(?i)runtimes.1.activation_gelems.*maps activations .*unknown: mish"):
+    with pytest.raises(ConfigError, match=r"(?i)runtimes.1.op_gelems.*maps activations .*unknown: mish"):
         load_profile(tmp_path / "bad" / "host.yaml")
+
+
+@pytest.mark.parametrize(
+    ("backend", "expected"),
+    [
+        # ONNX Runtime: its fused sigmoid is one kernel; its swish adds a multiply and its shuffle layout reorders,
+        # which its rate would wrongly absorb, so those are not probed
+        ("onnxruntime", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 0}),
+        ("openvino", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1}),
+        ("tflite", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 3}),  # NCHW and back around the shuffle
+    ],
+)
+def test_an_op_is_probed_only_where_the_chain_adds_nothing_else_and_per_element_it_writes(
+    backend: str, expected: dict[str, int]
+) -> None:
+    rules, elems = rules_for(get_device("host"), backend), 96 * 8 * 8
+    for name, links in expected.items():
+        make = functools.partial(_conv_then, 96, PROBED_OPS[name])
+        assert _elems_per_link(make, (1, 96, 8, 8), rules, name) == links * elems, name
