@@ -16,8 +16,9 @@ Phases (each resumes; results are CSVs kept with the repository):
   the other benchmarks through ``final_runs.py`` (hours: run it across sessions).
 - ``compare``: the check above, on what is trained so far.
 
-Latencies are the profiles' cost-model estimates (``estimated``: no device is attached here), the same model for
-students (summed over the LUT) and widths (whole network).
+Latencies are the profiles' cost-model estimates (``estimated``: no device is attached here), of whole networks,
+students and widths alike, by the profile as it is now (a student the search kept under the budget by its LUT sum
+then may land over it after a refit: it is compared where it lands).
 
 Usage: python benchmarks/search.py {timing,search,train,compare} [--seeds 0 1 2] [--jobs 2]
 """
@@ -42,7 +43,7 @@ from edgebench.devices import get_device
 from edgebench.distill.networks import build_network, label
 from edgebench.nets import NETS
 from edgebench.searching.baseline import WIDTHS, device_latency
-from edgebench.searching.space import ArchSpec
+from edgebench.searching.space import ArchSpec, get_space
 from edgebench.units import parse_ms
 
 SEARCHED = Path(__file__).parent / "results" / "searched.csv"
@@ -140,9 +141,14 @@ def entries(case: Case, seeds: list[int]) -> tuple[list[Entry], list[Entry]]:
         name = f"mobilenetv2-{w}-cifar"
         ms, _ = device_latency(build_network(name, 10, 0), NETS[name].input_shape, profile, backend, precision)
         widths.append(Entry(name, ms, {s: runs[name, s].test_top1_pct for s in seeds if (name, s) in runs}))
-    students = [Entry(label(ArchSpec.from_json(r["arch"])), float(r["predicted_ms"]),
-                      {s: runs[r["arch"], s].test_top1_pct for s in seeds if (r["arch"], s) in runs})
-                for r in read_searched() if r["device"] == case.device and r["budget_ms"] == case.budget]  # fmt: skip
+    students = []
+    for r in read_searched():
+        if (r["device"], r["budget_ms"]) == (case.device, case.budget):
+            spec = ArchSpec.from_json(r["arch"])
+            shape = (1, 3, get_space(spec.space).resolution, get_space(spec.space).resolution)
+            ms, _ = device_latency(build_network(spec, 10, 0), shape, profile, backend, precision)
+            students.append(Entry(label(spec), ms, {s: runs[r["arch"], s].test_top1_pct for s in seeds
+                                                    if (r["arch"], s) in runs}))  # fmt: skip
     complete = [e for e in widths + students if len(e.by_seed) == len(seeds)]
     missing = len(widths) + len(students) - len(complete)
     if missing:
