@@ -19,6 +19,7 @@ from costmodel_host import STANDARD
 from edgebench import api
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import rules_for
 from edgebench.model import from_module
 from edgebench.nets import create_net
 from edgebench.nets.nb201 import nb201
@@ -42,7 +43,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nets", nargs="+", default=list(STANDARD))
     args = parser.parse_args()
-    nb201_roles = _roles(module_kernels(nb201(NB201_ALL_OPS).eval(), (1, 3, 32, 32)))
     with tempfile.TemporaryDirectory(prefix="edgebench-predict-") as tmp:
         models = []
         for name in args.nets:
@@ -56,7 +56,9 @@ def main() -> None:
                         for name, m in models
                     ]
                     provenance = estimates[0][1].estimate.provenance
-                    seen = nb201_roles if "nb201" in provenance else None
+                    rules = rules_for(profile, runtime.backend)  # the calibration's networks as this runtime runs them
+                    cell = module_kernels(nb201(NB201_ALL_OPS).eval(), (1, 3, 32, 32), rules)
+                    seen = _roles(cell) if "nb201" in provenance else None
                     print(f"\n{profile.name} {runtime.backend} {precision}, {estimates[0][1].threads} thread(s): "
                           f"{provenance}")  # fmt: skip
                     for name, e in estimates:
