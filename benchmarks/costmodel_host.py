@@ -18,8 +18,8 @@ grid prints every family's error at every size (the shape-transfer check per fam
 
 The priors both fits start from are probed on this CPU in the same run, before the timing
 (:mod:`edgebench.costmodel.probe`: the CPU behind the VM and its speed change between sessions, so the shipped host
-profile's priors belong to another machine), with the rates at which ``--backend`` computes sigmoid, swish and the
-hard activations; ``--shipped-priors`` starts from the shipped profile instead.
+profile's priors belong to another machine), with the rates at which ``--backend`` computes sigmoid, swish, the
+hard activations and transposes; ``--shipped-priors`` starts from the shipped profile instead.
 
 Prints nn-Meter's metrics per test set. ``--keep DIR`` keeps the ONNX files, a measurement CSV (``edgebench
 calibrate`` reads it too) and the probed profile (``probed/host.yaml``); ``--measurements DIR/measurements.csv``

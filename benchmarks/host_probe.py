@@ -3,7 +3,7 @@
 
 The CPU behind a VM changes between sessions, and with it every prior: ``--write PATH`` saves the host profile
 with the priors probed here (``--write edgebench/devices/profiles/host.yaml`` to update the shipped one; its
-``source`` fields then name this CPU and date), with each installed runtime's activation rates.
+``source`` fields then name this CPU and date), with each installed runtime's op rates (activations, transposes).
 ``benchmarks/costmodel_host.py`` probes in its own run.
 
 Usage: python benchmarks/host_probe.py [--backend onnxruntime] [--runs 200] [--write PATH]

@@ -145,7 +145,7 @@ def entries(case: Case, seeds: list[int]) -> tuple[list[Entry], list[Entry]]:
     for r in read_searched():
         if (r["device"], r["budget_ms"]) == (case.device, case.budget):
             spec = ArchSpec.from_json(r["arch"])
-            shape = (1, 3, get_space(spec.space).resolution, get_space(spec.space).resolution)
+            shape = get_space(spec.space).input_shape()
             ms, _ = device_latency(build_network(spec, 10, 0), shape, profile, backend, precision)
             students.append(Entry(label(spec), ms, {s: runs[r["arch"], s].test_top1_pct for s in seeds
                                                     if (r["arch"], s) in runs}))  # fmt: skip

@@ -4,11 +4,11 @@ Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_pe
 efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
 profile that lists its caches and reduction half-depth refines this (see :class:`~edgebench.devices.profile.
 CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind takes at least its activation
-bytes over that share of the fastest level's bandwidth, and activations with a per-element cost are priced at a
-rate (a floor for a standalone one, added to the conv one is fused into): the runtime's own where its profile
-states one, else ``exp_gelems`` for the exp-based ones. The parameters come from the profile: its calibration
-for the backend and precision when it has one, else its priors. Every number this module returns is an
-estimate (``source=estimated``).
+bytes over that share of the fastest level's bandwidth, and ops with a per-element cost of their own (activations,
+transposes) are priced at a rate (a floor for one that runs alone, added to the conv one is fused into): the
+runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. The parameters come from
+the profile: its calibration for the backend and precision when it has one, else its priors. Every number this
+module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class CostParams:
     caches: tuple[tuple[float, float], ...] = ()  # (size MB, bandwidth GB/s), smallest first
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
-    op_gelems: Mapping[str, float] = field(default_factory=dict)  # per ns at these threads, by activation
+    op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
 
     def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at

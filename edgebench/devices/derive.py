@@ -24,7 +24,7 @@ def _copy_numbers(node: Any, origin: str) -> Any:
 
 def like(name: str, template: DeviceProfile) -> DeviceProfile:
     """A new, unreachable device ``name`` with ``template``'s runtimes and cost model as copied priors (its
-    runtimes' activation rates too): its
+    runtimes' op rates too): its
     calibrations are dropped (they were fitted on the template's measurements) and an ``auto`` channel block (which
     reads this machine's CPU) is written out as the block it resolves to here.
 

@@ -35,9 +35,10 @@ class Runtime(_Strict):
     ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's
     NCHWc on x86); ``auto`` takes the block this machine's CPU gets (only for the local host). ``device`` is the
     runtime's own name for the processor (OpenVINO: CPU, MYRIAD, GPU); only CPU is timed here, others through
-    the device's agent. ``op_gelems``: billions of elements per second one core computes of an activation
-    as this runtime runs it (fused or alone), where it differs from the cost model's ``exp_gelems`` (OpenVINO's
-    fused swish ran at 0.8 against ONNX Runtime's sigmoid's 2.1 on one AVX2 CPU)."""
+    the device's agent. ``op_gelems``: billions of elements per second one core computes of an op of
+    ``PRICED_OPS`` as this runtime runs it (an activation fused or alone, a transpose), in place of the cost model's
+    ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against ONNX
+    Runtime's sigmoid's 2.2 on one AVX2 CPU)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -52,7 +53,7 @@ class Runtime(_Strict):
         unknown = sorted(set(v) - PRICED_OPS)
         if unknown or any(r.value <= 0 for r in v.values()):
             raise ValueError(
-                f"op_gelems maps activations ({', '.join(sorted(PRICED_OPS))}) to positive rates"
+                f"op_gelems maps ops ({', '.join(sorted(PRICED_OPS))}) to positive rates"
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
         return v

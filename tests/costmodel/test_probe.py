@@ -62,7 +62,7 @@ def test_a_runtimes_probed_op_rates_go_in_its_profile_and_bad_ones_are_refused(t
     assert params_for(load_profile(saved), "openvino", Precision.FP32).op_gelems["Swish"] == 0.84
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "host.yaml").write_text(saved.read_text().replace("  Swish:", "  Mish:"))
-    with pytest.raises(ConfigError, match=r"(?i)runtimes.1.op_gelems.*maps activations .*unknown: mish"):
+    with pytest.raises(ConfigError, match=r"(?i)runtimes.1.op_gelems.*maps ops .*unknown: mish"):
         load_profile(tmp_path / "bad" / "host.yaml")
 
 
