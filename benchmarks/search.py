@@ -7,7 +7,7 @@ more accurate than the best width under it, with the 95 % interval of the paired
 
 Phases (each resumes; results are CSVs kept with the repository):
 
-- ``timing``: the default ``edgebench search --method oneshot`` on a fresh cache (``--cache``: an empty folder by
+- ``timing``: the default ``edgebench search`` (one-shot) on a fresh cache (``--cache``: an empty folder by
   default, so the shipped teacher and estimator are copied in), then a second search on another device and budget
   with the same cache; the wall time and peak memory of each (targets: <= 15 min and <= 60 s).
 - ``search``: the one-shot search on each device with the cached default estimator; the kept students are added
@@ -75,8 +75,8 @@ def timing(args: argparse.Namespace) -> None:
     env = {**os.environ, "EDGEBENCH_CACHE": str(cache)}
     out = Path(tempfile.mkdtemp(prefix="edgebench-search-"))
     for i, case in enumerate(CASES):
-        command = [sys.executable, "-m", "edgebench", "search", "--method", "oneshot", "--device", case.device,
-                   "--latency", case.budget, "--out", str(out / case.device)]  # fmt: skip
+        command = [sys.executable, "-m", "edgebench", "search", "--device", case.device, "--latency", case.budget,
+                   "--out", str(out / case.device)]  # fmt: skip
         wall, peak, status = run(command, env)
         which = "first (fresh cache)" if i == 0 else "second (same cache)"
         print(f"{which}: {' '.join(command[2:])}: exit {status}, {wall:.0f} s, peak {peak:.0f} MiB", flush=True)

@@ -32,8 +32,9 @@ def run(url: str, workers: int, trials: int, root: Path) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": threads}
     started = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-c", "from edgebench.cli import app; app()", "search", "-d", "myriadx",
-                               "-l", "15ms", "--data", "digits", "--distill", "ce", "--no-baseline", "--trials",
-                               str(trials), "--storage", url, "--out", str(root / f"w{workers}-{i}")],
+                               "-l", "15ms", "--method", "proxy", "--data", "digits", "--distill", "ce",
+                               "--no-baseline", "--trials", str(trials), "--storage", url, "--out",
+                               str(root / f"w{workers}-{i}")],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for i in range(workers)]  # fmt: skip
     for p in procs:

@@ -2,7 +2,7 @@
 machine's default ``search`` needs no hours of training; each was made by edgebench's own command:
 
 - the default estimator of ``mbv2-cifar``: ``edgebench estimator`` (its supernet checkpoint slimmed to the weights);
-- the MobileNetV2 width family trained with the final recipe: ``edgebench search --method oneshot`` (first run).
+- the MobileNetV2 width family trained with the final recipe: the default ``edgebench search`` (first run).
 
 The default teacher ships already (``edgebench teacher train``). Prints what it copied, with sizes and the wall
 time each took to make (from its provenance). Run it after those commands, then commit ``edgebench/weights/``.
@@ -61,7 +61,7 @@ def ship_baselines(cache: Path) -> None:
     for width in WIDTHS:
         member = source / network_name(width)
         if not (member / METRICS).is_file():
-            print(f"no {member.name} in {source}: run `edgebench search --method oneshot` first")
+            print(f"no {member.name} in {source}: run `edgebench search --latency 15ms` first")
             continue
         target = SHIPPED / member.relative_to(cache)
         shutil.copytree(member, target, dirs_exist_ok=True)

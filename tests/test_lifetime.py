@@ -77,8 +77,9 @@ def _commands(tmp: Path) -> dict[str, list[str]]:
     return {
         "profile": ["profile", "--device", "host", "--backend", "openvino", "--precision", "fp32", "--space",
                     str(TINY), "--workers", "2", *cache],
-        "search": ["search", "--device", "host", "--backend", "openvino", "--precision", "fp32", "--latency", "1s",
-                   "--space", str(TINY), "--data", f"npz:{data}", "--distill", "ce", "--out", str(tmp / "s"), *cache],
+        "search": ["search", "--method", "proxy", "--device", "host", "--backend", "openvino", "--precision", "fp32",
+                   "--latency", "1s", "--space", str(TINY), "--data", f"npz:{data}", "--distill", "ce", "--out",
+                   str(tmp / "s"), *cache],
         "prune": ["prune", "--device", "host", "--backend", "openvino", "--precision", "fp32", "--latency", "1ms",
                   "--teacher", str(teacher), "--data", f"npz:{data}", "--out", str(tmp / "p"), *cache],
         "run": ["run", str(teacher), "--device", "host", "--backend", "onnxruntime", "-p", "fp32", "--data",

@@ -21,6 +21,7 @@ from edgebench.cli.common import (
     RuntimePrecisionOption,
     TrainBar,
     default_out,
+    fail,
     handles_errors,
     progress,
 )
@@ -30,9 +31,31 @@ from edgebench.searching.oneshot import FINETUNE, OneShotSettings
 from edgebench.types import SearchMethod
 from edgebench.units import parse_ms
 
+#: Options that only one method reads, by the method.
+METHOD_OPTIONS = {
+    SearchMethod.PROXY: ("trials", "time_budget", "epochs", "proxy_resolution", "storage", "resume"),
+    SearchMethod.ONESHOT: ("estimator", "students", "finetune_epochs"),
+}
+
+
+def _on_command_line(ctx: typer.Context, name: str) -> bool:
+    # by name: typer vendors its own click, so click's ParameterSource is not the enum it returns
+    return getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+
+
+def refuse_other_methods_options(ctx: typer.Context, method: SearchMethod) -> None:
+    """Exit 2 naming an option given on the command line that ``method`` would silently ignore."""
+    for other, names in METHOD_OPTIONS.items():
+        given = [n for n in names if other is not method and _on_command_line(ctx, n)]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            fail(ValueError(f"{flag} applies to --method {other} only, and this search is --method {method}: add "
+                            f"--method {other}, or drop {flag}"))  # fmt: skip
+
 
 @handles_errors
 def search(
+    ctx: typer.Context,
     latency: BudgetOption,
     device: DeviceOption = DEFAULT_DEVICE,
     backend: RuntimeBackendOption = None,
@@ -40,8 +63,8 @@ def search(
     space: Annotated[str, typer.Option(help="Search space: a shipped name or a YAML path.")] = "mbv2-cifar",
     method: Annotated[
         SearchMethod,
-        typer.Option(help="proxy: train each candidate briefly (NSGA-II); oneshot: the space's cached estimator."),
-    ] = SearchMethod.PROXY,
+        typer.Option(help="oneshot: the space's cached estimator; proxy: train each candidate briefly (NSGA-II)."),
+    ] = SearchMethod.ONESHOT,
     trials: Annotated[int, typer.Option(min=1, help="proxy: candidates to train, all workers together.")] = 16,
     time_budget: Annotated[
         str | None, typer.Option(help="proxy: start no new candidate after this long, e.g. 10min or 600s.")
@@ -96,15 +119,17 @@ def search(
     """Find the most accurate students under a latency budget on a device.
 
     Latency comes from the device's LUT (built, or estimated from its cost model, first if not cached). Accuracy,
-    by --method: proxy (NSGA-II, Optuna) rejects candidates predicted over budget before any training and distils
-    the others for a few epochs, scored on validation; the study is stored, so the same command resumes after
-    Ctrl-C or kill -9, and workers given the same --storage share it. oneshot judges thousands of architectures in
-    seconds with the space's weight-sharing estimator (built by `edgebench estimator` on first use, then cached for
-    every device and budget), keeps --students spread over the estimated front, and scores each with the weights it
-    inherits from the supernet (fine-tuned with --finetune-epochs); every number says which it is.
+    by --method: oneshot (the default) judges thousands of architectures in seconds with the space's weight-sharing
+    estimator (the default task's ships with the package; any other is built by `edgebench estimator` on first use,
+    then cached for every device and budget), keeps --students spread over the estimated front, and scores each with
+    the weights it inherits from the supernet (fine-tuned with --finetune-epochs); every number says which it is.
+    proxy (NSGA-II, Optuna) rejects candidates predicted over budget before any training and distils the others for
+    a few epochs, scored on validation; the study is stored, so the same command resumes after Ctrl-C or kill -9,
+    and workers given the same --storage share it.
 
-    Example: edgebench search --device myriadx --latency 15ms --method oneshot
+    Example: edgebench search --device myriadx --latency 15ms
     """
+    refuse_other_methods_options(ctx, method)
     budget_ms = parse_ms(latency, "--latency")
     if method is SearchMethod.ONESHOT:
         finetune = replace(FINETUNE, epochs=finetune_epochs, seed=seed) if finetune_epochs else None

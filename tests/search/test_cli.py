@@ -18,9 +18,9 @@ TINY32 = Path(__file__).with_name("tiny32.yaml")
 
 
 def _args(tmp_path: Path, npz: Path, latency: str) -> list[str]:
-    return ["search", "--device", "myriadx", "--latency", latency, "--space", str(TINY32), "--trials", "2",
-            "--epochs", "1", "--proxy-resolution", "16", "--distill", "ce", "--data", f"npz:{npz}", "--no-baseline",
-            "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    return ["search", "--method", "proxy", "--device", "myriadx", "--latency", latency, "--space", str(TINY32),
+            "--trials", "2", "--epochs", "1", "--proxy-resolution", "16", "--distill", "ce", "--data", f"npz:{npz}",
+            "--no-baseline", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
 
 
 def test_a_search_writes_its_tables_and_a_rerun_resumes(runner: CliRunner, tmp_path: Path, npz: Path) -> None:
@@ -46,7 +46,9 @@ def test_a_search_writes_its_tables_and_a_rerun_resumes(runner: CliRunner, tmp_p
 def test_a_budget_nothing_meets_fails_with_the_fastest_latency(
     runner: CliRunner, tmp_path: Path, npz: Path, method: str
 ) -> None:
-    line = one_line_error(runner.invoke(app, [*_args(tmp_path, npz, "1us"), "--method", method], terminal_width=300))
+    args = ["search", "--method", method, "--device", "myriadx", "--latency", "1us", "--space", str(TINY32),
+            "--distill", "ce", "--data", f"npz:{npz}", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    line = one_line_error(runner.invoke(app, args, terminal_width=300))
     assert "nothing in space 'tiny32' meets 0.001 ms on myriadx" in line
     assert "the fastest architecture is predicted at" in line and "(estimated)" in line
 
@@ -149,3 +151,15 @@ def test_the_search_report_states_the_calibration_and_environment_of_its_latenci
     assert result.exit_code == 0, result.output
     html = (tmp_path / "out" / "report.html").read_text()
     assert "uncalibrated priors" not in html and "22.2 %" in html  # myriadx's shipped calibration, as its LUT says
+
+
+@pytest.mark.parametrize(
+    ("extra", "flag", "method"), [([], "--trials", "proxy"), (["--method", "proxy"], "--students", "oneshot")]
+)
+def test_an_option_of_the_other_method_exits_2_before_any_work(
+    runner: CliRunner, tmp_path: Path, extra: list[str], flag: str, method: str
+) -> None:
+    args = ["search", "-l", "15ms", *extra, flag, "3", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path)]
+    line = one_line_error(runner.invoke(app, args, terminal_width=300))
+    assert f"{flag} applies to --method {method} only" in line and f"add --method {method}" in line
+    assert not any(tmp_path.iterdir())  # no table built, no folder claimed

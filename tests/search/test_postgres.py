@@ -44,11 +44,10 @@ def server() -> Iterator[Postgres]:
 
 def worker(tmp_path: Path, url: str, out: str, trials: int, *extra: str, **env: str) -> subprocess.Popen[str]:
     """``edgebench search`` on the tiny space, joining the study in ``url``, writing to ``tmp_path/out``."""
-    args = [sys.executable, "-c", "from edgebench.cli import app; app()", "search", "--device", "myriadx",
-            "--latency", "1s", "--space",
-            str(TINY32), "--trials", str(trials), "--epochs", "1", "--proxy-resolution", "16", "--distill", "ce",
-            "--data", "npz:shades.npz", "--storage", url, "--out", str(tmp_path / out), "--cache-dir",
-            str(tmp_path / "cache"), *extra]  # fmt: skip
+    args = [sys.executable, "-c", "from edgebench.cli import app; app()", "search", "--method", "proxy", "--device",
+            "myriadx", "--latency", "1s", "--space", str(TINY32), "--trials", str(trials), "--epochs", "1",
+            "--proxy-resolution", "16", "--distill", "ce", "--data", "npz:shades.npz", "--storage", url, "--out",
+            str(tmp_path / out), "--cache-dir", str(tmp_path / "cache"), *extra]  # fmt: skip
     return subprocess.Popen(args, cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
 
