@@ -2,12 +2,13 @@
 machine's default ``search`` needs no hours of training; each was made by edgebench's own command:
 
 - the default estimator of ``mbv2-cifar``: ``edgebench estimator`` (its supernet checkpoint slimmed to the weights);
-- the MobileNetV2 width family trained with the final recipe: the default ``edgebench search`` (first run).
+- the MobileNetV2 width family trained with the final recipe: the default ``edgebench search`` (first run), or
+  ``--train-baselines`` here, which trains the same family into the cache ``--jobs`` widths at a time.
 
 The default teacher ships already (``edgebench teacher train``). Prints what it copied, with sizes and the wall
 time each took to make (from its provenance). Run it after those commands, then commit ``edgebench/weights/``.
 
-Usage: python benchmarks/ship_artifacts.py [--cache DIR]
+Usage: python benchmarks/ship_artifacts.py [--cache DIR] [--train-baselines [--jobs 2]]
 """
 
 from __future__ import annotations
@@ -16,19 +17,25 @@ import argparse
 import json
 import math
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
+import torch
+
 from edgebench.data import load_data
+from edgebench.devices import get_device
 from edgebench.distill.checkpoint import METRICS
 from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import FINAL
 from edgebench.lut.store import default_cache_dir
-from edgebench.searching.baseline import WIDTHS, family_dir, network_name
+from edgebench.searching.baseline import WIDTHS, baseline_family, family_dir, network_name
 from edgebench.searching.estimator import PREDICTOR, EstimatorKey, estimator_dir
 from edgebench.searching.space import get_space
 from edgebench.searching.supernet import CHECKPOINT, SupernetConfig, slim_copy
 from edgebench.shipped import SHIPPED
+from edgebench.types import AccuracySource, Precision
 
 
 def size_mb(folder: Path) -> float:
@@ -70,11 +77,35 @@ def ship_baselines(cache: Path) -> None:
               f"{result['wall_time_s'] / 60:.0f} min)")  # fmt: skip
 
 
+def _train_width(cache: Path, width: float, threads: int) -> str:
+    """One width of the family trained into the cache as the default search trains it (read back if there)."""
+    torch.set_num_threads(threads)
+    data, teacher, loss = load_data(), default_teacher(cache), get_loss("kd")
+    (row,) = baseline_family(data, loss, teacher.module, FINAL, get_device("myriadx"), "openvino", Precision.FP16,
+                             [width], checkpoints=family_dir(cache, data, loss, teacher, FINAL),
+                             accuracy_source=AccuracySource.TRAINED)  # fmt: skip
+    top1 = row.test_top1_pct if row.test_top1_pct is not None else float("nan")
+    return f"{row.name}: {row.status} {row.reason} test top-1 {top1:.2f} %, {row.train_s / 60:.0f} min"
+
+
+def train_baselines(cache: Path, jobs: int) -> None:
+    """The width family trained with the final recipe into ``cache``, ``jobs`` widths at a time, widest first."""
+    threads = max(1, torch.get_num_threads() // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        for line in pool.map(_train_width, [cache] * len(WIDTHS), sorted(WIDTHS, reverse=True),
+                             [threads] * len(WIDTHS)):  # fmt: skip
+            print(f"trained {line}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=None, help="default: $EDGEBENCH_CACHE or ~/.cache/edgebench")
+    parser.add_argument("--train-baselines", action="store_true", help="train the width family first (~1 h)")
+    parser.add_argument("--jobs", type=int, default=2, help="widths trained at a time (threads shared out)")
     args = parser.parse_args()
     cache = args.cache or default_cache_dir()
+    if args.train_baselines:
+        train_baselines(cache, args.jobs)
     ship_estimator(cache)
     ship_baselines(cache)
 

@@ -46,6 +46,7 @@ def test_the_installed_copy_is_the_wheels(installed: Path) -> None:
     assert {p.name for p in (package / "devices" / "profiles").glob("*.yaml")} >= {"myriadx.yaml", "rpi5.yaml"}
     assert (package / "searching" / "spaces" / "mbv2-cifar.yaml").is_file()
     assert list((package / "weights" / "teachers").glob("*/weights.pt"))
+    assert len(list((package / "weights" / "baselines").glob("*/*/weights.pt"))) == 4  # the default task's widths
 
 
 def test_a_wheel_install_lists_shows_and_predicts(installed: Path, tiny_onnx: Path) -> None:

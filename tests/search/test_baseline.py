@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 
+from edgebench import shipped
+from edgebench.data import load_data
 from edgebench.devices import get_device
+from edgebench.distill.checkpoint import METRICS
 from edgebench.distill.losses import get_loss
-from edgebench.distill.train import TrainConfig
+from edgebench.distill.teacher import default_teacher
+from edgebench.distill.train import FINAL, TrainConfig
 from edgebench.searching import baseline
-from edgebench.searching.baseline import baseline_family, family_dir
+from edgebench.searching.baseline import WIDTHS, baseline_family, family_dir, network_name
 from edgebench.types import AccuracySource, Precision
 from tests.search.test_estimator import brightness
 
@@ -62,3 +66,15 @@ def test_the_family_folder_is_keyed_by_data_loss_and_recipe(tmp_path: Path) -> N
     cases = [(data, ce, QUICK), (brightness(seed=1), ce, QUICK), (data, kd, QUICK), (data, ce, TrainConfig())]
     folders = {family_dir(tmp_path, d, loss, None, config) for d, loss, config in cases}
     assert len(folders) == 4 and all(f.parent == tmp_path / "baselines" for f in folders)
+
+
+def test_the_default_tasks_family_ships_where_the_default_search_looks(tmp_path: Path, trainings: list[str]) -> None:
+    data, kd, teacher = load_data(), get_loss("kd"), default_teacher(tmp_path)
+    folder = family_dir(tmp_path, data, kd, teacher, FINAL)
+    for width in WIDTHS:  # as the one-shot search seeds an empty cache
+        assert shipped.seed(tmp_path, folder.relative_to(tmp_path) / network_name(width), METRICS), width
+    rows = baseline_family(data, kd, teacher.module, FINAL, get_device("myriadx"), "openvino", Precision.FP16,
+                           checkpoints=folder, accuracy_source=AccuracySource.TRAINED)  # fmt: skip
+    assert trainings == [] and [r.status for r in rows] == ["COMPLETE"] * len(WIDTHS)  # read back: hours saved
+    top1 = [r.test_top1_pct for r in rows]
+    assert top1 == sorted(top1) and top1[-1] - top1[0] >= 3  # the default task separates the narrowest and widest
