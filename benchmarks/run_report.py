@@ -1,13 +1,13 @@
-"""`edgebench run` over a small search's candidates on host, every backend at FP32 and INT8, then the report.
+"""`edgebench run` over a small search's candidates on host, every backend at FP32, FP16 and INT8, then the report.
 
 1. The one-shot search on host (ONNX Runtime FP32 LUT, measured; the cached default estimator) keeps
    ``--students`` students, saved with the weights they inherit from the supernet; the MobileNetV2 width family is
    trained with the final recipe (once, then cached).
 2. A copy of one candidate with its weights cut short stands for a candidate that cannot be converted.
-3. ``edgebench run`` converts each candidate for ONNX Runtime, OpenVINO and TFLite at FP32 and INT8, scores the
-   converted artifact on the test split and times it here. Prints per-row wall time, the INT8 accuracy drop per
-   candidate and backend and its spread over the candidates, the fronts with hypervolume, and the failed rows with
-   their reasons.
+3. ``edgebench run`` converts each candidate for ONNX Runtime, OpenVINO and TFLite at FP32, FP16 and INT8, scores
+   the converted artifact on the test split and times it here. Prints per-row wall time, the FP16 and INT8 accuracy
+   drop per candidate and backend and its spread over the candidates, the fronts with hypervolume, and the failed
+   rows with their reasons.
 4. ``edgebench report`` renders the results; prints the HTML size and the time to generate it, and, where Chromium
    is installed, loads the page headless and saves a screenshot next to it.
 
@@ -53,15 +53,20 @@ def broken_copy(search: Path, out: Path) -> Path:
     return broken
 
 
-def int8_drop(results: pd.DataFrame) -> pd.Series:
-    """INT8 top-1 minus FP32 top-1 of the same converted candidate (points), by candidate and backend."""
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+def precision_drop(results: pd.DataFrame, precision: str) -> pd.Series:
+    """``precision``'s top-1 minus FP32 top-1 of the same converted candidate (points), by candidate and backend."""
     done = results[results["status"] == "COMPLETE"]
     wide = done.pivot_table(index=["candidate", "backend"], columns="precision", values="top1_pct")
-    return (wide["int8"] - wide["fp32"]).dropna()
+    if precision not in wide:
+        return pd.Series(dtype=float)
+    return (wide[precision] - wide["fp32"]).dropna()
 
 
 def drop_spread(drop: pd.Series) -> pd.DataFrame:
-    """Per backend, over the candidates: how many, mean, standard deviation, min and max of the INT8 drop."""
+    """Per backend, over the candidates: how many, mean, standard deviation, min and max of a precision's drop."""
     by = drop.groupby("backend")
     return pd.DataFrame({"candidates": by.size(), "mean": by.mean(), "sd": by.std(), "min": by.min(), "max": by.max()})
 
@@ -90,7 +95,7 @@ def main() -> None:
     search = candidates(out, args.budget, args.students, not args.no_baseline)
     broken = broken_copy(search, out)
     t0 = time.perf_counter()
-    plan, rows = api.plan_run([search, broken], device="host", precisions=["fp32", "int8"], out=out / "run")
+    plan, rows = api.plan_run([search, broken], device="host", precisions=list(PRECISIONS), out=out / "run")
     print(f"run: {len(plan.jobs)} rows ({plan.source})", flush=True)
     for row in rows:
         took = pd.Timestamp(row.finished) - pd.Timestamp(row.started)
@@ -100,11 +105,15 @@ def main() -> None:
               f"{'  ' + row.error if row.error else ''}", flush=True)  # fmt: skip
     print(f"run took {time.perf_counter() - t0:.0f} s")
     results = plan.table.frame
-    drop = int8_drop(results)
-    print(f"\nINT8 minus FP32 top-1 of the same converted candidate (points; one test image is "
-          f"{100 / results['test_images'].max():.3f}):")  # fmt: skip
-    print(drop.unstack("backend").round(2).to_string())
-    print(drop_spread(drop).round(2).to_string())
+    for precision in PRECISIONS[1:]:
+        drop = precision_drop(results, precision)
+        print(f"\n{precision.upper()} minus FP32 top-1 of the same converted candidate (points; one test image is "
+              f"{100 / results['test_images'].max():.3f}):")  # fmt: skip
+        if drop.empty:
+            print("  no candidate completed at both precisions")
+            continue
+        print(drop.unstack("backend").round(2).to_string())
+        print(drop_spread(drop).round(2).to_string())
     budget = parse_ms(args.budget, "--budget")
     print("\nfronts (measured median, feasible under the budget):")
     print(pareto.front_summary(pareto.fronts(results, budget), budget).round(1).to_string(index=False))
