@@ -3,6 +3,7 @@ shipped teacher; installed alone (no source tree beside it), it lists devices, s
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -13,16 +14,16 @@ import pytest
 ROOT = Path(__file__).parents[1]
 
 
-# one xdist worker builds the wheel for both tests: two concurrent `pip wheel` runs of one tree collide in build/
-pytestmark = pytest.mark.xdist_group("wheel")
-
-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from this tree, installed (without dependencies: this environment has them) into a folder."""
     tmp = tmp_path_factory.mktemp("wheel")
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
-                            str(ROOT)], capture_output=True, text=True)  # fmt: skip
+    # two xdist workers may each build (pytest 9 with xdist 3.8 ignores xdist_group), and two concurrent `pip wheel`
+    # runs of one tree collide in its build/ folder: one at a time, by a lock in the folder the workers share
+    with (tmp_path_factory.getbasetemp().parent / "wheel.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
+                                str(ROOT)], capture_output=True, text=True)  # fmt: skip
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (tmp / "dist").glob("edgebench-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp / "site"),
