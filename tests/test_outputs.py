@@ -60,19 +60,8 @@ def test_a_folder_of_other_files_or_a_file_is_refused(tmp_path: Path) -> None:
 def test_a_search_into_another_searchs_folder_exits_2_before_any_work(runner: CliRunner, tmp_path: Path) -> None:
     out = outputs.claim(tmp_path / "s1", "search", {"method": "proxy", "study": "another"})
     (out / "front.csv").write_text("kept")
-    args = [
-        "search",
-        "--method",
-        "proxy",
-        "--device",
-        "myriadx",
-        "--latency",
-        "12ms",
-        "--out",
-        str(out),
-        "--cache-dir",
-        str(tmp_path),
-    ]
+    args = ["search", "--method", "proxy", "--device", "myriadx", "--latency", "12ms", "--out", str(out),
+            "--cache-dir", str(tmp_path)]  # fmt: skip
     line = one_line_error(runner.invoke(app, args, terminal_width=300))
     assert f"{out} holds the results of another run" in line and "--overwrite" in line
     assert (out / "front.csv").read_text() == "kept" and not (tmp_path / "luts").exists()

@@ -45,10 +45,10 @@ def _on_command_line(ctx: typer.Context, name: str) -> bool:
 
 def refuse_other_methods_options(ctx: typer.Context, method: SearchMethod) -> None:
     """Exit 2 naming an option given on the command line that ``method`` would silently ignore."""
-    for other, names in METHOD_OPTIONS.items():
-        given = [n for n in names if other is not method and _on_command_line(ctx, n)]
-        if given:
-            flag = "--" + given[0].replace("_", "-")
+    (other,) = set(METHOD_OPTIONS) - {method}
+    for name in METHOD_OPTIONS[other]:
+        if _on_command_line(ctx, name):
+            flag = "--" + name.replace("_", "-")
             fail(ValueError(f"{flag} applies to --method {other} only, and this search is --method {method}: add "
                             f"--method {other}, or drop {flag}"))  # fmt: skip
 
