@@ -48,7 +48,7 @@ import pandas as pd
 from torch import nn
 
 from edgebench.backends import get_backend
-from edgebench.costmodel.calibrate import calibration_record, fit, with_calibration
+from edgebench.costmodel.calibrate import calibration_record, fit, probed_kinds, with_calibration
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
@@ -68,7 +68,7 @@ from edgebench.nets import create_net
 from edgebench.nets.nb201 import nb201
 from edgebench.nets.resnet import resnet18
 from edgebench.searching.space import get_space
-from edgebench.types import Precision
+from edgebench.types import KernelKind, Precision
 
 ARCHS = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "nb201_arch_strings.csv"
 FIT = "mbv2-cifar 3x32x32 (fit)"
@@ -194,8 +194,9 @@ def _pooled(label: str, sets: list[tuple[np.ndarray, np.ndarray]], target: str) 
     return m
 
 
-def _fit(networks: list[MeasuredNetwork], prior: CostParams) -> CostParams:
-    return fit(prior, KernelTable.of([n.kernels for n in networks]), np.array([n.latency_ms for n in networks]))
+def _fit(networks: list[MeasuredNetwork], prior: CostParams, probed: frozenset[KernelKind]) -> CostParams:
+    table = KernelTable.of([n.kernels for n in networks])
+    return fit(prior, table, np.array([n.latency_ms for n in networks]), probed=probed)
 
 
 def _grid(priced: dict[str, tuple[np.ndarray, np.ndarray]], fit_name: str) -> None:
@@ -232,8 +233,9 @@ def score(args: argparse.Namespace, path: Path) -> None:
     for n, s in zip(networks, sets, strict=True):
         by_set.setdefault(s, []).append(n)
     prior = params_for(host, args.backend, Precision.FP32, calibrated=False)
-    shape_fit = _fit(by_set[FIT], prior)
-    family_fit = _fit(by_set[FIT] + by_set.get(FIT_SIZES, []), prior)
+    probed = probed_kinds(host)
+    shape_fit = _fit(by_set[FIT], prior, probed)
+    family_fit = _fit(by_set[FIT] + by_set.get(FIT_SIZES, []), prior, probed)
     print(
         f"host {args.backend} fp32, {host.threads} thread(s), channel block {block}; shape fit on "
         f"{len(by_set[FIT])} networks of {FIT}, family fit on those and {len(by_set.get(FIT_SIZES, []))} of {FIT_SIZES}"

@@ -20,7 +20,8 @@ from edgebench.types import KernelKind, Precision
 
 #: Kinds whose efficiencies move together unless the data separates them: kernels of one GEMM/convolution
 #: library, and memory-bound elementwise work. A family that lacks a kind (dense 3x3 convs in MobileNets) then
-#: carries what it says about its relatives over to it, in the ratios the priors set.
+#: carries what it says about its relatives over to it, in the ratios the priors set, unless the kind's efficiency
+#: was probed on the device (`fit`'s ``probed``).
 GROUPS = {
     KernelKind.CONV: 0, KernelKind.POINTWISE_CONV: 0, KernelKind.DEPTHWISE_CONV: 0, KernelKind.GROUPED_CONV: 0,
     KernelKind.LINEAR: 0, KernelKind.POOLING: 1, KernelKind.ELEMENTWISE: 1, KernelKind.ACTIVATION: 1,
@@ -68,11 +69,12 @@ def _pack(p: CostParams) -> np.ndarray:
     return np.log(np.asarray(values, dtype=np.float64))
 
 
-def _unpack(theta: np.ndarray, template: CostParams) -> CostParams:
+def _unpack(theta: np.ndarray, template: CostParams, absolute: np.ndarray) -> CostParams:
+    """Parameters from ``theta``; kinds marked ``absolute`` keep their own efficiency, not scaled by their group."""
     v = np.exp(theta)
     scales, rest = v[:_N_GROUPS], v[_N_GROUPS:]
     n = len(KINDS)
-    efficiency = rest[:n] * scales[_KIND_GROUP]
+    efficiency = rest[:n] * np.where(absolute, 1.0, scales[_KIND_GROUP])
     # a base efficiency over 1 moves its excess into the kind's size factors: the same estimates, valid numbers
     excess = np.maximum(efficiency, 1.0)
     efficiency = efficiency / excess
@@ -90,15 +92,20 @@ def _unpack(theta: np.ndarray, template: CostParams) -> CostParams:
 
 
 def fit(
-    prior: CostParams, table: KernelTable, measured_ms: np.ndarray, prior_weight: float = PRIOR_WEIGHT
+    prior: CostParams,
+    table: KernelTable,
+    measured_ms: np.ndarray,
+    prior_weight: float = PRIOR_WEIGHT,
+    probed: frozenset[KernelKind] = frozenset(),
 ) -> CostParams:
     """Cost-model parameters that best explain ``measured_ms`` (one per network of ``table``).
 
     Starts from ``prior`` and is regularised towards it: each group of kinds has a nearly free common scale,
     each kind a dearer deviation from its prior ratio, each size class a factor near 1, so kinds and sizes the
     data does not contain follow their group or keep their priors; a kind with under ``MIN_SHARE`` of the
-    estimated time is held to its prior ratio. Peak compute and bandwidth stay the
-    profile's: a roofline cannot tell a slower peak from a lower efficiency.
+    estimated time is held to its prior ratio, or to its prior itself when it is in ``probed`` (its efficiency
+    was measured on the device: a direct measurement says more than a relative's drift). Peak compute and
+    bandwidth stay the profile's: a roofline cannot tell a slower peak from a lower efficiency.
     """
     if len(measured_ms) != table.networks or np.any(~np.isfinite(measured_ms)) or np.any(measured_ms <= 0):
         raise ValueError("need one positive, finite measured latency per network")
@@ -108,6 +115,7 @@ def fit(
 
     per_kind = np.bincount(table.kind, weights=table.kernel_ms(prior), minlength=len(KINDS))
     seen = per_kind / table.network_ms(prior).sum() >= MIN_SHARE
+    absolute = ~seen & np.array([k in probed for k in KINDS])
 
     def solve(start: np.ndarray, group_weight: float) -> np.ndarray:
         weight = {"group_scale": group_weight, "size_factor": SIZE_WEIGHT}
@@ -117,14 +125,19 @@ def fit(
         weights[_N_GROUPS + len(KINDS) : -2].reshape(len(KINDS), len(SIZES))[~seen] = PINNED
 
         def residuals(theta: np.ndarray) -> np.ndarray:
-            predicted = table.network_ms(_unpack(theta, prior))
+            predicted = table.network_ms(_unpack(theta, prior, absolute))
             return np.concatenate([np.log(predicted) - log_measured, weights * (theta - theta0)])
 
         return least_squares(residuals, start, bounds=(lo, hi), loss="soft_l1", f_scale=LOSS_SCALE).x
 
     # Group scales pinned first, then freed from that solution: freeing them from the start lets the optimiser
     # trade them against the per-layer overhead into a poor local minimum.
-    return _unpack(solve(solve(theta0, PINNED), GROUP_WEIGHT), prior)
+    return _unpack(solve(solve(theta0, PINNED), GROUP_WEIGHT), prior, absolute)
+
+
+def probed_kinds(profile: DeviceProfile) -> frozenset[KernelKind]:
+    """Kinds whose prior efficiency the profile says was measured on the device (``note: measured``)."""
+    return frozenset(k for k, s in profile.cost_model.efficiency.items() if s.note.startswith("measured"))
 
 
 @dataclass(frozen=True)
@@ -232,10 +245,11 @@ def calibrate_profile(
     table = KernelTable.of([n.kernels for n in networks])
     macs = table.gmacs()
     prior = params_for(profile, backend, precision, threads, calibrated=False)
+    probed = probed_kinds(profile)
 
     def fitted(rows: np.ndarray) -> tuple[CostParams, FlopsLinear]:
         rows_table = KernelTable.of([networks[i].kernels for i in rows])
-        return fit(prior, rows_table, measured[rows]), FlopsLinear.fit(macs[rows], measured[rows])
+        return fit(prior, rows_table, measured[rows], probed=probed), FlopsLinear.fit(macs[rows], measured[rows])
 
     everything = np.arange(len(networks))
     if test_fraction > 0:

@@ -9,11 +9,20 @@ import numpy as np
 import pytest
 import yaml
 
-from edgebench.costmodel.calibrate import MIN_SHARE, FlopsLinear, calibrate_profile, calibration_record, fit, split
+from edgebench.costmodel.calibrate import (
+    MIN_SHARE,
+    FlopsLinear,
+    calibrate_profile,
+    calibration_record,
+    fit,
+    probed_kinds,
+    split,
+)
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.measurements import MeasuredNetwork
 from edgebench.costmodel.model import CostParams, KernelTable, params_for
 from edgebench.devices import get_device, load_profile
+from edgebench.devices.derive import like
 from edgebench.exceptions import ConfigError
 from edgebench.lut.metrics import Metrics
 from edgebench.types import KernelKind, Precision, SizeClass
@@ -87,6 +96,24 @@ def test_a_kind_with_a_tiny_share_of_the_time_keeps_its_prior_ratio_to_its_group
     fitted = fit(prior, table, table.network_ms(truth))
     ratio = {k: fitted.efficiency[k] / prior.efficiency[k] for k in (KernelKind.LINEAR, KernelKind.GROUPED_CONV)}
     assert ratio[KernelKind.LINEAR] == pytest.approx(ratio[KernelKind.GROUPED_CONV], rel=1e-3)
+
+
+def test_an_unseen_kind_whose_efficiency_was_probed_keeps_it_while_the_others_follow_their_group() -> None:
+    prior, truth = _truth()
+    table = KernelTable.of(_networks(80, seed=4))
+    fitted = fit(prior, table, table.network_ms(truth), probed=frozenset({KernelKind.DEPTHWISE_CONV}))
+    assert fitted.efficiency[KernelKind.DEPTHWISE_CONV] == pytest.approx(prior.efficiency[KernelKind.DEPTHWISE_CONV])
+    assert fitted.efficiency[KernelKind.GROUPED_CONV] / prior.efficiency[KernelKind.GROUPED_CONV] != pytest.approx(
+        1.0, abs=0.05
+    )  # the group moved, and the unprobed kind with it
+    assert Metrics.of(table.network_ms(truth), table.network_ms(fitted)).rmspe_pct < 1.0
+
+
+def test_probed_kinds_are_the_priors_the_profile_says_were_measured() -> None:
+    assert probed_kinds(get_device("host")) >= {KernelKind.CONV, KernelKind.DEPTHWISE_CONV}
+    assert KernelKind.GROUPED_CONV not in probed_kinds(get_device("host"))  # a prior between two measured ones
+    assert probed_kinds(get_device("rpi5")) == frozenset()  # spec-sheet priors: unseen kinds follow the data
+    assert probed_kinds(like("new-board", get_device("host"))) == frozenset()  # the host's probes are not its
 
 
 def test_one_broken_measurement_does_not_drag_the_fit() -> None:
