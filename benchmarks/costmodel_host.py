@@ -55,8 +55,9 @@ from edgebench.costmodel.probe import (
     op_rates_summary,
     probe,
     probe_op_rates,
-    with_op_rates,
+    probe_weight_shares,
     with_probed_priors,
+    with_runtime_rates,
 )
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
@@ -144,9 +145,11 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     if not args.shipped_priors:
         found = probe()  # with ONNX Runtime whatever the backend, as the shipped priors: they are the CPU's
         print(found.summary(), flush=True)
-        rates = probe_op_rates(host, args.backend)  # the runtime's own: they differ most between runtimes
-        print(f"  {op_rates_summary(args.backend, rates)}", flush=True)
-        save_profile(with_op_rates(with_probed_priors(host, found), args.backend, rates), out_dir / PROBED)
+        probed = with_probed_priors(host, found)
+        rates = probe_op_rates(probed, args.backend)  # the runtime's own: they differ most between runtimes
+        shares = probe_weight_shares(probed, args.backend)
+        print(f"  {op_rates_summary(args.backend, rates, shares)}", flush=True)
+        save_profile(with_runtime_rates(probed, args.backend, rates, shares), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}

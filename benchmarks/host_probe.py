@@ -20,8 +20,9 @@ from edgebench.costmodel.probe import (
     op_rates_summary,
     probe,
     probe_op_rates,
-    with_op_rates,
+    probe_weight_shares,
     with_probed_priors,
+    with_runtime_rates,
 )
 from edgebench.devices import get_device, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
@@ -40,9 +41,9 @@ def main() -> None:
     if args.write:
         profile = with_probed_priors(get_device("host"), found)
         for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
-            rates = probe_op_rates(profile, backend)
-            print(op_rates_summary(backend, rates))
-            profile = with_op_rates(profile, backend, rates)
+            rates, shares = probe_op_rates(profile, backend), probe_weight_shares(profile, backend)
+            print(op_rates_summary(backend, rates, shares))
+            profile = with_runtime_rates(profile, backend, rates, shares)
         save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
         print(f"wrote {args.write}")
 

@@ -6,9 +6,11 @@ profile that lists its caches and reduction half-depth refines this (see :class:
 CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind takes at least its activation
 bytes over that share of the fastest level's bandwidth, and ops with a per-element cost of their own (activations,
 transposes) are priced at a rate (a floor for one that runs alone, added to the conv one is fused into): the
-runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. The parameters come from
-the profile: its calibration for the backend and precision when it has one, else its priors. Every number this
-module returns is an estimate (``source=estimated``).
+runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. With caches, a kernel's
+weights add their read time from the level the network's weights fit in, at the runtime's ``weight_share`` of its
+bandwidth for the kernel's kind where the profile states one. The parameters come from the profile: its
+calibration for the backend and precision when it has one, else its priors. Every number this module returns is
+an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-4"
+COST_MODEL_VERSION = "roofline-5"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -50,6 +52,7 @@ class CostParams:
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
     op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
+    weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the weight bandwidth, by kind
 
     def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -144,6 +147,7 @@ def params_for(
         reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
         stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
         op_gelems=op_rates(profile, backend, threads),
+        weight_share={kind: share.value for kind, share in profile.runtime(backend).weight_share.items()},
     )
 
 
@@ -211,7 +215,8 @@ class KernelTable:
             return self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
-        weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / 1e6
+        share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
+        weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / (share * 1e6)
         ms = self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p)
         return ms + weights + p.overhead_per_layer_ms
 

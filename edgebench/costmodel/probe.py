@@ -14,7 +14,7 @@ import functools
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,20 @@ from torch import nn
 
 from edgebench.backends import get_backend
 from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
-from edgebench.costmodel.model import rules_for
+from edgebench.costmodel.model import KernelTable, params_for, rules_for
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
-from edgebench.devices.profile import DeviceProfile, Runtime
+from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
 from edgebench.model import from_module, load_onnx
-from edgebench.types import Precision
+from edgebench.types import KernelKind, Precision
 
 #: The share of the peak a dense 3x3 conv reaches; the peak is set from it.
 CONV_EFFICIENCY = 0.9
 CHAIN = 11
 RELU_MB = (0.25, 1.0, 4.0, 16.0, 64.0)
 WEIGHT_CHANNELS = (128, 512, 1024, 2048)
+#: The dense conv whose weight reads :func:`probe_weight_shares` times (channels, side): a ResNet's last stage at a
+#: 128-pixel input, 9.4 MB of weights per conv and about half its time in reading them.
+WEIGHT_CONV = (512, 4)
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
     )  # fmt: skip
 
 
-#: Op rates as a profile's runtime states them: name -> {value, source, note} (Gelem/s of one core).
+#: Rates as a profile's runtime states them: op or kernel kind -> {value, source, note}.
 Rates = dict[str, dict[str, Any]]
 
 
@@ -195,19 +198,41 @@ def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
     return nn.Sequential(nn.Conv2d(channels, channels, 1), act())
 
 
-def with_op_rates(profile: DeviceProfile, backend: str, rates: Rates) -> DeviceProfile:
-    """``profile`` with ``backend``'s ``op_gelems`` set to ``rates`` (one core's, with their sources)."""
+def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
+    """The share of ``profile``'s weight bandwidth at which ``backend`` reads a dense conv's weights: a chain of
+    :data:`WEIGHT_CONV` 3x3 convs (their weights far past the caches) timed on one thread, less the rest of their
+    time as the profile prices it, against the read time it prices."""
+    channels, side = WEIGHT_CONV
+    make, shape = functools.partial(nn.Conv2d, channels, channels, 3, padding=1, bias=False), (1, channels, side, side)
+    measured = _Timer(backend, runs).per_kernel_ms(make, shape)
+    chain = module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape, rules_for(profile, backend))
+    table, params = KernelTable.of([chain]), params_for(profile, backend, Precision.FP32, threads=1, calibrated=False)
+    convs = table.kind == list(KernelKind).index(KernelKind.CONV)
+    at = {share: float(table.kernel_ms(replace(params, weight_share={KernelKind.CONV: share}))[convs].mean())
+          for share in (1.0, 0.5)}  # fmt: skip
+    reading = at[0.5] - at[1.0]  # the read time at the full bandwidth: it doubles at half of it
+    share = reading / max(measured - (at[1.0] - reading), reading / MAX_WEIGHT_SHARE)
+    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
+    return {"conv": _sourced(share, f"{where}: 3x3 convs at {channels}x{side}x{side}, {measured:.2f} ms each")}
+
+
+def with_runtime_rates(profile: DeviceProfile, backend: str, op_gelems: Rates, weight_share: Rates) -> DeviceProfile:
+    """``profile`` with ``backend``'s ``op_gelems`` and ``weight_share`` set to these (one core's, with their
+    sources)."""
+    rates = {"op_gelems": op_gelems, "weight_share": weight_share}
     runtimes = [
-        Runtime.model_validate({**r.model_dump(), "op_gelems": rates}) if r.backend == backend else r
-        for r in profile.runtimes
+        Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == backend else r for r in profile.runtimes
     ]
     return profile.model_copy(update={"runtimes": tuple(runtimes)})
 
 
-def op_rates_summary(backend: str, rates: Rates) -> str:
-    """One line of :func:`probe_op_rates`' figures."""
-    return f"{backend} ops after a 1x1 conv, Gelem/s: " + ", ".join(
-        f"{name} {rate['value']:.2f}" for name, rate in rates.items()
+def op_rates_summary(backend: str, rates: Rates, shares: Rates) -> str:
+    """One line of :func:`probe_op_rates`' and :func:`probe_weight_shares`' figures."""
+    return (
+        f"{backend} ops after a 1x1 conv, Gelem/s: "
+        + ", ".join(f"{name} {rate['value']:.2f}" for name, rate in rates.items())
+        + "; weights read at "
+        + ", ".join(f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in shares.items())
     )
 
 

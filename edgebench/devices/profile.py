@@ -29,6 +29,10 @@ class Sourced(_Strict):
     note: str = ""
 
 
+#: A runtime may read a kind's weights faster than the probed stream (a cache-friendlier order), but not by more.
+MAX_WEIGHT_SHARE = 4.0
+
+
 class Runtime(_Strict):
     """A backend the device really runs, at which precisions, and in which activation layout.
 
@@ -38,7 +42,9 @@ class Runtime(_Strict):
     the device's agent. ``op_gelems``: billions of elements per second one core computes of an op of
     ``PRICED_OPS`` as this runtime runs it (an activation fused or alone, a transpose), in place of the cost model's
     ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against ONNX
-    Runtime's sigmoid's 2.2 on one AVX2 CPU)."""
+    Runtime's sigmoid's 2.2 on one AVX2 CPU). ``weight_share``: the share of the cost model's weight bandwidth at
+    which this runtime's kernels of a kind read their weights (ONNX Runtime's blocked 3x3 conv read a 9.4 MB filter
+    at half the rate its 1x1 convs read theirs, on the same AVX2 CPU)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -46,6 +52,7 @@ class Runtime(_Strict):
     device: str = Field(default="CPU", pattern=r"^[A-Z][A-Z0-9_.]{0,31}$")
     fuses: tuple[str, ...] | None = None  # activations run in the conv before them (default: the runtime's own)
     op_gelems: dict[str, Sourced] = Field(default_factory=dict)
+    weight_share: dict[KernelKind, Sourced] = Field(default_factory=dict)
 
     @field_validator("op_gelems")
     @classmethod
@@ -56,6 +63,13 @@ class Runtime(_Strict):
                 f"op_gelems maps ops ({', '.join(sorted(PRICED_OPS))}) to positive rates"
                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
+        return v
+
+    @field_validator("weight_share")
+    @classmethod
+    def _shares(cls, v: dict[KernelKind, Sourced]) -> dict[KernelKind, Sourced]:
+        if any(not 0 < r.value <= MAX_WEIGHT_SHARE for r in v.values()):
+            raise ValueError(f"weight_share maps kernel kinds to shares in (0, {MAX_WEIGHT_SHARE:g}]")
         return v
 
     @field_validator("fuses")

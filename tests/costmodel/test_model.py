@@ -122,6 +122,29 @@ def test_a_runtimes_own_op_rates_override_the_exp_rate_for_that_runtime_only() -
     assert two["Swish"] == pytest.approx(0.8 * (1 + cm.parallel_efficiency.value))  # type: ignore[union-attr]
 
 
+def test_a_runtimes_weight_share_slows_the_weight_reads_of_that_kind_alone() -> None:
+    heavy = replace(CONV, weight_elems=2_500_000)  # 10 MB: past the 1 MB cache, read at the 10 GB/s memory
+    pointwise = replace(heavy, kind=KernelKind.POINTWISE_CONV)
+    p = _params(overhead_per_layer_ms=0.0, caches=((1.0, 50.0),))
+    share = replace(p, weight_share={KernelKind.CONV: 0.5})
+    [full, pw], [half, pw_half] = ([ms for _, ms in estimate([heavy, pointwise], q).kernels] for q in (p, share))
+    reads = 10e6 * (0.05 / 50.0 + 0.95 / 10.0) / 1e6  # 0.96 ms: a twentieth of the network's 20 MB fits
+    assert full == pytest.approx(2.0 + reads) and half == pytest.approx(2.0 + 2 * reads)
+    assert pw_half == pw  # another kind keeps the profile's bandwidth
+
+
+def test_a_runtimes_weight_share_reaches_only_that_runtimes_params() -> None:
+    host = get_device("host")
+    runtimes = tuple(
+        r.model_copy(update={"weight_share": {KernelKind.CONV: Sourced(value=0.5, source="test")}})
+        if r.backend == "onnxruntime" else r.model_copy(update={"weight_share": {}})
+        for r in host.runtimes
+    )  # fmt: skip
+    own = host.model_copy(update={"runtimes": runtimes})
+    assert params_for(own, "onnxruntime", Precision.FP32).weight_share == {KernelKind.CONV: 0.5}
+    assert params_for(own, "tflite", Precision.FP32).weight_share == {}
+
+
 def test_peak_scales_with_threads() -> None:
     rpi5 = get_device("rpi5")
     assert effective_peak(rpi5, Precision.FP32, 1) == pytest.approx(153.6 / 4)

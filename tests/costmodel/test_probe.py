@@ -1,18 +1,25 @@
 import datetime
 import functools
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from torch import nn
 
-from edgebench.costmodel.model import params_for, rules_for
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
+    CHAIN,
     CONV_EFFICIENCY,
     PROBED_OPS,
+    WEIGHT_CONV,
     Probe,
     _conv_then,
     _elems_per_link,
-    with_op_rates,
+    _Timer,
+    probe_weight_shares,
     with_probed_priors,
+    with_runtime_rates,
 )
 from edgebench.devices import get_device, load_profile, save_profile
 from edgebench.exceptions import ConfigError
@@ -48,10 +55,11 @@ def test_probed_figures_become_the_host_profiles_priors_with_their_sources(tmp_p
     assert params_for(again, "onnxruntime", Precision.FP32) == params_for(probed, "onnxruntime", Precision.FP32)
 
 
-def test_a_runtimes_probed_op_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_path: Path) -> None:
+def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_path: Path) -> None:
     found = {"Swish": {"value": 0.84, "source": "probed"}, "HardSwish": {"value": 7.3, "source": "probed"}}
+    shares = {"conv": {"value": 0.45, "source": "probed"}}
     host = get_device("host")
-    rated = with_op_rates(host, "openvino", found)
+    rated = with_runtime_rates(host, "openvino", found, shares)
     assert {n: r.value for n, r in rated.runtime("openvino").op_gelems.items()} == {
         "Swish": 0.84,
         "HardSwish": 7.3,
@@ -59,11 +67,30 @@ def test_a_runtimes_probed_op_rates_go_in_its_profile_and_bad_ones_are_refused(t
     assert rated.runtime("onnxruntime") == host.runtime("onnxruntime")  # another runtime keeps its own
     saved = tmp_path / "host.yaml"
     save_profile(rated, saved)
-    assert params_for(load_profile(saved), "openvino", Precision.FP32).op_gelems["Swish"] == 0.84
-    (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "host.yaml").write_text(saved.read_text().replace("  Swish:", "  Mish:"))
-    with pytest.raises(ConfigError, match=r"(?i)runtimes.1.op_gelems.*maps ops .*unknown: mish"):
-        load_profile(tmp_path / "bad" / "host.yaml")
+    params = params_for(load_profile(saved), "openvino", Precision.FP32)
+    assert params.op_gelems["Swish"] == 0.84 and params.weight_share == {KernelKind.CONV: 0.45}
+    for bad, match in (
+        (saved.read_text().replace("  Swish:", "  Mish:"), r"(?i)runtimes.1.op_gelems.*maps ops .*unknown: mish"),
+        (saved.read_text().replace("value: 0.45", "value: 0.0"), r"(?i)runtimes.1.weight_share.*shares in \(0, 4\]"),
+    ):
+        (tmp_path / "bad").mkdir(exist_ok=True)
+        (tmp_path / "bad" / "host.yaml").write_text(bad)
+        with pytest.raises(ConfigError, match=match):
+            load_profile(tmp_path / "bad" / "host.yaml")
+
+
+def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = get_device("host")
+    channels, side = WEIGHT_CONV
+    convs = nn.Sequential(*(nn.Conv2d(channels, channels, 3, padding=1, bias=False) for _ in range(CHAIN)))
+    table = KernelTable.of([module_kernels(convs, (1, channels, side, side), rules_for(host, "tflite"))])
+    truth = replace(params_for(host, "tflite", Precision.FP32, 1, calibrated=False),
+                    weight_share={KernelKind.CONV: 0.4})  # fmt: skip
+    is_conv = table.kind == list(KernelKind).index(KernelKind.CONV)  # not LiteRT's input transpose
+    conv_ms = float(table.kernel_ms(truth)[is_conv].mean())  # what a runtime reading at 0.4 would take
+    monkeypatch.setattr(_Timer, "per_kernel_ms", lambda *_: conv_ms)
+    found = probe_weight_shares(host, "tflite")
+    assert found["conv"]["value"] == pytest.approx(0.4, abs=0.01) and found["conv"]["note"] == "measured"
 
 
 @pytest.mark.parametrize(
