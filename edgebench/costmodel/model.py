@@ -7,10 +7,10 @@ CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind ta
 bytes over that share of the fastest level's bandwidth, and ops with a per-element cost of their own (activations,
 transposes) are priced at a rate (a floor for one that runs alone, added to the conv one is fused into): the
 runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. With caches, a kernel's
-weights add their read time from the level the network's weights fit in, at the runtime's ``weight_share`` of its
-bandwidth for the kernel's kind where the profile states one. The parameters come from the profile: its
-calibration for the backend and precision when it has one, else its priors. Every number this module returns is
-an estimate (``source=estimated``).
+weights add their read time from the levels the network's weights fit in, the part from memory at the runtime's
+``weight_share`` of the memory bandwidth for the kernel's kind where the profile states one. The parameters come
+from the profile: its calibration for the backend and precision when it has one, else its priors. Every number
+this module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -52,17 +52,17 @@ class CostParams:
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
     op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
-    weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the weight bandwidth, by kind
+    weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the memory bandwidth, by kind
 
-    def ns_per_byte(self, stream_bytes: np.ndarray) -> np.ndarray:
+    def ns_per_byte(self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
-        that level's bandwidth, the rest at the memory bandwidth."""
+        that level's bandwidth, the rest at ``memory_share`` of the memory bandwidth."""
         cost, covered = np.zeros_like(stream_bytes, dtype=np.float64), 0.0
         for size_mb, bandwidth in self.caches:
             fits = np.minimum(1.0, size_mb * 1e6 / np.maximum(stream_bytes, 1.0))
             cost += (fits - covered) / bandwidth
             covered = fits
-        return cost + (1.0 - covered) / self.bandwidth_gbps
+        return cost + (1.0 - covered) / (self.bandwidth_gbps * memory_share)
 
     @property
     def provenance(self) -> str:
@@ -216,7 +216,7 @@ class KernelTable:
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
         share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
-        weights = weight_bytes * p.ns_per_byte(network_weights[self.network]) / (share * 1e6)
+        weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
         ms = self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p)
         return ms + weights + p.overhead_per_layer_ms
 

@@ -35,9 +35,10 @@ CONV_EFFICIENCY = 0.9
 CHAIN = 11
 RELU_MB = (0.25, 1.0, 4.0, 16.0, 64.0)
 WEIGHT_CHANNELS = (128, 512, 1024, 2048)
-#: The dense conv whose weight reads :func:`probe_weight_shares` times (channels, side): a ResNet's last stage at a
-#: 128-pixel input, 9.4 MB of weights per conv and about half its time in reading them.
-WEIGHT_CONV = (512, 4)
+#: The convs whose weight reads :func:`probe_weight_shares` times, by kind: (kernel, channels, side). A ResNet's last
+#: stage at a 128-pixel input (9.4 MB of weights per 3x3 conv) and a wide 1x1 conv on as few pixels (4.2 MB): about
+#: half of their time is reading the weights.
+WEIGHT_PROBES = {KernelKind.CONV: (3, 512, 4), KernelKind.POINTWISE_CONV: (1, 1024, 4)}
 
 
 @dataclass(frozen=True)
@@ -199,21 +200,42 @@ def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
 
 
 def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
-    """The share of ``profile``'s weight bandwidth at which ``backend`` reads a dense conv's weights: a chain of
-    :data:`WEIGHT_CONV` 3x3 convs (their weights far past the caches) timed on one thread, less the rest of their
-    time as the profile prices it, against the read time it prices."""
-    channels, side = WEIGHT_CONV
-    make, shape = functools.partial(nn.Conv2d, channels, channels, 3, padding=1, bias=False), (1, channels, side, side)
-    measured = _Timer(backend, runs).per_kernel_ms(make, shape)
-    chain = module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape, rules_for(profile, backend))
-    table, params = KernelTable.of([chain]), params_for(profile, backend, Precision.FP32, threads=1, calibrated=False)
-    convs = table.kind == list(KernelKind).index(KernelKind.CONV)
-    at = {share: float(table.kernel_ms(replace(params, weight_share={KernelKind.CONV: share}))[convs].mean())
-          for share in (1.0, 0.5)}  # fmt: skip
-    reading = at[0.5] - at[1.0]  # the read time at the full bandwidth: it doubles at half of it
-    share = reading / max(measured - (at[1.0] - reading), reading / MAX_WEIGHT_SHARE)
+    """The share of the memory bandwidth at which ``backend`` reads the weights of each kind of
+    :data:`WEIGHT_PROBES` from memory: a chain of its convs (their weights far past the caches) timed on one thread,
+    less the rest of their time as ``profile`` prices it, against the memory read time it prices. Both are taken
+    against the machine as it runs now: the bandwidth is timed again as :func:`probe` times it (ONNX Runtime's 1x1
+    convs on one pixel, the largest chain) and the rest scaled by how a compute-bound 3x3 conv times against its
+    price, so a VM whose memory or cores run slower than when the profile was probed does not read as a different
+    share."""
+    timer, rules = _Timer(backend, runs), rules_for(profile, backend)
+    wide = max(WEIGHT_CHANNELS)
+    weights_ms = _Timer("onnxruntime", runs).per_kernel_ms(
+        functools.partial(nn.Conv2d, wide, wide, 1, bias=False), (1, wide, 1, 1)
+    )
+    bandwidth = wide * wide * 4 / weights_ms / 1e6
+    params = replace(
+        params_for(profile, backend, Precision.FP32, threads=1, calibrated=False), bandwidth_gbps=bandwidth
+    )
+
+    def priced(make: Callable[[], nn.Module], shape: tuple[int, ...], kind: KernelKind, share: float) -> float:
+        table = KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape, rules)])
+        of_kind = table.kind == list(KernelKind).index(kind)  # not a layout transpose around them
+        return float(table.kernel_ms(replace(params, weight_share={kind: share}))[of_kind].mean())
+
+    dense, dense_shape = functools.partial(nn.Conv2d, 64, 64, 3, padding=1), (1, 64, 32, 32)
+    speed = timer.per_kernel_ms(dense, dense_shape) / priced(dense, dense_shape, KernelKind.CONV, 1.0)
     where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
-    return {"conv": _sourced(share, f"{where}: 3x3 convs at {channels}x{side}x{side}, {measured:.2f} ms each")}
+    found = {}
+    for kind, (kernel, channels, side) in WEIGHT_PROBES.items():
+        make = functools.partial(nn.Conv2d, channels, channels, kernel, padding=kernel // 2, bias=False)
+        shape = (1, channels, side, side)
+        measured = timer.per_kernel_ms(make, shape)
+        full, half = (priced(make, shape, kind, share) for share in (1.0, 0.5))
+        reading = half - full  # the memory read time at the full bandwidth: it doubles at half of it
+        share = reading / max(measured - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
+        found[str(kind)] = _sourced(share, f"{where}: {kernel}x{kernel} convs at {channels}x{side}x{side}, "
+                                           f"{measured:.2f} ms each, memory at {bandwidth:.1f} GB/s")  # fmt: skip
+    return found
 
 
 def with_runtime_rates(profile: DeviceProfile, backend: str, op_gelems: Rates, weight_share: Rates) -> DeviceProfile:

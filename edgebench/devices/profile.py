@@ -42,9 +42,9 @@ class Runtime(_Strict):
     the device's agent. ``op_gelems``: billions of elements per second one core computes of an op of
     ``PRICED_OPS`` as this runtime runs it (an activation fused or alone, a transpose), in place of the cost model's
     ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against ONNX
-    Runtime's sigmoid's 2.2 on one AVX2 CPU). ``weight_share``: the share of the cost model's weight bandwidth at
-    which this runtime's kernels of a kind read their weights (ONNX Runtime's blocked 3x3 conv read a 9.4 MB filter
-    at half the rate its 1x1 convs read theirs, on the same AVX2 CPU)."""
+    Runtime's sigmoid's 2.2 on one AVX2 CPU). ``weight_share``: the share of the memory bandwidth at which this
+    runtime's kernels of a kind read the weights that do not fit the caches (on one AVX2 CPU, ONNX Runtime's blocked
+    3x3 conv read a 9.4 MB filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)

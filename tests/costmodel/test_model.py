@@ -122,14 +122,14 @@ def test_a_runtimes_own_op_rates_override_the_exp_rate_for_that_runtime_only() -
     assert two["Swish"] == pytest.approx(0.8 * (1 + cm.parallel_efficiency.value))  # type: ignore[union-attr]
 
 
-def test_a_runtimes_weight_share_slows_the_weight_reads_of_that_kind_alone() -> None:
+def test_a_runtimes_weight_share_slows_the_memory_reads_of_that_kinds_weights_alone() -> None:
     heavy = replace(CONV, weight_elems=2_500_000)  # 10 MB: past the 1 MB cache, read at the 10 GB/s memory
     pointwise = replace(heavy, kind=KernelKind.POINTWISE_CONV)
     p = _params(overhead_per_layer_ms=0.0, caches=((1.0, 50.0),))
     share = replace(p, weight_share={KernelKind.CONV: 0.5})
     [full, pw], [half, pw_half] = ([ms for _, ms in estimate([heavy, pointwise], q).kernels] for q in (p, share))
-    reads = 10e6 * (0.05 / 50.0 + 0.95 / 10.0) / 1e6  # 0.96 ms: a twentieth of the network's 20 MB fits
-    assert full == pytest.approx(2.0 + reads) and half == pytest.approx(2.0 + 2 * reads)
+    cached, memory = 10e6 * 0.05 / 50.0 / 1e6, 10e6 * 0.95 / 10.0 / 1e6  # a twentieth of the network's 20 MB fits
+    assert full == pytest.approx(2.0 + cached + memory) and half == pytest.approx(2.0 + cached + 2 * memory)
     assert pw_half == pw  # another kind keeps the profile's bandwidth
 
 
