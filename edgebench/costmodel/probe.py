@@ -24,7 +24,7 @@ from torch import nn
 
 from edgebench.backends import get_backend
 from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
-from edgebench.costmodel.model import KernelTable, params_for, rules_for
+from edgebench.costmodel.model import KINDS, KernelTable, params_for, rules_for
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
 from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
 from edgebench.model import from_module, load_onnx
@@ -131,10 +131,7 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
         relu[mb] = 2 * 16 * side * side * 4 / timer.per_kernel_ms(nn.ReLU, (1, 16, side, side)) / 1e6
     side = int((min(RELU_MB) * 1e6 / 4 / 16) ** 0.5)
     sigmoid = 16 * side * side / timer.per_kernel_ms(nn.Sigmoid, (1, 16, side, side)) / 1e6
-    weights = {}
-    for ch in WEIGHT_CHANNELS:
-        ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, ch, ch, 1, bias=False), (1, ch, 1, 1))
-        weights[CHAIN * ch * ch * 4 / 1e6] = ch * ch * 4 / ms / 1e6
+    weights = {CHAIN * ch * ch * 4 / 1e6: _weights_gbps(timer, ch) for ch in WEIGHT_CHANNELS}
     return Probe(
         cpu_model(), backend, datetime.date.today(), gflops["dense"], {narrow: gflops[narrow],
         4 * narrow: gflops[4 * narrow]}, gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, sigmoid,
@@ -208,18 +205,14 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -
     price, so a VM whose memory or cores run slower than when the profile was probed does not read as a different
     share."""
     timer, rules = _Timer(backend, runs), rules_for(profile, backend)
-    wide = max(WEIGHT_CHANNELS)
-    weights_ms = _Timer("onnxruntime", runs).per_kernel_ms(
-        functools.partial(nn.Conv2d, wide, wide, 1, bias=False), (1, wide, 1, 1)
-    )
-    bandwidth = wide * wide * 4 / weights_ms / 1e6
+    bandwidth = _weights_gbps(_Timer("onnxruntime", runs), max(WEIGHT_CHANNELS))
     params = replace(
         params_for(profile, backend, Precision.FP32, threads=1, calibrated=False), bandwidth_gbps=bandwidth
     )
 
     def priced(make: Callable[[], nn.Module], shape: tuple[int, ...], kind: KernelKind, share: float) -> float:
         table = KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape, rules)])
-        of_kind = table.kind == list(KernelKind).index(kind)  # not a layout transpose around them
+        of_kind = table.kind == KINDS.index(kind)  # not a layout transpose around them
         return float(table.kernel_ms(replace(params, weight_share={kind: share}))[of_kind].mean())
 
     dense, dense_shape = functools.partial(nn.Conv2d, 64, 64, 3, padding=1), (1, 64, 32, 32)
@@ -275,6 +268,12 @@ class _Timer:
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         with self.backend.open(artifact, threads=1) as session:
             return float(np.percentile(session.measure(x, warmup=20, repeats=self.runs).samples_ms, 25))
+
+
+def _weights_gbps(timer: _Timer, channels: int) -> float:
+    """GB/s at which a chain of 1x1 convs on one pixel, ``channels`` in and out, reads its weights."""
+    ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, channels, channels, 1, bias=False), (1, channels, 1, 1))
+    return channels * channels * 4 / ms / 1e6
 
 
 def with_probed_priors(profile: DeviceProfile, found: Probe) -> DeviceProfile:
