@@ -158,10 +158,10 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         onnx_path = from_module(name, module, shape).to_onnx(out_dir)
         try:
             artifact = backend.export(load_onnx(onnx_path), Precision.FP32, out_dir / "artifacts" / name)
+            sessions[name] = backend.open(artifact, threads=host.threads)
         except (EdgebenchError, RuntimeError) as e:  # a network the backend cannot run is left out, named
             print(f"  {name} ({set_name}) left out: {error_text(e)}", flush=True)
             continue
-        sessions[name] = backend.open(artifact, threads=host.threads)
         inputs[name] = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         sets[name] = set_name
     took = time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import torch
 from edgebench.backends._optional import require
 from edgebench.backends.base import Artifact, Backend, Session
 from edgebench.backends.registry import register
-from edgebench.exceptions import BackendUnavailableError
+from edgebench.exceptions import BackendUnavailableError, UnsupportedError
 from edgebench.model import Model
 from edgebench.types import Precision
 
@@ -45,9 +46,19 @@ def _quiet() -> Any:
 class TfliteSession(Session):
     def __init__(self, artifact: Artifact, threads: int) -> None:
         super().__init__(artifact, threads)
-        with _quiet():  # the XNNPACK delegate announces itself on stderr
-            self._interp = _interpreter_cls()(model_path=str(artifact.path), num_threads=threads)
-            self._interp.allocate_tensors()
+        try:
+            with _quiet():  # the XNNPACK delegate announces itself on stderr
+                self._interp = _interpreter_cls()(model_path=str(artifact.path), num_threads=threads)
+                self._interp.allocate_tensors()
+        except ValueError as e:
+            missing = re.search(r"Didn't find op for builtin opcode '([^']+)'", str(e))
+            if not missing:
+                raise
+            raise UnsupportedError(
+                f"{artifact.path.name}: the LiteRT interpreter has no kernel for op '{missing.group(1)}', which "
+                "litert-torch converted the model to; time it with another backend, or change the layers that "
+                "produce it"
+            ) from e
         self._in = self._interp.get_input_details()[0]
         self._out = self._interp.get_output_details()[0]
 
