@@ -54,6 +54,7 @@ from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules
 from edgebench.costmodel.probe import (
     op_rates_summary,
     probe,
+    probe_large_depthwise,
     probe_op_rates,
     probe_weight_shares,
     with_probed_priors,
@@ -147,9 +148,9 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         print(found.summary(), flush=True)
         probed = with_probed_priors(host, found)
         rates = probe_op_rates(probed, args.backend)  # the runtime's own: they differ most between runtimes
-        shares = probe_weight_shares(probed, args.backend)
-        print(f"  {op_rates_summary(args.backend, rates, shares)}", flush=True)
-        save_profile(with_runtime_rates(probed, args.backend, rates, shares), out_dir / PROBED)
+        shares, slow = probe_weight_shares(probed, args.backend), probe_large_depthwise(args.backend)
+        print(f"  {op_rates_summary(args.backend, rates, shares, slow)}", flush=True)
+        save_profile(with_runtime_rates(probed, args.backend, rates, shares, slow), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}

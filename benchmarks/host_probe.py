@@ -19,6 +19,7 @@ from edgebench.backends.registry import is_available
 from edgebench.costmodel.probe import (
     op_rates_summary,
     probe,
+    probe_large_depthwise,
     probe_op_rates,
     probe_weight_shares,
     with_probed_priors,
@@ -42,8 +43,9 @@ def main() -> None:
         profile = with_probed_priors(get_device("host"), found)
         for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
             rates, shares = probe_op_rates(profile, backend), probe_weight_shares(profile, backend)
-            print(op_rates_summary(backend, rates, shares))
-            profile = with_runtime_rates(profile, backend, rates, shares)
+            slow = probe_large_depthwise(backend)
+            print(op_rates_summary(backend, rates, shares, slow))
+            profile = with_runtime_rates(profile, backend, rates, shares, slow)
         save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
         print(f"wrote {args.write}")
 

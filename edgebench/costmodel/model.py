@@ -8,7 +8,8 @@ bytes over that share of the fastest level's bandwidth, and ops with a per-eleme
 transposes) are priced at a rate (a floor for one that runs alone, added to the conv one is fused into): the
 runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. With caches, a kernel's
 weights add their read time from the levels the network's weights fit in, the part from memory at the runtime's
-``weight_share`` of the memory bandwidth for the kernel's kind where the profile states one. The parameters come
+``weight_share`` of the memory bandwidth for the kernel's kind where the profile states one. A depthwise conv past
+the runtime's ``large_depthwise`` taps computes at that path's rate. The parameters come
 from the profile: its calibration for the backend and precision when it has one, else its priors. Every number
 this module returns is an estimate (``source=estimated``).
 """
@@ -26,7 +27,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-5"
+COST_MODEL_VERSION = "roofline-6"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -53,6 +54,7 @@ class CostParams:
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
     op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
     weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the memory bandwidth, by kind
+    large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
 
     def ns_per_byte(self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -148,7 +150,15 @@ def params_for(
         stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
         op_gelems=op_rates(profile, backend, threads),
         weight_share={kind: share.value for kind, share in profile.runtime(backend).weight_share.items()},
+        large_depthwise=large_depthwise(profile, backend, threads),
     )
+
+
+def large_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[int, float] | None:
+    """(taps, GFLOP/s at ``threads`` threads) of ``backend``'s slower path for depthwise convs with more taps,
+    where the profile states one."""
+    slow = profile.runtime(backend).large_depthwise
+    return (slow.above_taps, slow.gflops.value * thread_share(profile, threads)) if slow else None
 
 
 def op_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, float]:
@@ -206,6 +216,10 @@ class KernelTable:
         eff = np.clip(eff, 1e-9, 1.0)
         short = 1.0 + p.reduction_half_depth / np.maximum(self.depth, 1.0) * (self.depth > 0)
         compute = self.flops * short / (p.peak_gflops * eff * self.lanes * 1e6)
+        if p.large_depthwise:
+            taps, gflops = p.large_depthwise
+            slow = (self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)) & (self.depth > taps)
+            compute = np.where(slow, self.flops / (gflops * 1e6), compute)
         act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest

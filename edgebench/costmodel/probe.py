@@ -231,23 +231,62 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -
     return found
 
 
-def with_runtime_rates(profile: DeviceProfile, backend: str, op_gelems: Rates, weight_share: Rates) -> DeviceProfile:
-    """``profile`` with ``backend``'s ``op_gelems`` and ``weight_share`` set to these (one core's, with their
-    sources)."""
-    rates = {"op_gelems": op_gelems, "weight_share": weight_share}
+#: Depthwise kernel sides :func:`probe_large_depthwise` times, smallest first, on (channels, side) maps.
+DEPTHWISE_SIDES = (3, 5, 7, 9)
+DEPTHWISE_MAP = (48, 56)
+#: A depthwise kernel under this share of the 3x3's rate runs on a slower path (LiteRT's 7x7 ran at a tenth of it;
+#: ONNX Runtime's and OpenVINO's larger kernels stay above half).
+SLOW_PATH = 0.3
+
+
+def probe_large_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | None:
+    """Where ``backend``'s fast depthwise kernels stop, as a runtime's ``large_depthwise`` states it: the taps of
+    the largest timed kernel before the first one under :data:`SLOW_PATH` of the 3x3's GFLOP/s, and the mean rate of
+    those past it (one core); None when every timed size keeps up."""
+    timer, (c, hw) = _Timer(backend, runs), DEPTHWISE_MAP
+    rates = {}
+    for k in DEPTHWISE_SIDES:
+        make = functools.partial(nn.Conv2d, c, c, k, padding=k // 2, groups=c, bias=False)
+        rates[k] = 2 * c * hw * hw * k * k / timer.per_kernel_ms(make, (1, c, hw, hw)) / 1e6
+    slow = [k for k in DEPTHWISE_SIDES if rates[k] < SLOW_PATH * rates[DEPTHWISE_SIDES[0]]]
+    if not slow:  # (never the 3x3: the share is of its own rate)
+        return None
+    fast = DEPTHWISE_SIDES[DEPTHWISE_SIDES.index(slow[0]) - 1]
+    timed = ", ".join(f"{k}x{k} {rates[k]:.1f}" for k in DEPTHWISE_SIDES)
+    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): depthwise convs at {c}x{hw}x{hw}"
+    gflops = float(np.mean([rates[k] for k in slow]))
+    return {"above_taps": fast * fast, "gflops": _sourced(gflops, f"{where}, GFLOP/s {timed}")}
+
+
+def with_runtime_rates(
+    profile: DeviceProfile,
+    backend: str,
+    op_gelems: Rates,
+    weight_share: Rates,
+    large_depthwise: dict[str, Any] | None = None,
+) -> DeviceProfile:
+    """``profile`` with ``backend``'s ``op_gelems``, ``weight_share`` and ``large_depthwise`` set to these (one
+    core's, with their sources)."""
+    rates = {"op_gelems": op_gelems, "weight_share": weight_share, "large_depthwise": large_depthwise}
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == backend else r for r in profile.runtimes
     ]
     return profile.model_copy(update={"runtimes": tuple(runtimes)})
 
 
-def op_rates_summary(backend: str, rates: Rates, shares: Rates) -> str:
-    """One line of :func:`probe_op_rates`' and :func:`probe_weight_shares`' figures."""
+def op_rates_summary(backend: str, rates: Rates, shares: Rates, large_depthwise: dict[str, Any] | None = None) -> str:
+    """One line of :func:`probe_op_rates`', :func:`probe_weight_shares`' and :func:`probe_large_depthwise`'s
+    figures."""
+    slow = large_depthwise and (
+        f"; depthwise convs past {large_depthwise['above_taps']} taps at {large_depthwise['gflops']['value']:.1f} "
+        "GFLOP/s"
+    )
     return (
         f"{backend} ops after a 1x1 conv, Gelem/s: "
         + ", ".join(f"{name} {rate['value']:.2f}" for name, rate in rates.items())
         + "; weights read at "
         + ", ".join(f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in shares.items())
+        + (slow or "")
     )
 
 

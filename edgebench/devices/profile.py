@@ -33,6 +33,22 @@ class Sourced(_Strict):
 MAX_WEIGHT_SHARE = 4.0
 
 
+class LargeDepthwise(_Strict):
+    """Where a runtime's fast depthwise kernels stop: one over ``above_taps`` taps (kernel height x width) runs on a
+    slower path, at ``gflops`` on one core (LiteRT 2.x on an AVX2 CPU: 3x3 and 5x5 depthwise convs at 26-41 GFLOP/s,
+    7x7 and 9x9 at 3.4-3.6)."""
+
+    above_taps: int = Field(ge=1)
+    gflops: Sourced
+
+    @field_validator("gflops")
+    @classmethod
+    def _positive(cls, v: Sourced) -> Sourced:
+        if v.value <= 0:
+            raise ValueError("the slower path's rate must be positive")
+        return v
+
+
 class Runtime(_Strict):
     """A backend the device really runs, at which precisions, and in which activation layout.
 
@@ -44,7 +60,8 @@ class Runtime(_Strict):
     ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against ONNX
     Runtime's sigmoid's 2.2 on one AVX2 CPU). ``weight_share``: the share of the memory bandwidth at which this
     runtime's kernels of a kind read the weights that do not fit the caches (on one AVX2 CPU, ONNX Runtime's blocked
-    3x3 conv read a 9.4 MB filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half)."""
+    3x3 conv read a 9.4 MB filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``:
+    the kernel area past which its depthwise convs run on a slower path, and that path's rate."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -53,6 +70,7 @@ class Runtime(_Strict):
     fuses: tuple[str, ...] | None = None  # activations run in the conv before them (default: the runtime's own)
     op_gelems: dict[str, Sourced] = Field(default_factory=dict)
     weight_share: dict[KernelKind, Sourced] = Field(default_factory=dict)
+    large_depthwise: LargeDepthwise | None = None
 
     @field_validator("op_gelems")
     @classmethod

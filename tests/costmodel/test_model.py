@@ -145,6 +145,36 @@ def test_a_runtimes_weight_share_reaches_only_that_runtimes_params() -> None:
     assert params_for(own, "tflite", Precision.FP32).weight_share == {}
 
 
+def _depthwise(side: int) -> Kernel:
+    outputs = 48 * 56 * 56
+    return Kernel(f"dw{side}", KernelKind.DEPTHWISE_CONV, ("Conv",), flops=2 * outputs * side * side,
+                  activation_elems=2 * outputs, weight_elems=48 * side * side, reduction_depth=side * side)  # fmt: skip
+
+
+def test_a_depthwise_conv_past_the_runtimes_fast_taps_computes_at_its_slower_paths_rate() -> None:
+    p = _params(overhead_per_layer_ms=0.0)
+    slow = replace(p, large_depthwise=(25, 2.0))  # 5x5 and under on the fast path, larger at 2 GFLOP/s
+    assert estimate([_depthwise(5)], slow).kernels == estimate([_depthwise(5)], p).kernels
+    seven = _depthwise(7)
+    assert estimate([seven], slow).kernels[0][1] == pytest.approx(seven.flops / 2e6)
+    assert estimate([seven], p).kernels[0][1] < seven.flops / 2e6 / 5
+
+
+def test_the_slower_depthwise_path_is_the_runtimes_own_and_scales_with_threads() -> None:
+    host = get_device("host")
+    stated = host.runtime("tflite").large_depthwise
+    assert stated is not None and stated.gflops.note == "measured"
+    assert params_for(host, "tflite", Precision.FP32, 1).large_depthwise == (stated.above_taps, stated.gflops.value)
+    assert params_for(host, "onnxruntime", Precision.FP32, 1).large_depthwise is None
+    rpi5 = get_device("rpi5")
+    slow = {"above_taps": 25, "gflops": {"value": 2.0, "source": "test"}}
+    own = rpi5.model_validate({**rpi5.model_dump(), "runtimes": [
+        {**r.model_dump(), "large_depthwise": slow} for r in rpi5.runtimes]})  # fmt: skip
+    assert params_for(own, "tflite", Precision.FP32, 4).large_depthwise == pytest.approx(
+        (25, 2.0 * (1 + 3 * rpi5.cost_model.parallel_efficiency.value))  # type: ignore[union-attr]
+    )
+
+
 def test_peak_scales_with_threads() -> None:
     rpi5 = get_device("rpi5")
     assert effective_peak(rpi5, Precision.FP32, 1) == pytest.approx(153.6 / 4)

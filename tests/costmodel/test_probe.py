@@ -11,6 +11,8 @@ from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules
 from edgebench.costmodel.probe import (
     CHAIN,
     CONV_EFFICIENCY,
+    DEPTHWISE_MAP,
+    DEPTHWISE_SIDES,
     PROBED_OPS,
     WEIGHT_CHANNELS,
     WEIGHT_PROBES,
@@ -18,6 +20,7 @@ from edgebench.costmodel.probe import (
     _conv_then,
     _elems_per_link,
     _Timer,
+    probe_large_depthwise,
     probe_weight_shares,
     with_probed_priors,
     with_runtime_rates,
@@ -126,3 +129,25 @@ def test_an_op_is_probed_only_where_the_chain_adds_nothing_else_and_per_element_
     for name, links in expected.items():
         make = functools.partial(_conv_then, 96, PROBED_OPS[name])
         assert _elems_per_link(make, (1, 96, 8, 8), rules, name) == links * elems, name
+
+
+@pytest.mark.parametrize(
+    ("gflops", "expected"),
+    [((34.0, 26.0, 3.4, 3.6), (25, 3.5)), ((44.0, 40.0, 34.0, 31.0), None), ((34.0, 30.0, 28.0, 3.0), (49, 3.0))],
+)
+def test_the_slower_depthwise_path_starts_at_the_first_size_under_a_share_of_the_3x3s_rate(
+    monkeypatch: pytest.MonkeyPatch, gflops: tuple[float, ...], expected: tuple[int, float] | None
+) -> None:
+    c, hw = DEPTHWISE_MAP
+    times = [2 * c * hw * hw * k * k / (rate * 1e6) for k, rate in zip(DEPTHWISE_SIDES, gflops, strict=True)]
+    monkeypatch.setattr(_Timer, "per_kernel_ms", lambda *_: times.pop(0))
+    found = probe_large_depthwise("onnxruntime")
+    got = found and (found["above_taps"], found["gflops"]["value"])
+    assert got == (pytest.approx(expected) if expected else None)
+
+
+@pytest.mark.slow
+def test_litert_runs_depthwise_convs_past_5x5_on_a_path_a_tenth_as_fast() -> None:
+    # what the shipped host profile states for tflite; if a LiteRT release changes it, so must the profile
+    found = probe_large_depthwise("tflite", runs=30)
+    assert found is not None and found["above_taps"] == 25 and found["gflops"]["note"] == "measured"

@@ -63,6 +63,8 @@ def test_a_host_template_gets_its_channel_block_written_out(tmp_path: Path) -> N
     assert all(new.channel_block(b) == host.channel_block(b) for b in host.backends)
     assert all(isinstance(r.channel_block, int) for r in new.runtimes)
     rates = [rate for r in new.runtimes for rate in (*r.op_gelems.values(), *r.weight_share.values())]  # probed
+    rates += [r.large_depthwise.gflops for r in new.runtimes if r.large_depthwise]
+    assert len(rates) > sum(len(r.op_gelems) + len(r.weight_share) for r in new.runtimes)
     assert rates and all(r.note == COPIED_NOTE and r.source.startswith("copied from host: ") for r in rates)
 
 
