@@ -35,10 +35,31 @@ CONV_EFFICIENCY = 0.9
 CHAIN = 11
 RELU_MB = (0.25, 1.0, 4.0, 16.0, 64.0)
 WEIGHT_CHANNELS = (128, 512, 1024, 2048)
-#: The convs whose weight reads :func:`probe_weight_shares` times, by kind: (kernel, channels, side). A ResNet's last
-#: stage at a 128-pixel input (9.4 MB of weights per 3x3 conv) and a wide 1x1 conv on as few pixels (4.2 MB): about
-#: half of their time is reading the weights.
-WEIGHT_PROBES = {KernelKind.CONV: (3, 512, 4), KernelKind.POINTWISE_CONV: (1, 1024, 4)}
+
+
+@dataclass(frozen=True)
+class WeightProbe:
+    """A link of a chain whose weights are read from memory: what it is, how to make one, the input it takes."""
+
+    what: str
+    make: Callable[[], nn.Module]
+    shape: tuple[int, ...]
+
+
+#: The layers whose weight reads :func:`probe_weight_shares` times, by kind: a ResNet's last stage at a 128-pixel
+#: input (9.4 MB of weights per 3x3 conv), a wide 1x1 conv on as few pixels (4.2 MB), about half of whose time is
+#: reading the weights, and a classifier's wide linear layer at batch 1 (16.8 MB), nearly all of whose time is.
+WEIGHT_PROBES = {
+    KernelKind.CONV: WeightProbe(
+        "3x3 convs at 512x4x4", functools.partial(nn.Conv2d, 512, 512, 3, padding=1, bias=False), (1, 512, 4, 4)
+    ),
+    KernelKind.POINTWISE_CONV: WeightProbe(
+        "1x1 convs at 1024x4x4", functools.partial(nn.Conv2d, 1024, 1024, 1, bias=False), (1, 1024, 4, 4)
+    ),
+    KernelKind.LINEAR: WeightProbe(
+        "2048x2048 linear layers", functools.partial(nn.Linear, 2048, 2048, bias=False), (1, 2048)
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -198,7 +219,7 @@ def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
 
 def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
     """The share of the memory bandwidth at which ``backend`` reads the weights of each kind of
-    :data:`WEIGHT_PROBES` from memory: a chain of its convs (their weights far past the caches) timed on one thread,
+    :data:`WEIGHT_PROBES` from memory: a chain of its layers (their weights far past the caches) timed on one thread,
     less the rest of their time as ``profile`` prices it, against the memory read time it prices. Both are taken
     against the machine as it runs now: the bandwidth is timed again as :func:`probe` times it (ONNX Runtime's 1x1
     convs on one pixel, the largest chain) and the rest scaled by how a compute-bound 3x3 conv times against its
@@ -219,15 +240,14 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -
     speed = timer.per_kernel_ms(dense, dense_shape) / priced(dense, dense_shape, KernelKind.CONV, 1.0)
     where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
     found = {}
-    for kind, (kernel, channels, side) in WEIGHT_PROBES.items():
-        make = functools.partial(nn.Conv2d, channels, channels, kernel, padding=kernel // 2, bias=False)
-        shape = (1, channels, side, side)
-        measured = timer.per_kernel_ms(make, shape)
-        full, half = (priced(make, shape, kind, share) for share in (1.0, 0.5))
+    for kind, link in WEIGHT_PROBES.items():
+        measured = timer.per_kernel_ms(link.make, link.shape)
+        full, half = (priced(link.make, link.shape, kind, share) for share in (1.0, 0.5))
         reading = half - full  # the memory read time at the full bandwidth: it doubles at half of it
         share = reading / max(measured - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
-        found[str(kind)] = _sourced(share, f"{where}: {kernel}x{kernel} convs at {channels}x{side}x{side}, "
-                                           f"{measured:.2f} ms each, memory at {bandwidth:.1f} GB/s")  # fmt: skip
+        found[str(kind)] = _sourced(
+            share, f"{where}: {link.what}, {measured:.2f} ms each, memory at {bandwidth:.1f} GB/s"
+        )
     return found
 
 

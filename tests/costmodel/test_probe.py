@@ -1,5 +1,6 @@
 import datetime
 import functools
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,29 +86,31 @@ def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_
 
 def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatch: pytest.MonkeyPatch) -> None:
     host = get_device("host")
-    # the machine now: memory at 0.8 of the profile's bandwidth, cores 30 % slower, and a runtime reading dense and
-    # 1x1 conv weights at 0.4 and 0.7 of that bandwidth
+    # the machine now: memory at 0.8 of the profile's bandwidth, cores 30 % slower, and a runtime reading dense conv,
+    # 1x1 conv and linear weights at 0.4, 0.7 and 0.5 of that bandwidth
     prior = params_for(host, "tflite", Precision.FP32, 1, calibrated=False)
     truth = replace(prior, bandwidth_gbps=0.8 * prior.bandwidth_gbps,
-                    weight_share={KernelKind.CONV: 0.4, KernelKind.POINTWISE_CONV: 0.7})  # fmt: skip
+                    weight_share={KernelKind.CONV: 0.4, KernelKind.POINTWISE_CONV: 0.7,
+                                  KernelKind.LINEAR: 0.5})  # fmt: skip
     slower = 1.3
 
-    def per_conv(kernel: int, channels: int, side: int, kind: KernelKind, params: CostParams) -> float:
-        convs = nn.Sequential(*(nn.Conv2d(channels, channels, kernel, padding=kernel // 2, bias=False)
-                                for _ in range(CHAIN)))  # fmt: skip
-        table = KernelTable.of([module_kernels(convs, (1, channels, side, side), rules_for(host, "tflite"))])
+    def per_link(make: Callable[[], nn.Module], shape: tuple[int, ...], kind: KernelKind, params: CostParams) -> float:
+        table = KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape,
+                                               rules_for(host, "tflite"))])  # fmt: skip
         return float(table.kernel_ms(params)[table.kind == list(KernelKind).index(kind)].mean())  # not transposes
 
     wide = max(WEIGHT_CHANNELS)  # the bandwidth chain first, then the compute-bound reference conv
-    times = [wide * wide * 4 / (truth.bandwidth_gbps * 1e6), slower * per_conv(3, 64, 32, KernelKind.CONV, truth)]
-    for kind, (kernel, channels, side) in WEIGHT_PROBES.items():
-        with_reads = per_conv(kernel, channels, side, kind, truth)
-        reads = with_reads - per_conv(kernel, channels, side, kind, replace(truth, weight_share={kind: 1e9}))
+    reference = functools.partial(nn.Conv2d, 64, 64, 3, padding=1)
+    times = [wide * wide * 4 / (truth.bandwidth_gbps * 1e6),
+             slower * per_link(reference, (1, 64, 32, 32), KernelKind.CONV, truth)]  # fmt: skip
+    for kind, link in WEIGHT_PROBES.items():
+        with_reads = per_link(link.make, link.shape, kind, truth)
+        reads = with_reads - per_link(link.make, link.shape, kind, replace(truth, weight_share={kind: 1e9}))
         times.append(slower * (with_reads - reads) + reads)
     monkeypatch.setattr(_Timer, "per_kernel_ms", lambda *_: times.pop(0))
     found = probe_weight_shares(host, "tflite")
     assert {kind: share["value"] for kind, share in found.items()} == pytest.approx(
-        {"conv": 0.4, "pointwise_conv": 0.7}, abs=0.01
+        {"conv": 0.4, "pointwise_conv": 0.7, "linear": 0.5}, abs=0.01
     )
     assert {share["note"] for share in found.values()} == {"measured"}
 
