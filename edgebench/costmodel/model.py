@@ -7,8 +7,7 @@ CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind ta
 bytes over that share of the fastest level's bandwidth, and ops with a per-element cost of their own (activations,
 transposes) are priced at a rate (a floor for one that runs alone, added to the conv one is fused into): the
 runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. With caches, a kernel's
-weights add their read time from the levels the network's weights fit in (a cyclic stream: one past a level's size
-evicts itself, so a level holds none of weights twice its size), the part from memory at the runtime's
+weights add their read time from the levels the network's weights fit in, the part from memory at the runtime's
 ``weight_share`` of the memory bandwidth for the kernel's kind where the profile states one. A depthwise conv past
 the runtime's ``large_depthwise`` taps computes at that path's rate. The parameters come
 from the profile: its calibration for the backend and precision when it has one, else its priors. Every number
@@ -28,7 +27,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-7"
+COST_MODEL_VERSION = "roofline-6"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -57,17 +56,12 @@ class CostParams:
     weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the memory bandwidth, by kind
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
 
-    def ns_per_byte(
-        self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0, cyclic: bool = False
-    ) -> np.ndarray:
+    def ns_per_byte(self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
-        that level's bandwidth, the rest at ``memory_share`` of the memory bandwidth. A ``cyclic`` stream (the
-        weights, read again each inference) larger than a level evicts itself before its reuse under LRU-like
-        replacement: the share the level holds falls from all of it at the level's size to none at twice that."""
+        that level's bandwidth, the rest at ``memory_share`` of the memory bandwidth."""
         cost, covered = np.zeros_like(stream_bytes, dtype=np.float64), 0.0
         for size_mb, bandwidth in self.caches:
-            held = size_mb * 1e6 / np.maximum(stream_bytes, 1.0)
-            fits = np.maximum(np.clip(2 * held - 1, 0.0, 1.0) if cyclic else np.minimum(1.0, held), covered)
+            fits = np.minimum(1.0, size_mb * 1e6 / np.maximum(stream_bytes, 1.0))
             cost += (fits - covered) / bandwidth
             covered = fits
         return cost + (1.0 - covered) / (self.bandwidth_gbps * memory_share)
@@ -236,7 +230,7 @@ class KernelTable:
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
         share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
-        weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share, cyclic=True) / 1e6
+        weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
         ms = self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p)
         return ms + weights + p.overhead_per_layer_ms
 
