@@ -9,9 +9,9 @@ transposes) are priced at a rate (a floor for one that runs alone, added to the 
 runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. With caches, a kernel's
 weights add their read time from the levels the network's weights fit in, the part from memory at the runtime's
 ``weight_share`` of the memory bandwidth for the kernel's kind where the profile states one. A depthwise conv past
-the runtime's ``large_depthwise`` taps computes at that path's rate. The parameters come
-from the profile: its calibration for the backend and precision when it has one, else its priors. Every number
-this module returns is an estimate (``source=estimated``).
+the runtime's ``large_depthwise`` taps computes at that path's rate. The parameters come from the profile: its
+calibration for the backend and precision when it has one, else its priors. Every number this module returns is an
+estimate (``source=estimated``).
 """
 
 from __future__ import annotations

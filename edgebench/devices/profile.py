@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime
 from itertools import pairwise
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
@@ -29,6 +29,16 @@ class Sourced(_Strict):
     note: str = ""
 
 
+def _positive_sourced(v: Sourced) -> Sourced:
+    if v.value <= 0:
+        raise ValueError(f"must be > 0, not {v.value}")
+    return v
+
+
+#: A sourced size or rate, which must be positive.
+PositiveSourced = Annotated[Sourced, AfterValidator(_positive_sourced)]
+
+
 #: A runtime may read a kind's weights faster than the probed stream (a cache-friendlier order), but not by more.
 MAX_WEIGHT_SHARE = 4.0
 
@@ -39,14 +49,7 @@ class LargeDepthwise(_Strict):
     7x7 and 9x9 at 3.4-3.6)."""
 
     above_taps: int = Field(ge=1)
-    gflops: Sourced
-
-    @field_validator("gflops")
-    @classmethod
-    def _positive(cls, v: Sourced) -> Sourced:
-        if v.value <= 0:
-            raise ValueError("the slower path's rate must be positive")
-        return v
+    gflops: PositiveSourced
 
 
 class Runtime(_Strict):
@@ -162,15 +165,8 @@ class CacheLevel(_Strict):
     """An on-chip cache as the cost model sees it: a stream that fits in it is read at its bandwidth."""
 
     name: str
-    size_mb: Sourced
-    bandwidth_gbps: Sourced
-
-    @field_validator("size_mb", "bandwidth_gbps")
-    @classmethod
-    def _positive(cls, v: Sourced) -> Sourced:
-        if v.value <= 0:
-            raise ValueError(f"must be > 0, not {v.value}")
-        return v
+    size_mb: PositiveSourced
+    bandwidth_gbps: PositiveSourced
 
 
 class CostModel(_Strict):
@@ -199,7 +195,7 @@ class CostModel(_Strict):
       AVX2 CPU). Without it they cost what their bytes do. Calibration does not fit it."""
 
     peak_gflops: dict[Precision, Sourced] = Field(min_length=1)
-    memory_bandwidth_gbps: Sourced
+    memory_bandwidth_gbps: PositiveSourced
     caches: tuple[CacheLevel, ...] = ()
     reduction_half_depth: Sourced | None = None
     exp_gelems: Sourced | None = None
@@ -218,11 +214,6 @@ class CostModel(_Strict):
             if peak.value <= 0:
                 raise ValueError(f"the {precision} peak must be > 0 GFLOP/s, not {peak.value}")
         return v
-
-    @field_validator("memory_bandwidth_gbps")
-    @classmethod
-    def _bandwidth(cls, v: Sourced) -> Sourced:
-        return CacheLevel._positive(v)
 
     @field_validator("efficiency", "stream_ceiling")
     @classmethod
