@@ -106,8 +106,10 @@ FUSIBLE_ACTIVATIONS = (
 EXP_BASED = frozenset({"Sigmoid", "Tanh", "Elu", "Selu", "Softmax", "Gelu", "Erf", "Exp", "Swish"})
 #: Ops with a per-element cost of their own that a cost model may price at a rate (a profile's runtime may state
 #: its own rates for them): the exp-based activations and the piecewise-linear hard ones, fused into a conv or
-#: alone, and transposes (a strided gather, not a stream: a channel shuffle, a channels-last runtime's layout).
-PRICED_OPS = EXP_BASED | {"HardSwish", "HardSigmoid", "Transpose"}
+#: alone, transposes (a strided gather, not a stream: a channel shuffle, a channels-last runtime's layout) and
+#: window pools (a reduction over each output's window: their elements are the window reads, outputs x taps).
+WINDOW_POOLS = frozenset({"AveragePool", "MaxPool"})
+PRICED_OPS = EXP_BASED | WINDOW_POOLS | {"HardSwish", "HardSigmoid", "Transpose"}
 
 
 class SizeClass(str, Enum):

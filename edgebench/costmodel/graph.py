@@ -29,7 +29,7 @@ class Kernel:
     reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
     role: str = GENERIC  # what it is in the vocabulary of standard networks (``kernels.ROLES``)
     priced_op: str = ""  # the op it computes at a per-element rate of its own (PRICED_OPS), fused or alone
-    priced_elems: int = 0  # that op's outputs
+    priced_elems: int = 0  # that op's outputs (a window pool's window reads: outputs x taps)
 
     @property
     def alone(self) -> bool:

@@ -26,7 +26,7 @@ from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.searching.space import pad_channels
-from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, KernelKind
+from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, WINDOW_POOLS, KernelKind
 
 WHERE = "edgebench's cost model"
 ADVICE = "it prices the kernels of CNNs; remove the op from the model, or time the model with `edgebench bench`"
@@ -245,7 +245,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         kernel = _kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed)
         act = _priced_op(op, ops)
-        elems = prod(g.shape(tail.output[0], tail)) if act else 0
+        elems = (round(kernel.flops) if act in WINDOW_POOLS else prod(g.shape(tail.output[0], tail))) if act else 0
         out.append(dataclasses.replace(kernel, priced_op=act, priced_elems=elems) if act else kernel)
     return out + layout.unblocked_outputs()
 

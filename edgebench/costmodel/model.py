@@ -27,7 +27,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-6"
+COST_MODEL_VERSION = "roofline-7"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))

@@ -27,6 +27,7 @@ from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
 from edgebench.costmodel.model import KINDS, KernelTable, params_for, rules_for
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
 from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
+from edgebench.exceptions import UnsupportedError
 from edgebench.model import from_module, load_onnx
 from edgebench.types import KernelKind, Precision
 
@@ -174,20 +175,23 @@ class ChannelShuffle(nn.Module):
 
 #: The share of a conv's time an op must add to be timed at all (timings here vary by more than a few per cent).
 NOISE = 0.1
-#: The ops :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model prices them under.
+#: The ops :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model prices them under (pools as
+#: NAS-Bench-201's cells and ResNet's stems run them: 3x3 windows, padded).
 PROBED_OPS: dict[str, Callable[[], nn.Module]] = {
     "Sigmoid": nn.Sigmoid, "Swish": nn.SiLU, "HardSwish": nn.Hardswish, "HardSigmoid": nn.Hardsigmoid,
-    "Transpose": ChannelShuffle,
+    "Transpose": ChannelShuffle, "AveragePool": functools.partial(nn.AvgPool2d, 3, 1, 1, count_include_pad=False),
+    "MaxPool": functools.partial(nn.MaxPool2d, 3, 1, 1),
 }  # fmt: skip
 
 
 def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
     """Billions of elements per second one core of ``backend`` computes of each op of :data:`PROBED_OPS` as the
     runtime runs it after a 1x1 conv (fused, alone, or as the transposes of a channels-last runtime): the time a
-    chain of conv + op takes over a chain of the convs alone, over the elements the op's kernels write. An op kept
-    only where ``profile``'s rules for ``backend`` price everything the chain adds but its convs by that op (ONNX
-    Runtime's swish adds a multiply, its shuffle layout reorders: they keep the cost model's rates), and where it
-    adds more than :data:`NOISE` of the conv's time (else it is too cheap to time here: it keeps them too)."""
+    chain of conv + op takes over a chain of the convs alone, over the elements the op's kernels write (a pool's
+    window reads). An op kept only where ``profile``'s rules for ``backend`` price everything the chain adds but its
+    convs by that op (ONNX Runtime's swish adds a multiply, its shuffle layout reorders: they keep the cost model's
+    rates), where the runtime runs the chain, and where it adds more than :data:`NOISE` of the conv's time (else it
+    is too cheap to time here: it keeps them too)."""
     timer, c, hw = _Timer(backend, runs), 32, 56  # few channels: the op's time is not lost in the conv's noise
     rules, shape = rules_for(profile, backend), (1, c, hw, hw)
     conv_ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, c, c, 1), shape)
@@ -196,7 +200,10 @@ def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rat
     for name, op in PROBED_OPS.items():
         elems = _elems_per_link(functools.partial(_conv_then, c, op), shape, rules, name)
         if elems:
-            ms = timer.per_kernel_ms(functools.partial(_conv_then, c, op), shape)
+            try:
+                ms = timer.per_kernel_ms(functools.partial(_conv_then, c, op), shape)
+            except UnsupportedError:  # LiteRT's converter may lower a chain to ops its interpreter lacks
+                continue
             if ms > conv_ms * (1 + NOISE):
                 found[name] = _sourced(elems / (ms - conv_ms) / 1e6, f"{where} with and without it")
     return found

@@ -58,13 +58,14 @@ class Runtime(_Strict):
     ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's
     NCHWc on x86); ``auto`` takes the block this machine's CPU gets (only for the local host). ``device`` is the
     runtime's own name for the processor (OpenVINO: CPU, MYRIAD, GPU); only CPU is timed here, others through
-    the device's agent. ``op_gelems``: billions of elements per second one core computes of an op of
-    ``PRICED_OPS`` as this runtime runs it (an activation fused or alone, a transpose), in place of the cost model's
-    ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against ONNX
-    Runtime's sigmoid's 2.2 on one AVX2 CPU). ``weight_share``: the share of the memory bandwidth at which this
-    runtime's kernels of a kind read the weights that do not fit the caches (on one AVX2 CPU, ONNX Runtime's blocked
-    3x3 conv read a 9.4 MB filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``:
-    the kernel area past which its depthwise convs run on a slower path, and that path's rate."""
+    the device's agent. ``op_gelems``: billions of elements per second one core computes of an op of ``PRICED_OPS`` as
+    this runtime runs it (an activation fused or alone, a transpose; a window pool's window reads), in place of the cost
+    model's ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against
+    ONNX Runtime's sigmoid's 2.2 on one AVX2 CPU; 3x3 pools read about 20 billion window taps a second where the stream
+    price allowed twice that). ``weight_share``: the share of the memory bandwidth at which this runtime's kernels of a
+    kind read the weights that do not fit the caches (on one AVX2 CPU, ONNX Runtime's blocked 3x3 conv read a 9.4 MB
+    filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``: the kernel area past which its
+    depthwise convs run on a slower path, and that path's rate."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)

@@ -262,6 +262,17 @@ def test_standard_networks_have_no_kernel_priced_by_a_guess(name: str, role: str
     assert any(role in k.role for k in ks)
 
 
+def test_a_window_pool_is_priced_by_its_window_reads_and_a_global_one_by_its_bytes() -> None:
+    nodes = [
+        helper.make_node("AveragePool", ["x"], ["a"], name="avg", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("MaxPool", ["a"], ["m"], name="max", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["m"], ["y"], name="gap"),
+    ]
+    model = _graph(nodes, {"x": [1, 4, 8, 8]}, "y", [1, 4, 1, 1])
+    priced = [(k.priced_op, k.priced_elems) for k in kernels(model, KernelRules.of("openvino"))]
+    assert priced == [("AveragePool", 9 * 4 * 8 * 8), ("MaxPool", 4 * 4 * 4 * 4), ("", 0)]
+
+
 def test_each_runtime_fuses_its_own_activations() -> None:
     hswish = [
         helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),

@@ -106,6 +106,20 @@ def test_priced_activations_bound_a_standalone_kernel_and_add_to_a_fused_one() -
     assert without == pytest.approx([stream, 2.0])  # no rate in the profile: bytes and FLOPs alone, as before
 
 
+def test_a_window_pool_takes_at_least_its_window_reads_at_the_runtimes_pool_rate() -> None:
+    pool = Kernel("p", KernelKind.POOLING, ("AveragePool",), 9e6, 2_000_000, 0, "", 1.0, 0, "average pooling",
+                  "AveragePool", 9_000_000)  # fmt: skip
+    stream = [ms for _, ms in estimate([pool], _params(overhead_per_layer_ms=0.0)).kernels]
+    rated = [
+        ms for _, ms in estimate([pool], _params(overhead_per_layer_ms=0.0, op_gelems={"AveragePool": 1.0})).kernels
+    ]
+    assert rated == pytest.approx([9.0]) and stream[0] < 9.0  # 9 million reads at 1 per ns: past its stream time
+    fast = [
+        ms for _, ms in estimate([pool], _params(overhead_per_layer_ms=0.0, op_gelems={"AveragePool": 100.0})).kernels
+    ]
+    assert fast == pytest.approx(stream)  # a floor: a rate faster than the stream leaves the stream's price
+
+
 def test_a_runtimes_own_op_rates_override_the_exp_rate_for_that_runtime_only() -> None:
     host = get_device("host")
     cm = host.cost_model

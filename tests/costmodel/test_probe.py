@@ -120,9 +120,11 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
     [
         # ONNX Runtime: its fused sigmoid is one kernel; its swish adds a multiply and its shuffle layout reorders,
         # which its rate would wrongly absorb, so those are not probed
-        ("onnxruntime", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 0}),
-        ("openvino", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1}),
-        ("tflite", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 3}),  # NCHW and back around the shuffle
+        # (a pool's elements are its window reads: 9 per output of a 3x3 window)
+        ("onnxruntime", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 0, "AveragePool": 9, "MaxPool": 9}),
+        ("openvino", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
+        # NCHW and back around the shuffle
+        ("tflite", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 3, "AveragePool": 9, "MaxPool": 9}),
     ],
 )
 def test_an_op_is_probed_only_where_the_chain_adds_nothing_else_and_per_element_it_writes(
