@@ -19,7 +19,8 @@ grid prints every family's error at every size (the shape-transfer check per fam
 The priors both fits start from are probed on this CPU in the same run, before the timing
 (:mod:`edgebench.costmodel.probe`: the CPU behind the VM and its speed change between sessions, so the shipped host
 profile's priors belong to another machine), with the rates at which ``--backend`` computes sigmoid, swish, the
-hard activations and transposes; ``--shipped-priors`` starts from the shipped profile instead.
+hard activations, transposes and window pools, its weight reads and its slower depthwise paths (large kernels,
+channels a blocked runtime cannot block); ``--shipped-priors`` starts from the shipped profile instead.
 
 Prints nn-Meter's metrics per test set. ``--keep DIR`` keeps the ONNX files, a measurement CSV (``edgebench
 calibrate`` reads it too) and the probed profile (``probed/host.yaml``); ``--measurements DIR/measurements.csv``
@@ -56,6 +57,7 @@ from edgebench.costmodel.probe import (
     probe,
     probe_large_depthwise,
     probe_op_rates,
+    probe_plain_depthwise,
     probe_weight_shares,
     with_probed_priors,
     with_runtime_rates,
@@ -149,8 +151,9 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         probed = with_probed_priors(host, found)
         rates = probe_op_rates(probed, args.backend)  # the runtime's own: they differ most between runtimes
         shares, slow = probe_weight_shares(probed, args.backend), probe_large_depthwise(args.backend)
-        print(f"  {op_rates_summary(args.backend, rates, shares, slow)}", flush=True)
-        save_profile(with_runtime_rates(probed, args.backend, rates, shares, slow), out_dir / PROBED)
+        plain = probe_plain_depthwise(probed, args.backend)
+        print(f"  {op_rates_summary(args.backend, rates, shares, slow, plain)}", flush=True)
+        save_profile(with_runtime_rates(probed, args.backend, rates, shares, slow, plain), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}

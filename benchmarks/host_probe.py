@@ -3,7 +3,8 @@
 
 The CPU behind a VM changes between sessions, and with it every prior: ``--write PATH`` saves the host profile
 with the priors probed here (``--write edgebench/devices/profiles/host.yaml`` to update the shipped one; its
-``source`` fields then name this CPU and date), with each installed runtime's op rates (activations, transposes).
+``source`` fields then name this CPU and date), with each installed runtime's op rates (activations, transposes,
+window pools), weight reads and slower depthwise paths.
 ``benchmarks/costmodel_host.py`` probes in its own run.
 
 Usage: python benchmarks/host_probe.py [--backend onnxruntime] [--runs 200] [--write PATH]
@@ -21,6 +22,7 @@ from edgebench.costmodel.probe import (
     probe,
     probe_large_depthwise,
     probe_op_rates,
+    probe_plain_depthwise,
     probe_weight_shares,
     with_probed_priors,
     with_runtime_rates,
@@ -43,9 +45,9 @@ def main() -> None:
         profile = with_probed_priors(get_device("host"), found)
         for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
             rates, shares = probe_op_rates(profile, backend), probe_weight_shares(profile, backend)
-            slow = probe_large_depthwise(backend)
-            print(op_rates_summary(backend, rates, shares, slow))
-            profile = with_runtime_rates(profile, backend, rates, shares, slow)
+            slow, plain = probe_large_depthwise(backend), probe_plain_depthwise(profile, backend)
+            print(op_rates_summary(backend, rates, shares, slow, plain))
+            profile = with_runtime_rates(profile, backend, rates, shares, slow, plain)
         save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
         print(f"wrote {args.write}")
 

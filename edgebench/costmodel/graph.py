@@ -30,6 +30,7 @@ class Kernel:
     role: str = GENERIC  # what it is in the vocabulary of standard networks (``kernels.ROLES``)
     priced_op: str = ""  # the op it computes at a per-element rate of its own (PRICED_OPS), fused or alone
     priced_elems: int = 0  # that op's outputs (a window pool's window reads: outputs x taps)
+    plain: bool = False  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
 
     @property
     def alone(self) -> bool:

@@ -244,6 +244,8 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         kernel = _kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed)
+        if channel_block > 1 and not blocked and kernel.kind is KernelKind.DEPTHWISE_CONV:
+            kernel = dataclasses.replace(kernel, plain=True)
         act = _priced_op(op, ops)
         elems = (round(kernel.flops) if act in WINDOW_POOLS else prod(g.shape(tail.output[0], tail))) if act else 0
         out.append(dataclasses.replace(kernel, priced_op=act, priced_elems=elems) if act else kernel)

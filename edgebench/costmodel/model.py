@@ -2,16 +2,17 @@
 
 Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_per_layer`` with ``eff =
 efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
-profile that lists its caches and reduction half-depth refines this (see :class:`~edgebench.devices.profile.
-CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind takes at least its activation
-bytes over that share of the fastest level's bandwidth, and ops with a per-element cost of their own (activations,
-transposes) are priced at a rate (a floor for one that runs alone, added to the conv one is fused into): the
-runtime's own where its profile states one, else ``exp_gelems`` for the exp-based ones. With caches, a kernel's
-weights add their read time from the levels the network's weights fit in, the part from memory at the runtime's
-``weight_share`` of the memory bandwidth for the kernel's kind where the profile states one. A depthwise conv past
-the runtime's ``large_depthwise`` taps computes at that path's rate. The parameters come from the profile: its
-calibration for the backend and precision when it has one, else its priors. Every number this module returns is an
-estimate (``source=estimated``).
+profile that lists its caches and reduction half-depth refines this (see
+:class:`~edgebench.devices.profile.CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind
+takes at least its activation bytes over that share of the fastest level's bandwidth, and ops with a per-element
+cost of their own (activations, transposes, window pools) are priced at a rate (a floor for one that runs alone,
+added to the conv one is fused into): the runtime's own where its profile states one, else ``exp_gelems`` for the
+exp-based ones. With caches, a kernel's weights add their read time from the levels the network's weights fit in,
+the part from memory at the runtime's ``weight_share`` of the memory bandwidth for the kernel's kind where the
+profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and
+one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. The parameters come
+from the profile: its calibration for the backend and precision when it has one, else its priors. Every number this
+module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-7"
+COST_MODEL_VERSION = "roofline-8"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -55,6 +56,7 @@ class CostParams:
     op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
     weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the memory bandwidth, by kind
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
+    plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
 
     def ns_per_byte(self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -151,6 +153,7 @@ def params_for(
         op_gelems=op_rates(profile, backend, threads),
         weight_share={kind: share.value for kind, share in profile.runtime(backend).weight_share.items()},
         large_depthwise=large_depthwise(profile, backend, threads),
+        plain_depthwise=plain_depthwise(profile, backend, threads),
     )
 
 
@@ -159,6 +162,16 @@ def large_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple
     where the profile states one."""
     slow = profile.runtime(backend).large_depthwise
     return (slow.above_taps, slow.gflops.value * thread_share(profile, threads)) if slow else None
+
+
+def plain_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
+    """(GFLOP/s, µs per channel) at ``threads`` threads of the depthwise convs ``backend`` runs outside its blocked
+    layout, where the profile states them."""
+    plain = profile.runtime(backend).plain_depthwise
+    if plain is None:
+        return None
+    share = thread_share(profile, threads)
+    return plain.gflops.value * share, plain.group_us.value / share
 
 
 def op_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, float]:
@@ -189,6 +202,7 @@ class KernelTable:
     priced_op: np.ndarray  # index into PRICED of the op it computes at a rate of its own, -1 for none
     priced: np.ndarray  # that op's outputs
     alone: np.ndarray  # whether that op runs as a kernel of its own
+    plain: np.ndarray  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
     networks: int
 
     @classmethod
@@ -206,6 +220,7 @@ class KernelTable:
             priced_op=np.array([_index(k.priced_op) for _, k in flat], dtype=np.int64),
             priced=np.array([k.priced_elems for _, k in flat], dtype=np.float64),
             alone=np.array([k.alone for _, k in flat], dtype=bool),
+            plain=np.array([k.plain for _, k in flat], dtype=bool),
             networks=len(networks),
         )
 
@@ -220,6 +235,10 @@ class KernelTable:
             taps, gflops = p.large_depthwise
             slow = (self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)) & (self.depth > taps)
             compute = np.where(slow, self.flops / (gflops * 1e6), compute)
+        if p.plain_depthwise:
+            gflops, group_us = p.plain_depthwise
+            channels = self.weights / np.maximum(self.depth, 1.0)  # a depthwise filter: one window per channel
+            compute = np.where(self.plain, self.flops / (gflops * 1e6) + channels * group_us / 1e3, compute)
         act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest

@@ -285,28 +285,68 @@ def probe_large_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | Non
     return {"above_taps": fast * fast, "gflops": _sourced(gflops, f"{where}, GFLOP/s {timed}")}
 
 
+#: Channels no channel block divides (nor the 4 ONNX Runtime reorders by), and the two map sides
+#: :func:`probe_plain_depthwise` times them at: ShuffleNetV2-1.0's first stage (58-channel branches at 28x28).
+PLAIN_CHANNELS, PLAIN_SIDES = 58, (28, 56)
+
+
+def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any] | None:
+    """How a channel-blocked ``backend`` runs the depthwise convs it cannot block, as a runtime's
+    ``plain_depthwise`` states it: 3x3 depthwise convs of :data:`PLAIN_CHANNELS` channels timed at two map sizes
+    (one core), solved for a cost per channel and a rate of the taps; None for a runtime without a channel block."""
+    rules, c = rules_for(profile, backend), PLAIN_CHANNELS
+    make = functools.partial(nn.Conv2d, c, c, 3, padding=1, groups=c, bias=False)
+    if not any(k.plain for k in module_kernels(make(), (1, c, PLAIN_SIDES[0], PLAIN_SIDES[0]), rules)):
+        return None
+    timer = _Timer(backend, runs)
+    pixels = [side * side for side in PLAIN_SIDES]
+    per_channel_us = [1e3 * timer.per_kernel_ms(make, (1, c, side, side)) / c for side in PLAIN_SIDES]
+    us_per_pixel = max((per_channel_us[1] - per_channel_us[0]) / (pixels[1] - pixels[0]), 1e-6)
+    group_us = max(0.0, per_channel_us[0] - pixels[0] * us_per_pixel)
+    where = (
+        f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): 3x3 depthwise convs of {c} "
+        f"channels at {' and '.join(f'{s}x{s}' for s in PLAIN_SIDES)}, "
+        + " and ".join(f"{us * c:.0f} µs" for us in per_channel_us)
+    )
+    return {"gflops": _sourced(18 / us_per_pixel / 1e3, where), "group_us": _sourced(group_us, where)}
+
+
 def with_runtime_rates(
     profile: DeviceProfile,
     backend: str,
     op_gelems: Rates,
     weight_share: Rates,
     large_depthwise: dict[str, Any] | None = None,
+    plain_depthwise: dict[str, Any] | None = None,
 ) -> DeviceProfile:
-    """``profile`` with ``backend``'s ``op_gelems``, ``weight_share`` and ``large_depthwise`` set to these (one
-    core's, with their sources)."""
-    rates = {"op_gelems": op_gelems, "weight_share": weight_share, "large_depthwise": large_depthwise}
+    """``profile`` with ``backend``'s ``op_gelems``, ``weight_share``, ``large_depthwise`` and ``plain_depthwise``
+    set to these (one core's, with their sources)."""
+    rates = {
+        "op_gelems": op_gelems, "weight_share": weight_share, "large_depthwise": large_depthwise,
+        "plain_depthwise": plain_depthwise,
+    }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == backend else r for r in profile.runtimes
     ]
     return profile.model_copy(update={"runtimes": tuple(runtimes)})
 
 
-def op_rates_summary(backend: str, rates: Rates, shares: Rates, large_depthwise: dict[str, Any] | None = None) -> str:
-    """One line of :func:`probe_op_rates`', :func:`probe_weight_shares`' and :func:`probe_large_depthwise`'s
-    figures."""
+def op_rates_summary(
+    backend: str,
+    rates: Rates,
+    shares: Rates,
+    large_depthwise: dict[str, Any] | None = None,
+    plain_depthwise: dict[str, Any] | None = None,
+) -> str:
+    """One line of :func:`probe_op_rates`', :func:`probe_weight_shares`', :func:`probe_large_depthwise`'s and
+    :func:`probe_plain_depthwise`'s figures."""
     slow = large_depthwise and (
         f"; depthwise convs past {large_depthwise['above_taps']} taps at {large_depthwise['gflops']['value']:.1f} "
         "GFLOP/s"
+    )
+    plain = plain_depthwise and (
+        f"; unblocked depthwise convs at {plain_depthwise['gflops']['value']:.1f} GFLOP/s + "
+        f"{plain_depthwise['group_us']['value']:.2f} µs per channel"
     )
     return (
         f"{backend} ops after a 1x1 conv, Gelem/s: "
@@ -314,6 +354,7 @@ def op_rates_summary(backend: str, rates: Rates, shares: Rates, large_depthwise:
         + "; weights read at "
         + ", ".join(f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in shares.items())
         + (slow or "")
+        + (plain or "")
     )
 
 

@@ -52,6 +52,15 @@ class LargeDepthwise(_Strict):
     gflops: PositiveSourced
 
 
+class PlainDepthwise(_Strict):
+    """How a channel-blocked runtime runs a depthwise conv outside its blocked layout (channels it cannot block):
+    channel by channel, ``group_us`` microseconds each plus the taps at ``gflops``, on one core (ONNX Runtime 1.x on
+    an AVX2 CPU: 58 channels at 28x28 took 119 µs, 5.6 times the 56-channel conv's 21 µs on its blocked kernel)."""
+
+    gflops: PositiveSourced
+    group_us: Sourced
+
+
 class Runtime(_Strict):
     """A backend the device really runs, at which precisions, and in which activation layout.
 
@@ -65,7 +74,8 @@ class Runtime(_Strict):
     price allowed twice that). ``weight_share``: the share of the memory bandwidth at which this runtime's kernels of a
     kind read the weights that do not fit the caches (on one AVX2 CPU, ONNX Runtime's blocked 3x3 conv read a 9.4 MB
     filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``: the kernel area past which its
-    depthwise convs run on a slower path, and that path's rate."""
+    depthwise convs run on a slower path, and that path's rate. ``plain_depthwise``: how a runtime with a
+    ``channel_block`` runs the depthwise convs it cannot block."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -75,6 +85,7 @@ class Runtime(_Strict):
     op_gelems: dict[str, Sourced] = Field(default_factory=dict)
     weight_share: dict[KernelKind, Sourced] = Field(default_factory=dict)
     large_depthwise: LargeDepthwise | None = None
+    plain_depthwise: PlainDepthwise | None = None
 
     @field_validator("op_gelems")
     @classmethod
@@ -108,6 +119,12 @@ class Runtime(_Strict):
         if isinstance(v, int) and v < 1:
             raise ValueError("channel_block must be 'auto' or an integer >= 1")
         return v
+
+    @model_validator(mode="after")
+    def _blocked_for_plain(self) -> Runtime:
+        if self.plain_depthwise is not None and self.channel_block == 1:
+            raise ValueError("plain_depthwise is for a runtime with a channel_block (> 1 or auto); remove it")
+        return self
 
     @field_validator("backend")
     @classmethod

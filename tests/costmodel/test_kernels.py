@@ -273,6 +273,18 @@ def test_a_window_pool_is_priced_by_its_window_reads_and_a_global_one_by_its_byt
     assert priced == [("AveragePool", 9 * 4 * 8 * 8), ("MaxPool", 4 * 4 * 4 * 4), ("", 0)]
 
 
+@pytest.mark.parametrize(("channels", "backend", "plain"), [(58, "onnxruntime", True), (56, "onnxruntime", False),
+                                                           (58, "tflite", False)])  # fmt: skip
+def test_a_depthwise_conv_a_blocked_runtime_cannot_block_is_marked_plain(
+    channels: int, backend: str, plain: bool
+) -> None:
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="dw", group=channels, pads=[1, 1, 1, 1])]
+    model = _graph(nodes, {"x": [1, channels, 8, 8], "w": [channels, 1, 3, 3]}, "y", [1, channels, 8, 8])
+    rules = KernelRules.of(backend, 8 if backend == "onnxruntime" else 1)
+    [dw] = [k for k in kernels(model, rules) if k.kind is KernelKind.DEPTHWISE_CONV]
+    assert dw.plain is plain
+
+
 def test_each_runtime_fuses_its_own_activations() -> None:
     hswish = [
         helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),

@@ -174,6 +174,22 @@ def test_a_depthwise_conv_past_the_runtimes_fast_taps_computes_at_its_slower_pat
     assert estimate([seven], p).kernels[0][1] < seven.flops / 2e6 / 5
 
 
+def test_a_depthwise_conv_a_blocked_runtime_cannot_block_costs_its_taps_and_a_set_up_per_channel() -> None:
+    p = _params(overhead_per_layer_ms=0.0, plain_depthwise=(9.0, 0.5))  # 9 GFLOP/s, 0.5 µs per channel
+    blocked, plain = _depthwise(3), replace(_depthwise(3), plain=True)
+    assert estimate([blocked], p).kernels == estimate([blocked], _params(overhead_per_layer_ms=0.0)).kernels
+    assert estimate([plain], p).kernels[0][1] == pytest.approx(plain.flops / 9e6 + 48 * 0.5 / 1e3)
+    unstated = estimate([plain], _params(overhead_per_layer_ms=0.0))
+    assert unstated.latency_ms == estimate([blocked], p).latency_ms  # no plain path stated: priced as a blocked one
+    host = get_device("host")
+    stated = host.runtime("onnxruntime").plain_depthwise
+    assert stated is not None and stated.gflops.note == "measured"
+    two = params_for(host, "onnxruntime", Precision.FP32, 2).plain_depthwise
+    share = 1 + host.cost_model.parallel_efficiency.value  # type: ignore[union-attr]
+    assert two == pytest.approx((stated.gflops.value * share, stated.group_us.value / share))
+    assert params_for(host, "tflite", Precision.FP32, 1).plain_depthwise is None
+
+
 def test_the_slower_depthwise_path_is_the_runtimes_own_and_scales_with_threads() -> None:
     host = get_device("host")
     stated = host.runtime("tflite").large_depthwise

@@ -14,6 +14,8 @@ from edgebench.costmodel.probe import (
     CONV_EFFICIENCY,
     DEPTHWISE_MAP,
     DEPTHWISE_SIDES,
+    PLAIN_CHANNELS,
+    PLAIN_SIDES,
     PROBED_OPS,
     WEIGHT_CHANNELS,
     WEIGHT_PROBES,
@@ -22,6 +24,7 @@ from edgebench.costmodel.probe import (
     _elems_per_link,
     _Timer,
     probe_large_depthwise,
+    probe_plain_depthwise,
     probe_weight_shares,
     with_probed_priors,
     with_runtime_rates,
@@ -149,6 +152,17 @@ def test_the_slower_depthwise_path_starts_at_the_first_size_under_a_share_of_the
     found = probe_large_depthwise("onnxruntime")
     got = found and (found["above_taps"], found["gflops"]["value"])
     assert got == (pytest.approx(expected) if expected else None)
+
+
+def test_unblocked_depthwise_convs_are_solved_for_a_cost_per_channel_and_a_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c, (small, large) = PLAIN_CHANNELS, (side * side for side in PLAIN_SIDES)
+    times = [c * (0.5 + 18 * px / 9e3) / 1e3 for px in (small, large)]  # 0.5 µs per channel, taps at 9 GFLOP/s
+    monkeypatch.setattr(_Timer, "per_kernel_ms", lambda *_: times.pop(0))
+    found = probe_plain_depthwise(get_device("host"), "onnxruntime")
+    assert found is not None and (found["gflops"]["value"], found["group_us"]["value"]) == pytest.approx((9.0, 0.5))
+    assert probe_plain_depthwise(get_device("host"), "tflite") is None  # no channel block: every conv runs as is
 
 
 @pytest.mark.slow

@@ -134,6 +134,13 @@ def test_channel_block_auto_is_this_cpus_and_explicit_blocks_are_checked(tmp_pat
         get_device(str(_write(tmp_path, text)))
 
 
+def test_an_unblocked_depthwise_path_on_a_runtime_without_a_channel_block_is_refused(tmp_path: Path) -> None:
+    text = HOST_TEXT.replace("channel_block: auto", "channel_block: 1", 1)
+    assert text != HOST_TEXT and "plain_depthwise:" in text
+    with pytest.raises(ConfigError, match=r"host\.yaml.*plain_depthwise is for a runtime with a channel_block"):
+        get_device(str(_write(tmp_path, text)))
+
+
 @pytest.mark.parametrize("connection", ["none", "{agent: 'http://10.0.0.7:8765'}"])
 def test_channel_block_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: Path, connection: str) -> None:
     text = HOST_TEXT.replace("connection: local", f"connection: {connection}", 1)
@@ -161,6 +168,7 @@ def test_channel_block_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: P
             r"large_depthwise\.gflops.*must be > 0, not 0",
         ),
         (r"(large_depthwise:.*\n      above_taps: )\d+", "0", r"large_depthwise\.above_taps"),
+        (r"(plain_depthwise:.*\n      gflops: {value: )[\d.]+", "0", r"plain_depthwise\.gflops.*must be > 0"),
     ],
 )
 def test_a_zero_or_infinite_rate_names_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:
