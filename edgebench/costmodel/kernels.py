@@ -77,6 +77,8 @@ ROLES = {
     "Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid", "HardSwish": "hard-swish", "Tanh": "tanh",
     "Softmax": "softmax", "Gelu": "gelu",
 }  # fmt: skip
+#: A depthwise conv a channel-blocked runtime leaves in the plain layout (ONNX Runtime: channels no multiple of 4).
+PLAIN_DEPTHWISE = "depthwise convolution off the channel block (run channel by channel; a multiple of 4 is blocked)"
 _CONV_ROLES = {
     KernelKind.CONV: "convolution", KernelKind.POINTWISE_CONV: "pointwise convolution",
     KernelKind.DEPTHWISE_CONV: "depthwise convolution", KernelKind.GROUPED_CONV: "grouped convolution",
@@ -245,7 +247,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         kernel = _kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed)
         if channel_block > 1 and not blocked and kernel.kind is KernelKind.DEPTHWISE_CONV:
-            kernel = dataclasses.replace(kernel, plain=True)
+            kernel = dataclasses.replace(kernel, plain=True, role=PLAIN_DEPTHWISE)
         act = _priced_op(op, ops)
         elems = (round(kernel.flops) if act in WINDOW_POOLS else prod(g.shape(tail.output[0], tail))) if act else 0
         out.append(dataclasses.replace(kernel, priced_op=act, priced_elems=elems) if act else kernel)
