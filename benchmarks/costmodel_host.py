@@ -53,13 +53,16 @@ from edgebench.costmodel.calibrate import calibration_record, fit, probed_kinds,
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
-    op_rates_summary,
     probe,
+    with_probed_priors,
+)
+from edgebench.costmodel.runtime_probe import (
+    op_rates_summary,
+    probe_depthwise_stream,
     probe_large_depthwise,
     probe_op_rates,
     probe_plain_depthwise,
     probe_weight_shares,
-    with_probed_priors,
     with_runtime_rates,
 )
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
@@ -151,9 +154,9 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         probed = with_probed_priors(host, found)
         rates = probe_op_rates(probed, args.backend)  # the runtime's own: they differ most between runtimes
         shares, slow = probe_weight_shares(probed, args.backend), probe_large_depthwise(args.backend)
-        plain = probe_plain_depthwise(probed, args.backend)
-        print(f"  {op_rates_summary(args.backend, rates, shares, slow, plain)}", flush=True)
-        save_profile(with_runtime_rates(probed, args.backend, rates, shares, slow, plain), out_dir / PROBED)
+        plain, stream = probe_plain_depthwise(probed, args.backend), probe_depthwise_stream(args.backend)
+        print(f"  {op_rates_summary(args.backend, rates, shares, slow, plain, stream)}", flush=True)
+        save_profile(with_runtime_rates(probed, args.backend, rates, shares, slow, plain, stream), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}

@@ -1,5 +1,6 @@
 """Probe this machine's CPU for the host profile's cost-model priors: kernel rates and the memory hierarchy
-(:mod:`edgebench.costmodel.probe` says what is timed and how each figure becomes a prior).
+(:mod:`edgebench.costmodel.probe` and :mod:`edgebench.costmodel.runtime_probe` say what is timed and how each figure
+becomes a prior).
 
 The CPU behind a VM changes between sessions, and with it every prior: ``--write PATH`` saves the host profile
 with the priors probed here (``--write edgebench/devices/profiles/host.yaml`` to update the shipped one; its
@@ -18,13 +19,16 @@ from pathlib import Path
 
 from edgebench.backends.registry import is_available
 from edgebench.costmodel.probe import (
-    op_rates_summary,
     probe,
+    with_probed_priors,
+)
+from edgebench.costmodel.runtime_probe import (
+    op_rates_summary,
+    probe_depthwise_stream,
     probe_large_depthwise,
     probe_op_rates,
     probe_plain_depthwise,
     probe_weight_shares,
-    with_probed_priors,
     with_runtime_rates,
 )
 from edgebench.devices import get_device, save_profile
@@ -46,8 +50,9 @@ def main() -> None:
         for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
             rates, shares = probe_op_rates(profile, backend), probe_weight_shares(profile, backend)
             slow, plain = probe_large_depthwise(backend), probe_plain_depthwise(profile, backend)
-            print(op_rates_summary(backend, rates, shares, slow, plain))
-            profile = with_runtime_rates(profile, backend, rates, shares, slow, plain)
+            stream = probe_depthwise_stream(backend)
+            print(op_rates_summary(backend, rates, shares, slow, plain, stream))
+            profile = with_runtime_rates(profile, backend, rates, shares, slow, plain, stream)
         save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
         print(f"wrote {args.write}")
 

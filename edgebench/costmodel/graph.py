@@ -31,6 +31,7 @@ class Kernel:
     priced_op: str = ""  # the op it computes at a per-element rate of its own (PRICED_OPS), fused or alone
     priced_elems: int = 0  # that op's outputs (a window pool's window reads: outputs x taps)
     plain: bool = False  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
+    rows: int = 0  # output rows (channels x height) of a depthwise conv, 0 for other kernels
 
     @property
     def alone(self) -> bool:

@@ -307,7 +307,10 @@ def _kernel(
         kind, flops, weights, detail, lanes = _conv(g, node, channel_block)
         depth = round(flops / 2 / out_elems)
         role = _CONV_ROLES[kind] if op == "Conv" else ROLES[op]
-        return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes, depth, role)
+        y = g.shape(node.output[0], node)
+        rows = y[1] * y[2] if kind is KernelKind.DEPTHWISE_CONV and len(y) == 4 else 0
+        return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes, depth, role,
+                      rows=rows)  # fmt: skip
     if op in LINEAR:
         flops, weights = _linear(g, node)
         depth = round(flops / 2 / out_elems)

@@ -57,6 +57,7 @@ class CostParams:
     weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the memory bandwidth, by kind
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
+    depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
 
     def ns_per_byte(self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
@@ -154,6 +155,7 @@ def params_for(
         weight_share={kind: share.value for kind, share in profile.runtime(backend).weight_share.items()},
         large_depthwise=large_depthwise(profile, backend, threads),
         plain_depthwise=plain_depthwise(profile, backend, threads),
+        depthwise_stream=depthwise_stream(profile, backend, threads),
     )
 
 
@@ -172,6 +174,16 @@ def plain_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple
         return None
     share = thread_share(profile, threads)
     return plain.gflops.value * share, plain.group_us.value / share
+
+
+def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
+    """(outputs per ns, ns per output row) at ``threads`` threads of ``backend``'s depthwise convs, where the profile
+    states them."""
+    stream = profile.runtime(backend).depthwise_stream
+    if stream is None:
+        return None
+    share = thread_share(profile, threads)
+    return stream.gouts.value * share, stream.row_ns.value / share
 
 
 def op_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, float]:
@@ -203,6 +215,7 @@ class KernelTable:
     priced: np.ndarray  # that op's outputs
     alone: np.ndarray  # whether that op runs as a kernel of its own
     plain: np.ndarray  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
+    rows: np.ndarray  # output rows of a depthwise conv, 0 for the rest
     networks: int
 
     @classmethod
@@ -221,6 +234,7 @@ class KernelTable:
             priced=np.array([k.priced_elems for _, k in flat], dtype=np.float64),
             alone=np.array([k.alone for _, k in flat], dtype=bool),
             plain=np.array([k.plain for _, k in flat], dtype=bool),
+            rows=np.array([k.rows for _, k in flat], dtype=np.float64),
             networks=len(networks),
         )
 
@@ -243,6 +257,11 @@ class KernelTable:
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
+        if p.depthwise_stream:
+            gouts, row_ns = p.depthwise_stream
+            outputs = self.flops / (2 * np.maximum(self.depth, 1.0))
+            own = outputs / (gouts * 1e6) + self.rows * row_ns / 1e6
+            issue = np.where(self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV), own, issue)
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
             return self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms

@@ -12,55 +12,26 @@ from __future__ import annotations
 import datetime
 import functools
 import tempfile
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from edgebench.backends import get_backend
-from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
-from edgebench.costmodel.model import KINDS, KernelTable, params_for, rules_for
+from edgebench.costmodel.kernels import FILTER_SET
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
-from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
-from edgebench.exceptions import UnsupportedError
+from edgebench.devices.profile import DeviceProfile
 from edgebench.model import from_module, load_onnx
-from edgebench.types import KernelKind, Precision
+from edgebench.types import Precision
 
 #: The share of the peak a dense 3x3 conv reaches; the peak is set from it.
 CONV_EFFICIENCY = 0.9
 CHAIN = 11
 RELU_MB = (0.25, 1.0, 4.0, 16.0, 64.0)
 WEIGHT_CHANNELS = (128, 512, 1024, 2048)
-
-
-@dataclass(frozen=True)
-class WeightProbe:
-    """A link of a chain whose weights are read from memory: what it is, how to make one, the input it takes."""
-
-    what: str
-    make: Callable[[], nn.Module]
-    shape: tuple[int, ...]
-
-
-#: The layers whose weight reads :func:`probe_weight_shares` times, by kind: a ResNet's last stage at a 128-pixel
-#: input (9.4 MB of weights per 3x3 conv), a wide 1x1 conv on as few pixels (4.2 MB), about half of whose time is
-#: reading the weights, and a classifier's wide linear layer at batch 1 (16.8 MB), nearly all of whose time is.
-WEIGHT_PROBES = {
-    KernelKind.CONV: WeightProbe(
-        "3x3 convs at 512x4x4", functools.partial(nn.Conv2d, 512, 512, 3, padding=1, bias=False), (1, 512, 4, 4)
-    ),
-    KernelKind.POINTWISE_CONV: WeightProbe(
-        "1x1 convs at 1024x4x4", functools.partial(nn.Conv2d, 1024, 1024, 1, bias=False), (1, 1024, 4, 4)
-    ),
-    KernelKind.LINEAR: WeightProbe(
-        "2048x2048 linear layers", functools.partial(nn.Linear, 2048, 2048, bias=False), (1, 2048)
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -132,7 +103,7 @@ class Probe:
 def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
     """Measure this CPU's kernel rates and stream bandwidths with ``backend`` on one thread (p25 of ``runs``
     timings of each chain; about 30 s with ONNX Runtime at 200 runs)."""
-    timer = _Timer(backend, runs)
+    timer = ChainTimer(backend, runs)
     c, hw = 64, 32
     narrow = FILTER_SET * max(4, nchwc_block())
     conv = {
@@ -153,7 +124,7 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
         relu[mb] = 2 * 16 * side * side * 4 / timer.per_kernel_ms(nn.ReLU, (1, 16, side, side)) / 1e6
     side = int((min(RELU_MB) * 1e6 / 4 / 16) ** 0.5)
     sigmoid = 16 * side * side / timer.per_kernel_ms(nn.Sigmoid, (1, 16, side, side)) / 1e6
-    weights = {CHAIN * ch * ch * 4 / 1e6: _weights_gbps(timer, ch) for ch in WEIGHT_CHANNELS}
+    weights = {CHAIN * ch * ch * 4 / 1e6: weights_gbps(timer, ch) for ch in WEIGHT_CHANNELS}
     return Probe(
         cpu_model(), backend, datetime.date.today(), gflops["dense"], {narrow: gflops[narrow],
         4 * narrow: gflops[4 * narrow]}, gflops["depthwise"], 2 * 384 * 14 * 14 * 4 / dw_ms / 1e6, relu, sigmoid,
@@ -161,204 +132,7 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
     )  # fmt: skip
 
 
-#: Rates as a profile's runtime states them: op or kernel kind -> {value, source, note}.
-Rates = dict[str, dict[str, Any]]
-
-
-class ChannelShuffle(nn.Module):
-    """ShuffleNet's channel shuffle of two groups: a reshape, a transpose and a reshape back."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        return x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
-
-
-#: The share of a conv's time an op must add to be timed at all (timings here vary by more than a few per cent).
-NOISE = 0.1
-#: The ops :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model prices them under (pools as
-#: NAS-Bench-201's cells and ResNet's stems run them: 3x3 windows, padded).
-PROBED_OPS: dict[str, Callable[[], nn.Module]] = {
-    "Sigmoid": nn.Sigmoid, "Swish": nn.SiLU, "HardSwish": nn.Hardswish, "HardSigmoid": nn.Hardsigmoid,
-    "Transpose": ChannelShuffle, "AveragePool": functools.partial(nn.AvgPool2d, 3, 1, 1, count_include_pad=False),
-    "MaxPool": functools.partial(nn.MaxPool2d, 3, 1, 1),
-}  # fmt: skip
-
-
-def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
-    """Billions of elements per second one core of ``backend`` computes of each op of :data:`PROBED_OPS` as the
-    runtime runs it after a 1x1 conv (fused, alone, or as the transposes of a channels-last runtime): the time a
-    chain of conv + op takes over a chain of the convs alone, over the elements the op's kernels write (a pool's
-    window reads). An op kept only where ``profile``'s rules for ``backend`` price everything the chain adds but its
-    convs by that op (ONNX Runtime's swish adds a multiply, its shuffle layout reorders: they keep the cost model's
-    rates), where the runtime runs the chain, and where it adds more than :data:`NOISE` of the conv's time (else it
-    is too cheap to time here: it keeps them too)."""
-    timer, c, hw = _Timer(backend, runs), 32, 56  # few channels: the op's time is not lost in the conv's noise
-    rules, shape = rules_for(profile, backend), (1, c, hw, hw)
-    conv_ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, c, c, 1), shape)
-    found = {}
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): a 1x1 conv at {c}x{hw}x{hw}"
-    for name, op in PROBED_OPS.items():
-        elems = _elems_per_link(functools.partial(_conv_then, c, op), shape, rules, name)
-        if elems:
-            try:
-                ms = timer.per_kernel_ms(functools.partial(_conv_then, c, op), shape)
-            except UnsupportedError:  # LiteRT's converter may lower a chain to ops its interpreter lacks
-                continue
-            if ms > conv_ms * (1 + NOISE):
-                found[name] = _sourced(elems / (ms - conv_ms) / 1e6, f"{where} with and without it")
-    return found
-
-
-def _elems_per_link(make: Callable[[], nn.Module], shape: tuple[int, ...], rules: KernelRules, name: str) -> float:
-    """The elements ``name`` writes per link of a chain of ``make()``, as ``rules`` price the chain; 0 when a link
-    adds kernels other than its conv and ``name``'s."""
-    one, many = (module_kernels(nn.Sequential(*(make() for _ in range(n))), shape, rules) for n in (1, CHAIN))
-    added = Counter(k.priced_op for k in many) - Counter(k.priced_op for k in one)
-    if set(added) - {"", name} or added[""] > CHAIN - 1 or not added[name]:
-        return 0.0
-    priced = [sum(k.priced_elems for k in ks if k.priced_op == name) for ks in (one, many)]
-    return (priced[1] - priced[0]) / (CHAIN - 1)
-
-
-def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(channels, channels, 1), act())
-
-
-def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
-    """The share of the memory bandwidth at which ``backend`` reads the weights of each kind of
-    :data:`WEIGHT_PROBES` from memory: a chain of its layers (their weights far past the caches) timed on one thread,
-    less the rest of their time as ``profile`` prices it, against the memory read time it prices. Both are taken
-    against the machine as it runs now: the bandwidth is timed again as :func:`probe` times it (ONNX Runtime's 1x1
-    convs on one pixel, the largest chain) and the rest scaled by how a compute-bound 3x3 conv times against its
-    price, so a VM whose memory or cores run slower than when the profile was probed does not read as a different
-    share."""
-    timer, rules = _Timer(backend, runs), rules_for(profile, backend)
-    bandwidth = _weights_gbps(_Timer("onnxruntime", runs), max(WEIGHT_CHANNELS))
-    params = replace(
-        params_for(profile, backend, Precision.FP32, threads=1, calibrated=False), bandwidth_gbps=bandwidth
-    )
-
-    def priced(make: Callable[[], nn.Module], shape: tuple[int, ...], kind: KernelKind, share: float) -> float:
-        table = KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape, rules)])
-        of_kind = table.kind == KINDS.index(kind)  # not a layout transpose around them
-        return float(table.kernel_ms(replace(params, weight_share={kind: share}))[of_kind].mean())
-
-    dense, dense_shape = functools.partial(nn.Conv2d, 64, 64, 3, padding=1), (1, 64, 32, 32)
-    speed = timer.per_kernel_ms(dense, dense_shape) / priced(dense, dense_shape, KernelKind.CONV, 1.0)
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
-    found = {}
-    for kind, link in WEIGHT_PROBES.items():
-        measured = timer.per_kernel_ms(link.make, link.shape)
-        full, half = (priced(link.make, link.shape, kind, share) for share in (1.0, 0.5))
-        reading = half - full  # the memory read time at the full bandwidth: it doubles at half of it
-        share = reading / max(measured - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
-        found[str(kind)] = _sourced(
-            share, f"{where}: {link.what}, {measured:.2f} ms each, memory at {bandwidth:.1f} GB/s"
-        )
-    return found
-
-
-#: Depthwise kernel sides :func:`probe_large_depthwise` times, smallest first, on (channels, side) maps.
-DEPTHWISE_SIDES = (3, 5, 7, 9)
-DEPTHWISE_MAP = (48, 56)
-#: A depthwise kernel under this share of the 3x3's rate runs on a slower path (LiteRT's 7x7 ran at a tenth of it;
-#: ONNX Runtime's and OpenVINO's larger kernels stay above half).
-SLOW_PATH = 0.3
-
-
-def probe_large_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | None:
-    """Where ``backend``'s fast depthwise kernels stop, as a runtime's ``large_depthwise`` states it: the taps of
-    the largest timed kernel before the first one under :data:`SLOW_PATH` of the 3x3's GFLOP/s, and the mean rate of
-    those past it (one core); None when every timed size keeps up."""
-    timer, (c, hw) = _Timer(backend, runs), DEPTHWISE_MAP
-    rates = {}
-    for k in DEPTHWISE_SIDES:
-        make = functools.partial(nn.Conv2d, c, c, k, padding=k // 2, groups=c, bias=False)
-        rates[k] = 2 * c * hw * hw * k * k / timer.per_kernel_ms(make, (1, c, hw, hw)) / 1e6
-    slow = [k for k in DEPTHWISE_SIDES if rates[k] < SLOW_PATH * rates[DEPTHWISE_SIDES[0]]]
-    if not slow:  # (never the 3x3: the share is of its own rate)
-        return None
-    fast = DEPTHWISE_SIDES[DEPTHWISE_SIDES.index(slow[0]) - 1]
-    timed = ", ".join(f"{k}x{k} {rates[k]:.1f}" for k in DEPTHWISE_SIDES)
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): depthwise convs at {c}x{hw}x{hw}"
-    gflops = float(np.mean([rates[k] for k in slow]))
-    return {"above_taps": fast * fast, "gflops": _sourced(gflops, f"{where}, GFLOP/s {timed}")}
-
-
-#: Channels no channel block divides (nor the 4 ONNX Runtime reorders by), and the two map sides
-#: :func:`probe_plain_depthwise` times them at: ShuffleNetV2-1.0's first stage (58-channel branches at 28x28).
-PLAIN_CHANNELS, PLAIN_SIDES = 58, (28, 56)
-
-
-def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any] | None:
-    """How a channel-blocked ``backend`` runs the depthwise convs it cannot block, as a runtime's
-    ``plain_depthwise`` states it: 3x3 depthwise convs of :data:`PLAIN_CHANNELS` channels timed at two map sizes
-    (one core), solved for a cost per channel and a rate of the taps; None for a runtime without a channel block."""
-    rules, c = rules_for(profile, backend), PLAIN_CHANNELS
-    make = functools.partial(nn.Conv2d, c, c, 3, padding=1, groups=c, bias=False)
-    if not any(k.plain for k in module_kernels(make(), (1, c, PLAIN_SIDES[0], PLAIN_SIDES[0]), rules)):
-        return None
-    timer = _Timer(backend, runs)
-    pixels = [side * side for side in PLAIN_SIDES]
-    per_channel_us = [1e3 * timer.per_kernel_ms(make, (1, c, side, side)) / c for side in PLAIN_SIDES]
-    us_per_pixel = max((per_channel_us[1] - per_channel_us[0]) / (pixels[1] - pixels[0]), 1e-6)
-    group_us = max(0.0, per_channel_us[0] - pixels[0] * us_per_pixel)
-    where = (
-        f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): 3x3 depthwise convs of {c} "
-        f"channels at {' and '.join(f'{s}x{s}' for s in PLAIN_SIDES)}, "
-        + " and ".join(f"{us * c:.0f} µs" for us in per_channel_us)
-    )
-    return {"gflops": _sourced(18 / us_per_pixel / 1e3, where), "group_us": _sourced(group_us, where)}
-
-
-def with_runtime_rates(
-    profile: DeviceProfile,
-    backend: str,
-    op_gelems: Rates,
-    weight_share: Rates,
-    large_depthwise: dict[str, Any] | None = None,
-    plain_depthwise: dict[str, Any] | None = None,
-) -> DeviceProfile:
-    """``profile`` with ``backend``'s ``op_gelems``, ``weight_share``, ``large_depthwise`` and ``plain_depthwise``
-    set to these (one core's, with their sources)."""
-    rates = {
-        "op_gelems": op_gelems, "weight_share": weight_share, "large_depthwise": large_depthwise,
-        "plain_depthwise": plain_depthwise,
-    }  # fmt: skip
-    runtimes = [
-        Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == backend else r for r in profile.runtimes
-    ]
-    return profile.model_copy(update={"runtimes": tuple(runtimes)})
-
-
-def op_rates_summary(
-    backend: str,
-    rates: Rates,
-    shares: Rates,
-    large_depthwise: dict[str, Any] | None = None,
-    plain_depthwise: dict[str, Any] | None = None,
-) -> str:
-    """One line of :func:`probe_op_rates`', :func:`probe_weight_shares`', :func:`probe_large_depthwise`'s and
-    :func:`probe_plain_depthwise`'s figures."""
-    slow = large_depthwise and (
-        f"; depthwise convs past {large_depthwise['above_taps']} taps at {large_depthwise['gflops']['value']:.1f} "
-        "GFLOP/s"
-    )
-    plain = plain_depthwise and (
-        f"; unblocked depthwise convs at {plain_depthwise['gflops']['value']:.1f} GFLOP/s + "
-        f"{plain_depthwise['group_us']['value']:.2f} µs per channel"
-    )
-    return (
-        f"{backend} ops after a 1x1 conv, Gelem/s: "
-        + ", ".join(f"{name} {rate['value']:.2f}" for name, rate in rates.items())
-        + "; weights read at "
-        + ", ".join(f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in shares.items())
-        + (slow or "")
-        + (plain or "")
-    )
-
-
-class _Timer:
+class ChainTimer:
     def __init__(self, backend: str, runs: int) -> None:
         self.backend, self.runs = get_backend(backend), runs
 
@@ -377,7 +151,7 @@ class _Timer:
             return float(np.percentile(session.measure(x, warmup=20, repeats=self.runs).samples_ms, 25))
 
 
-def _weights_gbps(timer: _Timer, channels: int) -> float:
+def weights_gbps(timer: ChainTimer, channels: int) -> float:
     """GB/s at which a chain of 1x1 convs on one pixel, ``channels`` in and out, reads its weights."""
     ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, channels, channels, 1, bias=False), (1, channels, 1, 1))
     return channels * channels * 4 / ms / 1e6
@@ -393,23 +167,21 @@ def with_probed_priors(profile: DeviceProfile, found: Probe) -> DeviceProfile:
     cost["peak_gflops"] = _peaks(core * cores, f"{where}: dense 3x3 conv at {found.dense_gflops:.1f} GFLOP/s per "
                                  f"core, taken as {CONV_EFFICIENCY} of peak; x {cores} cores")  # fmt: skip
     big = max(found.weights_gbps)
-    cost["memory_bandwidth_gbps"] = _sourced(
-        found.weights_gbps[big], f"{where}: weights read from a {big:.0f} MB chain"
-    )
+    cost["memory_bandwidth_gbps"] = sourced(found.weights_gbps[big], f"{where}: weights read from a {big:.0f} MB chain")
     cost["caches"] = _caches(found, where) or cost["caches"]
-    cost["reduction_half_depth"] = _sourced(found.reduction_half_depth, f"{where}: 1x1 convs at 16 and 64 channels")
+    cost["reduction_half_depth"] = sourced(found.reduction_half_depth, f"{where}: 1x1 convs at 16 and 64 channels")
     (wide, pointwise), depthwise = max(found.pointwise_gflops.items()), found.depthwise_gflops
     cost["efficiency"].update(
-        conv=_sourced(CONV_EFFICIENCY, f"{where}: the peak is set from it"),
-        pointwise_conv=_sourced(found.pointwise_efficiency, f"{where}: {pointwise:.1f} GFLOP/s at {wide} channels"),
-        depthwise_conv=_sourced(depthwise / core, f"{where}: {depthwise:.1f} GFLOP/s, 5x5 at 64 channels"),
-        activation=_sourced(1.0, f"{where}: the L2 figure is a ReLU's stream"),
+        conv=sourced(CONV_EFFICIENCY, f"{where}: the peak is set from it"),
+        pointwise_conv=sourced(found.pointwise_efficiency, f"{where}: {pointwise:.1f} GFLOP/s at {wide} channels"),
+        depthwise_conv=sourced(depthwise / core, f"{where}: {depthwise:.1f} GFLOP/s, 5x5 at 64 channels"),
+        activation=sourced(1.0, f"{where}: the L2 figure is a ReLU's stream"),
     )
     stream = found.depthwise_stream_gbps
-    cost["stream_ceiling"]["depthwise_conv"] = _sourced(
+    cost["stream_ceiling"]["depthwise_conv"] = sourced(
         stream / found.cache_gbps, f"{where}: a 3x3 depthwise conv at 384x14x14 moves {stream:.1f} GB/s"
     )
-    cost["exp_gelems"] = _sourced(found.sigmoid_gelems, f"{where}: a sigmoid on {min(found.relu_gbps):g} MB")
+    cost["exp_gelems"] = sourced(found.sigmoid_gelems, f"{where}: a sigmoid on {min(found.relu_gbps):g} MB")
     cost["calibrations"] = []
     flags = cpu_flags()
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
@@ -424,9 +196,9 @@ def _peaks(fp32: float, source: str) -> dict[str, Any]:
     vnni = bool(flags & {"avx512_vnni", "avx_vnni"})
     int8 = (4, "VNNI: 4 int8 MACs per 32-bit lane per FMA") if vnni else (2, "no VNNI: AVX2 int8 multiply-add pairs")
     return {
-        "fp32": _sourced(fp32, source),
-        "fp16": _sourced(fp32 * fp16[0], fp16[1], "derived"),
-        "int8": _sourced(fp32 * int8[0], f"{int8[1]}: {int8[0]}x the fp32 peak", "derived"),
+        "fp32": sourced(fp32, source),
+        "fp16": sourced(fp32 * fp16[0], fp16[1], "derived"),
+        "int8": sourced(fp32 * int8[0], f"{int8[1]}: {int8[0]}x the fp32 peak", "derived"),
     }
 
 
@@ -448,10 +220,10 @@ def _caches(found: Probe, where: str) -> list[dict[str, Any]]:
 
 
 def _cache(name: str, size_mb: float, size_source: str, gbps: float, source: str) -> dict[str, Any]:
-    return {"name": name, "size_mb": _sourced(size_mb, size_source, ""), "bandwidth_gbps": _sourced(gbps, source)}
+    return {"name": name, "size_mb": sourced(size_mb, size_source, ""), "bandwidth_gbps": sourced(gbps, source)}
 
 
-def _sourced(value: float, source: str, note: str = "measured") -> dict[str, Any]:
+def sourced(value: float, source: str, note: str = "measured") -> dict[str, Any]:
     return {"value": round(value, 2), "source": source, "note": note}
 
 

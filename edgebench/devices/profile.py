@@ -52,6 +52,17 @@ class LargeDepthwise(_Strict):
     gflops: PositiveSourced
 
 
+class DepthwiseStream(_Strict):
+    """What a runtime's depthwise convs cost per output, where it differs from the stream ceiling the device's probe
+    sets: ``gouts`` billions of outputs a second on one core, plus ``row_ns`` nanoseconds per output row (channel x
+    height) of setting up the row's edges and loop (ONNX Runtime 1.x on an AVX2 CPU: 3x3 depthwise convs ran at
+    0.8 billion outputs a second on 4x4 maps and 2.7 on 112x112 ones; LiteRT and OpenVINO at 1.9-2.3 at every
+    width)."""
+
+    gouts: PositiveSourced
+    row_ns: Sourced
+
+
 class PlainDepthwise(_Strict):
     """How a channel-blocked runtime runs a depthwise conv outside its blocked layout (channels it cannot block):
     channel by channel, ``group_us`` microseconds each plus the taps at ``gflops``, on one core (ONNX Runtime 1.x on
@@ -75,7 +86,8 @@ class Runtime(_Strict):
     kind read the weights that do not fit the caches (on one AVX2 CPU, ONNX Runtime's blocked 3x3 conv read a 9.4 MB
     filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``: the kernel area past which its
     depthwise convs run on a slower path, and that path's rate. ``plain_depthwise``: how a runtime with a
-    ``channel_block`` runs the depthwise convs it cannot block."""
+    ``channel_block`` runs the depthwise convs it cannot block. ``depthwise_stream``: its depthwise convs' cost per
+    output and per output row, in place of the device's depthwise ``stream_ceiling``."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -86,6 +98,7 @@ class Runtime(_Strict):
     weight_share: dict[KernelKind, Sourced] = Field(default_factory=dict)
     large_depthwise: LargeDepthwise | None = None
     plain_depthwise: PlainDepthwise | None = None
+    depthwise_stream: DepthwiseStream | None = None
 
     @field_validator("op_gelems")
     @classmethod

@@ -283,6 +283,7 @@ def test_a_depthwise_conv_a_blocked_runtime_cannot_block_is_marked_plain(
     rules = KernelRules.of(backend, 8 if backend == "onnxruntime" else 1)
     [dw] = [k for k in kernels(model, rules) if k.kind is KernelKind.DEPTHWISE_CONV]
     assert dw.plain is plain and (dw.role == PLAIN_DEPTHWISE) is plain  # predict --json says why it is slow
+    assert dw.rows == channels * 8  # output rows: channels x height
 
 
 def test_each_runtime_fuses_its_own_activations() -> None:

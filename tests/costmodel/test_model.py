@@ -190,6 +190,22 @@ def test_a_depthwise_conv_a_blocked_runtime_cannot_block_costs_its_taps_and_a_se
     assert params_for(host, "tflite", Precision.FP32, 1).plain_depthwise is None
 
 
+def test_a_runtimes_depthwise_stream_prices_each_output_and_each_output_row_in_place_of_the_ceiling() -> None:
+    dw = replace(_depthwise(3), rows=48 * 56)
+    p = _params(overhead_per_layer_ms=0.0, stream_ceiling={KernelKind.DEPTHWISE_CONV: 0.01})
+    own = replace(p, depthwise_stream=(0.1, 100.0))  # 0.1 outputs per ns, 100 ns per row
+    assert estimate([dw], own).kernels[0][1] == pytest.approx(48 * 56 * 56 / 0.1 / 1e6 + 48 * 56 * 100 / 1e6)
+    assert estimate([dw], p).kernels[0][1] == pytest.approx(2 * 48 * 56 * 56 * 4 / (0.01 * 10.0 * 1e6))  # ceiling
+    conv = estimate([CONV], own).kernels[0][1]
+    assert conv == estimate([CONV], p).kernels[0][1]  # other kinds keep theirs
+    host = get_device("host")
+    stated = host.runtime("onnxruntime").depthwise_stream
+    assert stated is not None and stated.row_ns.value > 0 and stated.gouts.note == "measured"
+    share = 1 + host.cost_model.parallel_efficiency.value  # type: ignore[union-attr]
+    two = params_for(host, "onnxruntime", Precision.FP32, 2).depthwise_stream
+    assert two == pytest.approx((stated.gouts.value * share, stated.row_ns.value / share))
+
+
 def test_the_slower_depthwise_path_is_the_runtimes_own_and_scales_with_threads() -> None:
     host = get_device("host")
     stated = host.runtime("tflite").large_depthwise

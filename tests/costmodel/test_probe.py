@@ -12,21 +12,25 @@ from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules
 from edgebench.costmodel.probe import (
     CHAIN,
     CONV_EFFICIENCY,
+    WEIGHT_CHANNELS,
+    ChainTimer,
+    Probe,
+    with_probed_priors,
+)
+from edgebench.costmodel.runtime_probe import (
     DEPTHWISE_MAP,
     DEPTHWISE_SIDES,
     PLAIN_CHANNELS,
     PLAIN_SIDES,
     PROBED_OPS,
-    WEIGHT_CHANNELS,
+    STREAM_MAPS,
     WEIGHT_PROBES,
-    Probe,
     _conv_then,
     _elems_per_link,
-    _Timer,
+    probe_depthwise_stream,
     probe_large_depthwise,
     probe_plain_depthwise,
     probe_weight_shares,
-    with_probed_priors,
     with_runtime_rates,
 )
 from edgebench.devices import get_device, load_profile, save_profile
@@ -110,7 +114,7 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
         with_reads = per_link(link.make, link.shape, kind, truth)
         reads = with_reads - per_link(link.make, link.shape, kind, replace(truth, weight_share={kind: 1e9}))
         times.append(slower * (with_reads - reads) + reads)
-    monkeypatch.setattr(_Timer, "per_kernel_ms", lambda *_: times.pop(0))
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     found = probe_weight_shares(host, "tflite")
     assert {kind: share["value"] for kind, share in found.items()} == pytest.approx(
         {"conv": 0.4, "pointwise_conv": 0.7, "linear": 0.5}, abs=0.01
@@ -148,7 +152,7 @@ def test_the_slower_depthwise_path_starts_at_the_first_size_under_a_share_of_the
 ) -> None:
     c, hw = DEPTHWISE_MAP
     times = [2 * c * hw * hw * k * k / (rate * 1e6) for k, rate in zip(DEPTHWISE_SIDES, gflops, strict=True)]
-    monkeypatch.setattr(_Timer, "per_kernel_ms", lambda *_: times.pop(0))
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     found = probe_large_depthwise("onnxruntime")
     got = found and (found["above_taps"], found["gflops"]["value"])
     assert got == (pytest.approx(expected) if expected else None)
@@ -159,10 +163,20 @@ def test_unblocked_depthwise_convs_are_solved_for_a_cost_per_channel_and_a_rate(
 ) -> None:
     c, (small, large) = PLAIN_CHANNELS, (side * side for side in PLAIN_SIDES)
     times = [c * (0.5 + 18 * px / 9e3) / 1e3 for px in (small, large)]  # 0.5 µs per channel, taps at 9 GFLOP/s
-    monkeypatch.setattr(_Timer, "per_kernel_ms", lambda *_: times.pop(0))
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     found = probe_plain_depthwise(get_device("host"), "onnxruntime")
     assert found is not None and (found["gflops"]["value"], found["group_us"]["value"]) == pytest.approx((9.0, 0.5))
     assert probe_plain_depthwise(get_device("host"), "tflite") is None  # no channel block: every conv runs as is
+
+
+@pytest.mark.parametrize(("gouts", "row_ns"), [(2.9, 3.2), (2.1, 0.0)])
+def test_depthwise_convs_are_solved_for_a_cost_per_output_and_per_output_row(
+    monkeypatch: pytest.MonkeyPatch, gouts: float, row_ns: float
+) -> None:
+    times = [c * side * (side / gouts + row_ns) / 1e6 for c, side in STREAM_MAPS]  # ms per conv
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
+    found = probe_depthwise_stream("onnxruntime")
+    assert (found["gouts"]["value"], found["row_ns"]["value"]) == pytest.approx((gouts, row_ns), abs=0.01)
 
 
 @pytest.mark.slow

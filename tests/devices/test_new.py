@@ -64,9 +64,9 @@ def test_a_host_template_gets_its_channel_block_written_out(tmp_path: Path) -> N
     assert all(isinstance(r.channel_block, int) for r in new.runtimes)
     rates = [rate for r in new.runtimes for rate in (*r.op_gelems.values(), *r.weight_share.values())]  # probed
     rates += [r.large_depthwise.gflops for r in new.runtimes if r.large_depthwise]
-    rates += [
-        s for r in new.runtimes if r.plain_depthwise for s in (r.plain_depthwise.gflops, r.plain_depthwise.group_us)
-    ]
+    for r in new.runtimes:
+        rates += [r.plain_depthwise.gflops, r.plain_depthwise.group_us] if r.plain_depthwise else []
+        rates += [r.depthwise_stream.gouts, r.depthwise_stream.row_ns] if r.depthwise_stream else []
     assert len(rates) > sum(len(r.op_gelems) + len(r.weight_share) for r in new.runtimes)
     assert rates and all(r.note == COPIED_NOTE and r.source.startswith("copied from host: ") for r in rates)
 

@@ -169,6 +169,8 @@ def test_channel_block_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: P
         ),
         (r"(large_depthwise:.*\n      above_taps: )\d+", "0", r"large_depthwise\.above_taps"),
         (r"(plain_depthwise:.*\n      gflops: {value: )[\d.]+", "0", r"plain_depthwise\.gflops.*must be > 0"),
+        (r"(depthwise_stream:.*\n      gouts: {value: )[\d.]+", "0", r"depthwise_stream\.gouts.*must be > 0"),
+        (r"(depthwise_stream:.*\n      gouts: {value: )[\d.]+", "0", r"depthwise_stream\.gouts.*must be > 0"),
     ],
 )
 def test_a_zero_or_infinite_rate_names_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:
