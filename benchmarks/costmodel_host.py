@@ -52,19 +52,8 @@ from edgebench.backends import get_backend
 from edgebench.costmodel.calibrate import calibration_record, fit, probed_kinds, with_calibration
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
-from edgebench.costmodel.probe import (
-    probe,
-    with_probed_priors,
-)
-from edgebench.costmodel.runtime_probe import (
-    op_rates_summary,
-    probe_depthwise_stream,
-    probe_large_depthwise,
-    probe_op_rates,
-    probe_plain_depthwise,
-    probe_weight_shares,
-    with_runtime_rates,
-)
+from edgebench.costmodel.probe import probe, with_probed_priors
+from edgebench.costmodel.runtime_probe import probe_runtime, with_runtime_rates
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 from edgebench.exceptions import EdgebenchError, error_text
@@ -152,11 +141,9 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         found = probe()  # with ONNX Runtime whatever the backend, as the shipped priors: they are the CPU's
         print(found.summary(), flush=True)
         probed = with_probed_priors(host, found)
-        rates = probe_op_rates(probed, args.backend)  # the runtime's own: they differ most between runtimes
-        shares, slow = probe_weight_shares(probed, args.backend), probe_large_depthwise(args.backend)
-        plain, stream = probe_plain_depthwise(probed, args.backend), probe_depthwise_stream(args.backend)
-        print(f"  {op_rates_summary(args.backend, rates, shares, slow, plain, stream)}", flush=True)
-        save_profile(with_runtime_rates(probed, args.backend, rates, shares, slow, plain, stream), out_dir / PROBED)
+        rates = probe_runtime(probed, args.backend)  # the runtime's own: they differ most between runtimes
+        print(f"  {rates.summary()}", flush=True)
+        save_profile(with_runtime_rates(probed, rates), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     sessions, inputs, sets = {}, {}, {}

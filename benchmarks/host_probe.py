@@ -18,19 +18,8 @@ import time
 from pathlib import Path
 
 from edgebench.backends.registry import is_available
-from edgebench.costmodel.probe import (
-    probe,
-    with_probed_priors,
-)
-from edgebench.costmodel.runtime_probe import (
-    op_rates_summary,
-    probe_depthwise_stream,
-    probe_large_depthwise,
-    probe_op_rates,
-    probe_plain_depthwise,
-    probe_weight_shares,
-    with_runtime_rates,
-)
+from edgebench.costmodel.probe import probe, with_probed_priors
+from edgebench.costmodel.runtime_probe import probe_runtime, with_runtime_rates
 from edgebench.devices import get_device, save_profile
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 
@@ -48,11 +37,9 @@ def main() -> None:
     if args.write:
         profile = with_probed_priors(get_device("host"), found)
         for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
-            rates, shares = probe_op_rates(profile, backend), probe_weight_shares(profile, backend)
-            slow, plain = probe_large_depthwise(backend), probe_plain_depthwise(profile, backend)
-            stream = probe_depthwise_stream(backend)
-            print(op_rates_summary(backend, rates, shares, slow, plain, stream))
-            profile = with_runtime_rates(profile, backend, rates, shares, slow, plain, stream)
+            rates = probe_runtime(profile, backend)
+            print(rates.summary())
+            profile = with_runtime_rates(profile, rates)
         save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
         print(f"wrote {args.write}")
 

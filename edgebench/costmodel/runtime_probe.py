@@ -227,56 +227,58 @@ def probe_depthwise_stream(backend: str, runs: int = 100) -> dict[str, Any]:
     return {"gouts": sourced(1 / per_output, where), "row_ns": sourced(row_ns, where)}
 
 
-def with_runtime_rates(
-    profile: DeviceProfile,
-    backend: str,
-    op_gelems: Rates,
-    weight_share: Rates,
-    large_depthwise: dict[str, Any] | None = None,
-    plain_depthwise: dict[str, Any] | None = None,
-    depthwise_stream: dict[str, Any] | None = None,
-) -> DeviceProfile:
-    """``profile`` with ``backend``'s ``op_gelems``, ``weight_share``, ``large_depthwise``, ``plain_depthwise`` and
-    ``depthwise_stream`` set to these (one core's, with their sources)."""
+@dataclass(frozen=True)
+class RuntimeRates:
+    """What the probes measured of one runtime, as its entry in a profile states it (each figure with its source,
+    one core's): its op rates, weight shares and depthwise paths (None where it has no such path)."""
+
+    backend: str
+    op_gelems: Rates
+    weight_share: Rates
+    large_depthwise: dict[str, Any] | None = None
+    plain_depthwise: dict[str, Any] | None = None
+    depthwise_stream: dict[str, Any] | None = None
+
+    def summary(self) -> str:
+        """The figures on one line."""
+        parts = [
+            f"{self.backend} ops after a 1x1 conv, Gelem/s: "
+            + ", ".join(f"{name} {rate['value']:.2f}" for name, rate in self.op_gelems.items()),
+            "weights read at "
+            + ", ".join(
+                f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in self.weight_share.items()
+            ),
+        ]
+        if self.large_depthwise:
+            slow = self.large_depthwise
+            parts.append(f"depthwise convs past {slow['above_taps']} taps at {slow['gflops']['value']:.1f} GFLOP/s")
+        if self.plain_depthwise:
+            plain = self.plain_depthwise
+            parts.append(f"unblocked depthwise convs at {plain['gflops']['value']:.1f} GFLOP/s + "
+                         f"{plain['group_us']['value']:.2f} µs per channel")  # fmt: skip
+        if self.depthwise_stream:
+            stream = self.depthwise_stream
+            parts.append(f"depthwise convs at {stream['gouts']['value']:.2f} G outputs/s + "
+                         f"{stream['row_ns']['value']:.2f} ns per row")  # fmt: skip
+        return "; ".join(parts)
+
+
+def probe_runtime(profile: DeviceProfile, backend: str) -> RuntimeRates:
+    """Every probe of this module on ``backend``, with ``profile``'s priors (a CPU's, probed): a minute or two."""
+    return RuntimeRates(
+        backend, probe_op_rates(profile, backend), probe_weight_shares(profile, backend),
+        probe_large_depthwise(backend), probe_plain_depthwise(profile, backend), probe_depthwise_stream(backend),
+    )  # fmt: skip
+
+
+def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DeviceProfile:
+    """``profile`` with ``found.backend``'s rates, shares and depthwise paths set to ``found``'s."""
     rates = {
-        "op_gelems": op_gelems, "weight_share": weight_share, "large_depthwise": large_depthwise,
-        "plain_depthwise": plain_depthwise, "depthwise_stream": depthwise_stream,
+        "op_gelems": found.op_gelems, "weight_share": found.weight_share, "large_depthwise": found.large_depthwise,
+        "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
     }  # fmt: skip
     runtimes = [
-        Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == backend else r for r in profile.runtimes
+        Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r
+        for r in profile.runtimes
     ]
     return profile.model_copy(update={"runtimes": tuple(runtimes)})
-
-
-def op_rates_summary(
-    backend: str,
-    rates: Rates,
-    shares: Rates,
-    large_depthwise: dict[str, Any] | None = None,
-    plain_depthwise: dict[str, Any] | None = None,
-    depthwise_stream: dict[str, Any] | None = None,
-) -> str:
-    """One line of :func:`probe_op_rates`', :func:`probe_weight_shares`', :func:`probe_large_depthwise`'s,
-    :func:`probe_plain_depthwise`'s and :func:`probe_depthwise_stream`'s figures."""
-    slow = large_depthwise and (
-        f"; depthwise convs past {large_depthwise['above_taps']} taps at {large_depthwise['gflops']['value']:.1f} "
-        "GFLOP/s"
-    )
-    plain = plain_depthwise and (
-        f"; unblocked depthwise convs at {plain_depthwise['gflops']['value']:.1f} GFLOP/s + "
-        f"{plain_depthwise['group_us']['value']:.2f} µs per channel"
-    )
-    return (
-        f"{backend} ops after a 1x1 conv, Gelem/s: "
-        + ", ".join(f"{name} {rate['value']:.2f}" for name, rate in rates.items())
-        + "; weights read at "
-        + ", ".join(f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in shares.items())
-        + (slow or "")
-        + (plain or "")
-        + (
-            f"; depthwise convs at {depthwise_stream['gouts']['value']:.2f} G outputs/s + "
-            f"{depthwise_stream['row_ns']['value']:.2f} ns per row"
-            if depthwise_stream
-            else ""
-        )
-    )

@@ -25,6 +25,7 @@ from edgebench.costmodel.runtime_probe import (
     PROBED_OPS,
     STREAM_MAPS,
     WEIGHT_PROBES,
+    RuntimeRates,
     _conv_then,
     _elems_per_link,
     probe_depthwise_stream,
@@ -71,7 +72,14 @@ def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_
     found = {"Swish": {"value": 0.84, "source": "probed"}, "HardSwish": {"value": 7.3, "source": "probed"}}
     shares = {"conv": {"value": 0.45, "source": "probed"}}
     host = get_device("host")
-    rated = with_runtime_rates(host, "openvino", found, shares)
+    stream = {"gouts": {"value": 2.1, "source": "probed"}, "row_ns": {"value": 0.3, "source": "probed"}}
+    rates = RuntimeRates("openvino", found, shares, depthwise_stream=stream)
+    assert rates.summary() == (
+        "openvino ops after a 1x1 conv, Gelem/s: Swish 0.84, HardSwish 7.30; weights read at 0.45 of the bandwidth by "
+        "conv; depthwise convs at 2.10 G outputs/s + 0.30 ns per row"
+    )
+    rated = with_runtime_rates(host, rates)
+    assert rated.runtime("openvino").depthwise_stream is not None
     assert {n: r.value for n, r in rated.runtime("openvino").op_gelems.items()} == {
         "Swish": 0.84,
         "HardSwish": 7.3,
