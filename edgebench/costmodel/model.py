@@ -10,9 +10,10 @@ added to the conv one is fused into): the runtime's own where its profile states
 exp-based ones. With caches, a kernel's weights add their read time from the levels the network's weights fit in,
 the part from memory at the runtime's ``weight_share`` of the memory bandwidth for the kernel's kind where the
 profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and
-one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. The parameters come
-from the profile: its calibration for the backend and precision when it has one, else its priors. Every number this
-module returns is an estimate (``source=estimated``).
+one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
+``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
+``stream_ceiling``. The parameters come from the profile: its calibration for the backend and precision when it has
+one, else its priors. Every number this module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ class KernelTable:
     activations: np.ndarray  # activation elements read and written
     weights: np.ndarray  # weight elements read
     priced_op: np.ndarray  # index into PRICED of the op it computes at a rate of its own, -1 for none
-    priced: np.ndarray  # that op's outputs
+    priced: np.ndarray  # that op's outputs (a window pool's window reads)
     alone: np.ndarray  # whether that op runs as a kernel of its own
     plain: np.ndarray  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
     rows: np.ndarray  # output rows of a depthwise conv, 0 for the rest
