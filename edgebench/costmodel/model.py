@@ -25,7 +25,7 @@ import numpy as np
 
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
-from edgebench.devices.profile import Calibration, DeviceProfile
+from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
@@ -171,20 +171,20 @@ def plain_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple
     """(GFLOP/s, µs per channel) at ``threads`` threads of the depthwise convs ``backend`` runs outside its blocked
     layout, where the profile states them."""
     plain = profile.runtime(backend).plain_depthwise
-    if plain is None:
-        return None
-    share = thread_share(profile, threads)
-    return plain.gflops.value * share, plain.group_us.value / share
+    return _at_threads(profile, threads, plain.gflops, plain.group_us) if plain else None
 
 
 def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
     """(outputs per ns, ns per output row) at ``threads`` threads of ``backend``'s depthwise convs, where the profile
     states them."""
     stream = profile.runtime(backend).depthwise_stream
-    if stream is None:
-        return None
+    return _at_threads(profile, threads, stream.gouts, stream.row_ns) if stream else None
+
+
+def _at_threads(profile: DeviceProfile, threads: int, rate: Sourced, cost: Sourced) -> tuple[float, float]:
+    """One core's ``rate`` and fixed ``cost`` per unit, spread over ``threads`` threads."""
     share = thread_share(profile, threads)
-    return stream.gouts.value * share, stream.row_ns.value / share
+    return rate.value * share, cost.value / share
 
 
 def op_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, float]:
