@@ -12,8 +12,9 @@ the part from memory at the runtime's ``weight_share`` of the memory bandwidth f
 profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and
 one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
 ``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
-``stream_ceiling``. The parameters come from the profile: its calibration for the backend and precision when it has
-one, else its priors. Every number this module returns is an estimate (``source=estimated``).
+``stream_ceiling``, and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth.
+The parameters come from the profile: its calibration for the backend and precision when it has one, else its
+priors. Every number this module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-8"
+COST_MODEL_VERSION = "roofline-9"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -52,6 +53,7 @@ class CostParams:
     threads: int = 1
     precision: Precision = Precision.FP32
     caches: tuple[tuple[float, float], ...] = ()  # (size MB, bandwidth GB/s), smallest first
+    activation_gbps: tuple[float, ...] = ()  # per cache level, the runtime's activation stream where it differs
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
     op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
@@ -60,11 +62,17 @@ class CostParams:
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
 
-    def ns_per_byte(self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0) -> np.ndarray:
+    def ns_per_byte(
+        self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0, activations: bool = False
+    ) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
-        that level's bandwidth, the rest at ``memory_share`` of the memory bandwidth."""
+        that level's bandwidth (the runtime's ``activation_gbps`` for ``activations``), the rest at
+        ``memory_share`` of the memory bandwidth."""
         cost, covered = np.zeros_like(stream_bytes, dtype=np.float64), 0.0
-        for size_mb, bandwidth in self.caches:
+        levels = self.caches
+        if activations and self.activation_gbps:
+            levels = tuple((size, gbps) for (size, _), gbps in zip(self.caches, self.activation_gbps, strict=True))
+        for size_mb, bandwidth in levels:
             fits = np.minimum(1.0, size_mb * 1e6 / np.maximum(stream_bytes, 1.0))
             cost += (fits - covered) / bandwidth
             covered = fits
@@ -150,6 +158,7 @@ def params_for(
         threads=threads,
         precision=precision,
         caches=tuple((c.size_mb.value, c.bandwidth_gbps.value) for c in cm.caches),
+        activation_gbps=activation_gbps(profile, backend),
         reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
         stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
         op_gelems=op_rates(profile, backend, threads),
@@ -179,6 +188,13 @@ def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tupl
     states them."""
     stream = profile.runtime(backend).depthwise_stream
     return _at_threads(profile, threads, stream.gouts, stream.row_ns) if stream else None
+
+
+def activation_gbps(profile: DeviceProfile, backend: str) -> tuple[float, ...]:
+    """Per cache level, the bandwidth at which ``backend`` streams activations held there: its own where the
+    profile states one, else the level's."""
+    own = profile.runtime(backend).cache_gbps
+    return tuple(own[c.name].value if c.name in own else c.bandwidth_gbps.value for c in profile.cost_model.caches)
 
 
 def _at_threads(profile: DeviceProfile, threads: int, rate: Sourced, cost: Sourced) -> tuple[float, float]:
@@ -267,7 +283,7 @@ class KernelTable:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
             return self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
-        memory = act_bytes * p.ns_per_byte(act_bytes) / (eff * 1e6)
+        memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (eff * 1e6)
         share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
         ms = self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p)

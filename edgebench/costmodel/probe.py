@@ -118,10 +118,7 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
     }
     ch, side = 384, 14
     dw_ms = timer.per_kernel_ms(lambda: nn.Conv2d(ch, ch, 3, padding=1, groups=ch), (1, ch, side, side))
-    relu = {}
-    for mb in RELU_MB:
-        side = int((mb * 1e6 / 4 / 16) ** 0.5)
-        relu[mb] = 2 * 16 * side * side * 4 / timer.per_kernel_ms(nn.ReLU, (1, 16, side, side)) / 1e6
+    relu = {mb: relu_gbps(timer, mb) for mb in RELU_MB}
     side = int((min(RELU_MB) * 1e6 / 4 / 16) ** 0.5)
     sigmoid = 16 * side * side / timer.per_kernel_ms(nn.Sigmoid, (1, 16, side, side)) / 1e6
     weights = {CHAIN * ch * ch * 4 / 1e6: weights_gbps(timer, ch) for ch in WEIGHT_CHANNELS}
@@ -149,6 +146,12 @@ class ChainTimer:
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         with self.backend.open(artifact, threads=1) as session:
             return float(np.percentile(session.measure(x, warmup=20, repeats=self.runs).samples_ms, 25))
+
+
+def relu_gbps(timer: ChainTimer, mb: float) -> float:
+    """GB/s a chain of ReLUs on a tensor of ``mb`` MB reads and writes."""
+    side = int((mb * 1e6 / 4 / 16) ** 0.5)
+    return 2 * 16 * side * side * 4 / timer.per_kernel_ms(nn.ReLU, (1, 16, side, side)) / 1e6
 
 
 def weights_gbps(timer: ChainTimer, channels: int) -> float:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime
 import functools
+import itertools
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from torch import nn
 
 from edgebench.costmodel.kernels import KernelRules, module_kernels
 from edgebench.costmodel.model import KINDS, KernelTable, params_for, rules_for
-from edgebench.costmodel.probe import CHAIN, WEIGHT_CHANNELS, ChainTimer, sourced, weights_gbps
+from edgebench.costmodel.probe import CHAIN, RELU_MB, WEIGHT_CHANNELS, ChainTimer, relu_gbps, sourced, weights_gbps
 from edgebench.devices.local import cpu_model
 from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
 from edgebench.exceptions import UnsupportedError
@@ -227,6 +228,29 @@ def probe_depthwise_stream(backend: str, runs: int = 100) -> dict[str, Any]:
     return {"gouts": sourced(1 / per_output, where), "row_ns": sourced(row_ns, where)}
 
 
+#: A chain of ReLUs that streams faster than this many times the first cache level's bandwidth was fused.
+FUSED = 1.5
+
+
+def probe_cache_streams(profile: DeviceProfile, backend: str, runs: int = 100) -> Rates:
+    """The bandwidth at which ``backend`` streams activations held in each cache level past the first, as a
+    runtime's ``cache_gbps`` states it: a chain of ReLUs (one core) on the largest of the probe's tensors that
+    fits the level with its output; none for a runtime that fuses the chain (it streams faster than
+    :data:`FUSED` times the first level allows)."""
+    caches = profile.cost_model.caches
+    timer, rates = ChainTimer(backend, runs), {}
+    for inner, level in itertools.pairwise(caches):
+        mb = max((m for m in RELU_MB if inner.size_mb.value < 2 * m <= level.size_mb.value), default=None)
+        if mb is None:
+            continue
+        gbps = relu_gbps(timer, mb)
+        if gbps > FUSED * caches[0].bandwidth_gbps.value:
+            return {}
+        where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): a chain of ReLUs on {mb:g} MB"
+        rates[level.name] = sourced(gbps, where)
+    return rates
+
+
 @dataclass(frozen=True)
 class RuntimeRates:
     """What the probes measured of one runtime, as its entry in a profile states it (each figure with its source,
@@ -238,6 +262,7 @@ class RuntimeRates:
     large_depthwise: dict[str, Any] | None = None
     plain_depthwise: dict[str, Any] | None = None
     depthwise_stream: dict[str, Any] | None = None
+    cache_gbps: Rates = field(default_factory=dict)
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -260,6 +285,7 @@ class RuntimeRates:
             stream = self.depthwise_stream
             parts.append(f"depthwise convs at {stream['gouts']['value']:.2f} G outputs/s + "
                          f"{stream['row_ns']['value']:.2f} ns per row")  # fmt: skip
+        parts += [f"activations from {name} at {rate['value']:.1f} GB/s" for name, rate in self.cache_gbps.items()]
         return "; ".join(parts)
 
 
@@ -268,6 +294,7 @@ def probe_runtime(profile: DeviceProfile, backend: str) -> RuntimeRates:
     return RuntimeRates(
         backend, probe_op_rates(profile, backend), probe_weight_shares(profile, backend),
         probe_large_depthwise(backend), probe_plain_depthwise(profile, backend), probe_depthwise_stream(backend),
+        probe_cache_streams(profile, backend),
     )  # fmt: skip
 
 
@@ -276,6 +303,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
     rates = {
         "op_gelems": found.op_gelems, "weight_share": found.weight_share, "large_depthwise": found.large_depthwise,
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
+        "cache_gbps": found.cache_gbps,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

@@ -87,7 +87,10 @@ class Runtime(_Strict):
     filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``: the kernel area past which its
     depthwise convs run on a slower path, and that path's rate. ``plain_depthwise``: how a runtime with a
     ``channel_block`` runs the depthwise convs it cannot block. ``depthwise_stream``: its depthwise convs' cost per
-    output and per output row, in place of the device's depthwise ``stream_ceiling``."""
+    output and per output row, in place of the device's depthwise ``stream_ceiling``. ``cache_gbps``: by the name of a
+    cache level past the first, the bandwidth at which this runtime streams activations held there, in place of the
+    level's (which its weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s,
+    where weights came from it at 40)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -99,6 +102,7 @@ class Runtime(_Strict):
     large_depthwise: LargeDepthwise | None = None
     plain_depthwise: PlainDepthwise | None = None
     depthwise_stream: DepthwiseStream | None = None
+    cache_gbps: dict[str, PositiveSourced] = Field(default_factory=dict)
 
     @field_validator("op_gelems")
     @classmethod
@@ -294,6 +298,18 @@ class DeviceProfile(_Strict):
                 f"runtimes {', '.join(auto)}: channel_block 'auto' reads this machine's CPU, not the device's; write "
                 "the device's block (16 on AVX-512 x86, 8 on AVX2 x86, 1 on ARM and accelerators)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _streams_name_caches(self) -> DeviceProfile:
+        later = [c.name for c in self.cost_model.caches[1:]]
+        for r in self.runtimes:
+            unknown = sorted(set(r.cache_gbps) - set(later))
+            if unknown:
+                raise ValueError(
+                    f"runtime {r.backend}: cache_gbps names {', '.join(unknown)}, not a cache level past the first of "
+                    f"cost_model.caches ({', '.join(later) or 'none'})"
+                )
         return self
 
     @property

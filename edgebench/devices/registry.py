@@ -25,6 +25,11 @@ def profile_dirs() -> list[Path]:
     return [*extra, SHIPPED_DIR]
 
 
+def _sentence(message: str) -> str:
+    """Pydantic's message as a clause: its first letter lower-cased, names such as L3 or HardSwish kept."""
+    return message[:1].lower() + message[1:]
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
@@ -48,7 +53,7 @@ def load_profile(path: str | Path) -> DeviceProfile:
     try:
         profile = DeviceProfile.model_validate(data)
     except ValidationError as e:
-        problems = "; ".join(f"field '{_format_loc(err['loc'])}': {err['msg'].lower()}" for err in e.errors())
+        problems = "; ".join(f"field '{_format_loc(err['loc'])}': {_sentence(err['msg'])}" for err in e.errors())
         raise ConfigError(f"{path}: {problems}") from None
     if path.suffix in (".yaml", ".yml") and profile.name != path.stem:
         raise ConfigError(f"{path}: field 'name': '{profile.name}' must match the file name '{path.stem}'")

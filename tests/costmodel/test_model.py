@@ -59,6 +59,23 @@ def test_a_stream_is_read_at_the_bandwidth_of_the_cache_it_fits_in() -> None:
     assert per_byte == pytest.approx([1 / 100, 1 / 100, 0.2 / 100 + 0.8 / 50, 0.05 / 100 + 0.45 / 50 + 0.5 / 10])
 
 
+def test_a_runtimes_own_cache_bandwidth_prices_activations_and_leaves_weights_at_the_levels() -> None:
+    levels = _params(caches=((1.0, 100.0), (10.0, 50.0)), overhead_per_layer_ms=0.0)
+    own = replace(levels, activation_gbps=(100.0, 80.0))  # activations stream from L3 at 80 GB/s, weights at 50
+    assert own.ns_per_byte(np.array([5e6]), activations=True) == pytest.approx([0.2 / 100 + 0.8 / 80])
+    assert own.ns_per_byte(np.array([5e6])) == pytest.approx([0.2 / 100 + 0.8 / 50])
+    add = replace(ADD, activation_elems=1_250_000)  # 5 MB: memory-bound
+    assert estimate([add], own).latency_ms - 0.2 == pytest.approx(5e6 * (0.2 / 100 + 0.8 / 80) / 0.5 / 1e6)
+    weights = Kernel("w", KernelKind.POINTWISE_CONV, ("Conv",), 1.0, 10, 1_250_000, reduction_depth=64)
+    assert estimate([weights], own).latency_ms == pytest.approx(estimate([weights], levels).latency_ms)
+    host = get_device("host")
+    stated = host.runtime("onnxruntime").cache_gbps["L3"]
+    assert stated.note == "measured" and stated.value > host.cost_model.caches[1].bandwidth_gbps.value
+    assert params_for(host, "onnxruntime", Precision.FP32).activation_gbps[1] == stated.value
+    tflite = params_for(host, "tflite", Precision.FP32)  # states none: the level's own
+    assert tflite.activation_gbps == tuple(bandwidth for _, bandwidth in tflite.caches)
+
+
 def test_with_caches_weights_are_added_at_the_level_the_network_weights_fit_in() -> None:
     p = _params(caches=((1.0, 100.0),), overhead_per_layer_ms=0.0)
     small = Kernel("w", KernelKind.POINTWISE_CONV, ("Conv",), 1e6, 1000, 100_000, reduction_depth=64)  # 0.4 MB

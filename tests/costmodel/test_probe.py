@@ -28,6 +28,7 @@ from edgebench.costmodel.runtime_probe import (
     RuntimeRates,
     _conv_then,
     _elems_per_link,
+    probe_cache_streams,
     probe_depthwise_stream,
     probe_large_depthwise,
     probe_plain_depthwise,
@@ -185,6 +186,21 @@ def test_depthwise_convs_are_solved_for_a_cost_per_output_and_per_output_row(
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     found = probe_depthwise_stream("onnxruntime")
     assert (found["gouts"]["value"], found["row_ns"]["value"]) == pytest.approx((gouts, row_ns), abs=0.01)
+
+
+@pytest.mark.parametrize(("gbps", "stated"), [(68.0, True), (300.0, False)])
+def test_activations_streamed_from_l3_are_stated_unless_the_runtime_fused_the_chain(
+    monkeypatch: pytest.MonkeyPatch, gbps: float, stated: bool
+) -> None:
+    host = get_device("host")  # L2 0.5 MB, L3 8 MB: a chain on 4 MB tensors streams from L3
+    side = int((4e6 / 4 / 16) ** 0.5)
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 2 * 16 * side * side * 4 / gbps / 1e6)
+    found = probe_cache_streams(host, "onnxruntime")
+    assert found == ({"L3": {"value": gbps, "source": found["L3"]["source"], "note": "measured"}} if stated else {})
+    if stated:
+        assert "a chain of ReLUs on 4 MB" in found["L3"]["source"]
+        rated = with_runtime_rates(host, RuntimeRates("onnxruntime", {}, {}, cache_gbps=found))
+        assert rated.runtime("onnxruntime").cache_gbps["L3"].value == gbps
 
 
 @pytest.mark.slow

@@ -67,6 +67,7 @@ def test_a_host_template_gets_its_channel_block_written_out(tmp_path: Path) -> N
     for r in new.runtimes:
         rates += [r.plain_depthwise.gflops, r.plain_depthwise.group_us] if r.plain_depthwise else []
         rates += [r.depthwise_stream.gouts, r.depthwise_stream.row_ns] if r.depthwise_stream else []
+        rates += list(r.cache_gbps.values())
     assert len(rates) > sum(len(r.op_gelems) + len(r.weight_share) for r in new.runtimes)
     assert rates and all(r.note == COPIED_NOTE and r.source.startswith("copied from host: ") for r in rates)
 

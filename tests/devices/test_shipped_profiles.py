@@ -180,6 +180,15 @@ def test_a_zero_or_infinite_rate_names_the_field(tmp_path: Path, old: str, new: 
         get_device(str(_write(tmp_path, text)))
 
 
+def test_a_runtimes_cache_bandwidth_must_name_a_cache_level_past_the_first(tmp_path: Path) -> None:
+    assert get_device("host").runtime("onnxruntime").cache_gbps  # the shipped file states L3
+    for level in ("L2", "L4"):
+        text = re.sub(r"(cache_gbps:.*\n      )L3:", rf"\g<1>{level}:", HOST_TEXT, count=1)
+        assert text != HOST_TEXT
+        with pytest.raises(ConfigError, match=rf"runtime onnxruntime: cache_gbps names {level}, not a cache level"):
+            get_device(str(_write(tmp_path, text)))
+
+
 def test_each_runtime_states_what_it_fuses_and_a_name_it_cannot_fuse_is_refused(tmp_path: Path) -> None:
     host = get_device("host")
     assert "HardSwish" not in (host.fuses("tflite") or ()) and "Swish" in (host.fuses("openvino") or ())
