@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules, module_kernels
 from edgebench.costmodel.model import KINDS, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import CHAIN, RELU_MB, WEIGHT_CHANNELS, ChainTimer, relu_gbps, sourced, weights_gbps
@@ -64,55 +65,101 @@ class ChannelShuffle(nn.Module):
         return x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
-#: The share of a conv's time an op must add to be timed at all (timings here vary by more than a few per cent).
+class SplitUnit(nn.Module):
+    """A ShuffleNet V2 unit with a 1x1 conv for its branch: split the channels, transform one half, concatenate,
+    then shuffle (``shuffle``) or not: a channel shuffle as standard networks have it. After a conv alone, LiteRT ran
+    the same transposes in half the time they took in ShuffleNet V2's units (OpenVINO and ONNX Runtime alike)."""
+
+    def __init__(self, channels: int, shuffle: bool) -> None:
+        super().__init__()
+        self.split_at, self.shuffle = channels // 2, shuffle
+        self.conv = nn.Conv2d(self.split_at, self.split_at, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kept, x = x.split(self.split_at, 1)
+        y = torch.cat((kept, self.conv(x)), 1)
+        return ChannelShuffle()(y) if self.shuffle else y
+
+
+#: The share of a link's time an op must add to be timed at all (timings here vary by more than a few per cent).
 NOISE = 0.1
-#: The ops :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model prices them under (pools as
-#: NAS-Bench-201's cells and ResNet's stems run them: 3x3 windows, padded).
+#: The activations and window pools :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model
+#: prices them under (pools as NAS-Bench-201's cells and ResNet's stems run them: 3x3 windows, padded).
 PROBED_OPS: dict[str, Callable[[], nn.Module]] = {
     "Sigmoid": nn.Sigmoid, "Swish": nn.SiLU, "HardSwish": nn.Hardswish, "HardSigmoid": nn.Hardsigmoid,
-    "Transpose": ChannelShuffle, "AveragePool": functools.partial(nn.AvgPool2d, 3, 1, 1, count_include_pad=False),
+    "AveragePool": functools.partial(nn.AvgPool2d, 3, 1, 1, count_include_pad=False),
     "MaxPool": functools.partial(nn.MaxPool2d, 3, 1, 1),
 }  # fmt: skip
 
-
-def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
-    """Billions of elements per second one core of ``backend`` computes of each op of :data:`PROBED_OPS` as the
-    runtime runs it after a 1x1 conv (fused, alone, or as the transposes of a channels-last runtime): the time a
-    chain of conv + op takes over a chain of the convs alone, over the elements the op's kernels write (a pool's
-    window reads). An op kept only where ``profile``'s rules for ``backend`` price everything the chain adds but its
-    convs by that op (ONNX Runtime's swish adds a multiply, its shuffle layout reorders: they keep the cost model's
-    rates), where the runtime runs the chain, and where it adds more than :data:`NOISE` of the conv's time (else it
-    is too cheap to time here: it keeps them too)."""
-    timer, c, hw = ChainTimer(backend, runs), 32, 56  # few channels: the op's time is not lost in the conv's noise
-    rules, shape = rules_for(profile, backend), (1, c, hw, hw)
-    conv_ms = timer.per_kernel_ms(functools.partial(nn.Conv2d, c, c, 1), shape)
-    found = {}
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): a 1x1 conv at {c}x{hw}x{hw}"
-    for name, op in PROBED_OPS.items():
-        elems = _elems_per_link(functools.partial(_conv_then, c, op), shape, rules, name)
-        if elems:
-            try:
-                ms = timer.per_kernel_ms(functools.partial(_conv_then, c, op), shape)
-            except UnsupportedError:  # LiteRT's converter may lower a chain to ops its interpreter lacks
-                continue
-            if ms > conv_ms * (1 + NOISE):
-                found[name] = sourced(elems / (ms - conv_ms) / 1e6, f"{where} with and without it")
-    return found
+#: A chain link with an op and without it, given its channels.
+LinkPair = tuple[Callable[[int], nn.Module], Callable[[int], nn.Module]]
 
 
-def _elems_per_link(make: Callable[[], nn.Module], shape: tuple[int, ...], rules: KernelRules, name: str) -> float:
-    """The elements ``name`` writes per link of a chain of ``make()``, as ``rules`` price the chain; 0 when a link
-    adds kernels other than its conv and ``name``'s."""
-    one, many = (module_kernels(nn.Sequential(*(make() for _ in range(n))), shape, rules) for n in (1, CHAIN))
-    added = Counter(k.priced_op for k in many) - Counter(k.priced_op for k in one)
-    if set(added) - {"", name} or added[""] > CHAIN - 1 or not added[name]:
-        return 0.0
-    priced = [sum(k.priced_elems for k in ks if k.priced_op == name) for ks in (one, many)]
-    return (priced[1] - priced[0]) / (CHAIN - 1)
+def _conv(channels: int) -> nn.Module:
+    return nn.Conv2d(channels, channels, 1)
 
 
 def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(channels, channels, 1), act())
+    return nn.Sequential(_conv(channels), act())
+
+
+#: Each probed op's link pair: an activation or pool after a 1x1 conv or the conv alone, a channel shuffle
+#: (``Transpose``) closing a :class:`SplitUnit` or the unit without it.
+PROBED_LINKS: dict[str, LinkPair] = {
+    **{name: (functools.partial(_conv_then, act=op), _conv) for name, op in PROBED_OPS.items()},
+    "Transpose": (functools.partial(SplitUnit, shuffle=True), functools.partial(SplitUnit, shuffle=False)),
+}
+
+
+def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
+    """Billions of elements per second one core of ``backend`` computes of each op of :data:`PROBED_LINKS` as the
+    runtime runs it in its link (fused, alone, or as the transposes of a channels-last runtime): the time a chain
+    of links with the op takes over a chain of them without, over the elements the op's kernels write (a pool's
+    window reads). An op kept only where ``profile``'s rules for ``backend`` price everything it adds to a link by
+    that op (ONNX Runtime's swish adds a multiply, its shuffle layout reorders: they keep the cost model's rates),
+    where the runtime runs the chain, and where it adds more than :data:`NOISE` of the link's time (else it is too
+    cheap to time here: it keeps them too)."""
+    timer, c, hw = ChainTimer(backend, runs), 32, 56  # few channels: the op's time is not lost in the conv's noise
+    rules, shape = rules_for(profile, backend), (1, c, hw, hw)
+    without_ms: dict[Callable[[int], nn.Module], float] = {}
+    found = {}
+    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): at {c}x{hw}x{hw}"
+    for name, (with_op, without) in PROBED_LINKS.items():
+        elems = _elems_per_link(functools.partial(with_op, c), functools.partial(without, c), shape, rules, name)
+        if elems:
+            try:
+                ms = timer.per_kernel_ms(functools.partial(with_op, c), shape)
+                if without not in without_ms:
+                    without_ms[without] = timer.per_kernel_ms(functools.partial(without, c), shape)
+            except UnsupportedError:  # LiteRT's converter may lower a chain to ops its interpreter lacks
+                continue
+            base = without_ms[without]
+            if ms > base * (1 + NOISE):
+                context = "a 1x1 conv" if without is _conv else "a split, a 1x1 conv on one half and a concat"
+                found[name] = sourced(elems / (ms - base) / 1e6, f"{where}, after {context}, with and without it")
+    return found
+
+
+def _elems_per_link(
+    with_op: Callable[[], nn.Module],
+    without: Callable[[], nn.Module],
+    shape: tuple[int, ...],
+    rules: KernelRules,
+    name: str,
+) -> float:
+    """The elements ``name`` writes per link of a chain of ``with_op()`` links (one more link's, as the timer times
+    it), as ``rules`` price the chain; 0 when a link adds kernels other than ``name``'s over a ``without()`` link (a
+    kernel it fuses into may change)."""
+
+    def chain(make: Callable[[], nn.Module], links: int) -> list[Kernel]:
+        return module_kernels(nn.Sequential(*(make() for _ in range(links))), shape, rules)
+
+    ops = [Counter(k.priced_op for k in chain(make, CHAIN)) for make in (with_op, without)]
+    added, removed = ops[0] - ops[1], ops[1] - ops[0]
+    if set(added) != {name} or set(removed) - {""} or removed[""] > added[name]:
+        return 0.0
+    one, many = (sum(k.priced_elems for k in chain(with_op, n) if k.priced_op == name) for n in (1, CHAIN))
+    return (many - one) / (CHAIN - 1)
 
 
 def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:

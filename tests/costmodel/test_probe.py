@@ -5,6 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 from torch import nn
 
 from edgebench.costmodel.kernels import module_kernels
@@ -22,11 +23,10 @@ from edgebench.costmodel.runtime_probe import (
     DEPTHWISE_SIDES,
     PLAIN_CHANNELS,
     PLAIN_SIDES,
-    PROBED_OPS,
+    PROBED_LINKS,
     STREAM_MAPS,
     WEIGHT_PROBES,
     RuntimeRates,
-    _conv_then,
     _elems_per_link,
     probe_cache_streams,
     probe_depthwise_stream,
@@ -134,22 +134,33 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
 @pytest.mark.parametrize(
     ("backend", "expected"),
     [
-        # ONNX Runtime: its fused sigmoid is one kernel; its swish adds a multiply and its shuffle layout reorders,
-        # which its rate would wrongly absorb, so those are not probed
+        # ONNX Runtime: its fused sigmoid is one kernel; its swish adds a multiply, which its rate would wrongly
+        # absorb, so that is not probed; its shuffle closing a split unit runs in NCHW, without reorders
         # (a pool's elements are its window reads: 9 per output of a 3x3 window)
-        ("onnxruntime", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 0, "AveragePool": 9, "MaxPool": 9}),
+        ("onnxruntime", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
         ("openvino", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
         # NCHW and back around the shuffle
         ("tflite", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 3, "AveragePool": 9, "MaxPool": 9}),
     ],
 )
-def test_an_op_is_probed_only_where_the_chain_adds_nothing_else_and_per_element_it_writes(
+def test_an_op_is_probed_only_where_its_link_adds_nothing_else_and_per_element_it_writes(
     backend: str, expected: dict[str, int]
 ) -> None:
     rules, elems = rules_for(get_device("host"), backend), 96 * 8 * 8
     for name, links in expected.items():
-        make = functools.partial(_conv_then, 96, PROBED_OPS[name])
-        assert _elems_per_link(make, (1, 96, 8, 8), rules, name) == links * elems, name
+        with_op, without = (functools.partial(make, 96) for make in PROBED_LINKS[name])
+        assert _elems_per_link(with_op, without, (1, 96, 8, 8), rules, name) == links * elems, name
+
+
+def test_a_channel_shuffle_is_timed_where_networks_have_it_closing_a_split_unit() -> None:
+    with_op, without = PROBED_LINKS["Transpose"]
+    x = torch.randn(1, 8, 4, 4)
+    unit = with_op(8)
+    plain = without(8)
+    plain.load_state_dict(unit.state_dict())
+    y, z = unit(x), plain(x)
+    assert torch.equal(y[:, 0::2], z[:, :4]) and torch.equal(y[:, 1::2], z[:, 4:])  # the halves interleaved
+    assert torch.equal(z[:, :4], x[:, :4])  # the kept half passes through
 
 
 @pytest.mark.parametrize(
