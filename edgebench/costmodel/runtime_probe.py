@@ -91,8 +91,15 @@ PROBED_OPS: dict[str, Callable[[], nn.Module]] = {
     "MaxPool": functools.partial(nn.MaxPool2d, 3, 1, 1),
 }  # fmt: skip
 
-#: A chain link with an op and without it, given its channels.
-LinkPair = tuple[Callable[[int], nn.Module], Callable[[int], nn.Module]]
+
+@dataclass(frozen=True)
+class OpLink:
+    """How :func:`probe_op_rates` times an op: a chain link with it and one without, given the channels, and what
+    the op follows in them."""
+
+    with_op: Callable[[int], nn.Module]
+    without: Callable[[int], nn.Module]
+    after: str
 
 
 def _conv(channels: int) -> nn.Module:
@@ -105,9 +112,13 @@ def _conv_then(channels: int, act: Callable[[], nn.Module]) -> nn.Module:
 
 #: Each probed op's link pair: an activation or pool after a 1x1 conv or the conv alone, a channel shuffle
 #: (``Transpose``) closing a :class:`SplitUnit` or the unit without it.
-PROBED_LINKS: dict[str, LinkPair] = {
-    **{name: (functools.partial(_conv_then, act=op), _conv) for name, op in PROBED_OPS.items()},
-    "Transpose": (functools.partial(SplitUnit, shuffle=True), functools.partial(SplitUnit, shuffle=False)),
+PROBED_LINKS: dict[str, OpLink] = {
+    **{name: OpLink(functools.partial(_conv_then, act=op), _conv, "a 1x1 conv") for name, op in PROBED_OPS.items()},
+    "Transpose": OpLink(
+        functools.partial(SplitUnit, shuffle=True),
+        functools.partial(SplitUnit, shuffle=False),
+        "a split, a 1x1 conv on one half and a concat",
+    ),
 }
 
 
@@ -116,27 +127,27 @@ def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rat
     runtime runs it in its link (fused, alone, or as the transposes of a channels-last runtime): the time a chain
     of links with the op takes over a chain of them without, over the elements the op's kernels write (a pool's
     window reads). An op kept only where ``profile``'s rules for ``backend`` price everything it adds to a link by
-    that op (ONNX Runtime's swish adds a multiply, its shuffle layout reorders: they keep the cost model's rates),
-    where the runtime runs the chain, and where it adds more than :data:`NOISE` of the link's time (else it is too
-    cheap to time here: it keeps them too)."""
+    that op (ONNX Runtime's swish adds a multiply: it keeps the cost model's rate), where the runtime runs the chain,
+    and where it adds more than :data:`NOISE` of the link's time (else it is too cheap to time here: it keeps that
+    too)."""
     timer, c, hw = ChainTimer(backend, runs), 32, 56  # few channels: the op's time is not lost in the conv's noise
     rules, shape = rules_for(profile, backend), (1, c, hw, hw)
     without_ms: dict[Callable[[int], nn.Module], float] = {}
     found = {}
     where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): at {c}x{hw}x{hw}"
-    for name, (with_op, without) in PROBED_LINKS.items():
-        elems = _elems_per_link(functools.partial(with_op, c), functools.partial(without, c), shape, rules, name)
+    for name, link in PROBED_LINKS.items():
+        with_op, without = functools.partial(link.with_op, c), functools.partial(link.without, c)
+        elems = _elems_per_link(with_op, without, shape, rules, name)
         if elems:
             try:
-                ms = timer.per_kernel_ms(functools.partial(with_op, c), shape)
-                if without not in without_ms:
-                    without_ms[without] = timer.per_kernel_ms(functools.partial(without, c), shape)
+                ms = timer.per_kernel_ms(with_op, shape)
+                if link.without not in without_ms:
+                    without_ms[link.without] = timer.per_kernel_ms(without, shape)
             except UnsupportedError:  # LiteRT's converter may lower a chain to ops its interpreter lacks
                 continue
-            base = without_ms[without]
+            base = without_ms[link.without]
             if ms > base * (1 + NOISE):
-                context = "a 1x1 conv" if without is _conv else "a split, a 1x1 conv on one half and a concat"
-                found[name] = sourced(elems / (ms - base) / 1e6, f"{where}, after {context}, with and without it")
+                found[name] = sourced(elems / (ms - base) / 1e6, f"{where}, after {link.after}, with and without it")
     return found
 
 

@@ -148,15 +148,15 @@ def test_an_op_is_probed_only_where_its_link_adds_nothing_else_and_per_element_i
 ) -> None:
     rules, elems = rules_for(get_device("host"), backend), 96 * 8 * 8
     for name, links in expected.items():
-        with_op, without = (functools.partial(make, 96) for make in PROBED_LINKS[name])
+        link = PROBED_LINKS[name]
+        with_op, without = functools.partial(link.with_op, 96), functools.partial(link.without, 96)
         assert _elems_per_link(with_op, without, (1, 96, 8, 8), rules, name) == links * elems, name
 
 
 def test_a_channel_shuffle_is_timed_where_networks_have_it_closing_a_split_unit() -> None:
-    with_op, without = PROBED_LINKS["Transpose"]
+    link = PROBED_LINKS["Transpose"]
     x = torch.randn(1, 8, 4, 4)
-    unit = with_op(8)
-    plain = without(8)
+    unit, plain = link.with_op(8), link.without(8)
     plain.load_state_dict(unit.state_dict())
     y, z = unit(x), plain(x)
     assert torch.equal(y[:, 0::2], z[:, :4]) and torch.equal(y[:, 1::2], z[:, 4:])  # the halves interleaved
