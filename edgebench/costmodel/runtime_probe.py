@@ -325,7 +325,7 @@ class RuntimeRates:
     def summary(self) -> str:
         """The figures on one line."""
         parts = [
-            f"{self.backend} ops after a 1x1 conv, Gelem/s: "
+            f"{self.backend} ops as networks have them, Gelem/s: "
             + ", ".join(f"{name} {rate['value']:.2f}" for name, rate in self.op_gelems.items()),
             "weights read at "
             + ", ".join(
