@@ -76,8 +76,8 @@ def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_
     stream = {"gouts": {"value": 2.1, "source": "probed"}, "row_ns": {"value": 0.3, "source": "probed"}}
     rates = RuntimeRates("openvino", found, shares, depthwise_stream=stream)
     assert rates.summary() == (
-        "openvino ops as networks have them, Gelem/s: Swish 0.84, HardSwish 7.30; weights read at 0.45 of the bandwidth by "
-        "conv; depthwise convs at 2.10 G outputs/s + 0.30 ns per row"
+        "openvino ops as networks have them, Gelem/s: Swish 0.84, HardSwish 7.30; weights read at 0.45 of the "
+        "bandwidth by conv; depthwise convs at 2.10 G outputs/s + 0.30 ns per row"
     )
     rated = with_runtime_rates(host, rates)
     assert rated.runtime("openvino").depthwise_stream is not None
