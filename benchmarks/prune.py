@@ -13,7 +13,8 @@ buys.
 
 Each seed's figures are appended to ``results/prune_runs.csv`` as it finishes (keyed by a digest of the device, its
 layer table's numbers, the teacher's weights, the data and the recipe), so a killed run resumes with the seeds it
-lacks; the pruned networks wait in the cache for the host measurement.
+lacks; the pruned networks wait in the cache for the host measurement, and a seed killed during its uniform arm
+takes its finished hardware-aware network from there instead of pruning again.
 
 On other data, give its spec and a teacher trained on it (``edgebench teacher train``): ``--data cifar10:PATH
 --teacher CKPT``.
@@ -41,7 +42,7 @@ from torch import nn
 from edgebench.benchmark import bench_model
 from edgebench.data import DEFAULT_DATA, load_data
 from edgebench.devices import get_device
-from edgebench.distill.checkpoint import METRICS, WEIGHTS, Checkpoint, load_checkpoint, save_checkpoint
+from edgebench.distill.checkpoint import ARCH, METRICS, WEIGHTS, Checkpoint, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import RECIPES as TEACHER_RECIPES
 from edgebench.distill.teacher import default_teacher
@@ -144,6 +145,24 @@ def pruned_dir(tag: str, seed: int) -> Path:
     return default_cache_dir() / "benchmarks" / "prune" / tag / f"seed-{seed}"
 
 
+def hardware_aware(
+    table: LayerTable, config: PruneConfig, seed: int, tag: str, args: argparse.Namespace
+) -> tuple[float, float, int]:
+    """(predicted ms, test top-1, steps) of the seed's hardware-aware network: pruned and fine-tuned here and saved
+    under :func:`pruned_dir`, or read back from there where an earlier run finished it (its ``metrics.json`` is
+    written last), so a run killed during the uniform arm does not prune again."""
+    saved = pruned_dir(tag, seed)
+    if (saved / METRICS).is_file():
+        done = load_checkpoint(saved)
+        steps = len(json.loads((saved / ARCH).read_text())["pruning"]["steps"])
+        return table.network_ms(done.module, SHAPE), float(done.test_top1_pct or 0.0), steps
+    data, teacher = load_data(args.data), teacher_of(args)
+    pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
+    save_checkpoint(saved, teacher.network, pruned.module, teacher.classes, data.name, get_loss("kd"), config.final,
+                    pruned.final, pruning=pruned.history)  # fmt: skip
+    return pruned.predicted_ms, pruned.final.test_top1_pct, len(pruned.history.steps)
+
+
 def prune_and_compare(
     table: LayerTable, multiple: int, budget: float, seed: int, tag: str, args: argparse.Namespace
 ) -> SeedRun:
@@ -154,17 +173,15 @@ def prune_and_compare(
     final = TrainConfig(epochs=args.final_epochs, seed=seed, lr=args.lr)
     config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
     t0 = time.perf_counter()
-    pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
-    save_checkpoint(pruned_dir(tag, seed), teacher.network, pruned.module, teacher.classes, data.name, get_loss("kd"),
-                    final, pruned.final, pruning=pruned.history)  # fmt: skip
-    finetunes = (len(pruned.history.steps) - 1) // args.finetune_every
+    predicted_ms, pruned_pct, steps = hardware_aware(table, config, seed, tag, args)
+    finetunes = (steps - 1) // args.finetune_every
     x, y = calibration_batch(data, 64)
     scores = get_criterion("l1")(PruningGraph(copy.deepcopy(teacher.module), SHAPE), x, y)
-    module, ms, keep = uniform_at(teacher.module, table, pruned.predicted_ms, multiple, scores)
+    module, ms, keep = uniform_at(teacher.module, table, predicted_ms, multiple, scores)
     same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=seed, lr=args.lr)
     module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs)
-    return SeedRun(seed, budget, pruned.predicted_ms, pruned.final.test_top1_pct, len(pruned.history.steps), ms, keep,
-                   uniform.test_top1_pct, same_epochs.epochs, time.perf_counter() - t0)  # fmt: skip
+    return SeedRun(seed, budget, predicted_ms, pruned_pct, steps, ms, keep, uniform.test_top1_pct, same_epochs.epochs,
+                   time.perf_counter() - t0)  # fmt: skip
 
 
 def describe(run: SeedRun) -> str:
