@@ -165,12 +165,13 @@ def _elems_per_link(
     def chain(make: Callable[[], nn.Module], links: int) -> list[Kernel]:
         return module_kernels(nn.Sequential(*(make() for _ in range(links))), shape, rules)
 
-    ops = [Counter(k.priced_op for k in chain(make, CHAIN)) for make in (with_op, without)]
+    many = chain(with_op, CHAIN)
+    ops = [Counter(k.priced_op for k in ks) for ks in (many, chain(without, CHAIN))]
     added, removed = ops[0] - ops[1], ops[1] - ops[0]
     if set(added) != {name} or set(removed) - {""} or removed[""] > added[name]:
         return 0.0
-    one, many = (sum(k.priced_elems for k in chain(with_op, n) if k.priced_op == name) for n in (1, CHAIN))
-    return (many - one) / (CHAIN - 1)
+    elems = [sum(k.priced_elems for k in ks if k.priced_op == name) for ks in (chain(with_op, 1), many)]
+    return (elems[1] - elems[0]) / (CHAIN - 1)
 
 
 def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
