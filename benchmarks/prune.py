@@ -40,7 +40,7 @@ import numpy as np
 from torch import nn
 
 from edgebench.benchmark import bench_model
-from edgebench.data import DEFAULT_DATA, load_data
+from edgebench.data import DEFAULT_DATA, ImageData, load_data
 from edgebench.devices import get_device
 from edgebench.distill.checkpoint import ARCH, METRICS, WEIGHTS, Checkpoint, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import get_loss
@@ -146,17 +146,16 @@ def pruned_dir(tag: str, seed: int) -> Path:
 
 
 def hardware_aware(
-    table: LayerTable, config: PruneConfig, seed: int, tag: str, args: argparse.Namespace
+    table: LayerTable, config: PruneConfig, data: ImageData, teacher: Checkpoint, saved: Path
 ) -> tuple[float, float, int]:
     """(predicted ms, test top-1, steps) of the seed's hardware-aware network: pruned and fine-tuned here and saved
-    under :func:`pruned_dir`, or read back from there where an earlier run finished it (its ``metrics.json`` is
-    written last), so a run killed during the uniform arm does not prune again."""
-    saved = pruned_dir(tag, seed)
+    in ``saved``, or read back from there where an earlier run finished it (its ``metrics.json`` is written last,
+    with the final fine-tune's test top-1), so a run killed during the uniform arm does not prune again."""
     if (saved / METRICS).is_file():
         done = load_checkpoint(saved)
+        assert done.test_top1_pct is not None, f"{saved / METRICS} lacks the fine-tune's test top-1"
         steps = len(json.loads((saved / ARCH).read_text())["pruning"]["steps"])
-        return table.network_ms(done.module, SHAPE), float(done.test_top1_pct or 0.0), steps
-    data, teacher = load_data(args.data), teacher_of(args)
+        return table.network_ms(done.module, SHAPE), done.test_top1_pct, steps
     pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
     save_checkpoint(saved, teacher.network, pruned.module, teacher.classes, data.name, get_loss("kd"), config.final,
                     pruned.final, pruning=pruned.history)  # fmt: skip
@@ -173,7 +172,7 @@ def prune_and_compare(
     final = TrainConfig(epochs=args.final_epochs, seed=seed, lr=args.lr)
     config = PruneConfig(budget, args.criterion, multiple, args.finetune_every, short, final)
     t0 = time.perf_counter()
-    predicted_ms, pruned_pct, steps = hardware_aware(table, config, seed, tag, args)
+    predicted_ms, pruned_pct, steps = hardware_aware(table, config, data, teacher, pruned_dir(tag, seed))
     finetunes = (steps - 1) // args.finetune_every
     x, y = calibration_batch(data, 64)
     scores = get_criterion("l1")(PruningGraph(copy.deepcopy(teacher.module), SHAPE), x, y)
