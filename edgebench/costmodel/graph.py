@@ -32,6 +32,7 @@ class Kernel:
     priced_elems: int = 0  # that op's outputs (a window pool's window reads: outputs x taps)
     plain: bool = False  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
     rows: int = 0  # output rows (channels x height) of a depthwise conv, 0 for other kernels
+    gated: int = 0  # channels of a squeeze-excite gate's multiply (a per-channel scale computed in the network)
 
     @property
     def alone(self) -> bool:

@@ -327,16 +327,23 @@ def _kernel(
     else:
         raise UnsupportedOpError(op, name, WHERE, ADVICE)
     per_elem = _flops_per_elem(node, g) if kind is KernelKind.POOLING else max(1, len(dynamic) - 1)
-    role = _role(g, node, dynamic)
-    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, role=role)
+    gated = _gated(g, node, dynamic)
+    role = "squeeze-excite gate (a per-channel scale broadcast over the map)" if gated else _role(g, node, dynamic)
+    return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, role=role, gated=gated)
+
+
+def _gated(g: Graph, node: onnx.NodeProto, dynamic: list[str]) -> int:
+    """The channels a multiply scales by a [1, C, 1, 1] gate computed in the network (squeeze-excite), else 0."""
+    if node.op_type != "Mul" or len(dynamic) != 2:
+        return 0
+    a, b = (g.shape(i, node) for i in dynamic)
+    gate, fmap = sorted((a, b), key=prod)
+    return fmap[1] if len(a) == len(b) == 4 and gate[2:] == (1, 1) and fmap[2:] != (1, 1) else 0
 
 
 def _role(g: Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:
     """What a kernel that is not a conv or linear layer is: a multiply is named for the pattern it closes."""
     if node.op_type == "Mul" and len(dynamic) == 2:
-        a, b = (g.shape(i, node) for i in dynamic)
-        if len(a) == len(b) == 4 and min(a, b, key=prod)[2:] == (1, 1) and max(a, b, key=prod)[2:] != (1, 1):
-            return "squeeze-excite gate (a per-channel scale broadcast over the map)"
         gates = [g.producers.get(i) for i in dynamic]
         if any(p is not None and p.op_type in ("Sigmoid", "HardSigmoid") and p.input[0] in dynamic for p in gates):
             return "swish (x times its sigmoid, unfused)"

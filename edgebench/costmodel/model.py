@@ -12,7 +12,8 @@ the part from memory at the runtime's ``weight_share`` of the memory bandwidth f
 profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and
 one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
 ``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
-``stream_ceiling``, and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth.
+``stream_ceiling``, its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its
+``cache_gbps`` the activations held in a cache level in place of the level's bandwidth.
 The parameters come from the profile: its calibration for the backend and precision when it has one, else its
 priors. Every number this module returns is an estimate (``source=estimated``).
 """
@@ -30,7 +31,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-9"
+COST_MODEL_VERSION = "roofline-10"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -61,6 +62,7 @@ class CostParams:
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
+    channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
 
     def ns_per_byte(
         self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0, activations: bool = False
@@ -166,6 +168,7 @@ def params_for(
         large_depthwise=large_depthwise(profile, backend, threads),
         plain_depthwise=plain_depthwise(profile, backend, threads),
         depthwise_stream=depthwise_stream(profile, backend, threads),
+        channel_scale=channel_scale(profile, backend, threads),
     )
 
 
@@ -188,6 +191,13 @@ def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tupl
     states them."""
     stream = profile.runtime(backend).depthwise_stream
     return _at_threads(profile, threads, stream.gouts, stream.row_ns) if stream else None
+
+
+def channel_scale(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
+    """(outputs per ns, ns per channel) at ``threads`` threads of ``backend``'s squeeze-excite gates, where the profile
+    states them."""
+    scale = profile.runtime(backend).channel_scale
+    return _at_threads(profile, threads, scale.gouts, scale.channel_ns) if scale else None
 
 
 def activation_gbps(profile: DeviceProfile, backend: str) -> tuple[float, ...]:
@@ -233,6 +243,7 @@ class KernelTable:
     alone: np.ndarray  # whether that op runs as a kernel of its own
     plain: np.ndarray  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
     rows: np.ndarray  # output rows of a depthwise conv, 0 for the rest
+    gated: np.ndarray  # channels a squeeze-excite gate's multiply scales, 0 for the rest
     networks: int
 
     @classmethod
@@ -252,6 +263,7 @@ class KernelTable:
             alone=np.array([k.alone for _, k in flat], dtype=bool),
             plain=np.array([k.plain for _, k in flat], dtype=bool),
             rows=np.array([k.rows for _, k in flat], dtype=np.float64),
+            gated=np.array([k.gated for _, k in flat], dtype=np.float64),
             networks=len(networks),
         )
 
@@ -281,13 +293,19 @@ class KernelTable:
             issue = np.where(self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV), own, issue)
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
-            return self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
+            return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (eff * 1e6)
         share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
-        ms = self._with_priced_ops(np.maximum.reduce([compute, memory, issue]), p)
-        return ms + weights + p.overhead_per_layer_ms
+        return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
+
+    def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
+        """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""
+        if p.channel_scale:
+            gouts, channel_ns = p.channel_scale
+            ms = np.where(self.gated > 0, self.flops / (gouts * 1e6) + self.gated * channel_ns / 1e6, ms)
+        return self._with_priced_ops(ms, p)
 
     def _with_priced_ops(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the cost of the ops priced at a rate: a floor for one that runs alone, added to the time of

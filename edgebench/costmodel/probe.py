@@ -135,9 +135,13 @@ class ChainTimer:
 
     def per_kernel_ms(self, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
         """Milliseconds one more kernel of a chain adds."""
+        return self.per_link_ms(lambda links: nn.Sequential(*(make() for _ in range(links))), shape)
+
+    def per_link_ms(self, chain: Callable[[int], nn.Module], shape: tuple[int, ...]) -> float:
+        """Milliseconds one more link adds to ``chain(links)``: a module of that many links."""
         with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as tmp:
-            one = self._ms(nn.Sequential(make()), shape, Path(tmp), "one")
-            many = self._ms(nn.Sequential(*(make() for _ in range(CHAIN))), shape, Path(tmp), "chain")
+            one = self._ms(chain(1), shape, Path(tmp), "one")
+            many = self._ms(chain(CHAIN), shape, Path(tmp), "chain")
         return max(many - one, 1e-6) / (CHAIN - 1)
 
     def _ms(self, module: nn.Module, shape: tuple[int, ...], out: Path, name: str) -> float:

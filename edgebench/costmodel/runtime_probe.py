@@ -1,7 +1,7 @@
 """Probe how each runtime runs what a CPU's priors cannot say: its own rates for ops with a per-element cost
 (activations, transposes, window pools), the share of the bandwidth at which it reads weights, and its slower or
-faster depthwise paths. Each figure is written into the runtime's entry of a profile with its source; like
-:mod:`edgebench.costmodel.probe`, each times chains of identical kernels on one thread.
+faster depthwise paths, and what its squeeze-excite gates cost. Each figure is written into the runtime's entry of a
+profile with its source; like :mod:`edgebench.costmodel.probe`, each times chains of identical kernels on one thread.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.optimize import nnls
 from torch import nn
 
 from edgebench.costmodel.graph import Kernel
@@ -287,6 +288,50 @@ def probe_depthwise_stream(backend: str, runs: int = 100) -> dict[str, Any]:
     return {"gouts": sourced(1 / per_output, where), "row_ns": sourced(row_ns, where)}
 
 
+class GatedChain(nn.Module):
+    """A squeeze-excite gate computed once from the input (the sigmoid of its channel means) scaling the map
+    ``links`` times: each link one gate multiply, which no converter folds (the gate is not a constant)."""
+
+    def __init__(self, links: int) -> None:
+        super().__init__()
+        self.links = links
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate = torch.sigmoid(x.mean((2, 3), keepdim=True))
+        for _ in range(self.links):
+            x = x * gate
+        return x
+
+
+#: (channels, side) of the maps :func:`probe_channel_scale` times gate multiplies on: squeeze-excite blocks' maps
+#: from an early stage's to a late stage's, all in the caches.
+GATE_MAPS = ((96, 56), (240, 28), (672, 14), (960, 7), (192, 8), (960, 4))
+#: A chain of gate multiplies faster than this many times the first cache level's stream (4 bytes read and 4
+#: written an output) was fused into one kernel (OpenVINO's snippets).
+GATE_FUSED = 4.0
+
+
+def probe_channel_scale(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any] | None:
+    """What ``backend``'s squeeze-excite gate multiplies cost per output and per channel, as a runtime's
+    ``channel_scale`` states it: chains of them on :data:`GATE_MAPS` (one core), both costs fitted (non-negative)
+    to the relative times; None for a runtime that fuses the chain."""
+    timer = ChainTimer(backend, runs)
+    shapes = [(1, c, side, side) for c, side in GATE_MAPS]
+    us = np.array([timer.per_link_ms(GatedChain, shape) * 1e3 for shape in shapes])
+    outputs = np.array([c * side * side for c, side in GATE_MAPS], dtype=np.float64)
+    channels = np.array([c for c, _ in GATE_MAPS], dtype=np.float64)
+    caches = profile.cost_model.caches
+    first = caches[0].bandwidth_gbps.value if caches else profile.cost_model.memory_bandwidth_gbps.value
+    if 8 * outputs[0] / us[0] / 1e3 > GATE_FUSED * first:
+        return None
+    (us_per_output, us_per_channel), _ = nnls(np.stack([outputs, channels], axis=1) / us[:, None], np.ones(len(us)))
+    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): gate multiplies at " + ", ".join(
+        f"{c}x{side}x{side} {t:.1f} µs" for (c, side), t in zip(GATE_MAPS, us, strict=True)
+    )
+    gouts, channel_ns = float(1e-3 / us_per_output), float(us_per_channel * 1e3)
+    return {"gouts": sourced(gouts, where), "channel_ns": sourced(channel_ns, where)}
+
+
 #: A chain of ReLUs that streams faster than this many times the first cache level's bandwidth was fused.
 FUSED = 1.5
 
@@ -313,7 +358,8 @@ def probe_cache_streams(profile: DeviceProfile, backend: str, runs: int = 100) -
 @dataclass(frozen=True)
 class RuntimeRates:
     """What the probes measured of one runtime, as its entry in a profile states it (each figure with its source,
-    one core's): its op rates, weight shares and depthwise paths (None where it has no such path)."""
+    one core's): its op rates, weight shares, depthwise paths and gate multiplies (None where it has no such path
+    or fuses them)."""
 
     backend: str
     op_gelems: Rates
@@ -322,6 +368,7 @@ class RuntimeRates:
     plain_depthwise: dict[str, Any] | None = None
     depthwise_stream: dict[str, Any] | None = None
     cache_gbps: Rates = field(default_factory=dict)
+    channel_scale: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -344,16 +391,25 @@ class RuntimeRates:
             stream = self.depthwise_stream
             parts.append(f"depthwise convs at {stream['gouts']['value']:.2f} G outputs/s + "
                          f"{stream['row_ns']['value']:.2f} ns per row")  # fmt: skip
+        if self.channel_scale:
+            scale = self.channel_scale
+            parts.append(f"squeeze-excite gates at {scale['gouts']['value']:.2f} G outputs/s + "
+                         f"{scale['channel_ns']['value']:.2f} ns per channel")  # fmt: skip
         parts += [f"activations from {name} at {rate['value']:.1f} GB/s" for name, rate in self.cache_gbps.items()]
         return "; ".join(parts)
 
 
 def probe_runtime(profile: DeviceProfile, backend: str) -> RuntimeRates:
-    """Every probe of this module on ``backend``, with ``profile``'s priors (a CPU's, probed): a minute or two."""
+    """Every probe of this module on ``backend``, with ``profile``'s priors (a CPU's, probed): a minute or two.
+
+    The gate multiplies are stated for a channel-blocked runtime only (ONNX Runtime on x86), the one where pricing
+    them held up on networks: LiteRT's run 4x faster than the stream price at large maps, and stating that removed an
+    overprice that offset its large maps' underpricing (priors on 3x224x224 networks -12 -> -15 %)."""
     return RuntimeRates(
         backend, probe_op_rates(profile, backend), probe_weight_shares(profile, backend),
         probe_large_depthwise(backend), probe_plain_depthwise(profile, backend), probe_depthwise_stream(backend),
         probe_cache_streams(profile, backend),
+        probe_channel_scale(profile, backend) if profile.channel_block(backend) > 1 else None,
     )  # fmt: skip
 
 
@@ -362,7 +418,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
     rates = {
         "op_gelems": found.op_gelems, "weight_share": found.weight_share, "large_depthwise": found.large_depthwise,
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
-        "cache_gbps": found.cache_gbps,
+        "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

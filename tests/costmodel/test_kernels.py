@@ -243,7 +243,9 @@ def test_kernels_are_named_in_the_vocabulary_of_standard_networks_and_a_guess_sa
     ]
     shapes = {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1], "w1": [4, 4, 1, 1]}
     model = _graph(nodes, shapes, "y", [1, 4, 8, 8])
-    roles = {k.name: (k.role, k.generic) for k in kernels(model, KernelRules.of("onnxruntime"))}
+    ks = {k.name: k for k in kernels(model, KernelRules.of("onnxruntime"))}
+    roles = {name: (k.role, k.generic) for name, k in ks.items()}
+    assert (ks["excite"].gated, ks["swish"].gated, ks["squeeze"].gated) == (4, 0, 0)  # the gate scales 4 channels
     assert roles["expand"] == ("pointwise convolution", False)
     assert roles["swish"] == ("swish (x times its sigmoid, unfused)", False)
     assert roles["squeeze"] == ("global pooling", False)

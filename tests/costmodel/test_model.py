@@ -223,6 +223,23 @@ def test_a_runtimes_depthwise_stream_prices_each_output_and_each_output_row_in_p
     assert two == pytest.approx((stated.gouts.value * share, stated.row_ns.value / share))
 
 
+def test_a_runtimes_channel_scale_prices_each_gate_per_output_and_per_channel_in_place_of_the_stream() -> None:
+    gate = Kernel("g", KernelKind.ELEMENTWISE, ("Mul",), flops=960 * 16, activation_elems=3 * 960 * 16,
+                  weight_elems=0, gated=960)  # fmt: skip
+    p = _params(overhead_per_layer_ms=0.0)
+    own = replace(p, channel_scale=(8.0, 16.0))  # 8 outputs per ns, 16 ns per channel
+    assert estimate([gate], own).kernels[0][1] == pytest.approx(960 * 16 / 8.0 / 1e6 + 960 * 16.0 / 1e6)
+    assert estimate([gate], p).kernels[0][1] == pytest.approx(3 * 960 * 16 * 4 / (10.0 * 0.5 * 1e6))  # the stream
+    assert estimate([ADD], own).kernels[0][1] == estimate([ADD], p).kernels[0][1]  # other multiplies keep theirs
+    host = get_device("host")
+    stated = host.runtime("onnxruntime").channel_scale
+    assert stated is not None and stated.channel_ns.value > 0 and stated.gouts.note == "measured"
+    share = 1 + host.cost_model.parallel_efficiency.value  # type: ignore[union-attr]
+    two = params_for(host, "onnxruntime", Precision.FP32, 2).channel_scale
+    assert two == pytest.approx((stated.gouts.value * share, stated.channel_ns.value / share))
+    assert params_for(host, "tflite", Precision.FP32, 1).channel_scale is None
+
+
 def test_the_slower_depthwise_path_is_the_runtimes_own_and_scales_with_threads() -> None:
     host = get_device("host")
     stated = host.runtime("tflite").large_depthwise

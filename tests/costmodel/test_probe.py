@@ -21,6 +21,7 @@ from edgebench.costmodel.probe import (
 from edgebench.costmodel.runtime_probe import (
     DEPTHWISE_MAP,
     DEPTHWISE_SIDES,
+    GATE_MAPS,
     PLAIN_CHANNELS,
     PLAIN_SIDES,
     PROBED_LINKS,
@@ -29,6 +30,7 @@ from edgebench.costmodel.runtime_probe import (
     RuntimeRates,
     _elems_per_link,
     probe_cache_streams,
+    probe_channel_scale,
     probe_depthwise_stream,
     probe_large_depthwise,
     probe_plain_depthwise,
@@ -197,6 +199,23 @@ def test_depthwise_convs_are_solved_for_a_cost_per_output_and_per_output_row(
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     found = probe_depthwise_stream("onnxruntime")
     assert (found["gouts"]["value"], found["row_ns"]["value"]) == pytest.approx((gouts, row_ns), abs=0.01)
+
+
+@pytest.mark.parametrize(("gouts", "channel_ns", "stated"), [(8.0, 15.7, True), (16.0, 0.0, True), (300.0, 0.5, False)])
+def test_gate_multiplies_are_solved_for_a_cost_per_output_and_per_channel_unless_the_chain_fused(
+    monkeypatch: pytest.MonkeyPatch, gouts: float, channel_ns: float, stated: bool
+) -> None:
+    times = [(c * side * side / gouts + c * channel_ns) / 1e6 for c, side in GATE_MAPS]  # ms per multiply
+    monkeypatch.setattr(ChainTimer, "per_link_ms", lambda *_: times.pop(0))
+    found = probe_channel_scale(get_device("host"), "onnxruntime")  # L2 at 68.5 GB/s: fused past 34 G outputs/s
+    if not stated:
+        assert found is None
+        return
+    assert found is not None
+    assert (found["gouts"]["value"], found["channel_ns"]["value"]) == pytest.approx((gouts, channel_ns), abs=0.01)
+    assert "gate multiplies at 96x56x56" in found["gouts"]["source"]
+    rated = with_runtime_rates(get_device("host"), RuntimeRates("onnxruntime", {}, {}, channel_scale=found))
+    assert rated.runtime("onnxruntime").channel_scale.gouts.value == found["gouts"]["value"]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("gbps", "stated"), [(68.0, True), (300.0, False)])
