@@ -14,7 +14,8 @@ API (errors are JSON ``{"error": "..."}`` with 400, 401, 403, 404, 409, 411, 413
     GET  /info      device facts: platform, CPU, cores, Python, runtimes and their versions, OpenVINO devices,
                     the cache of loaded artifacts, and the request bytes received
     POST /measure   time an artifact; returns JSON {"runtime", "version", "device", "threads", "warmup",
-                    "samples_ms": [...], "median_ms", "p10_ms", "p90_ms", "cached"} for a fixed random input
+                    "samples_ms": [...], "median_ms", "p10_ms", "p90_ms", "compute", "cached"} for a fixed random
+                    input; ``compute`` is the element type OpenVINO compiled it to compute in ('' if unsaid)
     POST /run       run an artifact on the inputs sent; returns the first output as a .npy (float32, batch first)
 
     The body is the artifact's bytes, then (OpenVINO IR only) its .bin weights, then (/run only) the inputs as a
@@ -168,6 +169,7 @@ class Loaded(ABC):
 
     runtime = ""
     version = ""
+    compute = ""  # the precision the runtime says it computes at (an OpenVINO element type name), '' if it does not
     input_shape: tuple[int, ...] = ()
 
     @abstractmethod
@@ -311,6 +313,10 @@ class OpenvinoLoaded(Loaded):
         self.input_shape = tuple(int(d) for d in model.inputs[0].get_shape())
         self.compiled = core.compile_model(model, device, config)
         self.request = self.compiled.create_infer_request()
+        try:
+            self.compute = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        except Exception:  # a device plugin without the property: say nothing
+            self.compute = ""
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         if self.api == "ie":
@@ -409,7 +415,7 @@ def measure(loaded: Loaded, warmup: int, runs: int) -> dict[str, Any]:
     samples = [loaded.timed_call() for _ in range(runs)]
     p10, median, p90 = (float(v) for v in np.percentile(samples, [10, 50, 90]))
     return {"runtime": loaded.runtime, "version": loaded.version, "warmup": warmup, "samples_ms": samples,
-            "median_ms": median, "p10_ms": p10, "p90_ms": p90}  # fmt: skip
+            "median_ms": median, "p10_ms": p10, "p90_ms": p90, "compute": loaded.compute}  # fmt: skip
 
 
 def run(loaded: Loaded, inputs: np.ndarray) -> bytes:

@@ -21,7 +21,7 @@ import numpy as np
 from edgebench.agent import artifact_digest
 from edgebench.backends._timing import Measurement
 from edgebench.backends.base import Artifact
-from edgebench.backends.openvino import INFERENCE_HINT, READS_IR_V11, source_onnx
+from edgebench.backends.openvino import INFERENCE_HINT, READS_IR_V11, compute_name, source_onnx
 from edgebench.devices import AgentConnection
 from edgebench.exceptions import UnreachableDeviceError, UnsupportedError
 
@@ -88,10 +88,12 @@ class AgentClient:
         return dict(json.loads(self._call("/info")))
 
     def measure(self, artifact: Artifact, threads: int, warmup: int, repeats: int, device: str = "CPU") -> Measurement:
-        """Time an artifact on the device (the agent times a fixed random input of its own)."""
+        """Time an artifact on the device (the agent times a fixed random input of its own); computed at the
+        precision the agent's runtime reports, else the artifact's."""
         reply = json.loads(self._post("/measure", artifact, device, {"threads": threads, "warmup": warmup,
                                                                      "runs": repeats}))  # fmt: skip
-        return Measurement.from_samples(reply["samples_ms"])
+        compute = compute_name(reply.get("compute") or "") or str(artifact.precision)
+        return Measurement.from_samples(reply["samples_ms"]).computed_at(compute)
 
     def run(self, artifact: Artifact, x: np.ndarray, threads: int, device: str = "CPU") -> np.ndarray:
         """The artifact's first output on the device for each input in the batch ``x``."""
@@ -173,13 +175,16 @@ class RemoteSession:
 
     def __init__(self, client: AgentClient, artifact: Artifact, threads: int, device: str) -> None:
         self.client, self.artifact, self.threads, self.device = client, artifact, threads, device
+        self.compute = str(artifact.precision)  # until the agent says otherwise when it times it
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self.client.run(self.artifact, x, self.threads, self.device)
 
     def measure(self, x: np.ndarray | None = None, warmup: int = 10, repeats: int = 100) -> Measurement:
         """Time the artifact on the device; the agent feeds its own fixed random input, not ``x``."""
-        return self.client.measure(self.artifact, self.threads, warmup, repeats, self.device)
+        measured = self.client.measure(self.artifact, self.threads, warmup, repeats, self.device)
+        self.compute = measured.compute
+        return measured
 
     def close(self) -> None:
         """Nothing to close: the agent decides how long it keeps the artifact loaded."""

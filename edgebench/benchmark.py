@@ -30,7 +30,8 @@ DEFAULT_CALIBRATION_SAMPLES = 64
 
 @dataclass(frozen=True)
 class BenchRecord:
-    """One (model, device, backend, precision) benchmark outcome; a failure is a row too."""
+    """One (model, device, backend, precision) benchmark outcome; a failure is a row too. ``compute`` is the
+    precision the runtime says it computed at (OpenVINO runs an FP16 model in fp32 on a CPU without FP16)."""
 
     model: str
     input_shape: tuple[int, ...]
@@ -42,6 +43,7 @@ class BenchRecord:
     source: str
     status: str
     error: str = ""
+    compute: str = ""
     median_ms: float | None = None
     p10_ms: float | None = None
     p90_ms: float | None = None
@@ -156,6 +158,7 @@ def bench_model(
             failed,
             backend_version=version,
             status=str(Status.COMPLETE),
+            compute=m.compute,
             median_ms=m.median_ms,
             p10_ms=m.p10_ms,
             p90_ms=m.p90_ms,

@@ -27,8 +27,10 @@ class ResultRow:
     """What one converted candidate did on one backend at one precision; a failure is a row with its reason.
 
     Accuracy is the converted artifact's own top-1 on the test split (``reference_top1_pct`` is PyTorch's on the
-    same images), so INT8 and FP16 losses show; ``accuracy_source`` says so ("converted"), or, in the rows a search
-    or prune ends with, which PyTorch network it is (see :class:`edgebench.types.AccuracySource`). Latency carries
+    same images), so INT8 and FP16 losses show, at the precision the runtime says it computed (``compute``:
+    OpenVINO runs an FP16 model in fp32 on a CPU without FP16, so its "drop" there is none); ``accuracy_source``
+    says so ("converted"), or, in the rows a search or prune ends with, which PyTorch network it is (see
+    :class:`edgebench.types.AccuracySource`). Latency carries
     its source: ``measured`` (timed here), ``agent`` (timed on the device) or ``estimated`` (the profile's cost
     model, ``calibration_rmspe_pct`` its error where it is calibrated); a latency summed from a table of timed
     blocks or layers (``predicted``) carries ``fit_rmspe_pct``, the residual of the table's correction over the
@@ -44,6 +46,7 @@ class ResultRow:
     precision: str
     status: str
     error: str = ""
+    compute: str = ""
     backend_version: str = ""
     threads: int = 0
     source: str = ""

@@ -188,12 +188,13 @@ def execute(job: RunJob) -> ResultRow:
             outputs = session.run(x_test)
             agreement = parity.compare(reference, outputs, job.precision)
             timing = session.measure(x_test[:1], job.warmup, job.repeats) if target.measures else None
+            compute = session.compute
         size = artifact.size_bytes
     median = timing.median_ms if timing else predicted.latency_ms
     return ResultRow(
         candidate=job.candidate.name, kind=job.candidate.kind, network=networks.label(checkpoint.network),
         checkpoint=str(job.candidate.checkpoint), device=profile.name, backend=job.backend,
-        precision=str(job.precision), status=str(Status.COMPLETE), backend_version=version,
+        precision=str(job.precision), status=str(Status.COMPLETE), compute=compute, backend_version=version,
         threads=threads, source=str(target.source), top1_pct=_top1(outputs, y_test),
         reference_top1_pct=_top1(reference, y_test), accuracy_source=str(AccuracySource.CONVERTED),
         test_images=len(y_test), median_ms=median,

@@ -16,6 +16,11 @@ class Precision(str, Enum):
         return self.value
 
 
+def precision_label(precision: str, compute: str = "") -> str:
+    """``precision``, with what the runtime computed it at where that differs ("fp16, computed fp32")."""
+    return f"{precision}, computed {compute}" if compute not in ("", precision) else precision
+
+
 class Source(str, Enum):
     """Where a latency figure came from; every latency edgebench shows carries one."""
 

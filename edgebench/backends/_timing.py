@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """Latency samples of one artifact in one setting, with robust summary statistics (ms)."""
+    """Latency samples of one artifact in one setting, with robust summary statistics (ms), and the precision the
+    runtime says it computed at while timed ('' where it does not say)."""
 
     median_ms: float
     p10_ms: float
@@ -20,6 +21,7 @@ class Measurement:
     std_ms: float
     count: int
     samples_ms: tuple[float, ...]
+    compute: str = ""
 
     @classmethod
     def from_samples(cls, samples_ms: Sequence[float]) -> Measurement:
@@ -36,6 +38,9 @@ class Measurement:
             count=int(a.size),
             samples_ms=tuple(float(s) for s in a),
         )
+
+    def computed_at(self, compute: str) -> Measurement:
+        return replace(self, compute=compute)
 
     @property
     def spread(self) -> float:

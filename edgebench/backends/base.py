@@ -37,6 +37,9 @@ class Opened(Protocol):
 
     artifact: Artifact
 
+    @property
+    def compute(self) -> str: ...
+
     def run(self, x: np.ndarray) -> np.ndarray: ...
 
     def measure(self, x: np.ndarray | None = None, warmup: int = 10, repeats: int = 100) -> Measurement: ...
@@ -68,6 +71,12 @@ class Session(ABC):
     def _call_bound(self) -> None:
         """One inference on the bound input, by the backend's fastest call path."""
 
+    @property
+    def compute(self) -> str:
+        """The precision the runtime computes the artifact at, as far as it says: the artifact's own, unless the
+        backend reads otherwise from its runtime (OpenVINO computes an FP16 model in f32 on a CPU without FP16)."""
+        return str(self.artifact.precision)
+
     def _timed_call(self) -> float:
         """Latency (ms) of one bound inference: wall clock around the call, for every backend (TIMING_RULE)."""
         return wall_ms(self._call_bound)
@@ -82,7 +91,7 @@ class Session(ABC):
         if x is None:
             x = np.random.default_rng(0).standard_normal(self.artifact.input_shape, dtype=np.float32)
         self._bind(np.ascontiguousarray(x, dtype=np.float32))
-        return time_calls(self._timed_call, warmup=warmup, repeats=repeats)
+        return time_calls(self._timed_call, warmup=warmup, repeats=repeats).computed_at(self.compute)
 
     @abstractmethod
     def close(self) -> None:

@@ -21,6 +21,15 @@ from edgebench.types import Precision
 INFERENCE_HINT = {Precision.FP32: "f32", Precision.FP16: "f16", Precision.INT8: "f32"}
 
 
+#: Artifact precision names of OpenVINO's inference precisions (a CPU with bf16 arithmetic runs bf16 unless told).
+COMPUTE = {"f32": "fp32", "f16": "fp16", "bf16": "bf16"}
+
+
+def compute_name(ov_type: str) -> str:
+    """edgebench's name of an OpenVINO element type name ("f32" -> "fp32"); an unknown one as it is."""
+    return COMPUTE.get(ov_type, ov_type)
+
+
 #: The first OpenVINO that reads the IR version (v11) this one writes.
 READS_IR_V11 = (2022, 1)
 
@@ -52,6 +61,13 @@ class OvSession(Session):
         ov = _ov()
         self._compiled = ov.Core().compile_model(str(artifact.path), "CPU", compile_config(artifact.precision, threads))
         self._request = self._compiled.create_infer_request()
+        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        self._compute = str(Precision.INT8) if artifact.precision is Precision.INT8 else compute_name(hint)
+
+    @property
+    def compute(self) -> str:
+        """What the CPU plugin compiled the float layers to compute in (an INT8 model's quantized layers aside)."""
+        return self._compute
 
     def _infer(self, x: np.ndarray) -> np.ndarray:
         result = self._request.infer({0: x})

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from edgebench import api
 from edgebench.cli.common import DEFAULT_DEVICE, DeviceOption, err, fmt, handles_errors, out, renamed
+from edgebench.types import precision_label
 
 
 @handles_errors
@@ -76,7 +77,7 @@ def bench(
     for r in records:
         table.add_row(
             r.backend,
-            r.precision,
+            precision_label(r.precision, r.compute),
             fmt(r.median_ms),
             fmt(r.p10_ms),
             fmt(r.p90_ms),

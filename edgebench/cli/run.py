@@ -23,12 +23,12 @@ from edgebench.cli.common import (
     progress,
 )
 from edgebench.results import ResultRow
-from edgebench.types import Status
+from edgebench.types import Status, precision_label
 from edgebench.units import parse_ms
 
 
 def _row_line(row: ResultRow) -> str:
-    where = f"{escape(row.candidate)} {row.backend} {row.precision}"
+    where = f"{escape(row.candidate)} {row.backend} {precision_label(row.precision, row.compute)}"
     if row.status != Status.COMPLETE:
         return f"[red]FAILED[/] {where}: {escape(row.error)}"
     drop = (row.top1_pct or 0.0) - (row.reference_top1_pct or 0.0)

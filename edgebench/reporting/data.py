@@ -13,7 +13,7 @@ import pandas as pd
 
 from edgebench import pareto
 from edgebench.results import ResultRow
-from edgebench.types import Status
+from edgebench.types import Status, precision_label
 from edgebench.version import __version__
 
 #: Latency sources timed on a real backend (as opposed to the cost model's ``estimated``).
@@ -63,10 +63,15 @@ class Drop:
     precision: str
     top1_pct: float
     fp32_top1_pct: float
+    compute: str = ""  # the precision the runtime computed it at, where it said
 
     @property
     def points(self) -> float:
         return self.top1_pct - self.fp32_top1_pct
+
+    @property
+    def label(self) -> str:
+        return precision_label(self.precision, self.compute)
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,8 @@ def drops(rows: pd.DataFrame) -> list[Drop]:
     }
     reduced = [r for r in done[done["precision"] != "fp32"].itertuples() if (r.candidate, r.device, r.backend) in fp32]
     return [Drop(str(r.candidate), str(r.device), str(r.backend), str(r.precision), float(r.top1_pct),
-                 fp32[r.candidate, r.device, r.backend]) for r in reduced]  # fmt: skip
+                 fp32[r.candidate, r.device, r.backend], _text(getattr(r, "compute", "")))
+            for r in reduced]  # fmt: skip
 
 
 def predicted(rows: pd.DataFrame) -> list[Predicted]:

@@ -13,11 +13,11 @@ from edgebench.reporting.data import ReportData, report_data
 from edgebench.reporting.plots import pareto_svg, predicted_svg
 
 #: The table's columns, in order (the rest of a results row is in the CSV/Parquet).
-COLUMNS = ("candidate", "kind", "network", "device", "backend", "precision", "status", "error", "top1_pct",
+COLUMNS = ("candidate", "kind", "network", "device", "backend", "precision", "compute", "status", "error", "top1_pct",
            "reference_top1_pct", "accuracy_source", "median_ms", "p10_ms", "p90_ms", "source", "predicted_ms",
            "predicted_source", "size_bytes", "params", "macs", "backend_version", "threads")  # fmt: skip
-TEXT = {"candidate", "kind", "network", "device", "backend", "precision", "status", "accuracy_source", "source",
-        "predicted_source", "backend_version", "error"}  # fmt: skip
+TEXT = {"candidate", "kind", "network", "device", "backend", "precision", "compute", "status", "accuracy_source",
+        "source", "predicted_source", "backend_version", "error"}  # fmt: skip
 
 
 def _cell(value: object) -> object:

@@ -86,6 +86,15 @@ class BackendConformance:
         assert 0 < m.p10_ms <= m.median_ms <= m.p90_ms
         assert min(m.samples_ms) <= m.median_ms <= max(m.samples_ms)
 
+    def test_each_precision_says_what_it_computes_at(
+        self, backend: Backend, artifacts: dict[Precision, Artifact]
+    ) -> None:
+        for precision, artifact in artifacts.items():
+            with backend.open(artifact, threads=1) as session:
+                m = session.measure(warmup=1, repeats=3)
+            assert m.compute == session.compute in {"fp32", "fp16", "bf16", "int8"}
+            assert session.compute == str(precision) or precision is Precision.FP16  # FP16 may run wider
+
     def test_exports_from_an_onnx_file(self, backend: Backend, model: Model, tmp_path: Path) -> None:
         onnx_model = load_onnx(model.to_onnx(tmp_path / "src"))
         artifact = backend.export(onnx_model, Precision.FP32, tmp_path / "out")

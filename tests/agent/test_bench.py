@@ -25,6 +25,7 @@ def test_bench_through_the_agent_matches_local_timing(
     assert 0.5 < remote.median_ms / here.median_ms < 2.0  # the same machine, timed two ways
     assert ir.status == "COMPLETE" and ir.source == "agent" and ir.parity_max_rel_err is not None
     assert ir.backend_version == AgentClient(agent, TOKEN).info()["runtimes"]["openvino"]
+    assert (remote.compute, ir.compute) == ("fp32", "fp32")  # OpenVINO's as its agent read it from the plugin
 
 
 def test_the_profile_names_the_openvino_device_the_agent_uses(

@@ -60,7 +60,7 @@ def test_best_feasible_student_and_its_gain_over_the_best_feasible_baseline(resu
 
 def test_precision_drops_predictions_and_provenance(results: pd.DataFrame) -> None:
     data = report_data(results, budget_ms=2.0)
-    assert {(d.candidate, d.points) for d in data.drops} == {("a", -1.5), ("b", 0.5)}
+    assert {(d.candidate, d.label, d.points) for d in data.drops} == {("a", "int8", -1.5), ("b", "int8", 0.5)}
     # the estimated row was never timed: nothing to compare its prediction with
     assert {(p.candidate, round(p.error_pct, 3)) for p in data.predicted} == {("a", 10.0), ("b", round(-100 / 6, 3))}
     provenance = {p.source: p for p in data.provenance}
@@ -85,6 +85,17 @@ def test_the_page_is_self_contained_and_shows_what_failed(results: pd.DataFrame,
     assert html.count("<div") == html.count("</div>") and html.count("<table") == html.count("</table>")
     again = write_report(results, tmp_path / "again.html", budget_ms=2.0, title="t <1>").read_text(encoding="utf-8")
     assert again.split("by edgebench", 1)[1] == html.split("by edgebench", 1)[1]  # same results, same page
+
+
+def test_a_drop_at_a_precision_the_runtime_did_not_compute_in_says_so(results: pd.DataFrame, tmp_path: Path) -> None:
+    wider = _row("a", "openvino", "fp16", 95.0, 4.0, source="estimated", compute="fp32")  # no FP16 units: f32 math
+    rows = pd.concat([results, pd.DataFrame([wider], columns=COLUMNS)], ignore_index=True)
+    drops = {(d.backend, d.precision): d for d in report_data(rows, budget_ms=2.0).drops}
+    assert (drops["openvino", "fp16"].label, drops["openvino", "fp16"].points) == ("fp16, computed fp32", 0.0)
+    assert drops["onnxruntime", "int8"].label == "int8"  # said only where it differs
+    assert "fp16, computed fp32" in write_report(rows, tmp_path / "r.html", budget_ms=2.0).read_text(encoding="utf-8")
+    old = rows.drop(columns="compute")  # a table written before the column existed
+    assert {d.label for d in report_data(old, budget_ms=2.0).drops} == {"int8", "fp16"}
 
 
 def test_latencies_summed_from_a_table_are_no_timing_and_a_csv_reads_back_the_same(tmp_path: Path) -> None:

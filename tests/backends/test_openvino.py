@@ -1,0 +1,22 @@
+"""OpenVINO-specific behaviour the shared conformance suite does not reach."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgebench import api
+from edgebench.types import precision_label
+
+ov = pytest.importorskip("openvino")
+
+
+@pytest.mark.slow
+def test_an_fp16_model_is_labelled_with_the_precision_the_cpu_plugin_computes_it_at(tiny_onnx: Path) -> None:
+    fp16_units = "FP16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    (record,) = api.bench(tiny_onnx, device="host", backends=["openvino"], precisions=["fp16"], repeats=5).records
+    assert record.status == "COMPLETE" and record.precision == "fp16"
+    assert record.compute == ("fp16" if fp16_units else "fp32")  # this project's CPUs have none: f16 weights, f32 math
+    label = precision_label(record.precision, record.compute)
+    assert label == ("fp16" if fp16_units else "fp16, computed fp32")
