@@ -32,6 +32,7 @@ import hashlib
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -46,11 +47,12 @@ from edgebench.distill.checkpoint import ARCH, METRICS, WEIGHTS, Checkpoint, loa
 from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import RECIPES as TEACHER_RECIPES
 from edgebench.distill.teacher import default_teacher
-from edgebench.distill.train import TrainConfig, train
+from edgebench.distill.train import TrainConfig, TrainStep, train
 from edgebench.exceptions import EdgebenchError
 from edgebench.lut.store import default_cache_dir
 from edgebench.model import from_module
 from edgebench.pruning.graph import PruningGraph
+from edgebench.pruning.history import PruneStep
 from edgebench.pruning.importance import Scores, get_criterion
 from edgebench.pruning.latency import LayerTable, build_layer_table, pruning_multiple
 from edgebench.pruning.loop import PruneConfig, calibration_batch, prune_to_budget
@@ -156,10 +158,28 @@ def hardware_aware(
         assert done.test_top1_pct is not None, f"{saved / METRICS} lacks the fine-tune's test top-1"
         steps = len(json.loads((saved / ARCH).read_text())["pruning"]["steps"])
         return table.network_ms(done.module, SHAPE), done.test_top1_pct, steps
-    pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config)
+    pruned = prune_to_budget(copy.deepcopy(teacher.module), SHAPE, table, data, teacher.module, config,
+                             _pruned, _epochs("hardware-aware"))  # fmt: skip
     save_checkpoint(saved, teacher.network, pruned.module, teacher.classes, data.name, get_loss("kd"), config.final,
                     pruned.final, pruning=pruned.history)  # fmt: skip
     return pruned.predicted_ms, pruned.final.test_top1_pct, len(pruned.history.steps)
+
+
+def _pruned(step: PruneStep) -> None:
+    """Print a pruning step as it is taken: a seed runs for hours, and the log should say where it is."""
+    print(f"    step {step.step}: {len(step.channels)} channels of {step.root}, predicted {step.predicted_ms:.3f} ms",
+          flush=True)  # fmt: skip
+
+
+def _epochs(arm: str) -> Callable[[TrainStep], None]:
+    """Print each finished epoch of ``arm``'s fine-tuning with its validation top-1."""
+
+    def report(step: TrainStep) -> None:
+        if step.val_top1_pct is not None:
+            print(f"    {arm}: epoch {step.epoch}/{step.epochs}, validation top-1 {step.val_top1_pct:.2f} %",
+                  flush=True)  # fmt: skip
+
+    return report
 
 
 def prune_and_compare(
@@ -178,7 +198,7 @@ def prune_and_compare(
     scores = get_criterion("l1")(PruningGraph(copy.deepcopy(teacher.module), SHAPE), x, y)
     module, ms, keep = uniform_at(teacher.module, table, predicted_ms, multiple, scores)
     same_epochs = TrainConfig(epochs=args.final_epochs + finetunes, seed=seed, lr=args.lr)
-    module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs)
+    module, uniform = train(module, data, get_loss("kd"), teacher.module, same_epochs, _epochs("uniform"))
     return SeedRun(seed, budget, predicted_ms, pruned_pct, steps, ms, keep, uniform.test_top1_pct, same_epochs.epochs,
                    time.perf_counter() - t0)  # fmt: skip
 
