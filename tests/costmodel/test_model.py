@@ -198,13 +198,19 @@ def test_a_depthwise_conv_a_blocked_runtime_cannot_block_costs_its_taps_and_a_se
     assert estimate([plain], p).kernels[0][1] == pytest.approx(plain.flops / 9e6 + 48 * 0.5 / 1e3)
     unstated = estimate([plain], _params(overhead_per_layer_ms=0.0))
     assert unstated.latency_ms == estimate([blocked], p).latency_ms  # no plain path stated: priced as a blocked one
+    _spread_over_two_threads("plain_depthwise", "gflops", "group_us")
+    assert params_for(get_device("host"), "tflite", Precision.FP32, 1).plain_depthwise is None
+
+
+def _spread_over_two_threads(field: str, rate: str, cost: str) -> None:
+    """The host profile's measured ONNX Runtime ``field`` (a rate and a cost per unit, one core's) is spread over two
+    threads by the profile's parallel efficiency: the rate up, the cost down."""
     host = get_device("host")
-    stated = host.runtime("onnxruntime").plain_depthwise
-    assert stated is not None and stated.gflops.note == "measured"
-    two = params_for(host, "onnxruntime", Precision.FP32, 2).plain_depthwise
+    stated = getattr(host.runtime("onnxruntime"), field)
+    assert stated is not None and getattr(stated, rate).note == "measured"
     share = 1 + host.cost_model.parallel_efficiency.value  # type: ignore[union-attr]
-    assert two == pytest.approx((stated.gflops.value * share, stated.group_us.value / share))
-    assert params_for(host, "tflite", Precision.FP32, 1).plain_depthwise is None
+    two = getattr(params_for(host, "onnxruntime", Precision.FP32, 2), field)
+    assert two == pytest.approx((getattr(stated, rate).value * share, getattr(stated, cost).value / share))
 
 
 def test_a_runtimes_depthwise_stream_prices_each_output_and_each_output_row_in_place_of_the_ceiling() -> None:
@@ -215,12 +221,9 @@ def test_a_runtimes_depthwise_stream_prices_each_output_and_each_output_row_in_p
     assert estimate([dw], p).kernels[0][1] == pytest.approx(2 * 48 * 56 * 56 * 4 / (0.01 * 10.0 * 1e6))  # ceiling
     conv = estimate([CONV], own).kernels[0][1]
     assert conv == estimate([CONV], p).kernels[0][1]  # other kinds keep theirs
-    host = get_device("host")
-    stated = host.runtime("onnxruntime").depthwise_stream
-    assert stated is not None and stated.row_ns.value > 0 and stated.gouts.note == "measured"
-    share = 1 + host.cost_model.parallel_efficiency.value  # type: ignore[union-attr]
-    two = params_for(host, "onnxruntime", Precision.FP32, 2).depthwise_stream
-    assert two == pytest.approx((stated.gouts.value * share, stated.row_ns.value / share))
+    stated = get_device("host").runtime("onnxruntime").depthwise_stream
+    assert stated is not None and stated.row_ns.value > 0
+    _spread_over_two_threads("depthwise_stream", "gouts", "row_ns")
 
 
 def test_a_runtimes_channel_scale_prices_each_gate_per_output_and_per_channel_in_place_of_the_stream() -> None:
@@ -231,13 +234,10 @@ def test_a_runtimes_channel_scale_prices_each_gate_per_output_and_per_channel_in
     assert estimate([gate], own).kernels[0][1] == pytest.approx(960 * 16 / 8.0 / 1e6 + 960 * 16.0 / 1e6)
     assert estimate([gate], p).kernels[0][1] == pytest.approx(3 * 960 * 16 * 4 / (10.0 * 0.5 * 1e6))  # the stream
     assert estimate([ADD], own).kernels[0][1] == estimate([ADD], p).kernels[0][1]  # other multiplies keep theirs
-    host = get_device("host")
-    stated = host.runtime("onnxruntime").channel_scale
-    assert stated is not None and stated.channel_ns.value > 0 and stated.gouts.note == "measured"
-    share = 1 + host.cost_model.parallel_efficiency.value  # type: ignore[union-attr]
-    two = params_for(host, "onnxruntime", Precision.FP32, 2).channel_scale
-    assert two == pytest.approx((stated.gouts.value * share, stated.channel_ns.value / share))
-    assert params_for(host, "tflite", Precision.FP32, 1).channel_scale is None
+    stated = get_device("host").runtime("onnxruntime").channel_scale
+    assert stated is not None and stated.channel_ns.value > 0
+    _spread_over_two_threads("channel_scale", "gouts", "channel_ns")
+    assert params_for(get_device("host"), "tflite", Precision.FP32, 1).channel_scale is None
 
 
 def test_the_slower_depthwise_path_is_the_runtimes_own_and_scales_with_threads() -> None:
