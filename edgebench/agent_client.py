@@ -21,7 +21,7 @@ import numpy as np
 from edgebench.agent import artifact_digest
 from edgebench.backends._timing import Measurement
 from edgebench.backends.base import Artifact
-from edgebench.backends.openvino import INFERENCE_HINT, READS_IR_V11, compute_name, source_onnx
+from edgebench.backends.openvino import INFERENCE_HINT, READS_IR_V11, computed_at, source_onnx
 from edgebench.devices import AgentConnection
 from edgebench.exceptions import UnreachableDeviceError, UnsupportedError
 
@@ -92,7 +92,7 @@ class AgentClient:
         precision the agent's runtime reports, else the artifact's."""
         reply = json.loads(self._post("/measure", artifact, device, {"threads": threads, "warmup": warmup,
                                                                      "runs": repeats}))  # fmt: skip
-        compute = compute_name(reply.get("compute") or "") or str(artifact.precision)
+        compute = computed_at(artifact.precision, reply.get("compute") or "")
         return Measurement.from_samples(reply["samples_ms"]).computed_at(compute)
 
     def run(self, artifact: Artifact, x: np.ndarray, threads: int, device: str = "CPU") -> np.ndarray:

@@ -25,8 +25,12 @@ INFERENCE_HINT = {Precision.FP32: "f32", Precision.FP16: "f16", Precision.INT8: 
 COMPUTE = {"f32": "fp32", "f16": "fp16", "bf16": "bf16"}
 
 
-def compute_name(ov_type: str) -> str:
-    """edgebench's name of an OpenVINO element type name ("f32" -> "fp32"); an unknown one as it is."""
+def computed_at(precision: Precision, ov_type: str) -> str:
+    """What an artifact at ``precision`` computes at where OpenVINO compiled it to infer in ``ov_type`` ("f32"):
+    that precision by edgebench's name ("fp32"; an unknown one as it is), INT8 for a quantized model (its float
+    layers aside), and the artifact's own where OpenVINO did not say ('')."""
+    if precision is Precision.INT8 or not ov_type:
+        return str(precision)
     return COMPUTE.get(ov_type, ov_type)
 
 
@@ -62,7 +66,7 @@ class OvSession(Session):
         self._compiled = ov.Core().compile_model(str(artifact.path), "CPU", compile_config(artifact.precision, threads))
         self._request = self._compiled.create_infer_request()
         hint = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-        self._compute = str(Precision.INT8) if artifact.precision is Precision.INT8 else compute_name(hint)
+        self._compute = computed_at(artifact.precision, hint)
 
     @property
     def compute(self) -> str:

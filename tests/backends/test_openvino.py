@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from edgebench import api
-from edgebench.types import precision_label
+from edgebench.backends.openvino import computed_at
+from edgebench.types import Precision, precision_label
 
 ov = pytest.importorskip("openvino")
 
@@ -20,3 +21,9 @@ def test_an_fp16_model_is_labelled_with_the_precision_the_cpu_plugin_computes_it
     assert record.compute == ("fp16" if fp16_units else "fp32")  # this project's CPUs have none: f16 weights, f32 math
     label = precision_label(record.precision, record.compute)
     assert label == ("fp16" if fp16_units else "fp16, computed fp32")
+
+
+def test_the_agent_and_a_local_session_name_what_openvino_computed_at_alike() -> None:
+    assert computed_at(Precision.FP16, "f32") == "fp32" and computed_at(Precision.FP16, "bf16") == "bf16"
+    assert computed_at(Precision.INT8, "f32") == "int8"  # a quantized model: its float layers aside
+    assert computed_at(Precision.FP16, "") == "fp16"  # an agent too old to say: the artifact's own
