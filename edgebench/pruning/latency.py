@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,8 @@ class LayerTable:
     source: Source
     networks: int = 0  # whole networks the correction was fitted through
     fit_rmspe: float = 0.0  # the correction's residual over them (relative, not percent)
+    priced_by: dict[str, Any] = field(default_factory=dict)  # builder.priced_by: the CPU of a measured table
+    path: Path | None = None  # the file it is kept in
 
     @cached_property
     def _lookup(self) -> dict[str, Callable[[LayerShape], float]]:
@@ -318,9 +320,7 @@ def build_layer_table(
     folder = cache_dir / "prune-luts" / profile.name / f"{backend}-{precision}" / key_id(ident)
     path = folder / "layers.csv"  # written whole, last: a folder without it is an unfinished build
     if path.exists():
-        meta, rows = read_headed(path, LAYER_TABLE)
-        return LayerTable(rows, meta["scale"], meta["offset_ms"], Source(meta["source"]), len(meta["networks_ms"]),
-                          meta["fit_rmspe"])  # fmt: skip
+        return read_layer_table(path)
     shapes = sorted({LayerShape.from_row(r) for r in grid.to_dict("records")})
     graph = PruningGraph(unpruned, input_shape)
     histories = [PruneHistory(input_shape), *(uniform_history(graph, keep, multiple) for keep in FIT_KEEPS)]
@@ -348,4 +348,16 @@ def build_layer_table(
     meta = {"scale": fit.scale, "offset_ms": fit.offset_ms, "fit_rmspe": fit.rmspe, "source": str(source),
             "networks_ms": whole, "layer_sums_ms": sums, **ident}  # fmt: skip
     write_headed(path, LAYER_TABLE, meta, rows)
-    return LayerTable(rows, fit.scale, fit.offset_ms, source, fit.networks, fit.rmspe)
+    return read_layer_table(path)
+
+
+def read_layer_table(path: Path) -> LayerTable:
+    """The layer table kept in ``path`` (one :func:`build_layer_table` wrote, or a copy of it): a table measured on
+    one machine prunes on another.
+
+    Raises:
+        ConfigError: ``path`` is not a layer table.
+    """
+    meta, rows = read_headed(path, LAYER_TABLE)
+    return LayerTable(rows, meta["scale"], meta["offset_ms"], Source(meta["source"]), len(meta["networks_ms"]),
+                      meta["fit_rmspe"], meta["priced_by"], path)  # fmt: skip

@@ -28,6 +28,7 @@ from edgebench.pruning.latency import (
     layer_grid,
     levels,
     pruning_multiple,
+    read_layer_table,
 )
 from edgebench.types import Precision, Source
 
@@ -105,6 +106,24 @@ def test_a_table_is_one_file_and_one_a_kill_cut_short_is_built_again(tmp_path: P
     layers.rename(layers.with_name(f".layers.csv.{killed.pid}.tmp"))
     again = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
     assert again.rows.equals(table.rows) and [p.name for p in layers.parent.iterdir()] == ["layers.csv"]
+
+
+def test_a_copied_table_reads_back_whole_with_what_priced_it(tmp_path: Path) -> None:
+    rpi5 = get_device("rpi5")
+    table = build_layer_table("resnet18-0.25-cifar", 10, rpi5, "onnxruntime", Precision.FP32, tmp_path, steps=2)
+    assert table.path is not None and table.path.parent.parent.name == "onnxruntime-fp32"
+    copy = tmp_path / "elsewhere.csv"  # a table measured on one machine, carried to another
+    copy.write_bytes(table.path.read_bytes())
+    again = read_layer_table(copy)
+    assert again.path == copy and again.rows.equals(table.rows) and again.source is Source.ESTIMATED
+    assert (again.scale, again.offset_ms, again.networks, again.fit_rmspe) == (
+        table.scale, table.offset_ms, 4, table.fit_rmspe)  # fmt: skip
+    assert again.priced_by == table.priced_by and again.priced_by["channel_block"] == rpi5.channel_block("onnxruntime")
+    module = build_network("resnet18-0.25-cifar", 10)
+    assert again.network_ms(module, SHAPE) == table.network_ms(module, SHAPE)
+    copy.write_text("layer,latency_ms\nc,1.0\n")
+    with pytest.raises(ConfigError, match=r"elsewhere.csv: not an edgebench layer table"):
+        read_layer_table(copy)
 
 
 def test_a_file_that_is_not_a_layer_table_is_refused_by_name(tmp_path: Path) -> None:
