@@ -13,7 +13,9 @@ that prices the space otherwise does not pick others than those trained), then, 
   present (the old proxy; the weight-sharing estimator's predictor and its exact sub-network scores, when an
   estimator is cached for the default task) against the final recipe's test top-1; beside them, as the reference
   no validation-scored estimate can be expected to beat, the same trained networks' own validation top-1, and as
-  the floor an estimate must clear to be worth its training, their FLOPs and parameter counts.
+  the floor an estimate must clear to be worth its training, their FLOPs and parameter counts; last, the tau a
+  perfect estimate of each architecture's expected accuracy would reach against one seed's training (simulated
+  with the seed noise of the networks ``final_runs.csv`` holds over three seeds): the ceiling of the figure.
 
 Usage: python benchmarks/estimator_rank.py {train,proxy,rank} [--archs 24] [--picks PATH] [--jobs 2]
 """
@@ -135,6 +137,30 @@ def size_scores(archs: list[str]) -> dict[str, dict[str, float]]:
     return {"FLOPs (no training)": flops, "parameters (no training)": params}
 
 
+def oracle_tau(final: np.ndarray, runs: dict[tuple[str, int], final_runs.Run], draws: int = 5000) -> None:
+    """Print the Kendall tau a perfect estimate (each architecture's expected test top-1 over training seeds)
+    would reach against one seed's test top-1, as this figure measures it: simulated with normal seed noise of the
+    spread seen on the networks trained over three or more seeds (the rms and the median of their sds), true
+    accuracies spread by the observed variance less the noise's."""
+    seeds: dict[str, list[float]] = {}
+    for (network, _), run in runs.items():
+        seeds.setdefault(network, []).append(run.test_top1_pct)
+    sds = np.array([np.std(v, ddof=1) for v in seeds.values() if len(v) >= 3])
+    if not len(sds):
+        return
+    rng = np.random.default_rng(0)
+    for label, noise in (("rms", float(np.sqrt(np.mean(sds**2)))), ("median", float(np.median(sds)))):
+        spread = np.sqrt(max(final.var(ddof=1) - noise**2, 0.0))
+        taus = np.empty(draws)
+        for i in range(draws):
+            true = rng.normal(0.0, spread, len(final))
+            taus[i] = kendalltau(true, true + rng.normal(0.0, noise, len(final))).statistic
+        low, high = np.percentile(taus, [2.5, 97.5])
+        print(f"a perfect estimate, seed noise {noise:.2f} points ({label} sd over {len(sds)} networks trained on 3+ "
+              f"seeds): Kendall tau median {np.median(taus):.2f} (95 % of draws {low:.2f} to {high:.2f}), >= 0.7 "
+              f"in {100 * np.mean(taus >= 0.7):.0f} % of draws")  # fmt: skip
+
+
 def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) -> None:
     wanted = [a.to_json() for a, _ in archs]
     runs = final_runs.read()
@@ -155,6 +181,7 @@ def rank_phase(archs: list[tuple[ArchSpec, float]], args: argparse.Namespace) ->
         tau, rho = bootstrap(x, y, "tau"), bootstrap(x, y, "rho")
         print(f"{name} vs final test top-1 over {len(common)} architectures: Kendall tau {tau[0]:.2f} (95 % CI "
               f"{tau[1]:.2f} to {tau[2]:.2f}), Spearman {rho[0]:.2f} ({rho[1]:.2f} to {rho[2]:.2f})")  # fmt: skip
+    oracle_tau(np.array(list(final.values())), runs)
 
 
 def main() -> None:
