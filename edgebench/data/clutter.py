@@ -10,7 +10,10 @@ split per class with a fixed seed *before* any image is drawn: the digits (and t
 are never seen in training or validation.
 
 Generation is deterministic (fixed seeds, computed on the CPU) and takes seconds; the arrays are cached under
-``$EDGEBENCH_CACHE/data`` as an ``.npz`` named by :data:`VERSION` and a digest of the :class:`Recipe`.
+``$EDGEBENCH_CACHE/data`` as an ``.npz`` named by :data:`VERSION` and a digest of the :class:`Recipe`. On x86 it
+runs in a child process with MKL's reproducibility mode pinned to its AVX2 path (``MKL_CBWR=AVX2``, read only when
+MKL starts): the affine grids go through MKL's GEMM, whose AVX-512 path rounds otherwise, and a few pixels of the
+images (so their digest, and every estimator and baseline keyed by it) differed between CPUs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ import hashlib
 import json
 import logging
 import math
+import os
+import platform
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,12 +180,28 @@ def load_cluttered_digits(
     arrays = _read(path)
     if arrays is None:
         log.info("generating %s (once; cached in %s)", NAME, path)
-        arrays = generate(recipe)
-        _write(path, arrays)
+        arrays = _generate_pinned(path) if recipe == RECIPE else None
+        if arrays is None:
+            arrays = generate(recipe)
+            _write(path, arrays)
     splits = {
         s: Split(as_images(arrays[f"{s}_x"], NAME, resolution), arrays[f"{s}_y"]) for s in ("train", "val", "test")
     }
     return ImageData(NAME, tuple(str(c) for c in range(10)), splits["train"], splits["val"], splits["test"], False)
+
+
+def _generate_pinned(path: Path) -> dict[str, np.ndarray] | None:
+    """The default recipe's arrays generated and cached in ``path`` by a child process with ``MKL_CBWR=AVX2``
+    (see the module docstring), on x86 where this process's MKL may not run that path; None elsewhere or if the
+    child failed (then this process generates them)."""
+    if os.environ.get("MKL_CBWR") == "AVX2" or platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    env = {**os.environ, "MKL_CBWR": "AVX2"}
+    done = subprocess.run([sys.executable, "-m", __name__, str(path)], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        log.warning("generating %s in a child process failed (%s); generating it here", NAME, done.stderr[-500:])
+        return None
+    return _read(path)
 
 
 def _read(path: Path) -> dict[str, np.ndarray] | None:
@@ -196,3 +219,7 @@ def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
         write_atomic(path, lambda tmp: np.savez(tmp, allow_pickle=False, **arrays), suffix=".npz")
     except OSError as e:
         log.warning("could not cache %s in %s (%s); it will be generated again next time", NAME, path, e)
+
+
+if __name__ == "__main__":  # the child of _generate_pinned: generate the default recipe into the path given
+    _write(Path(sys.argv[1]), generate())
