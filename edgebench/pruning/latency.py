@@ -348,7 +348,7 @@ def build_layer_table(
     meta = {"scale": fit.scale, "offset_ms": fit.offset_ms, "fit_rmspe": fit.rmspe, "source": str(source),
             "networks_ms": whole, "layer_sums_ms": sums, **ident}  # fmt: skip
     write_headed(path, LAYER_TABLE, meta, rows)
-    return read_layer_table(path)
+    return read_layer_table(path)  # read back: the rows exactly as every later read (and a digest of them) sees them
 
 
 def read_layer_table(path: Path) -> LayerTable:
