@@ -150,9 +150,18 @@ def evaluate(
 
 
 @torch.no_grad()
+def _teacher_logits(teacher: nn.Module, xb: torch.Tensor, data: ImageData) -> torch.Tensor:
+    """The teacher's logits on one batch, outside autograd: nothing trains the teacher, so recording its forward
+    pass would only make the backward pass run through it too (about 4x the cost of a step without a teacher)."""
+    logits = teacher(xb)
+    if logits.shape[1] != data.classes:
+        raise ConfigError(f"the teacher has {logits.shape[1]} classes; data '{data.name}' has {data.classes}")
+    return logits
+
+
 def _teacher_outputs(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, data: ImageData) -> torch.Tensor:
     """The teacher's logits for every row of ``x``, in row order."""
-    return torch.cat([teacher(xb) for xb, _, _ in batches(x, y, data, 256)])
+    return torch.cat([_teacher_logits(teacher, xb, data) for xb, _, _ in batches(x, y, data, 256)])
 
 
 def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -162,13 +171,6 @@ def _optimizer(module: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer is Optimizer.ADAMW:
         return torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=decay)
     return torch.optim.SGD(module.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay)
-
-
-@torch.no_grad()
-def _checked(logits: torch.Tensor, data: ImageData) -> torch.Tensor:
-    if logits.shape[1] != data.classes:
-        raise ConfigError(f"the teacher has {logits.shape[1]} classes; data '{data.name}' has {data.classes}")
-    return logits
 
 
 @dataclass
@@ -241,7 +243,7 @@ def train(
     x, y = to_device(data.train, device)
     fixed = None  # the teacher's outputs, when they are the same every epoch
     if teacher is not None and not config.augment:
-        fixed = _checked(_teacher_outputs(teacher, x, y, data), data)
+        fixed = _teacher_outputs(teacher, x, y, data)
     generator = torch.Generator().manual_seed(config.seed)
     augment = Augment(flip=data.flip if config.flip is None else config.flip) if config.augment else None
     optimizer = _optimizer(nn.ModuleList(peers), config)
@@ -260,7 +262,7 @@ def train(
             if fixed is not None:
                 target = fixed[idx]
             elif teacher is not None:
-                target = _checked(teacher(xb), data)
+                target = _teacher_logits(teacher, xb, data)
             value = torch.stack(_losses(loss, logits, yb, target)).sum()
             optimizer.zero_grad(set_to_none=True)
             value.backward()

@@ -88,6 +88,14 @@ def test_the_student_sees_the_proxy_resolution_and_a_fixed_teacher_runs_once(
     assert len(teacher.sides) == teacher_calls  # in batches of 256 when fixed, else once per training step
 
 
+def test_the_teacher_is_never_differentiated(bright_dark: ImageData) -> None:
+    teacher = build_network("resnet18-0.25-cifar", 2, seed=1).eval()
+    before = copy.deepcopy(teacher.state_dict())
+    train(smallest(), bright_dark, get_loss("kd"), teacher, TrainConfig(epochs=1, batch_size=16, augment=True))
+    assert all(p.grad is None for p in teacher.parameters())  # no backward pass through it: a KD step costs less
+    assert all(torch.equal(v, teacher.state_dict()[k]) for k, v in before.items())
+
+
 class _Brightness(torch.nn.Module):
     """A teacher that calls an image bright (class 1) when its mean is above zero: right for every bright-dark image."""
 
