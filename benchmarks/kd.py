@@ -9,7 +9,9 @@ losses their defaults; the data are the default task (``cluttered-digits``) unle
 
 Prints the teacher's test top-1 and the wall time of its training (as its ``metrics.json`` records it, else
 "unknown"); per student and loss, the seeds run, the mean test top-1 with its 95 % t interval, the mean wall time of
-one student's training and the route's total (that, plus the teacher's training for a loss that needs one); then the
+one student's training and the route's total (that, plus the teacher's training for a loss that needs one), the
+times from the rows of one CPU only (each row records the CPU that trained it: this VM's CPU changes between
+sessions, and a time from one is no time for another; this machine's CPU if it trained any row); then the
 comparisons issue 29 asks for (``oskd`` and ``dml`` against ``ce`` for the small student, ``kd`` against ``ce`` for
 both): the mean difference paired by seed with its 95 % t interval, and whether it is above.
 
@@ -47,6 +49,7 @@ import final_runs
 import torch
 
 from edgebench.data import BUILTIN, DEFAULT_DATA, load_data
+from edgebench.devices.local import cpu_flags, cpu_model
 from edgebench.distill import Checkpoint, TrainConfig, evaluate, get_loss, train
 from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import label
@@ -59,7 +62,7 @@ LOSSES = ("ce", "kd", "kd-lrds", "oskd", "dml")
 COMPARISONS = (("small", "oskd"), ("small", "dml"), ("small", "kd"), ("medium", "kd"))
 RESULTS = Path(__file__).parent / "results" / "kd_runs.csv"
 COLUMNS = ("student", "loss", "seed", "loss_params", "val_top1_pct", "test_top1_pct", "wall_s", "images_per_s",
-           "threads", "setting")  # fmt: skip
+           "threads", "setting", "cpu")  # fmt: skip
 
 
 #: Blocks per stage of the two students (the least and the middle depths of the space before it allowed one-block
@@ -109,6 +112,14 @@ class Run:
     images_per_s: float
     threads: int
     setting: str
+    cpu: str  # what trained it (:func:`host_cpu`): wall times compare only within one CPU
+
+
+def host_cpu() -> str:
+    """This machine's CPU by model name and vector width (one model name covers Xeons with and without AVX-512)."""
+    flags = cpu_flags()
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{cpu_model()}, {isa}"
 
 
 def setting(arch: ArchSpec, loss: str, recipe: TrainConfig, data: str, teacher: Checkpoint) -> str:
@@ -130,7 +141,7 @@ def read(path: Path) -> dict[tuple[str, str, int, str], Run]:
         for row in csv.DictReader(f):
             run = Run(row["student"], row["loss"], int(row["seed"]), float(row["val_top1_pct"]),
                       float(row["test_top1_pct"]), float(row["wall_s"]), float(row["images_per_s"]),
-                      int(row["threads"]), row["setting"])  # fmt: skip
+                      int(row["threads"]), row["setting"], row.get("cpu") or "unknown")  # fmt: skip
             runs[run.student, run.loss, run.seed, run.setting] = run
     return runs
 
@@ -142,7 +153,7 @@ def _train(job: Job, threads: int) -> Run:
     _, result = train(ArchSpec.from_json(job.arch), data, loss, teacher, replace(job.recipe, seed=job.seed))
     assert result.test_top1_pct is not None  # train() scores every run on the test split
     return Run(job.student, job.loss, job.seed, result.val_top1_pct, result.test_top1_pct, result.wall_time_s,
-               result.images_per_s, threads, job.setting)  # fmt: skip
+               result.images_per_s, threads, job.setting, host_cpu())  # fmt: skip
 
 
 def run_all(todo: Sequence[Job], jobs: int, path: Path) -> list[Run]:
@@ -162,7 +173,8 @@ def run_all(todo: Sequence[Job], jobs: int, path: Path) -> list[Run]:
             params = json.dumps(get_loss(run.loss).params(), sort_keys=True)
             final_runs.append_row(path, COLUMNS, [run.student, run.loss, run.seed, params, f"{run.val_top1_pct:.4f}",
                                                   f"{run.test_top1_pct:.4f}", f"{run.wall_s:.0f}",
-                                                  f"{run.images_per_s:.1f}", run.threads, run.setting])  # fmt: skip
+                                                  f"{run.images_per_s:.1f}", run.threads, run.setting,
+                                                  run.cpu])  # fmt: skip
             print(f"  trained {run.student:6} {run.loss:8} seed {run.seed}: test top-1 {run.test_top1_pct:6.2f} %  "
                   f"({run.wall_s:5.0f} s, {run.images_per_s:4.0f} images/s on {run.threads} thread(s))",
                   flush=True)  # fmt: skip
@@ -178,25 +190,42 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
     return final_runs.mean_interval(values)
 
 
+def timing_cpu(runs: dict[tuple[str, str], list[Run]]) -> str | None:
+    """The CPU whose rows give the wall times: this machine's if it trained any row, else the one that trained most."""
+    cpus = [r.cpu for cell in runs.values() for r in cell if r.cpu != "unknown"]
+    if not cpus:
+        return None
+    return host_cpu() if host_cpu() in cpus else max(set(cpus), key=cpus.count)
+
+
 def summary(runs: dict[tuple[str, str], list[Run]], teacher_s: float | None) -> None:
-    """Per student and loss: seeds, mean test top-1 with its interval, a training's mean wall time and the route's."""
-    print(f"\n{'student':8} {'loss':8} {'seeds':>5} {'test top-1 %':>12} {'95 % interval':>18} {'images/s':>9} "
-          f"{'threads':>7} {'student s':>10} {'route s':>10}")  # fmt: skip
+    """Per student and loss: seeds, mean test top-1 with its interval, and a training's mean wall time and the
+    route's, from the rows one CPU trained (:func:`timing_cpu`; times from several CPUs would not compare)."""
+    cpu = timing_cpu(runs)
+    print(f"\n{'student':8} {'loss':8} {'seeds':>5} {'test top-1 %':>12} {'95 % interval':>18} {'timed':>5} "
+          f"{'images/s':>9} {'threads':>7} {'student s':>10} {'route s':>10}")  # fmt: skip
     for (name, loss), cell in runs.items():
         if not cell:
             print(f"{name:8} {loss:8} {0:5d} {'not run':>12}")
             continue
         mean, low, high = mean_interval([r.test_top1_pct for r in cell])
         bounds = "-" if math.isnan(low) else f"{low:.2f} to {high:.2f}"
-        wall = statistics.mean(r.wall_s for r in cell)
-        speed = statistics.mean(r.images_per_s for r in cell)
-        threads = "/".join(str(t) for t in sorted({r.threads for r in cell}))
+        timed = [r for r in cell if r.cpu == cpu]
+        line = f"{name:8} {loss:8} {len(cell):5d} {mean:12.2f} {bounds:>18} {len(timed):5d}"
+        if not timed:
+            print(line)
+            continue
+        wall = statistics.mean(r.wall_s for r in timed)
+        speed = statistics.mean(r.images_per_s for r in timed)
+        threads = "/".join(str(t) for t in sorted({r.threads for r in timed}))
         if not get_loss(loss).needs_teacher:
             route = f"{wall:10.0f}"
         else:
             route = f"{'unknown':>10}" if teacher_s is None else f"{wall + teacher_s:10.0f}"
-        print(f"{name:8} {loss:8} {len(cell):5d} {mean:12.2f} {bounds:>18} {speed:9.0f} {threads:>7} "
-              f"{wall:10.0f} {route}")  # fmt: skip
+        print(f"{line} {speed:9.0f} {threads:>7} {wall:10.0f} {route}")
+    print(f"timed: the seeds trained on {cpu or 'no recorded CPU'}, whose rows alone give images/s and the times; "
+          "student s: one student's training, their mean, on the threads given; route s: that, plus the teacher's "
+          "training for a loss that distils one")  # fmt: skip
 
 
 def compare(runs: dict[tuple[str, str], list[Run]]) -> None:
@@ -263,8 +292,6 @@ def main() -> None:
     runs = {(n, loss): [done[n, loss, s, tag] for s in range(args.seeds) if (n, loss, s, tag) in done]
             for (n, loss), tag in tags.items()}  # fmt: skip
     summary(runs, teacher_s)
-    print("student s: one student's training, mean over seeds, on the threads given; route s: that, plus the "
-          "teacher's training for a loss that distils one")  # fmt: skip
     compare(runs)
     print(f"total {time.perf_counter() - started:.0f} s")
 
