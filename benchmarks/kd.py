@@ -24,8 +24,7 @@ weights), so a rerun trains only what the file lacks and a changed setting never
 Cost, one thread, two trainings at a time, small student: ``ce`` and ``oskd`` 15 minutes on an AMD EPYC (AVX2), 26-28
 on an AVX-512 Xeon; there ``kd`` 43 (the teacher's forward pass: 120 images/s against 200) and ``dml`` 53 (two
 peers); the full run (two students, five losses, three seeds) is most of a day of two cores. The teacher of the
-default task ships with the package;
-another data set's is trained first if missing.
+default task ships with the package; another data set's is trained first if missing.
 
 Usage: python benchmarks/kd.py [--students small medium] [--losses ce kd kd-lrds oskd dml] [--seeds 3]
        [--epochs 15] [--jobs 2] [--data cluttered-digits] [--results PATH] [--cache-dir DIR]
@@ -50,7 +49,7 @@ import final_runs
 import torch
 
 from edgebench.data import BUILTIN, DEFAULT_DATA, load_data
-from edgebench.devices.local import cpu_flags, cpu_model
+from edgebench.devices.local import cpu_model, vector_isa
 from edgebench.distill import Checkpoint, TrainConfig, evaluate, get_loss, train
 from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import label
@@ -118,9 +117,7 @@ class Run:
 
 def host_cpu() -> str:
     """This machine's CPU by model name and vector width (one model name covers Xeons with and without AVX-512)."""
-    flags = cpu_flags()
-    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{cpu_model()}, {isa}"
+    return f"{cpu_model()}, {vector_isa()}"
 
 
 def setting(arch: ArchSpec, loss: str, recipe: TrainConfig, data: str, teacher: Checkpoint) -> str:
@@ -193,10 +190,10 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
 
 def timing_cpu(runs: dict[tuple[str, str], list[Run]]) -> str | None:
     """The CPU whose rows give the wall times: this machine's if it trained any row, else the one that trained most."""
-    cpus = [r.cpu for cell in runs.values() for r in cell if r.cpu != "unknown"]
+    cpus, here = [r.cpu for cell in runs.values() for r in cell if r.cpu != "unknown"], host_cpu()
     if not cpus:
         return None
-    return host_cpu() if host_cpu() in cpus else max(set(cpus), key=cpus.count)
+    return here if here in cpus else max(set(cpus), key=cpus.count)
 
 
 def summary(runs: dict[tuple[str, str], list[Run]], teacher_s: float | None) -> None:

@@ -22,7 +22,7 @@ from torch import nn
 
 from edgebench.backends import get_backend
 from edgebench.costmodel.kernels import FILTER_SET
-from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block
+from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block, vector_isa
 from edgebench.devices.profile import DeviceProfile
 from edgebench.model import from_module, load_onnx
 from edgebench.types import Precision
@@ -190,9 +190,7 @@ def with_probed_priors(profile: DeviceProfile, found: Probe) -> DeviceProfile:
     )
     cost["exp_gelems"] = sourced(found.sigmoid_gelems, f"{where}: a sigmoid on {min(found.relu_gbps):g} MB")
     cost["calibrations"] = []
-    flags = cpu_flags()
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    data = {**profile.model_dump(mode="json"), "processor": f"local CPU (probed: {found.cpu}, {vector})"}
+    data = {**profile.model_dump(mode="json"), "processor": f"local CPU (probed: {found.cpu}, {vector_isa()})"}
     return DeviceProfile.model_validate({**data, "cost_model": cost})
 
 

@@ -32,6 +32,12 @@ def cpu_flags() -> frozenset[str]:
     return frozenset((_cpuinfo("flags") or "").split())
 
 
+def vector_isa() -> str:
+    """The CPU's widest float vector extension, as people name it: "AVX-512", "AVX2" or "no AVX2"."""
+    flags = cpu_flags()
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+
+
 def nchwc_block() -> int:
     """The channel block ONNX Runtime's NCHWc layout uses on this CPU: one AVX-512 (16 floats) or AVX2 (8) vector;
     1 where it does not block."""

@@ -152,7 +152,7 @@ def evaluate(
 @torch.no_grad()
 def _teacher_logits(teacher: nn.Module, xb: torch.Tensor, data: ImageData) -> torch.Tensor:
     """The teacher's logits on one batch, outside autograd: nothing trains the teacher, so recording its forward
-    pass would only make the backward pass run through it too (about 4x the cost of a step without a teacher)."""
+    pass would only make every backward pass run through it too (a small student's kd step 1.5x dearer)."""
     logits = teacher(xb)
     if logits.shape[1] != data.classes:
         raise ConfigError(f"the teacher has {logits.shape[1]} classes; data '{data.name}' has {data.classes}")
