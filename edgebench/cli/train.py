@@ -156,6 +156,13 @@ def train(
             "kept, and training takes about that many times as long."
         ),
     ] = None,
+    rampup: Annotated[
+        float | None,
+        typer.Option(
+            help="dml: fraction of training, 0 to 1, over which the weight of the peers' term rises from about 0 to 1 "
+            f"(default {MutualLearning.rampup:g}; 0 is the DML paper's full weight from the first step)."
+        ),
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Save the student as a checkpoint here.")] = None,
     old_output: OldOutputOption = None,
     epochs: EpochsOption = TrainConfig.epochs,
@@ -188,7 +195,7 @@ def train(
     out_dir = renamed(out_dir, old_output, "--output", "--out")
     device = renamed(torch_device, old_device, "--device", "--torch-device")
     options = {"temperature": temperature, "alpha": alpha, "eta": eta, "threshold": threshold, "weight": weight,
-               "neighbours": neighbours, "peers": peers}  # fmt: skip
+               "neighbours": neighbours, "peers": peers, "rampup": rampup}  # fmt: skip
     params = {k: v for k, v in options.items() if v is not None}
     config = TrainConfig(epochs, batch_size, optimizer, lr, weight_decay, patience, seed, augment, device=device)
     with progress() as bar:

@@ -6,6 +6,7 @@ one by name."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -225,44 +226,70 @@ class OnlineSubclassKD(DistillLoss):
 @dataclass(frozen=True)
 class PeerLoss(DistillLoss):
     """A loss that trains ``peers`` copies of the student at once, on the same batches, each learning from the
-    others' outputs instead of a teacher's: ``__call__`` is one peer's loss, given the other peers' logits, stacked
-    (peers - 1, batch, classes), as ``teacher``."""
+    others' outputs instead of a teacher's: ``__call__`` is one peer's loss at full strength, given the other peers'
+    logits, stacked (peers - 1, batch, classes), as ``teacher``."""
 
     needs_teacher = False
     peers: int = 2
 
-    def peer_losses(self, logits: Sequence[torch.Tensor], labels: torch.Tensor) -> list[torch.Tensor]:
+    @abstractmethod
+    def peer_loss(self, own: torch.Tensor, labels: torch.Tensor, others: torch.Tensor, progress: float) -> torch.Tensor:
+        """One peer's mean loss over the batch, ``progress`` (0 to 1) of the way through training."""
+
+    def peer_losses(self, logits: Sequence[torch.Tensor], labels: torch.Tensor,
+                    progress: float = 1.0) -> list[torch.Tensor]:  # fmt: skip
         """Each peer's mean loss over the batch, in the order of ``logits``; the others' logits are detached, so a
         peer's loss moves that peer only."""
         return [
-            self(own, labels, torch.stack([other.detach() for j, other in enumerate(logits) if j != i]))
+            self.peer_loss(own, labels, torch.stack([o.detach() for j, o in enumerate(logits) if j != i]), progress)
             for i, own in enumerate(logits)
         ]
+
+    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+        if teacher is None:
+            raise ConfigError(f"loss '{self.name}' needs the other peers' logits (train() passes them)")
+        return self.peer_loss(student, labels, teacher, 1.0)
+
+
+def sigmoid_rampup(progress: float, length: float) -> float:
+    """``exp(-5 (1 - t)²)`` with ``t = progress / length`` capped at 1: about 0.007 at the start, 1 from ``length``
+    on (Laine and Aila's ramp for a consistency term); 1 throughout when ``length`` is 0."""
+    if length <= 0:
+        return 1.0
+    t = min(1.0, max(0.0, progress) / length)
+    return math.exp(-5.0 * (1.0 - t) ** 2)
 
 
 @register
 @dataclass(frozen=True)
 class MutualLearning(PeerLoss):
     """``dml``: deep mutual learning (Zhang, Xiang, Hospedales and Lu, CVPR 2018). Each of ``peers`` students is
-    trained with ``CE + mean over the other peers l of KL(p_l || p_k)``, p the softmax at T = 1 and the others'
+    trained with ``CE + w * mean over the other peers l of KL(p_l || p_k)``, p the softmax at T = 1 and the others'
     predictions detached; :func:`~edgebench.distill.train.train` keeps the peer with the best validation accuracy.
     Training takes about ``peers`` times as long as one student's.
 
+    The weight w rises from about 0 to 1 over the first ``rampup`` of training (:func:`sigmoid_rampup`), as ONE and
+    its successors ramp their peer term (80 of 300 epochs in OKDDip's code); the DML paper uses w = 1 throughout
+    (``rampup=0``). Without the ramp, two freshly initialised peers at the default learning rate can chase each
+    other's exploding logits in the first steps and settle on one uniform answer, which is then slow to leave.
+
     Attributes:
         peers: students trained together, an integer >= 2.
+        rampup: the fraction of training, 0 to 1, over which w rises to 1 (0: full weight from the first step).
     """
 
     name = "dml"
+    rampup: float = 0.3
 
     def __post_init__(self) -> None:
         _check(
             isinstance(self.peers, int) and self.peers >= 2,
             f"loss '{self.name}': peers must be an integer >= 2 (a peer learns from the others), not {self.peers}",
         )
+        _check(0 <= self.rampup <= 1, f"loss '{self.name}': rampup must be a fraction of training, 0 to 1, not "
+               f"{self.rampup}")  # fmt: skip
 
-    def __call__(self, student: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
-        if teacher is None:
-            raise ConfigError(f"loss '{self.name}' needs the other peers' logits (train() passes them)")
-        others = F.softmax(teacher.detach().reshape(-1, *student.shape), dim=2)
-        kl = (torch.xlogy(others, others) - others * F.log_softmax(student, dim=1)).sum(dim=2)
-        return F.cross_entropy(student, labels) + kl.mean()
+    def peer_loss(self, own: torch.Tensor, labels: torch.Tensor, others: torch.Tensor, progress: float) -> torch.Tensor:
+        targets = F.softmax(others.detach().reshape(-1, *own.shape), dim=2)
+        kl = (torch.xlogy(targets, targets) - targets * F.log_softmax(own, dim=1)).sum(dim=2)
+        return F.cross_entropy(own, labels) + sigmoid_rampup(progress, self.rampup) * kl.mean()

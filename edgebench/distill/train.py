@@ -195,11 +195,12 @@ def _peer(module: nn.Module, seed: int, peer: int) -> nn.Module:
     return copied
 
 
-def _losses(loss: DistillLoss, logits: list[torch.Tensor], labels: torch.Tensor,
-            teacher: torch.Tensor | None) -> list[torch.Tensor]:  # fmt: skip
-    """Each trained model's loss on a batch: the peers' with peers, else the one student's."""
+def _losses(loss: DistillLoss, logits: list[torch.Tensor], labels: torch.Tensor, teacher: torch.Tensor | None,
+            progress: float) -> list[torch.Tensor]:  # fmt: skip
+    """Each trained model's loss on a batch, ``progress`` (0 to 1) of the way through the schedule: the peers' with
+    peers, else the one student's."""
     if isinstance(loss, PeerLoss):
-        return loss.peer_losses(logits, labels)
+        return loss.peer_losses(logits, labels, progress)
     return [loss(logits[0], labels, teacher)]
 
 
@@ -263,7 +264,8 @@ def train(
                 target = fixed[idx]
             elif teacher is not None:
                 target = _teacher_logits(teacher, xb, data)
-            value = torch.stack(_losses(loss, logits, yb, target)).sum()
+            done = (epoch - 1) * steps + step - 1
+            value = torch.stack(_losses(loss, logits, yb, target, done / (config.epochs * steps))).sum()
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from edgebench.distill.losses import LOSSES, PeerLoss, get_loss, revise_labels, subclass_distance
+from edgebench.distill.losses import (
+    LOSSES,
+    PeerLoss,
+    get_loss,
+    revise_labels,
+    sigmoid_rampup,
+    subclass_distance,
+)
 from edgebench.exceptions import ConfigError, UnknownNameError
 
 LN3 = math.log(3)
@@ -80,6 +87,7 @@ def test_an_unknown_loss_lists_the_valid_ones() -> None:
         ("oskd", {"weight": -1.0}, "weight must be >= 0"),
         ("dml", {"peers": 1}, r"loss 'dml': peers must be an integer >= 2 \(a peer learns from the others\), not 1"),
         ("dml", {"peers": 2.5}, "peers must be an integer >= 2"),
+        ("dml", {"rampup": 1.5}, r"loss 'dml': rampup must be a fraction of training, 0 to 1, not 1.5"),
         ("kd", {"peers": 2}, "loss 'kd' has no hyper-parameter 'peers'"),
     ],
 )
@@ -178,3 +186,24 @@ def test_dml_adds_the_mean_kl_from_each_other_peer() -> None:
     assert float(two) == pytest.approx(_ce(peers[0], labels) + _kl(p[1], p[0]).mean(), abs=1e-6)
     with pytest.raises(ConfigError, match="loss 'dml' needs the other peers' logits"):
         get_loss("dml")(torch.tensor(peers[0]), torch.tensor(labels), None)
+
+
+@pytest.mark.parametrize(
+    ("progress", "length", "weight"),
+    [(0.0, 0.3, math.exp(-5)), (0.15, 0.3, math.exp(-1.25)), (0.3, 0.3, 1.0), (0.9, 0.3, 1.0), (0.0, 0.0, 1.0)],
+)
+def test_the_rampup_rises_from_exp_minus_five_to_one(progress: float, length: float, weight: float) -> None:
+    assert sigmoid_rampup(progress, length) == pytest.approx(weight)
+
+
+def test_dml_weighs_the_peers_term_by_the_rampup_of_training_done() -> None:
+    own, other, labels = np.array(LOGITS), np.array(LOGITS)[:, ::-1], [0, 0, 1, 2]
+    kl = _kl(_softmax(other), _softmax(own)).mean()
+    loss = get_loss("dml", {"rampup": 0.5})
+    assert isinstance(loss, PeerLoss)
+    logits = [torch.tensor(own.copy()), torch.tensor(other.copy())]
+    for progress, weight in ((0.0, math.exp(-5)), (0.25, math.exp(-1.25)), (0.5, 1.0), (1.0, 1.0)):
+        value = loss.peer_losses(logits, torch.tensor(labels), progress)[0]
+        assert float(value) == pytest.approx(_ce(own, labels) + weight * kl, abs=1e-6)
+    full = loss(logits[0], torch.tensor(labels), logits[1][None])  # called as a loss: full strength
+    assert float(full) == pytest.approx(_ce(own, labels) + kl, abs=1e-6)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from edgebench.data import ImageData, Split
-from edgebench.distill.losses import HintonKD, get_loss
+from edgebench.distill.losses import HintonKD, MutualLearning, get_loss
 from edgebench.distill.networks import build_network
 from edgebench.distill.train import Optimizer, TrainConfig, TrainStep, evaluate, train
 from edgebench.exceptions import ConfigError
@@ -114,6 +114,24 @@ class _Agreement(HintonKD):
         assert teacher is not None
         self.agreed.append(bool((teacher.argmax(1) == labels).all()))
         return super().__call__(student, labels, teacher)
+
+
+@dataclass(frozen=True)
+class _Ramped(MutualLearning):
+    """Mutual learning that records the progress each peer's loss is computed at."""
+
+    seen: list[float] = field(default_factory=list)
+
+    def peer_loss(self, own: torch.Tensor, labels: torch.Tensor, others: torch.Tensor, progress: float) -> torch.Tensor:
+        self.seen.append(progress)
+        return super().peer_loss(own, labels, others, progress)
+
+
+def test_peers_learn_from_each_other_as_far_into_the_schedule_as_the_step(bright_dark: ImageData) -> None:
+    loss = _Ramped()
+    train(smallest(), bright_dark, loss, config=TrainConfig(epochs=2, batch_size=16))
+    steps = 2 * (len(bright_dark.train) // 16)
+    assert loss.seen == pytest.approx([step / steps for step in range(steps) for _ in range(2)])  # two peers a step
 
 
 @pytest.mark.parametrize("augment", [False, True])
