@@ -44,12 +44,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import final_runs
 import torch
 
 from edgebench.data import BUILTIN, DEFAULT_DATA, load_data
-from edgebench.devices.local import cpu_model, vector_isa
+from edgebench.devices.local import cpu_label
 from edgebench.distill import Checkpoint, TrainConfig, evaluate, get_loss, train
 from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import label
@@ -112,12 +113,16 @@ class Run:
     images_per_s: float
     threads: int
     setting: str
-    cpu: str  # what trained it (:func:`host_cpu`): wall times compare only within one CPU
+    cpu: str  # what trained it (``cpu_label``): wall times compare only within one CPU
 
 
-def host_cpu() -> str:
-    """This machine's CPU by model name and vector width (one model name covers Xeons with and without AVX-512)."""
-    return f"{cpu_model()}, {vector_isa()}"
+def trained_on(metrics: dict[str, Any]) -> str:
+    """Where a checkpoint's training ran, as far as its metrics.json says (checkpoints before 2026-12-06 name only
+    the host)."""
+    where = f"host '{metrics.get('host', '?')}'"
+    if "cpu" not in metrics:
+        return f"{where}; its CPU and thread count are not recorded"
+    return f"{where}, {metrics['cpu']}, {metrics.get('threads', '?')} thread(s)"
 
 
 def setting(arch: ArchSpec, loss: str, recipe: TrainConfig, data: str, teacher: Checkpoint) -> str:
@@ -151,7 +156,7 @@ def _train(job: Job, threads: int) -> Run:
     _, result = train(ArchSpec.from_json(job.arch), data, loss, teacher, replace(job.recipe, seed=job.seed))
     assert result.test_top1_pct is not None  # train() scores every run on the test split
     return Run(job.student, job.loss, job.seed, result.val_top1_pct, result.test_top1_pct, result.wall_time_s,
-               result.images_per_s, threads, job.setting, host_cpu())  # fmt: skip
+               result.images_per_s, threads, job.setting, cpu_label())  # fmt: skip
 
 
 def run_all(todo: Sequence[Job], jobs: int, path: Path) -> list[Run]:
@@ -190,7 +195,7 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
 
 def timing_cpu(runs: dict[tuple[str, str], list[Run]]) -> str | None:
     """The CPU whose rows give the wall times: this machine's if it trained any row, else the one that trained most."""
-    cpus, here = [r.cpu for cell in runs.values() for r in cell if r.cpu != "unknown"], host_cpu()
+    cpus, here = [r.cpu for cell in runs.values() for r in cell if r.cpu != "unknown"], cpu_label()
     if not cpus:
         return None
     return here if here in cpus else max(set(cpus), key=cpus.count)
@@ -265,9 +270,10 @@ def main() -> None:
     data = load_data(args.data)
     teacher = default_teacher(args.cache_dir, data=args.data)
     teacher_s = teacher.metrics.get("result", {}).get("wall_time_s")
-    trained = "unknown (its metrics.json does not record it)" if teacher_s is None else (
-        f"{teacher_s:.0f} s ({teacher_s / 60:.0f} min, as its metrics.json records it, on host "
-        f"'{teacher.metrics.get('host', '?')}'; its thread count is not recorded)")  # fmt: skip
+    trained = "unknown (its metrics.json does not record it)"
+    if teacher_s is not None:
+        trained = f"{teacher_s:.0f} s ({teacher_s / 60:.0f} min, as its metrics.json records it: "
+        trained += f"{trained_on(teacher.metrics)})"
     teacher_top1 = evaluate(teacher.module, data, data.test)
     print(f"data: {data.name}, {len(data.train)} train / {len(data.val)} val / {len(data.test)} test images")
     print(f"teacher {label(teacher.network)} ({teacher.path}): test top-1 {teacher_top1:.2f} %; training took "

@@ -38,6 +38,12 @@ def vector_isa() -> str:
     return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
 
 
+def cpu_label() -> str:
+    """This CPU by model name and vector width (one model name covers Xeons with and without AVX-512): what a
+    recorded wall time was measured on."""
+    return f"{cpu_model()}, {vector_isa()}"
+
+
 def nchwc_block() -> int:
     """The channel block ONNX Runtime's NCHWc layout uses on this CPU: one AVX-512 (16 floats) or AVX2 (8) vector;
     1 where it does not block."""

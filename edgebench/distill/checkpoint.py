@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from edgebench.atomic import write_atomic, write_text_atomic
+from edgebench.devices.local import cpu_label
 from edgebench.distill import networks
 from edgebench.distill.losses import DistillLoss
 from edgebench.distill.networks import Network
@@ -79,7 +80,8 @@ def save_checkpoint(
     metrics = {
         "schema_version": SCHEMA_VERSION, "data": data, "loss": loss.name, "loss_params": loss.params(),
         "config": config.to_dict(), "result": result.to_dict(), "edgebench_version": __version__,
-        "torch_version": torch.__version__, "host": platform.node(),
+        "torch_version": torch.__version__, "host": platform.node(), "cpu": cpu_label(),
+        "threads": torch.get_num_threads(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }  # fmt: skip
     write_atomic(path / WEIGHTS, lambda p: torch.save(state, p))

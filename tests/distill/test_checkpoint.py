@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from edgebench.devices.local import cpu_label
 from edgebench.distill.checkpoint import ARCH, WEIGHTS, load_checkpoint, save_checkpoint
 from edgebench.distill.losses import get_loss
 from edgebench.distill.networks import Network, build_network, resolve_network
@@ -40,6 +41,7 @@ def test_checkpoint_round_trips_to_identical_predictions(tmp_path: Path, network
         assert torch.equal(back.module(x), module(x))
     assert back.network == network and back.classes == 7 and back.test_top1_pct == 90.25
     assert back.metrics["loss_params"] == {"temperature": 4.0, "alpha": 0.9}
+    assert back.metrics["cpu"] == cpu_label() and back.metrics["threads"] == torch.get_num_threads()  # what timed it
     assert json.loads((tmp_path / "ck" / ARCH).read_text())["classes"] == 7
     assert not list((tmp_path / "ck").glob("*.tmp"))
 
