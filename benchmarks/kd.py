@@ -202,8 +202,9 @@ def timing_cpu(runs: dict[tuple[str, str], list[Run]]) -> str | None:
 
 
 def summary(runs: dict[tuple[str, str], list[Run]], teacher_s: float | None) -> None:
-    """Per student and loss: seeds, mean test top-1 with its interval, and a training's mean wall time and the
-    route's, from the rows one CPU trained (:func:`timing_cpu`; times from several CPUs would not compare)."""
+    """Per student and loss: seeds, mean test top-1 with its interval, and a training's median wall time and the
+    route's, from the rows one CPU trained (:func:`timing_cpu`; times from several CPUs would not compare). The
+    median, as a run that shared its cores with other work is slower by a factor, not by noise."""
     cpu = timing_cpu(runs)
     print(f"\n{'student':8} {'loss':8} {'seeds':>5} {'test top-1 %':>12} {'95 % interval':>18} {'timed':>5} "
           f"{'images/s':>9} {'threads':>7} {'student s':>10} {'route s':>10}")  # fmt: skip
@@ -218,8 +219,8 @@ def summary(runs: dict[tuple[str, str], list[Run]], teacher_s: float | None) -> 
         if not timed:
             print(line)
             continue
-        wall = statistics.mean(r.wall_s for r in timed)
-        speed = statistics.mean(r.images_per_s for r in timed)
+        wall = statistics.median(r.wall_s for r in timed)
+        speed = statistics.median(r.images_per_s for r in timed)
         threads = "/".join(str(t) for t in sorted({r.threads for r in timed}))
         if not get_loss(loss).needs_teacher:
             route = f"{wall:10.0f}"
@@ -227,7 +228,7 @@ def summary(runs: dict[tuple[str, str], list[Run]], teacher_s: float | None) -> 
             route = f"{'unknown':>10}" if teacher_s is None else f"{wall + teacher_s:10.0f}"
         print(f"{line} {speed:9.0f} {threads:>7} {wall:10.0f} {route}")
     print(f"timed: the seeds trained on {cpu or 'no recorded CPU'}, whose rows alone give images/s and the times; "
-          "student s: one student's training, their mean, on the threads given; route s: that, plus the teacher's "
+          "student s: one student's training, their median, on the threads given; route s: that, plus the teacher's "
           "training for a loss that distils one")  # fmt: skip
 
 
