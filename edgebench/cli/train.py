@@ -29,7 +29,16 @@ from edgebench.cli.common import (
     progress,
     renamed,
 )
-from edgebench.distill.losses import HintonKD, MutualLearning, OnlineSubclassKD, RevisedKD
+from edgebench.cli.loss_options import (
+    AlphaOption,
+    EtaOption,
+    NeighboursOption,
+    PeersOption,
+    RampupOption,
+    TemperatureOption,
+    ThresholdOption,
+    WeightOption,
+)
 from edgebench.distill.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_CONFIG
 from edgebench.distill.train import TrainConfig
 
@@ -122,47 +131,14 @@ def train(
         ),
     ] = None,
     data: DataOption = None,
-    temperature: Annotated[
-        float | None,
-        typer.Option(help=f"kd, kd-lrds, oskd: softmax temperature T (default {HintonKD.temperature:g})."),
-    ] = None,
-    alpha: Annotated[
-        float | None, typer.Option(help=f"kd, kd-lrds: weight of the distillation term (default {HintonKD.alpha:g}).")
-    ] = None,
-    eta: Annotated[
-        float | None, typer.Option(help=f"kd-lrds: label-revision strength, 0..1 (default {RevisedKD.eta:g}).")
-    ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            help=f"kd-lrds: teacher's least true-class probability to distil (default {RevisedKD.threshold:g})."
-        ),
-    ] = None,
-    weight: Annotated[
-        float | None,
-        typer.Option(help=f"oskd: weight of the subclass term, >= 0 (default {OnlineSubclassKD.weight:g})."),
-    ] = None,
-    neighbours: Annotated[
-        int | None,
-        typer.Option(
-            help="oskd: same-class samples of the batch each sample is pulled towards "
-            f"(default {OnlineSubclassKD.neighbours})."
-        ),
-    ] = None,
-    peers: Annotated[
-        int | None,
-        typer.Option(
-            help=f"dml: students trained together, >= 2 (default {MutualLearning.peers}); the best on validation is "
-            "kept, and training takes about that many times as long."
-        ),
-    ] = None,
-    rampup: Annotated[
-        float | None,
-        typer.Option(
-            help="dml: fraction of training, 0 to 1, over which the weight of the peers' term rises from about 0 to 1 "
-            f"(default {MutualLearning.rampup:g}; 0 is the DML paper's full weight from the first step)."
-        ),
-    ] = None,
+    temperature: TemperatureOption = None,
+    alpha: AlphaOption = None,
+    eta: EtaOption = None,
+    threshold: ThresholdOption = None,
+    weight: WeightOption = None,
+    neighbours: NeighboursOption = None,
+    peers: PeersOption = None,
+    rampup: RampupOption = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Save the student as a checkpoint here.")] = None,
     old_output: OldOutputOption = None,
     epochs: EpochsOption = TrainConfig.epochs,

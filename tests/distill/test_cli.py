@@ -55,6 +55,7 @@ def test_train_a_teacher_then_distil_a_student(runner: CliRunner, tmp_path: Path
         (["--teacher", "/no/such/teacher"], "not an edgebench checkpoint"),
         (["--loss", "kd", "--peers", "3"], "loss 'kd' has no hyper-parameter 'peers'; it takes: temperature, alpha"),
         (["--loss", "dml", "--peers", "1"], "loss 'dml': peers must be an integer >= 2"),
+        (["--loss", "dml", "--rampup", "2"], "loss 'dml': rampup must be a fraction of training, 0 to 1, not 2.0"),
     ],
 )
 def test_bad_training_requests_fail_in_one_line(runner: CliRunner, arch: Path, args: list[str], expected: str) -> None:
