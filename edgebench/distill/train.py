@@ -249,7 +249,8 @@ def train(
     augment = Augment(flip=data.flip if config.flip is None else config.flip) if config.augment else None
     optimizer = _optimizer(nn.ModuleList(peers), config)
     steps = max(1, len(y) // config.batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps)
+    total_steps = config.epochs * steps
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     best = [_Best(-1.0, 0, copy.deepcopy(peer.state_dict())) for peer in peers]
     train_s, images, epoch_loss = 0.0, 0, float("nan")
     for epoch in range(1, config.epochs + 1):
@@ -264,8 +265,8 @@ def train(
                 target = fixed[idx]
             elif teacher is not None:
                 target = _teacher_logits(teacher, xb, data)
-            done = (epoch - 1) * steps + step - 1
-            value = torch.stack(_losses(loss, logits, yb, target, done / (config.epochs * steps))).sum()
+            done = (epoch - 1) * steps + step  # steps taken once this one is
+            value = torch.stack(_losses(loss, logits, yb, target, (done - 1) / total_steps)).sum()
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()
@@ -274,7 +275,7 @@ def train(
             correct += sum(int((out.argmax(1) == yb).sum()) for out in logits)
             seen += len(yb)
             if progress:
-                progress(TrainStep(epoch, config.epochs, (epoch - 1) * steps + step, config.epochs * steps,
+                progress(TrainStep(epoch, config.epochs, done, total_steps,
                                    total / seen, 100.0 * correct / (seen * len(peers))))  # fmt: skip
         train_s += time.perf_counter() - t0
         images += seen
@@ -284,7 +285,7 @@ def train(
             if val > record.val_top1_pct:
                 record.val_top1_pct, record.epoch, record.state = val, epoch, copy.deepcopy(peer.state_dict())
         if progress:
-            progress(TrainStep(epoch, config.epochs, epoch * steps, config.epochs * steps, epoch_loss,
+            progress(TrainStep(epoch, config.epochs, epoch * steps, total_steps, epoch_loss,
                                100.0 * correct / max(seen * len(peers), 1), max(vals)))  # fmt: skip
         if config.patience is not None and epoch - max(r.epoch for r in best) >= config.patience:
             break
