@@ -103,6 +103,11 @@ class OpLink:
     after: str
 
 
+def _probed_on(backend: str) -> str:
+    """Where and when a probe ran, for its figures' ``note``."""
+    return f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
+
+
 def _conv(channels: int) -> nn.Module:
     return nn.Conv2d(channels, channels, 1)
 
@@ -135,7 +140,7 @@ def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rat
     rules, shape = rules_for(profile, backend), (1, c, hw, hw)
     without_ms: dict[Callable[[int], nn.Module], float] = {}
     found = {}
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): at {c}x{hw}x{hw}"
+    where = f"{_probed_on(backend)}: at {c}x{hw}x{hw}"
     for name, link in PROBED_LINKS.items():
         with_op, without = functools.partial(link.with_op, c), functools.partial(link.without, c)
         elems = _elems_per_link(with_op, without, shape, rules, name)
@@ -196,7 +201,7 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -
 
     dense, dense_shape = functools.partial(nn.Conv2d, 64, 64, 3, padding=1), (1, 64, 32, 32)
     speed = timer.per_kernel_ms(dense, dense_shape) / priced(dense, dense_shape, KernelKind.CONV, 1.0)
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
+    where = _probed_on(backend)
     found = {}
     for kind, link in WEIGHT_PROBES.items():
         measured = timer.per_kernel_ms(link.make, link.shape)
@@ -231,7 +236,7 @@ def probe_large_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | Non
         return None
     fast = DEPTHWISE_SIDES[DEPTHWISE_SIDES.index(slow[0]) - 1]
     timed = ", ".join(f"{k}x{k} {rates[k]:.1f}" for k in DEPTHWISE_SIDES)
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): depthwise convs at {c}x{hw}x{hw}"
+    where = f"{_probed_on(backend)}: depthwise convs at {c}x{hw}x{hw}"
     gflops = float(np.mean([rates[k] for k in slow]))
     return {"above_taps": fast * fast, "gflops": sourced(gflops, f"{where}, GFLOP/s {timed}")}
 
@@ -255,7 +260,7 @@ def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100)
     us_per_pixel = max((per_channel_us[1] - per_channel_us[0]) / (pixels[1] - pixels[0]), 1e-6)
     group_us = max(0.0, per_channel_us[0] - pixels[0] * us_per_pixel)
     where = (
-        f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): 3x3 depthwise convs of {c} "
+        f"{_probed_on(backend)}: 3x3 depthwise convs of {c} "
         f"channels at {' and '.join(f'{s}x{s}' for s in PLAIN_SIDES)}, "
         + " and ".join(f"{us * c:.0f} µs" for us in per_channel_us)
     )
@@ -279,11 +284,8 @@ def probe_depthwise_stream(backend: str, runs: int = 100) -> dict[str, Any]:
     (_, narrow), (_, wide) = STREAM_MAPS
     row_ns = max(0.0, (ns[0] - ns[1]) / (1 / narrow - 1 / wide))
     per_output = ns[1] - row_ns / wide if row_ns else float(np.mean(ns))
-    where = (
-        f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): 3x3 depthwise convs at "
-        + " and ".join(
-            f"{c}x{side}x{side}, {n:.2f} ns per output" for (c, side), n in zip(STREAM_MAPS, ns, strict=True)
-        )
+    where = f"{_probed_on(backend)}: 3x3 depthwise convs at " + " and ".join(
+        f"{c}x{side}x{side}, {n:.2f} ns per output" for (c, side), n in zip(STREAM_MAPS, ns, strict=True)
     )
     return {"gouts": sourced(1 / per_output, where), "row_ns": sourced(row_ns, where)}
 
@@ -325,7 +327,7 @@ def probe_channel_scale(profile: DeviceProfile, backend: str, runs: int = 100) -
     if 8 * outputs[0] / us[0] / 1e3 > GATE_FUSED * first:
         return None
     (us_per_output, us_per_channel), _ = nnls(np.stack([outputs, channels], axis=1) / us[:, None], np.ones(len(us)))
-    where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): gate multiplies at " + ", ".join(
+    where = f"{_probed_on(backend)}: gate multiplies at " + ", ".join(
         f"{c}x{side}x{side} {t:.1f} µs" for (c, side), t in zip(GATE_MAPS, us, strict=True)
     )
     gouts, channel_ns = float(1e-3 / us_per_output), float(us_per_channel * 1e3)
@@ -350,7 +352,7 @@ def probe_cache_streams(profile: DeviceProfile, backend: str, runs: int = 100) -
         gbps = relu_gbps(timer, mb)
         if gbps > FUSED * caches[0].bandwidth_gbps.value:
             return {}
-        where = f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()}): a chain of ReLUs on {mb:g} MB"
+        where = f"{_probed_on(backend)}: a chain of ReLUs on {mb:g} MB"
         rates[level.name] = sourced(gbps, where)
     return rates
 
