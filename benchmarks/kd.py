@@ -22,7 +22,7 @@ weights), so a rerun trains only what the file lacks and a changed setting never
 ``--jobs`` at a time in separate processes, the threads shared out among them.
 
 Cost, one thread, two trainings at a time, small student: ``ce`` and ``oskd`` 15 minutes on an AMD EPYC (AVX2), 26-28
-on an AVX-512 Xeon; there ``kd`` 43 (the teacher's forward pass: 120 images/s against 200) and ``dml`` 53 (two
+on an AVX-512 Xeon; there ``kd`` 43 (the teacher's forward pass: 120 images/s against 200) and ``dml`` 56 (two
 peers); the full run (two students, five losses, three seeds) is most of a day of two cores. The teacher of the
 default task ships with the package; another data set's is trained first if missing.
 
