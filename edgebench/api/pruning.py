@@ -63,6 +63,7 @@ def prune(
     finetune_every: int = 8,
     finetune: TrainConfig | None = None,
     final: TrainConfig | None = None,
+    loss: str = "kd",
     out: Path | None = None,
     overwrite: bool = False,
     cache_dir: Path | None = None,
@@ -70,39 +71,42 @@ def prune(
     on_step: Callable[[PruneStep], None] | None = None,
     train_progress: Callable[[str, TrainStep], None] | None = None,
 ) -> PruneOutcome:
-    """Prune a trained network (the default teacher by default) to a latency budget on a device, distilling it
-    from its unpruned self. With ``out``, writes the pruned checkpoint (``student/``), its ``history.json``, its
+    """Prune a trained network (the default teacher by default) to a latency budget on a device, fine-tuning it
+    with ``loss`` (by default ``kd``: distilled from its unpruned self; ``ce``, ``oskd`` and ``dml`` use the labels
+    and the network alone). With ``out``, writes the pruned checkpoint (``student/``), its ``history.json``, its
     results-table row (``candidates.csv``/``.parquet``) and ``report.html`` there; without, the checkpoint goes
     to a temporary folder, so ``edgebench run`` can still convert it.
 
     Raises:
-        ConfigError, UnknownNameError: bad device, runtime, data, teacher or criterion; a budget below what pruning
-            can reach (nothing is pruned then).
+        ConfigError, UnknownNameError: bad device, runtime, data, teacher, criterion or loss; a budget below what
+            pruning can reach (nothing is pruned then).
     """
     cache_dir = writable_cache(cache_dir)
     budget_ms = budget(budget_ms)
     prof = as_device(device)
     backend, prec = runtime_for(prof, backend, precision)
     get_criterion(criterion)
+    distill_loss = get_loss(loss)
     images = load_data(data)
-    loss = get_loss("kd")
     finetune, final = finetune or TrainConfig(epochs=1), final or TrainConfig(epochs=10)
     if out is not None:
         identity = {"device": prof.name, "backend": backend, "precision": prec, "budget_ms": budget_ms,
                     "teacher": teacher, "criterion": criterion, "data": images.name, "finetune_every": finetune_every,
-                    "finetune": finetune.to_dict(), "final": final.to_dict()}  # fmt: skip
+                    "finetune": finetune.to_dict(), "final": final.to_dict(), "loss": loss}  # fmt: skip
         outputs.claim(out, "prune", identity, overwrite)
-    checkpoint = teacher_for(loss, teacher, images, data, cache_dir, role(train_progress, "default teacher"))
-    assert checkpoint is not None  # kd needs a teacher
+    # the network to prune, found as kd's teacher would be (whatever the fine-tuning loss)
+    checkpoint = teacher_for(get_loss("kd"), teacher, images, data, cache_dir, role(train_progress, "default teacher"))
+    assert checkpoint is not None
     table = build_layer_table(checkpoint.network, checkpoint.classes, prof, backend, prec,
                               cache_dir or default_cache_dir(), progress=progress)  # fmt: skip
-    config = PruneConfig(budget_ms, criterion, pruning_multiple(prof, backend), finetune_every, finetune, final)
+    config = PruneConfig(budget_ms, criterion, pruning_multiple(prof, backend), finetune_every, finetune, final,
+                         loss=loss)  # fmt: skip
     student = copy.deepcopy(checkpoint.module)
     result = prune_to_budget(student, checkpoint.input_shape, table, images, checkpoint.module, config, on_step,
-                             role(train_progress, "KD fine-tune"))  # fmt: skip
+                             role(train_progress, f"{loss} fine-tune"))  # fmt: skip
     where = out or Path(tempfile.mkdtemp(prefix="edgebench-prune-"))
     folder = save_checkpoint(where / "student", checkpoint.network, result.module, checkpoint.classes, images.name,
-                             loss, config.final, result.final, pruning=result.history)  # fmt: skip
+                             distill_loss, config.final, result.final, pruning=result.history)  # fmt: skip
     row = Candidate(
         trial=0,
         arch=networks.label(checkpoint.network),

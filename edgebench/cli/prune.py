@@ -41,16 +41,23 @@ def prune(
             "--teacher",
             "-t",
             help="Checkpoint folder to prune (default, on a built-in data set: the cached "
-            "default teacher). It also distils the pruned network.",
+            "default teacher). With --loss kd it also distils the pruned network.",
         ),
     ] = None,
     criterion: Annotated[
         str, typer.Option("--criterion", "-c", help="Which channels of a group go: l1, bn_scale, taylor or info.")
     ] = "l1",
     data: DataOption = None,
-    finetune_every: Annotated[int, typer.Option(min=1, help="Pruning steps between short KD fine-tunes.")] = 8,
-    finetune_epochs: Annotated[int, typer.Option(min=1, help="Epochs of each short KD fine-tune.")] = 1,
-    final_epochs: Annotated[int, typer.Option(min=1, help="Epochs of the final KD fine-tune.")] = 10,
+    finetune_every: Annotated[int, typer.Option(min=1, help="Pruning steps between short fine-tunes.")] = 8,
+    finetune_epochs: Annotated[int, typer.Option(min=1, help="Epochs of each short fine-tune.")] = 1,
+    final_epochs: Annotated[int, typer.Option(min=1, help="Epochs of the final fine-tune.")] = 10,
+    loss: Annotated[
+        str,
+        typer.Option(
+            "--loss",
+            help="Fine-tuning loss: kd (from the unpruned network), kd-lrds, ce, oskd or dml (see `edgebench train`).",
+        ),
+    ] = "kd",
     seed: SeedOption = 0,
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Results folder (default: reports/prune-DEVICE-...).")
@@ -67,9 +74,9 @@ def prune(
     devices that are not attached); channel counts stay multiples of the device's channel multiple and the
     runtime's channel block. Each step offers, per group, its least important channels (by --criterion), as
     few as save 3 % of the unpruned latency, and removes the cut whose saving per output change (KL on a scoring
-    batch, with the cut zeroed and BatchNorm re-estimated) is best; short KD fine-tunes run every few
-    steps, and a final one at the end. Writes the pruned checkpoint (its history replays on the original
-    network), history.json and a candidates.csv row of kind 'pruned'.
+    batch, with the cut zeroed and BatchNorm re-estimated) is best; short fine-tunes (--loss, by default KD from
+    the unpruned network) run every few steps, and a final one at the end. Writes the pruned checkpoint (its
+    history replays on the original network), history.json and a candidates.csv row of kind 'pruned'.
 
     Example: edgebench prune --device host --latency 1.2ms --criterion info
     """
@@ -85,8 +92,8 @@ def prune(
 
         result = api.prune(device=device, budget_ms=budget_ms, backend=backend, precision=precision, teacher=teacher,
                            criterion=criterion, data=data, finetune_every=finetune_every, finetune=finetune,
-                           final=final, out=out_dir, overwrite=overwrite, cache_dir=cache_dir, progress=Bar(bar),
-                           on_step=step, train_progress=TrainBar(bar))  # fmt: skip
+                           final=final, loss=loss, out=out_dir, overwrite=overwrite, cache_dir=cache_dir,
+                           progress=Bar(bar), on_step=step, train_progress=TrainBar(bar))  # fmt: skip
     _print_prune(result)
 
 

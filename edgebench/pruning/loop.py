@@ -37,12 +37,13 @@ class PruneConfig:
         budget_ms: the predicted latency to reach.
         criterion: importance criterion by name (``l1``, ``bn_scale``, ``taylor``, ``info``).
         multiple: channels are removed in steps of this, and widths kept at multiples of it.
-        finetune_every: steps between short KD fine-tunes (and fresh importance scores).
+        finetune_every: steps between short fine-tunes (and fresh importance scores).
         finetune: the short fine-tune's training settings; ``final`` those of the last one.
         step_share: each step's latency saving, as a share of the unpruned predicted latency (the last step
             saves only what the budget still needs).
         calibration_images: training images the criteria score channels on.
         cut_images: training images each cut's output change is measured on.
+        loss: the fine-tunes' loss by name (``kd`` distils the unpruned network; see :mod:`edgebench.distill.losses`).
     """
 
     budget_ms: float

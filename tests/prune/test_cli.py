@@ -1,5 +1,6 @@
 """`edgebench prune` end to end on an estimated device: a pruned checkpoint that reloads, a results row of kind
-'pruned', and one-line errors for budgets it cannot reach and criteria it does not know."""
+'pruned', fine-tuned with the loss asked for, and one-line errors for budgets it cannot reach and criteria and
+losses it does not know."""
 
 from __future__ import annotations
 
@@ -44,11 +45,19 @@ def test_prune_writes_a_checkpoint_that_reloads_and_a_pruned_row(
     assert "the unpruned network is the baseline" in html and "resnet18-0.25-cifar" in html
 
 
+def test_prune_fine_tunes_with_the_loss_chosen(runner: CliRunner, inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    result = runner.invoke(app, _args(inputs, tmp_path, "2.5ms", "--loss", "oskd"), terminal_width=200)
+    assert result.exit_code == 0, result.output
+    student = load_checkpoint(Path(pd.read_csv(tmp_path / "candidates.csv").iloc[0]["checkpoint"]))
+    assert student.metrics["loss"] == "oskd" and student.metrics["loss_params"]["neighbours"] == 3
+
+
 @pytest.mark.parametrize(
     ("latency", "extra", "expected"),
     [
         ("0.01ms", [], "cannot be reached; with 4 channel(s) left in every group"),
         ("2ms", ["--criterion", "l2"], "unknown importance criterion 'l2'"),
+        ("2ms", ["--loss", "nope"], "unknown loss 'nope'"),
     ],
 )
 def test_bad_requests_fail_in_one_line_and_write_nothing(
