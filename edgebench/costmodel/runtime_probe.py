@@ -187,7 +187,8 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -
     against the machine as it runs now: the bandwidth is timed again as :func:`probe` times it (ONNX Runtime's 1x1
     convs on one pixel, the largest chain) and the rest scaled by how a compute-bound 3x3 conv times against its
     price, so a VM whose memory or cores run slower than when the profile was probed does not read as a different
-    share."""
+    share. A kind whose chain fits the profile's caches has no share to find and is left out (a VM may report a
+    host-wide L3: 480 MiB on one Xeon here, 'half' of which holds every chain)."""
     timer, rules = ChainTimer(backend, runs), rules_for(profile, backend)
     bandwidth = weights_gbps(ChainTimer("onnxruntime", runs), max(WEIGHT_CHANNELS))
     params = replace(
@@ -207,6 +208,8 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -
         measured = timer.per_kernel_ms(link.make, link.shape)
         full, half = (priced(link.make, link.shape, kind, share) for share in (1.0, 0.5))
         reading = half - full  # the memory read time at the full bandwidth: it doubles at half of it
+        if reading <= 0:  # the profile's caches hold the whole chain: it prices no read from memory to compare
+            continue
         share = reading / max(measured - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
         found[str(kind)] = sourced(
             share, f"{where}: {link.what}, {measured:.2f} ms each, memory at {bandwidth:.1f} GB/s"

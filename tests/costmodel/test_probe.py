@@ -133,6 +133,18 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
     assert {share["note"] for share in found.values()} == {"measured"}
 
 
+def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_caches_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host = get_device("host")
+    l2, l3 = host.cost_model.caches
+    huge = l3.model_copy(update={"size_mb": l3.size_mb.model_copy(update={"value": 1000.0})})
+    roomy = host.model_copy(update={"cost_model": host.cost_model.model_copy(update={"caches": (l2, huge)})})
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 1.0)
+    assert probe_weight_shares(host, "tflite").keys() == {"conv", "pointwise_conv", "linear"}
+    assert probe_weight_shares(roomy, "tflite") == {}  # every chain (the largest 185 MB) fits 1000 MB
+
+
 @pytest.mark.parametrize(
     ("backend", "expected"),
     [
