@@ -381,9 +381,9 @@ class RuntimeRates:
             f"{self.backend} ops as networks have them, Gelem/s: "
             + ", ".join(f"{name} {rate['value']:.2f}" for name, rate in self.op_gelems.items()),
             "weights read at "
-            + ", ".join(
-                f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in self.weight_share.items()
-            ),
+            + ", ".join(f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in self.weight_share.items())
+            if self.weight_share
+            else "no weight share probed (the caches hold every chain)",
         ]
         if self.large_depthwise:
             slow = self.large_depthwise
