@@ -17,9 +17,8 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import Network, label
 from edgebench.distill.teacher import default_teacher, default_teacher_dir
 from edgebench.distill.train import FINAL, TrainConfig
-from edgebench.lifetime import die_with_parent
+from edgebench.lifetime import worker_pool
 from edgebench.searching.space import ArchSpec
 
 RESULTS = Path(__file__).parent / "results" / "final_runs.csv"
@@ -118,7 +117,7 @@ def final_runs(
     todo = [(key(n), s) for s in seeds for n in networks if (key(n), s) not in done]
     threads = max(1, torch.get_num_threads() // jobs)
     if todo:
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=die_with_parent) as pool:
+        with worker_pool(jobs) as pool:
             # as each finishes, not in submission order: a run done while a longer one trains is kept if stopped
             for future in as_completed([pool.submit(_train, n, s, threads, recipe) for n, s in todo]):
                 run = future.result()

@@ -40,9 +40,8 @@ import math
 import statistics
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,7 @@ from edgebench.distill import Checkpoint, TrainConfig, evaluate, get_loss, train
 from edgebench.distill.checkpoint import WEIGHTS
 from edgebench.distill.networks import label
 from edgebench.distill.teacher import default_teacher
-from edgebench.lifetime import die_with_parent
+from edgebench.lifetime import worker_pool
 from edgebench.searching.space import ArchSpec, BlockArch, SearchSpace, StageArch, get_space
 
 RECIPE = TrainConfig(epochs=15, batch_size=64)
@@ -165,7 +164,7 @@ def run_all(todo: Sequence[Job], jobs: int, path: Path) -> list[Run]:
     finishes; a failed training is reported and left for the next rerun."""
     threads = max(1, torch.get_num_threads() // jobs)
     finished = []
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=die_with_parent) as pool:
+    with worker_pool(jobs) as pool:
         futures = {pool.submit(_train, job, threads): job for job in todo}
         for future in as_completed(futures):
             job = futures[future]

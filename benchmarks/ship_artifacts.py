@@ -17,8 +17,6 @@ import argparse
 import json
 import math
 import shutil
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
@@ -29,7 +27,7 @@ from edgebench.distill.checkpoint import METRICS
 from edgebench.distill.losses import get_loss
 from edgebench.distill.teacher import default_teacher
 from edgebench.distill.train import FINAL
-from edgebench.lifetime import die_with_parent
+from edgebench.lifetime import worker_pool
 from edgebench.lut.store import default_cache_dir
 from edgebench.searching.baseline import WIDTHS, baseline_family, family_dir, network_name
 from edgebench.searching.estimator import PREDICTOR, EstimatorKey, estimator_dir
@@ -92,7 +90,7 @@ def _train_width(cache: Path, width: float, threads: int) -> str:
 def train_baselines(cache: Path, jobs: int) -> None:
     """The width family trained with the final recipe into ``cache``, ``jobs`` widths at a time, widest first."""
     threads = max(1, torch.get_num_threads() // jobs)
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=die_with_parent) as pool:
+    with worker_pool(jobs) as pool:
         for line in pool.map(_train_width, [cache] * len(WIDTHS), sorted(WIDTHS, reverse=True),
                              [threads] * len(WIDTHS)):  # fmt: skip
             print(f"trained {line}", flush=True)

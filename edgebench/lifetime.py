@@ -8,6 +8,8 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
 
@@ -22,3 +24,9 @@ def die_with_parent() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None and os.getppid() != parent.pid:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def worker_pool(workers: int, initializer: Callable[[], None] = die_with_parent) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes that die with their parent (an ``initializer`` of one's own must
+    call :func:`die_with_parent` first)."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer)

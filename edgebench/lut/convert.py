@@ -9,10 +9,9 @@ marker, so a killed build reconverts only what it had not finished.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from torch import nn
 from edgebench.backends import get_backend
 from edgebench.backends.base import Artifact
 from edgebench.exceptions import error_text
-from edgebench.lifetime import die_with_parent
+from edgebench.lifetime import die_with_parent, worker_pool
 from edgebench.model import from_module
 from edgebench.nets import settle_batchnorm
 from edgebench.types import Precision
@@ -103,8 +102,7 @@ def convert_all(jobs: Sequence[ConvertJob], backend: str, precision: Precision, 
         for job in pending:
             yield convert_one(job, backend, precision)
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+    with worker_pool(workers, _init_worker) as pool:
         futures = {pool.submit(convert_one, job, backend, precision): job for job in pending}
         for future in as_completed(futures):
             try:
