@@ -36,8 +36,9 @@ class Kernel:
 
     @property
     def alone(self) -> bool:
-        """Whether its priced op runs as a kernel of its own (not fused into a conv or linear layer)."""
-        return self.ops[0] == self.priced_op
+        """Whether its priced op runs as a kernel of its own (not fused into a conv or linear layer): a swish alone
+        starts with its sigmoid."""
+        return self.ops[0] == self.priced_op or (self.ops == ("Sigmoid", "Mul") and self.priced_op == "Swish")
 
     @property
     def generic(self) -> bool:

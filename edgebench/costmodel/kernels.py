@@ -39,6 +39,7 @@ FREE = {
 #: Ops that can run in the kernel of the conv, linear layer or add before them when they are its only consumer
 #: (which of them a runtime does fuse is :data:`FUSES`; every runtime folds BatchNorm).
 SWISH = "Swish"
+SWISH_OPS = ("Sigmoid", "Mul")  # the ops of a swish that runs as a kernel of its own
 FUSABLE = set(FUSIBLE_ACTIVATIONS) - {SWISH} | {"BatchNormalization"}
 ACTIVATION = FUSABLE - {"BatchNormalization"} | {"Softmax", "Erf", "Gelu", "Exp", "Log", "Sqrt", "Neg", "Abs"}
 #: The activations each runtime runs in the kernel of the conv or linear layer before it, on CPU, by default (a
@@ -86,19 +87,21 @@ _CONV_ROLES = {
 
 
 #: A channel-blocked runtime's dense and pointwise convs compute up to ``FILTER_SET`` output blocks per pass over
-#: the input (ONNX Runtime's NCHWc kernels), and a pass costs about ``FILTER_PASS_COST`` blocks' worth of work of its
-#: own (loading the input taps), so output channels that leave a set part-filled run slower. Measured on AMD Zen 2
-#: (AVX2, block 8), ONNX Runtime 1.31, 3x3 convs at 32x32: 0.35, 0.62, 0.85, 1.0, 0.72, 0.82, 0.93 and 1.0 of the
-#: full rate at 8 to 64 channels (a pass cost of 7 fits them; 1x1 convs follow the same steps with about 5).
+#: the input (ONNX Runtime's NCHWc kernels), and a pass costs some blocks' worth of work of its own (loading the input
+#: taps), so output channels that leave a set part-filled run slower. What a pass costs depends on the CPU: a
+#: profile's ``filter_pass`` states it (probed), else ``FILTER_PASS_COST`` by block. Measured with ONNX Runtime 1.31,
+#: 3x3 convs at 32x32: on AMD Zen 2 (AVX2, block 8) 0.35, 0.62, 0.85, 1.0, 0.72, 0.82, 0.93 and 1.0 of the full rate at
+#: 8 to 64 channels (a pass cost of 7 fits them; 1x1 convs follow the same steps with about 5); on an Intel Xeon
+#: (AVX-512, block 16) 0.79, 0.95, 1.05, 1.0 and 0.92 at 16 to 80 (about 0.5).
 FILTER_SET = 4
-FILTER_PASS_COST = 6.0
+FILTER_PASS_COST = {8: 6.0, 16: 0.5}
 
 
-def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int) -> float:
+def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int, pass_cost: float) -> float:
     """Share of the machine's rate a conv gets from its channels in a blocked layout: the work on real channels
     when they are padded to multiples of ``block`` (a dense conv reading fewer channels than one block, a stem,
-    reads them unpadded), times the share its output blocks fill of the filter sets (:data:`FILTER_SET`). Grouped
-    convs are left unblocked."""
+    reads them unpadded), times the share its output blocks fill of the filter sets (:data:`FILTER_SET`), a pass
+    over the input costing ``pass_cost`` blocks' worth. Grouped convs are left unblocked."""
     if block <= 1 or kind is KernelKind.GROUPED_CONV:
         return 1.0
     if kind is KernelKind.DEPTHWISE_CONV:
@@ -106,11 +109,11 @@ def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int) -> float:
     read = 1.0 if cin < block else cin / pad_channels(cin, block)
     blocks = -(-cout // block)
     passes = -(-blocks // FILTER_SET)
-    sets = blocks * (FILTER_PASS_COST + FILTER_SET) / (FILTER_SET * (passes * FILTER_PASS_COST + blocks))
+    sets = blocks * (pass_cost + FILTER_SET) / (FILTER_SET * (passes * pass_cost + blocks))
     return read * cout / pad_channels(cout, block) * sets
 
 
-def _conv(g: Graph, node: onnx.NodeProto, block: int) -> tuple[KernelKind, float, int, str, float]:
+def _conv(g: Graph, node: onnx.NodeProto, block: int, pass_cost: float) -> tuple[KernelKind, float, int, str, float]:
     x, w, y = g.shape(node.input[0], node), g.shape(node.input[1], node), g.shape(node.output[0], node)
     (groups,) = ints(node, "group", [1])
     cin, cout, window = x[1], w[0], prod(w[2:])
@@ -123,7 +126,7 @@ def _conv(g: Graph, node: onnx.NodeProto, block: int) -> tuple[KernelKind, float
         kind = KernelKind.POINTWISE_CONV if window == 1 else KernelKind.CONV
     stride = ints(node, "strides", [1])[0]
     detail = f"{cin}x{'x'.join(map(str, x[2:]))} -> {cout}x{'x'.join(map(str, y[2:]))} k{w[2]} s{stride} g{groups}"
-    return kind, 2.0 * macs, prod(w), detail, _lanes_used(kind, cin, cout, block)
+    return kind, 2.0 * macs, prod(w), detail, _lanes_used(kind, cin, cout, block, pass_cost)
 
 
 def _linear(g: Graph, node: onnx.NodeProto) -> tuple[float, int]:
@@ -156,6 +159,10 @@ class KernelRules:
             add a residual ``Add`` (and the activation after it) into the conv before it, and a broadcasting binary
             op costs a reorder out of the layout and back. 1: plain NCHW.
         fuses: the activations it runs in the kernel of the conv, linear layer or add before them.
+        filter_pass: what a pass of its blocked convs over their input costs, in output blocks' worth of work
+            (None: :data:`FILTER_PASS_COST` for its block).
+        swish_kernel: it runs an x * sigmoid(x) it does not fuse into the conv before it as one kernel of its own
+            (:data:`SWISH_KERNEL`), not as a sigmoid and a multiply.
         folds_zeros: its converter folds multiplies by zero constants and what is computed from constants alone.
         channels_last: it keeps 4-D activations NHWC, transposing what only works on NCHW
             (:class:`~edgebench.costmodel.layouts.ChannelsLast`).
@@ -165,18 +172,38 @@ class KernelRules:
     fuses: frozenset[str] = frozenset(FUSIBLE_ACTIVATIONS)
     folds_zeros: bool = False
     channels_last: bool = False
+    filter_pass: float | None = None
+    swish_kernel: bool = False
 
     @classmethod
-    def of(cls, backend: str | None, channel_block: int = 1, fuses: Collection[str] | None = None) -> KernelRules:
+    def of(
+        cls,
+        backend: str | None,
+        channel_block: int = 1,
+        fuses: Collection[str] | None = None,
+        filter_pass: float | None = None,
+    ) -> KernelRules:
         """The rules of ``backend``'s runtime: ``fuses`` when given, else its default (:data:`FUSES`; every
         activation for an unnamed one), and its converter's zero folding (:data:`FOLDS_ZEROS`) and layout
         (:data:`CHANNELS_LAST`)."""
         fused = frozenset(fuses) if fuses is not None else FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
-        return cls(channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST)
+        return cls(
+            channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST, filter_pass, backend in SWISH_KERNEL
+        )
+
+    @property
+    def pass_cost(self) -> float:
+        """What a pass of a blocked conv over its input costs, in output blocks' worth of work."""
+        if self.filter_pass is not None:
+            return self.filter_pass
+        return FILTER_PASS_COST.get(self.channel_block, FILTER_PASS_COST[8])
 
 
 #: Runtimes that keep activations channels-last (NHWC): LiteRT, whose converter transposes the NCHW graph.
 CHANNELS_LAST = frozenset({"tflite"})
+#: Runtimes that run x * sigmoid(x) as one kernel where they do not fuse it into the conv: ONNX Runtime's QuickGelu
+#: (profiled in EfficientNet-B0 on one core: its 49 swishes 2.3 ms, where a sigmoid and a multiply were priced 4.8).
+SWISH_KERNEL = frozenset({"onnxruntime"})
 #: The rules of a runtime not named: plain NCHW, every activation fused, nothing folded.
 ANY_RUNTIME = KernelRules()
 
@@ -224,9 +251,17 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
                 out += layout.unblocked(dynamic) + nhwc.relabels(node, dynamic)
             continue
         ops, tail, summed = [op], node, 0
+        if (
+            rules.swish_kernel
+            and op == "Sigmoid"
+            and _swish(g, node.input[0], [nodes[i] for i in by_input[node.input[0]]])
+        ):
+            mul = next(i for i in by_input[node.input[0]] if nodes[i].op_type == "Mul")
+            fused.add(mul)
+            ops, tail = [*SWISH_OPS], nodes[mul]
         while True:
             nxt = by_input.get(tail.output[0], [])
-            swish = SWISH in runs_in and op in CONV | LINEAR and _swish(g, tail, [nodes[i] for i in nxt])
+            swish = SWISH in runs_in and op in CONV | LINEAR and _swish(g, tail.output[0], [nodes[i] for i in nxt])
             if swish:
                 fused.update(nxt)
                 tail = next(nodes[i] for i in nxt if nodes[i].op_type == "Mul")
@@ -245,7 +280,8 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         blocked = layout.runs_blocked(node, dynamic)
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
-        kernel = _kernel(g, node, tail, tuple(ops), dynamic, channel_block if blocked else 1, summed)
+        block = (channel_block, rules.pass_cost) if blocked else (1, 0.0)
+        kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed)
         if channel_block > 1 and not blocked and kernel.kind is KernelKind.DEPTHWISE_CONV:
             kernel = dataclasses.replace(kernel, plain=True, role=PLAIN_DEPTHWISE)
         act = _priced_op(op, ops)
@@ -255,9 +291,9 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
 
 
 def _priced_op(op: str, ops: list[str]) -> str:
-    """The op of :data:`~edgebench.types.PRICED_OPS` a kernel computes: ``Swish`` for a conv or linear layer that
-    fused x * sigmoid(x), else the first such op it runs ("" for none)."""
-    if op in CONV | LINEAR and "Sigmoid" in ops and "Mul" in ops:
+    """The op of :data:`~edgebench.types.PRICED_OPS` a kernel computes: ``Swish`` for x * sigmoid(x), fused into a
+    conv or linear layer or a kernel of its own, else the first such op it runs ("" for none)."""
+    if op in CONV | LINEAR | {"Sigmoid"} and "Sigmoid" in ops and "Mul" in ops:
         return SWISH
     return next((o for o in ops if o in PRICED_OPS), "")
 
@@ -269,9 +305,8 @@ def _absorbs(op: str, ops: list[str]) -> set[str]:
     return ACTIVATION & FUSABLE if op in ABSORB_ACT else set()
 
 
-def _swish(g: Graph, tail: onnx.NodeProto, consumers: list[onnx.NodeProto]) -> bool:
-    """Whether ``tail``'s output feeds exactly a Sigmoid and a Mul of it with that sigmoid (x * sigmoid(x))."""
-    x = tail.output[0]
+def _swish(g: Graph, x: str, consumers: list[onnx.NodeProto]) -> bool:
+    """Whether ``x`` feeds exactly a Sigmoid and a Mul of it with that sigmoid (x * sigmoid(x)), its ``consumers``."""
     if len(consumers) != 2 or x in g.outputs:
         return False
     sig = next((n for n in consumers if n.op_type == "Sigmoid"), None)
@@ -297,14 +332,14 @@ def _kernel(
     tail: onnx.NodeProto,
     ops: tuple[str, ...],
     dynamic: list[str],
-    channel_block: int = 1,
+    block: tuple[int, float] = (1, 0.0),
     summed: int = 0,
 ) -> Kernel:
     op, name = node.op_type, node.name or node.op_type
     out_elems = prod(g.shape(tail.output[0], tail))
     in_elems = sum(prod(g.shape(i, node)) for i in dynamic)
     if op in CONV:
-        kind, flops, weights, detail, lanes = _conv(g, node, channel_block)
+        kind, flops, weights, detail, lanes = _conv(g, node, *block)
         depth = round(flops / 2 / out_elems)
         role = _CONV_ROLES[kind] if op == "Conv" else ROLES[op]
         y = g.shape(node.output[0], node)
@@ -329,6 +364,7 @@ def _kernel(
     per_elem = _flops_per_elem(node, g) if kind is KernelKind.POOLING else max(1, len(dynamic) - 1)
     gated = _gated(g, node, dynamic)
     role = "squeeze-excite gate (a per-channel scale broadcast over the map)" if gated else _role(g, node, dynamic)
+    role = "swish (x times its sigmoid, one kernel)" if ops == SWISH_OPS else role
     return Kernel(name, kind, ops, out_elems * per_elem, in_elems + out_elems, 0, role=role, gated=gated)
 
 

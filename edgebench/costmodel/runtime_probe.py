@@ -20,7 +20,7 @@ from scipy.optimize import nnls
 from torch import nn
 
 from edgebench.costmodel.graph import Kernel
-from edgebench.costmodel.kernels import KernelRules, module_kernels
+from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
 from edgebench.costmodel.model import KINDS, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import CHAIN, RELU_MB, WEIGHT_CHANNELS, ChainTimer, relu_gbps, sourced, weights_gbps
 from edgebench.devices.local import cpu_model
@@ -133,7 +133,7 @@ def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rat
     runtime runs it in its link (fused, alone, or as the transposes of a channels-last runtime): the time a chain
     of links with the op takes over a chain of them without, over the elements the op's kernels write (a pool's
     window reads). An op kept only where ``profile``'s rules for ``backend`` price everything it adds to a link by
-    that op (ONNX Runtime's swish adds a multiply: it keeps the cost model's rate), where the runtime runs the chain,
+    that op (LiteRT's swish adds a multiply: it keeps the cost model's rate), where the runtime runs the chain,
     and where it adds more than :data:`NOISE` of the link's time (else it is too cheap to time here: it keeps that
     too)."""
     timer, c, hw = ChainTimer(backend, runs), 32, 56  # few channels: the op's time is not lost in the conv's noise
@@ -270,6 +270,32 @@ def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100)
     return {"gflops": sourced(18 / us_per_pixel / 1e3, where), "group_us": sourced(group_us, where)}
 
 
+#: Output blocks of the two 3x3 convs :func:`probe_filter_pass` times at 32x32: one, and a full filter set.
+PASS_BLOCKS = (1, FILTER_SET)
+
+
+def probe_filter_pass(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any] | None:
+    """What a pass of a channel-blocked ``backend``'s conv over its input costs, as a runtime's ``filter_pass``
+    states it: 3x3 convs at 32x32 of one channel block and of a filter set's worth (one core), their rates (taken
+    past ``profile``'s reduction half-depth) solved for the cost that makes one block's rate that share of the full
+    set's; None for a runtime without a channel block."""
+    block = profile.channel_block(backend)
+    if block <= 1:
+        return None
+    timer, half_depth = ChainTimer(backend, runs), profile.cost_model.reduction_half_depth
+    rates = []
+    for c in (block * n for n in PASS_BLOCKS):
+        make = functools.partial(nn.Conv2d, c, c, 3, padding=1, bias=False)
+        short = 1 + (half_depth.value if half_depth else 0.0) / (9 * c)
+        rates.append(2 * c * c * 9 * 32 * 32 * short / timer.per_kernel_ms(make, (1, c, 32, 32)) / 1e6)
+    share = min(rates[0] / rates[1], 1.0)  # (cost + set) / (set x (cost + 1)) of one block in a set
+    cost = FILTER_SET * (1 - share) / max(FILTER_SET * share - 1, 1e-3)
+    where = f"{_probed_on(backend)}: 3x3 convs at 32x32 of {block} and {block * FILTER_SET} channels, " + " and ".join(
+        f"{r:.0f} GFLOP/s" for r in rates
+    )
+    return sourced(cost, where)
+
+
 #: (channels, side) of the two maps :func:`probe_depthwise_stream` times 3x3 depthwise convs on: a late stage's
 #: narrow rows and an early stage's wide ones, both in the caches.
 STREAM_MAPS = ((256, 8), (96, 56))
@@ -374,6 +400,7 @@ class RuntimeRates:
     depthwise_stream: dict[str, Any] | None = None
     cache_gbps: Rates = field(default_factory=dict)
     channel_scale: dict[str, Any] | None = None
+    filter_pass: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -400,6 +427,8 @@ class RuntimeRates:
             scale = self.channel_scale
             parts.append(f"squeeze-excite gates at {scale['gouts']['value']:.2f} G outputs/s + "
                          f"{scale['channel_ns']['value']:.2f} ns per channel")  # fmt: skip
+        if self.filter_pass:
+            parts.append(f"a blocked conv's pass over its input costs {self.filter_pass['value']:.1f} blocks")
         parts += [f"activations from {name} at {rate['value']:.1f} GB/s" for name, rate in self.cache_gbps.items()]
         return "; ".join(parts)
 
@@ -415,6 +444,7 @@ def probe_runtime(profile: DeviceProfile, backend: str) -> RuntimeRates:
         probe_large_depthwise(backend), probe_plain_depthwise(profile, backend), probe_depthwise_stream(backend),
         probe_cache_streams(profile, backend),
         probe_channel_scale(profile, backend) if profile.channel_block(backend) > 1 else None,
+        probe_filter_pass(profile, backend),
     )  # fmt: skip
 
 
@@ -423,7 +453,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
     rates = {
         "op_gelems": found.op_gelems, "weight_share": found.weight_share, "large_depthwise": found.large_depthwise,
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
-        "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale,
+        "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale, "filter_pass": found.filter_pass,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

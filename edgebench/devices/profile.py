@@ -97,7 +97,10 @@ class Runtime(_Strict):
     filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``: the kernel area past which its
     depthwise convs run on a slower path, and that path's rate. ``plain_depthwise``: how a runtime with a
     ``channel_block`` runs the depthwise convs it cannot block. ``depthwise_stream``: its depthwise convs' cost per
-    output and per output row, in place of the device's depthwise ``stream_ceiling``. ``channel_scale``: what its
+    output and per output row, in place of the device's depthwise ``stream_ceiling``. ``filter_pass``: what one pass of
+    a ``channel_block`` runtime's conv over its input costs, in output blocks' worth of work (ONNX Runtime's NCHWc
+    kernels compute four output blocks a pass: 6 on an AVX2 Zen 2, whose 16-channel convs ran at 0.35 of a 64-channel
+    conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``channel_scale``: what its
     squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of a
     cache level past the first, the bandwidth at which this runtime streams activations held there, in place of the
     level's (which its weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s,
@@ -113,6 +116,7 @@ class Runtime(_Strict):
     large_depthwise: LargeDepthwise | None = None
     plain_depthwise: PlainDepthwise | None = None
     depthwise_stream: DepthwiseStream | None = None
+    filter_pass: Sourced | None = None
     channel_scale: ChannelScale | None = None
     cache_gbps: dict[str, PositiveSourced] = Field(default_factory=dict)
 
@@ -151,8 +155,9 @@ class Runtime(_Strict):
 
     @model_validator(mode="after")
     def _blocked_for_plain(self) -> Runtime:
-        if self.plain_depthwise is not None and self.channel_block == 1:
-            raise ValueError("plain_depthwise is for a runtime with a channel_block (> 1 or auto); remove it")
+        for name in ("plain_depthwise", "filter_pass"):
+            if getattr(self, name) is not None and self.channel_block == 1:
+                raise ValueError(f"{name} is for a runtime with a channel_block (> 1 or auto); remove it")
         return self
 
     @field_validator("backend")
@@ -345,6 +350,11 @@ class DeviceProfile(_Strict):
         """The channel block ``backend``'s activation layout uses on this device (1: plain NCHW)."""
         block = self.runtime(backend).channel_block
         return nchwc_block() if block == "auto" else block
+
+    def filter_pass(self, backend: str) -> float | None:
+        """What a pass of ``backend``'s blocked convs over their input costs on this device, where the profile says."""
+        cost = self.runtime(backend).filter_pass
+        return cost.value if cost else None
 
     def fuses(self, backend: str) -> tuple[str, ...] | None:
         """The activations ``backend`` runs in the conv before them on this device, if the profile states them."""

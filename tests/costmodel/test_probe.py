@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.kernels import FILTER_SET, module_kernels
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
     CHAIN,
@@ -32,12 +32,13 @@ from edgebench.costmodel.runtime_probe import (
     probe_cache_streams,
     probe_channel_scale,
     probe_depthwise_stream,
+    probe_filter_pass,
     probe_large_depthwise,
     probe_plain_depthwise,
     probe_weight_shares,
     with_runtime_rates,
 )
-from edgebench.devices import get_device, load_profile, save_profile
+from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.exceptions import ConfigError
 from edgebench.types import KernelKind, Precision
 
@@ -148,12 +149,12 @@ def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_caches_hold(
 @pytest.mark.parametrize(
     ("backend", "expected"),
     [
-        # ONNX Runtime: its fused sigmoid is one kernel; its swish adds a multiply, which its rate would wrongly
-        # absorb, so that is not probed; its shuffle closing a split unit runs in NCHW, without reorders
-        # (a pool's elements are its window reads: 9 per output of a 3x3 window)
-        ("onnxruntime", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
+        # ONNX Runtime: its fused sigmoid is one kernel, and so is its swish (QuickGelu); its shuffle closing a
+        # split unit runs in NCHW, without reorders (a pool's elements are its window reads: 9 per output of a 3x3)
+        ("onnxruntime", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
         ("openvino", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
-        # NCHW and back around the shuffle
+        # its swish adds a multiply, which its rate would wrongly absorb, so that is not probed; NCHW and back
+        # around the shuffle
         ("tflite", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 3, "AveragePool": 9, "MaxPool": 9}),
     ],
 )
@@ -201,6 +202,47 @@ def test_unblocked_depthwise_convs_are_solved_for_a_cost_per_channel_and_a_rate(
     found = probe_plain_depthwise(get_device("host"), "onnxruntime")
     assert found is not None and (found["gflops"]["value"], found["group_us"]["value"]) == pytest.approx((9.0, 0.5))
     assert probe_plain_depthwise(get_device("host"), "tflite") is None  # no channel block: every conv runs as is
+
+
+def _blocked(block: int) -> DeviceProfile:
+    """The shipped host profile with ONNX Runtime's channel block set to ``block``."""
+    host = get_device("host")
+    runtimes = tuple(
+        r.model_copy(update={"channel_block": block}) if r.backend == "onnxruntime" else r for r in host.runtimes
+    )
+    return host.model_copy(update={"runtimes": runtimes})
+
+
+@pytest.mark.parametrize(("block", "cost"), [(8, 6.0), (16, 0.5), (8, 0.0)])
+def test_a_blocked_convs_pass_over_its_input_is_solved_from_one_block_against_a_filter_set(
+    monkeypatch: pytest.MonkeyPatch, block: int, cost: float
+) -> None:
+    profile, gflops = _blocked(block), 100.0
+    half_depth = profile.cost_model.reduction_half_depth
+    k0 = half_depth.value if half_depth else 0.0
+    share = [1.0, (cost + FILTER_SET) / (FILTER_SET * (cost + 1))]  # of the full rate: a filter set, one block
+    times = []
+    for c in (block, FILTER_SET * block):  # ms per conv at 32x32, slowed by the short reduction as the model prices it
+        times.append(2 * c * c * 9 * 32 * 32 * (1 + k0 / (9 * c)) / (gflops * share[c == block] * 1e6))
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
+    found = probe_filter_pass(profile, "onnxruntime")
+    assert found is not None and found["value"] == pytest.approx(cost, abs=0.01)
+    assert probe_filter_pass(profile, "openvino") is None  # no channel block
+
+
+def test_a_profiles_filter_pass_sets_what_part_filled_filter_sets_cost(tmp_path: Path) -> None:
+    profile = _blocked(8)
+
+    def conv_lanes(on: DeviceProfile) -> list[float]:
+        convs = nn.Sequential(*(nn.Conv2d(16, 16, 3, padding=1) for _ in range(2)))
+        ks = module_kernels(convs, (1, 16, 16, 16), rules_for(on, "onnxruntime"))
+        return [k.lanes_used for k in ks if k.kind is KernelKind.CONV]
+
+    assert conv_lanes(profile) == [pytest.approx(20 / 32)] * 2  # none stated: block 8's, 2 x (6 + 4) / (4 x (6 + 2))
+    rates = replace(RuntimeRates("onnxruntime", {}, {}), filter_pass={"value": 2.0, "source": "test"})
+    save_profile(with_runtime_rates(profile, rates), tmp_path / "host.yaml")
+    probed = load_profile(tmp_path / "host.yaml")
+    assert conv_lanes(probed) == [pytest.approx(12 / 16)] * 2  # 2 x (2 + 4) / (4 x (2 + 2))
 
 
 @pytest.mark.parametrize(("gouts", "row_ns"), [(2.9, 3.2), (2.1, 0.0)])

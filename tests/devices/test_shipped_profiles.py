@@ -139,6 +139,12 @@ def test_an_unblocked_depthwise_path_on_a_runtime_without_a_channel_block_is_ref
     assert text != HOST_TEXT and "plain_depthwise:" in text
     with pytest.raises(ConfigError, match=r"host\.yaml.*plain_depthwise is for a runtime with a channel_block"):
         get_device(str(_write(tmp_path, text)))
+    text = re.sub(
+        r"    plain_depthwise:.*\n(      .*\n)+", "    filter_pass: {value: 0.5, source: probed}\n", text, count=1
+    )
+    assert "filter_pass:" in text and "plain_depthwise:" not in text
+    with pytest.raises(ConfigError, match=r"host\.yaml.*filter_pass is for a runtime with a channel_block"):
+        get_device(str(_write(tmp_path, text)))
 
 
 @pytest.mark.parametrize("connection", ["none", "{agent: 'http://10.0.0.7:8765'}"])
