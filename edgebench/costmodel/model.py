@@ -8,9 +8,9 @@ takes at least its activation bytes over that share of the fastest level's bandw
 cost of their own (activations, transposes, window pools) are priced at a rate (a floor for one that runs alone,
 added to the conv one is fused into): the runtime's own where its profile states one, else ``exp_gelems`` for the
 exp-based ones. With caches, a kernel's weights add their read time from the levels the network's weights fit in,
-the part from memory at the runtime's ``weight_share`` of the memory bandwidth for the kernel's kind where the
-profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and
-one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
+the part past the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind
+where the profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's
+rate, and one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
 ``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
 ``stream_ceiling``, its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its
 ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth.
@@ -58,27 +58,27 @@ class CostParams:
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
     op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
-    weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the memory bandwidth, by kind
+    weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the bandwidth past L2, by kind
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
     channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
 
     def ns_per_byte(
-        self, stream_bytes: np.ndarray, memory_share: np.ndarray | float = 1.0, activations: bool = False
+        self, stream_bytes: np.ndarray, outer_share: np.ndarray | float = 1.0, activations: bool = False
     ) -> np.ndarray:
         """Time to read each byte of a stream of ``stream_bytes``: the share that fits in each cache level at
-        that level's bandwidth (the runtime's ``activation_gbps`` for ``activations``), the rest at
-        ``memory_share`` of the memory bandwidth."""
+        that level's bandwidth (the runtime's ``activation_gbps`` for ``activations``), the rest at the memory
+        bandwidth; past the first level, at ``outer_share`` of those."""
         cost, covered = np.zeros_like(stream_bytes, dtype=np.float64), 0.0
         levels = self.caches
         if activations and self.activation_gbps:
             levels = tuple((size, gbps) for (size, _), gbps in zip(self.caches, self.activation_gbps, strict=True))
-        for size_mb, bandwidth in levels:
+        for level, (size_mb, bandwidth) in enumerate(levels):
             fits = np.minimum(1.0, size_mb * 1e6 / np.maximum(stream_bytes, 1.0))
-            cost += (fits - covered) / bandwidth
+            cost += (fits - covered) / (bandwidth * (outer_share if level else 1.0))
             covered = fits
-        return cost + (1.0 - covered) / (self.bandwidth_gbps * memory_share)
+        return cost + (1.0 - covered) / (self.bandwidth_gbps * outer_share)
 
     @property
     def provenance(self) -> str:

@@ -187,8 +187,9 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -
     against the machine as it runs now: the bandwidth is timed again as :func:`probe` times it (ONNX Runtime's 1x1
     convs on one pixel, the largest chain) and the rest scaled by how a compute-bound 3x3 conv times against its
     price, so a VM whose memory or cores run slower than when the profile was probed does not read as a different
-    share. A kind whose chain fits the profile's caches has no share to find and is left out (a VM may report a
-    host-wide L3: 480 MiB on one Xeon here, 'half' of which holds every chain)."""
+    share. The share is of the bandwidth past the first cache level (a VM may report a host-wide L3, 480 MiB on one
+    Xeon here, 'half' of which holds every chain); a kind whose chain fits the first level has none to find and is
+    left out."""
     timer, rules = ChainTimer(backend, runs), rules_for(profile, backend)
     bandwidth = weights_gbps(ChainTimer("onnxruntime", runs), max(WEIGHT_CHANNELS))
     params = replace(
@@ -410,7 +411,7 @@ class RuntimeRates:
             "weights read at "
             + ", ".join(f"{share['value']:.2f} of the bandwidth by {kind}" for kind, share in self.weight_share.items())
             if self.weight_share
-            else "no weight share probed (the caches hold every chain)",
+            else "no weight share probed (the first cache level holds every chain)",
         ]
         if self.large_depthwise:
             slow = self.large_depthwise

@@ -92,18 +92,19 @@ class Runtime(_Strict):
     this runtime runs it (an activation fused or alone, a transpose; a window pool's window reads), in place of the cost
     model's ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against
     ONNX Runtime's sigmoid's 2.2 on one AVX2 CPU; 3x3 pools read about 20 billion window taps a second where the stream
-    price allowed twice that). ``weight_share``: the share of the memory bandwidth at which this runtime's kernels of a
-    kind read the weights that do not fit the caches (on one AVX2 CPU, ONNX Runtime's blocked 3x3 conv read a 9.4 MB
-    filter at 0.43 of it, LiteRT's 3x3 and 1x1 convs at about half). ``large_depthwise``: the kernel area past which its
-    depthwise convs run on a slower path, and that path's rate. ``plain_depthwise``: how a runtime with a
-    ``channel_block`` runs the depthwise convs it cannot block. ``depthwise_stream``: its depthwise convs' cost per
-    output and per output row, in place of the device's depthwise ``stream_ceiling``. ``filter_pass``: what one pass of
-    a ``channel_block`` runtime's conv over its input costs, in output blocks' worth of work (ONNX Runtime's NCHWc
-    kernels compute four output blocks a pass: 6 on an AVX2 Zen 2, whose 16-channel convs ran at 0.35 of a 64-channel
-    conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``channel_scale``: what its
-    squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of a
-    cache level past the first, the bandwidth at which this runtime streams activations held there, in place of the
-    level's (which its weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s,
+    price allowed twice that). ``weight_share``: the share of the bandwidth at which this runtime's kernels of a kind
+    read the weights that do not fit the first cache level, from the levels past it and memory (on one AVX2 CPU,
+    ONNX Runtime's blocked 3x3 conv read a 9.4 MB filter at 0.43 of the memory's, LiteRT's 3x3 and 1x1 convs at
+    about half; on an AVX-512 Xeon, ONNX Runtime's 1x1 convs at 3.2 times it: their reads hide behind the compute).
+    ``large_depthwise``: the kernel area past which its depthwise convs run on a slower path, and that path's rate.
+    ``plain_depthwise``: how a runtime with a ``channel_block`` runs the depthwise convs it cannot block.
+    ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
+    ``stream_ceiling``. ``filter_pass``: what one pass of a ``channel_block`` runtime's conv over its input costs, in
+    output blocks' worth of work (ONNX Runtime's NCHWc kernels compute four output blocks a pass: 6 on an AVX2 Zen 2,
+    whose 16-channel convs ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``channel_scale``:
+    what its squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of a cache level past
+    the first, the bandwidth at which this runtime streams activations held there, in place of the level's (which its
+    weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s,
     where weights came from it at 40)."""
 
     backend: str

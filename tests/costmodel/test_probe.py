@@ -39,6 +39,7 @@ from edgebench.costmodel.runtime_probe import (
     with_runtime_rates,
 )
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
+from edgebench.devices.profile import CacheLevel
 from edgebench.exceptions import ConfigError
 from edgebench.types import KernelKind, Precision
 
@@ -128,22 +129,29 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
         times.append(slower * (with_reads - reads) + reads)
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     found = probe_weight_shares(host, "tflite")
+    # within 0.02: the compute-bound reference conv's own chain (1.6 MB of weights) reads a little past a 0.5 MB L2
     assert {kind: share["value"] for kind, share in found.items()} == pytest.approx(
-        {"conv": 0.4, "pointwise_conv": 0.7, "linear": 0.5}, abs=0.01
+        {"conv": 0.4, "pointwise_conv": 0.7, "linear": 0.5}, abs=0.02
     )
     assert {share["note"] for share in found.values()} == {"measured"}
 
 
-def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_caches_hold(
+def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_first_cache_level_holds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     host = get_device("host")
     l2, l3 = host.cost_model.caches
-    huge = l3.model_copy(update={"size_mb": l3.size_mb.model_copy(update={"value": 1000.0})})
-    roomy = host.model_copy(update={"cost_model": host.cost_model.model_copy(update={"caches": (l2, huge)})})
+
+    def with_caches(*caches: CacheLevel) -> DeviceProfile:
+        return host.model_copy(update={"cost_model": host.cost_model.model_copy(update={"caches": caches})})
+
+    huge = {"size_mb": l3.size_mb.model_copy(update={"value": 1000.0})}
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 1.0)
-    assert probe_weight_shares(host, "tflite").keys() == {"conv", "pointwise_conv", "linear"}
-    assert probe_weight_shares(roomy, "tflite") == {}  # every chain (the largest 185 MB) fits 1000 MB
+    kinds = {"conv", "pointwise_conv", "linear"}
+    assert probe_weight_shares(host, "tflite").keys() == kinds
+    # a VM reporting a host-wide L3 (480 MiB on one Xeon) that holds every chain: the reads past L2 are still timed
+    assert probe_weight_shares(with_caches(l2, l3.model_copy(update=huge)), "tflite").keys() == kinds
+    assert probe_weight_shares(with_caches(l2.model_copy(update=huge)), "tflite") == {}  # L2 holds every chain
 
 
 @pytest.mark.parametrize(
