@@ -141,7 +141,7 @@ def params_for(
     profile.check_supports(backend, precision)
     cm = profile.cost_model
     cal = calibration_for(profile, backend, precision) if calibrated else None
-    efficiency = {k: s.value for k, s in cm.efficiency.items()}
+    efficiency = {k: s.value for k, s in cm.efficiency.items()} | conv_efficiency(profile, backend)
     size_factor = {k: dict.fromkeys(SizeClass, 1.0) for k in KernelKind}
     per_layer, per_network = cm.overhead_per_layer_ms.value, cm.overhead_per_network_ms.value
     if cal is not None:
@@ -172,6 +172,15 @@ def params_for(
         depthwise_stream=depthwise_stream(profile, backend, threads),
         channel_scale=channel_scale(profile, backend, threads),
     )
+
+
+def conv_efficiency(profile: DeviceProfile, backend: str) -> dict[KernelKind, float]:
+    """The dense conv efficiency ``backend``'s own conv rate sets against a core's peak, where the profile states
+    one (capped at 1)."""
+    rate = profile.runtime(backend).conv_gflops
+    if rate is None:
+        return {}
+    return {KernelKind.CONV: min(1.0, rate.value / effective_peak(profile, Precision.FP32, 1))}
 
 
 def large_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[int, float] | None:

@@ -297,6 +297,14 @@ def probe_filter_pass(profile: DeviceProfile, backend: str, runs: int = 100) -> 
     return sourced(cost, where)
 
 
+def probe_conv_rate(backend: str, runs: int = 100) -> dict[str, Any]:
+    """The rate one core of ``backend`` computes a dense 3x3 conv at 64x32x32, as a runtime's ``conv_gflops`` states
+    it (the priors' conv efficiency is ONNX Runtime's: LiteRT's ran at 0.7 of it on an AVX-512 Xeon)."""
+    make = functools.partial(nn.Conv2d, 64, 64, 3, padding=1, bias=False)
+    gflops = 2 * 64 * 64 * 9 * 32 * 32 / ChainTimer(backend, runs).per_kernel_ms(make, (1, 64, 32, 32)) / 1e6
+    return sourced(gflops, f"{_probed_on(backend)}: 3x3 convs at 64x32x32")
+
+
 #: (channels, side) of the two maps :func:`probe_depthwise_stream` times 3x3 depthwise convs on: a late stage's
 #: narrow rows and an early stage's wide ones, both in the caches.
 STREAM_MAPS = ((256, 8), (96, 56))
@@ -402,6 +410,7 @@ class RuntimeRates:
     cache_gbps: Rates = field(default_factory=dict)
     channel_scale: dict[str, Any] | None = None
     filter_pass: dict[str, Any] | None = None
+    conv_gflops: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -428,6 +437,8 @@ class RuntimeRates:
             scale = self.channel_scale
             parts.append(f"squeeze-excite gates at {scale['gouts']['value']:.2f} G outputs/s + "
                          f"{scale['channel_ns']['value']:.2f} ns per channel")  # fmt: skip
+        if self.conv_gflops:
+            parts.append(f"dense 3x3 convs at {self.conv_gflops['value']:.1f} GFLOP/s")
         if self.filter_pass:
             parts.append(f"a blocked conv's pass over its input costs {self.filter_pass['value']:.1f} blocks")
         parts += [f"activations from {name} at {rate['value']:.1f} GB/s" for name, rate in self.cache_gbps.items()]
@@ -445,7 +456,7 @@ def probe_runtime(profile: DeviceProfile, backend: str) -> RuntimeRates:
         probe_large_depthwise(backend), probe_plain_depthwise(profile, backend), probe_depthwise_stream(backend),
         probe_cache_streams(profile, backend),
         probe_channel_scale(profile, backend) if profile.channel_block(backend) > 1 else None,
-        probe_filter_pass(profile, backend),
+        probe_filter_pass(profile, backend), probe_conv_rate(backend),
     )  # fmt: skip
 
 
@@ -455,6 +466,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
         "op_gelems": found.op_gelems, "weight_share": found.weight_share, "large_depthwise": found.large_depthwise,
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
         "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale, "filter_pass": found.filter_pass,
+        "conv_gflops": found.conv_gflops,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

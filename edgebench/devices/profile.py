@@ -101,7 +101,10 @@ class Runtime(_Strict):
     ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
     ``stream_ceiling``. ``filter_pass``: what one pass of a ``channel_block`` runtime's conv over its input costs, in
     output blocks' worth of work (ONNX Runtime's NCHWc kernels compute four output blocks a pass: 6 on an AVX2 Zen 2,
-    whose 16-channel convs ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``channel_scale``:
+    whose 16-channel convs ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the
+    rate one core of this runtime computes a dense 3x3 conv at (64 channels at 32x32), in place of the device's conv
+    efficiency (on an AVX-512 Xeon, LiteRT's ran at 128 GFLOP/s where ONNX Runtime's, which sets the peak, ran at
+    179). ``channel_scale``:
     what its squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of a cache level past
     the first, the bandwidth at which this runtime streams activations held there, in place of the level's (which its
     weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s,
@@ -118,6 +121,7 @@ class Runtime(_Strict):
     plain_depthwise: PlainDepthwise | None = None
     depthwise_stream: DepthwiseStream | None = None
     filter_pass: Sourced | None = None
+    conv_gflops: PositiveSourced | None = None
     channel_scale: ChannelScale | None = None
     cache_gbps: dict[str, PositiveSourced] = Field(default_factory=dict)
 

@@ -31,6 +31,7 @@ from edgebench.costmodel.runtime_probe import (
     _elems_per_link,
     probe_cache_streams,
     probe_channel_scale,
+    probe_conv_rate,
     probe_depthwise_stream,
     probe_filter_pass,
     probe_large_depthwise,
@@ -251,6 +252,24 @@ def test_a_profiles_filter_pass_sets_what_part_filled_filter_sets_cost(tmp_path:
     save_profile(with_runtime_rates(profile, rates), tmp_path / "host.yaml")
     probed = load_profile(tmp_path / "host.yaml")
     assert conv_lanes(probed) == [pytest.approx(12 / 16)] * 2  # 2 x (2 + 4) / (4 x (2 + 2))
+
+
+def test_a_runtimes_own_dense_conv_rate_sets_its_conv_efficiency(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 2 * 64 * 64 * 9 * 32 * 32 / 80e6)  # 80 GFLOP/s
+    found = probe_conv_rate("tflite")
+    assert found["value"] == pytest.approx(80.0) and "3x3 convs at 64x32x32" in found["source"]
+    host = get_device("host")
+    before = params_for(host, "tflite", Precision.FP32, 1, calibrated=False)
+    save_profile(
+        with_runtime_rates(host, replace(RuntimeRates("tflite", {}, {}), conv_gflops=found)), tmp_path / "host.yaml"
+    )
+    after = params_for(load_profile(tmp_path / "host.yaml"), "tflite", Precision.FP32, 1, calibrated=False)
+    assert after.peak_gflops == before.peak_gflops  # the CPU's peak stays: the runtime's conv reaches less of it
+    assert after.peak_gflops * after.efficiency[KernelKind.CONV] == pytest.approx(80.0, rel=1e-3)
+    assert after.efficiency[KernelKind.POINTWISE_CONV] == before.efficiency[KernelKind.POINTWISE_CONV]
+    assert params_for(host, "onnxruntime", Precision.FP32, 1, calibrated=False).efficiency == before.efficiency
 
 
 @pytest.mark.parametrize(("gouts", "row_ns"), [(2.9, 3.2), (2.1, 0.0)])
