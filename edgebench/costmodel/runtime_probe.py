@@ -54,6 +54,11 @@ WEIGHT_PROBES = {
 }
 
 
+#: The compute-bound dense conv a runtime's own rate is timed on (:func:`probe_conv_rate`), its input and its FLOPs:
+#: 3x3, 64 channels at 32x32.
+DENSE_CONV, DENSE = functools.partial(nn.Conv2d, 64, 64, 3, padding=1, bias=False), (1, 64, 32, 32)
+DENSE_FLOPS = 2 * 64 * 64 * 9 * 32 * 32
+
 #: Rates as a profile's runtime states them: op or kernel kind -> {value, source, note}.
 Rates = dict[str, dict[str, Any]]
 
@@ -180,41 +185,50 @@ def _elems_per_link(
     return (elems[1] - elems[0]) / (CHAIN - 1)
 
 
-def probe_weight_shares(profile: DeviceProfile, backend: str, runs: int = 200) -> Rates:
+def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float, runs: int = 200) -> Rates:
     """The share of the memory bandwidth at which ``backend`` reads the weights of each kind of
     :data:`WEIGHT_PROBES` from memory: a chain of its layers (their weights far past the caches) timed on one thread,
     less the rest of their time as ``profile`` prices it, against the memory read time it prices. Both are taken
     against the machine as it runs now: the bandwidth is timed again as :func:`probe` times it (ONNX Runtime's 1x1
-    convs on one pixel, the largest chain) and the rest scaled by how a compute-bound 3x3 conv times against its
-    price, so a VM whose memory or cores run slower than when the profile was probed does not read as a different
-    share. The share is of the bandwidth past the first cache level (a VM may report a host-wide L3, 480 MiB on one
-    Xeon here, 'half' of which holds every chain); a kind whose chain fits the first level has none to find and is
-    left out."""
+    convs on one pixel, the largest chain) and the rest scaled by how the runtime's compute-bound dense conv
+    (``conv_gflops``, :func:`probe_conv_rate`) runs against its price, so a VM whose memory or cores run slower than
+    when the profile was probed does not read as a different share. The share is of the bandwidth past the first
+    cache level (a VM may report a host-wide L3, 480 MiB on one Xeon here, 'half' of which holds every chain); a kind
+    whose chain fits the first level has none to find and is left out."""
     timer, rules = ChainTimer(backend, runs), rules_for(profile, backend)
     bandwidth = weights_gbps(ChainTimer("onnxruntime", runs), max(WEIGHT_CHANNELS))
     params = replace(
         params_for(profile, backend, Precision.FP32, threads=1, calibrated=False), bandwidth_gbps=bandwidth
     )
+    chains: dict[KernelKind | str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
+        kind: (link.make, link.shape) for kind, link in WEIGHT_PROBES.items()
+    }
+    chains["reference"] = DENSE_CONV, DENSE
+    tables = {
+        key: KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape, rules)])
+        for key, (make, shape) in chains.items()
+    }
 
-    def priced(make: Callable[[], nn.Module], shape: tuple[int, ...], kind: KernelKind, share: float) -> float:
-        table = KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape, rules)])
-        of_kind = table.kind == KINDS.index(kind)  # not a layout transpose around them
-        return float(table.kernel_ms(replace(params, weight_share={kind: share}))[of_kind].mean())
+    def priced(key: KernelKind | str, kind: KernelKind, share: float) -> float:
+        of_kind = tables[key].kind == KINDS.index(kind)  # not a layout transpose around them
+        return float(tables[key].kernel_ms(replace(params, weight_share={kind: share}))[of_kind].mean())
 
-    dense, dense_shape = functools.partial(nn.Conv2d, 64, 64, 3, padding=1), (1, 64, 32, 32)
-    speed = timer.per_kernel_ms(dense, dense_shape) / priced(dense, dense_shape, KernelKind.CONV, 1.0)
+    measured = {kind: timer.per_kernel_ms(link.make, link.shape) for kind, link in WEIGHT_PROBES.items()}
+    shares: dict[KernelKind, float] = {}
+    for _ in range(2):  # the reference conv's own weights past the first level read at the conv share found
+        reference = priced("reference", KernelKind.CONV, shares.get(KernelKind.CONV, 1.0))
+        speed = DENSE_FLOPS / conv_gflops / 1e6 / reference
+        shares = {}
+        for kind in WEIGHT_PROBES:
+            full, half = priced(kind, kind, 1.0), priced(kind, kind, 0.5)
+            reading = half - full  # the read time past the first level at the full bandwidth: it doubles at half
+            if reading > 0:  # else the first level holds the whole chain: no read past it to compare
+                shares[kind] = reading / max(measured[kind] - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
     where = _probed_on(backend)
     found = {}
-    for kind, link in WEIGHT_PROBES.items():
-        measured = timer.per_kernel_ms(link.make, link.shape)
-        full, half = (priced(link.make, link.shape, kind, share) for share in (1.0, 0.5))
-        reading = half - full  # the memory read time at the full bandwidth: it doubles at half of it
-        if reading <= 0:  # the profile's caches hold the whole chain: it prices no read from memory to compare
-            continue
-        share = reading / max(measured - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
-        found[str(kind)] = sourced(
-            share, f"{where}: {link.what}, {measured:.2f} ms each, memory at {bandwidth:.1f} GB/s"
-        )
+    for kind, share in shares.items():
+        what = f"{where}: {WEIGHT_PROBES[kind].what}, {measured[kind]:.2f} ms each, memory at {bandwidth:.1f} GB/s"
+        found[str(kind)] = sourced(share, what)
     return found
 
 
@@ -298,10 +312,10 @@ def probe_filter_pass(profile: DeviceProfile, backend: str, runs: int = 100) -> 
 
 
 def probe_conv_rate(backend: str, runs: int = 100) -> dict[str, Any]:
-    """The rate one core of ``backend`` computes a dense 3x3 conv at 64x32x32, as a runtime's ``conv_gflops`` states
-    it (the priors' conv efficiency is ONNX Runtime's: LiteRT's ran at 0.7 of it on an AVX-512 Xeon)."""
-    make = functools.partial(nn.Conv2d, 64, 64, 3, padding=1, bias=False)
-    gflops = 2 * 64 * 64 * 9 * 32 * 32 / ChainTimer(backend, runs).per_kernel_ms(make, (1, 64, 32, 32)) / 1e6
+    """The rate one core of ``backend`` computes the dense 3x3 conv :data:`DENSE_CONV` at, as a runtime's
+    ``conv_gflops`` states it (the priors' conv efficiency is ONNX Runtime's: LiteRT's ran at 0.7 of it on an AVX-512
+    Xeon)."""
+    gflops = DENSE_FLOPS / ChainTimer(backend, runs).per_kernel_ms(DENSE_CONV, DENSE) / 1e6
     return sourced(gflops, f"{_probed_on(backend)}: 3x3 convs at 64x32x32")
 
 
@@ -451,12 +465,13 @@ def probe_runtime(profile: DeviceProfile, backend: str) -> RuntimeRates:
     The gate multiplies are stated for a channel-blocked runtime only (ONNX Runtime on x86), the one where pricing
     them held up on networks: LiteRT's run 4x faster than the stream price at large maps, and stating that removed an
     overprice that offset its large maps' underpricing (priors on 3x224x224 networks -12 -> -15 %)."""
+    conv = probe_conv_rate(backend)
     return RuntimeRates(
-        backend, probe_op_rates(profile, backend), probe_weight_shares(profile, backend),
+        backend, probe_op_rates(profile, backend), probe_weight_shares(profile, backend, conv["value"]),
         probe_large_depthwise(backend), probe_plain_depthwise(profile, backend), probe_depthwise_stream(backend),
         probe_cache_streams(profile, backend),
         probe_channel_scale(profile, backend) if profile.channel_block(backend) > 1 else None,
-        probe_filter_pass(profile, backend), probe_conv_rate(backend),
+        probe_filter_pass(profile, backend), conv,
     )  # fmt: skip
 
 

@@ -19,6 +19,9 @@ from edgebench.costmodel.probe import (
     with_probed_priors,
 )
 from edgebench.costmodel.runtime_probe import (
+    DENSE,
+    DENSE_CONV,
+    DENSE_FLOPS,
     DEPTHWISE_MAP,
     DEPTHWISE_SIDES,
     GATE_MAPS,
@@ -120,19 +123,18 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
                                                rules_for(host, "tflite"))])  # fmt: skip
         return float(table.kernel_ms(params)[table.kind == list(KernelKind).index(kind)].mean())  # not transposes
 
-    wide = max(WEIGHT_CHANNELS)  # the bandwidth chain first, then the compute-bound reference conv
-    reference = functools.partial(nn.Conv2d, 64, 64, 3, padding=1)
-    times = [wide * wide * 4 / (truth.bandwidth_gbps * 1e6),
-             slower * per_link(reference, (1, 64, 32, 32), KernelKind.CONV, truth)]  # fmt: skip
+    wide = max(WEIGHT_CHANNELS)  # the bandwidth chain first
+    times = [wide * wide * 4 / (truth.bandwidth_gbps * 1e6)]
     for kind, link in WEIGHT_PROBES.items():
         with_reads = per_link(link.make, link.shape, kind, truth)
         reads = with_reads - per_link(link.make, link.shape, kind, replace(truth, weight_share={kind: 1e9}))
         times.append(slower * (with_reads - reads) + reads)
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
-    found = probe_weight_shares(host, "tflite")
-    # within 0.02: the compute-bound reference conv's own chain (1.6 MB of weights) reads a little past a 0.5 MB L2
+    # the runtime's compute-bound reference conv, its chain's weights (1.6 MB) partly past a 0.5 MB L2
+    conv_gflops = DENSE_FLOPS / (slower * per_link(DENSE_CONV, DENSE, KernelKind.CONV, truth)) / 1e6
+    found = probe_weight_shares(host, "tflite", conv_gflops)
     assert {kind: share["value"] for kind, share in found.items()} == pytest.approx(
-        {"conv": 0.4, "pointwise_conv": 0.7, "linear": 0.5}, abs=0.02
+        {"conv": 0.4, "pointwise_conv": 0.7, "linear": 0.5}, abs=0.01
     )
     assert {share["note"] for share in found.values()} == {"measured"}
 
@@ -149,10 +151,10 @@ def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_first_cache_
     huge = {"size_mb": l3.size_mb.model_copy(update={"value": 1000.0})}
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 1.0)
     kinds = {"conv", "pointwise_conv", "linear"}
-    assert probe_weight_shares(host, "tflite").keys() == kinds
+    assert probe_weight_shares(host, "tflite", 100.0).keys() == kinds
     # a VM reporting a host-wide L3 (480 MiB on one Xeon) that holds every chain: the reads past L2 are still timed
-    assert probe_weight_shares(with_caches(l2, l3.model_copy(update=huge)), "tflite").keys() == kinds
-    assert probe_weight_shares(with_caches(l2.model_copy(update=huge)), "tflite") == {}  # L2 holds every chain
+    assert probe_weight_shares(with_caches(l2, l3.model_copy(update=huge)), "tflite", 100.0).keys() == kinds
+    assert probe_weight_shares(with_caches(l2.model_copy(update=huge)), "tflite", 100.0) == {}  # L2 holds every chain
 
 
 @pytest.mark.parametrize(
