@@ -125,8 +125,7 @@ def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
     """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block and what a pass of its
     blocked convs costs, the activations it fuses (the profile's, else the runtime's default), and its converter's
     zero folding and layout."""
-    block = profile.channel_block(backend)
-    return KernelRules.of(backend, block, profile.fuses(backend), profile.filter_pass(backend) if block > 1 else None)
+    return KernelRules.of(backend, profile.channel_block(backend), profile.fuses(backend), profile.filter_pass(backend))
 
 
 def params_for(

@@ -159,7 +159,7 @@ class Runtime(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _blocked_for_plain(self) -> Runtime:
+    def _blocked_only(self) -> Runtime:
         for name in ("plain_depthwise", "filter_pass"):
             if getattr(self, name) is not None and self.channel_block == 1:
                 raise ValueError(f"{name} is for a runtime with a channel_block (> 1 or auto); remove it")
