@@ -63,6 +63,10 @@ LINEAR = {"Gemm", "MatMul"}
 CONV = {"Conv", "ConvTranspose"}
 #: Ops whose kernel also applies a following activation (but, unlike conv and linear, no BatchNorm).
 ABSORB_ACT = {"Add", "Sum", "BatchNormalization"}
+#: Binary ops that scale or shift a conv's output when their other operand is a constant (:func:`_scales`).
+SCALE_OPS = {"Mul", "Add", "Sub", "Div"}
+#: Ops a post-op runtime chains into one elementwise kernel (:func:`_snippet_step`).
+SNIPPET = SCALE_OPS | (ACTIVATION & FUSABLE)
 
 #: The kernel vocabulary of standard edge networks: what a kernel that starts with each op is, as the cost model
 #: prices it (convolutions, linear layers and multiplies are named more closely by :func:`_role`). An op outside
@@ -166,6 +170,11 @@ class KernelRules:
         folds_zeros: its converter folds multiplies by zero constants and what is computed from constants alone.
         channels_last: it keeps 4-D activations NHWC, transposing what only works on NCHW
             (:class:`~edgebench.costmodel.layouts.ChannelsLast`).
+        folds_scales: it folds a multiply, add, subtract or divide by a constant of one value per channel (or one
+            in all) that directly follows a conv into the conv's weights (:data:`FOLDS_SCALES`).
+        post_ops: its convs apply such constant scales, a batch norm, one residual ``Add`` (accumulated into the
+            other operand's buffer, so only where no later node reads it) and activations anywhere in their
+            epilogue, and it chains elementwise ops into one kernel (:data:`POST_OPS`).
     """
 
     channel_block: int = 1
@@ -174,6 +183,8 @@ class KernelRules:
     channels_last: bool = False
     filter_pass: float | None = None
     swish_kernel: bool = False
+    folds_scales: bool = False
+    post_ops: bool = False
 
     @classmethod
     def of(
@@ -182,14 +193,17 @@ class KernelRules:
         channel_block: int = 1,
         fuses: Collection[str] | None = None,
         filter_pass: float | None = None,
+        device: str = "CPU",
     ) -> KernelRules:
         """The rules of ``backend``'s runtime: ``fuses`` when given, else its default (:data:`FUSES`; every
-        activation for an unnamed one), and its converter's zero folding (:data:`FOLDS_ZEROS`) and layout
-        (:data:`CHANNELS_LAST`)."""
+        activation for an unnamed one), its converter's zero folding (:data:`FOLDS_ZEROS`) and layout
+        (:data:`CHANNELS_LAST`), its scale folding (:data:`FOLDS_SCALES`), and its post-ops on the ``device`` they
+        were seen on (:data:`POST_OPS`: OpenVINO's CPU plugin)."""
         fused = frozenset(fuses) if fuses is not None else FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
         return cls(
-            channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST, filter_pass, backend in SWISH_KERNEL
-        )
+            channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST, filter_pass,
+            backend in SWISH_KERNEL, backend in FOLDS_SCALES, backend in POST_OPS and device == "CPU",
+        )  # fmt: skip
 
     @property
     def pass_cost(self) -> float:
@@ -204,6 +218,14 @@ CHANNELS_LAST = frozenset({"tflite"})
 #: Runtimes that run x * sigmoid(x) as one kernel where they do not fuse it into the conv: ONNX Runtime's QuickGelu
 #: (profiled in EfficientNet-B0 on one core: its 49 swishes 2.3 ms, where a sigmoid and a multiply were priced 4.8).
 SWISH_KERNEL = frozenset({"onnxruntime"})
+#: Runtimes whose graph optimiser folds a constant scale or shift right after a conv into its weights: ONNX Runtime's
+#: ConvMulFusion and ConvAddFusion (a NAS-Bench-201 network's stem conv and the five multiplies after it ran as one
+#: conv), OpenVINO's (its post-ops take more, :data:`POST_OPS`).
+FOLDS_SCALES = frozenset({"onnxruntime", "openvino"})
+#: Runtimes whose conv kernels take post-ops anywhere in their epilogue: OpenVINO's CPU plugin (oneDNN) ran a
+#: NAS-Bench-201 network's conv, the residual add after it, five constant multiplies, a batch norm and a ReLU as one
+#: node (its executed graph, one thread), and a cell's two adds and the ReLU after them as one elementwise node.
+POST_OPS = frozenset({"openvino"})
 #: The rules of a runtime not named: plain NCHW, every activation fused, nothing folded.
 ANY_RUNTIME = KernelRules()
 
@@ -226,6 +248,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         nodes = live(nodes, g.inputs, g.outputs)
         static |= folded
     nodes = cse(nodes, g.outputs)
+    static |= {o for n in nodes if n.op_type == "Constant" for o in n.output}
     g.consumers = Counter(i for n in nodes for i in n.input if i)
     g.producers = {o: n for n in nodes for o in n.output}
     runs_in, channel_block = rules.fuses | {"BatchNormalization"}, rules.channel_block
@@ -250,7 +273,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
             else:
                 out += layout.unblocked(dynamic) + nhwc.relabels(node, dynamic)
             continue
-        ops, tail, summed = [op], node, 0
+        ops, tail, summed, x0 = [op], node, 0, node.output[0]
         if (
             rules.swish_kernel
             and op == "Sigmoid"
@@ -267,16 +290,33 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
                 tail = next(nodes[i] for i in nxt if nodes[i].op_type == "Mul")
                 ops += ["Sigmoid", "Mul"]
                 continue
-            if not g.only_consumer(tail.output[0]) or len(nxt) != 1:
+            if rules.post_ops and op in SNIPPET and all(g.shapes.get(i) == g.shapes.get(x0) for i in dynamic):
+                step = _snippet_step(g, tail, nxt, nodes, fused, static)
+                if step is None:
+                    break
+                fused.add(step[0])
+                tail, summed = nodes[step[0]], summed + step[1]
+                ops.append(tail.op_type)
+                continue
+            if not g.only_consumer(tail.output[0]) or len(nxt) != 1 or nxt[0] in fused:
                 break
             follower = nodes[nxt[0]]
-            sums = channel_block > 1 and op in CONV and _sums_into(g, ops, tail, follower, static)
-            if not sums and follower.op_type not in _absorbs(op, ops) & runs_in:
+            scales = (
+                op in CONV
+                and _scales(g, tail, follower, static)
+                and (rules.post_ops or (rules.folds_scales and set(ops[1:]) <= {"BatchNormalization"}))
+            )
+            other = _summed_operand(g, ops, tail, follower, static) if op in CONV and not summed else None
+            sums = other is not None and (
+                channel_block > 1 or (rules.post_ops and all(i < idx for i in by_input[other] if i != nxt[0]))
+            )
+            if not (sums or scales) and follower.op_type not in _absorbs(op, ops, rules.post_ops) & runs_in:
                 break
             summed += prod(g.shape(tail.output[0], tail)) if sums else 0
             fused.add(nxt[0])
             tail = follower
-            ops.append(tail.op_type)
+            if not scales:
+                ops.append(tail.op_type)
         blocked = layout.runs_blocked(node, dynamic)
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
@@ -298,11 +338,44 @@ def _priced_op(op: str, ops: list[str]) -> str:
     return next((o for o in ops if o in PRICED_OPS), "")
 
 
-def _absorbs(op: str, ops: list[str]) -> set[str]:
-    """The ops a kernel that started with ``op`` and has fused ``ops`` so far runs in its own body."""
+def _absorbs(op: str, ops: list[str], post_ops: bool = False) -> set[str]:
+    """The ops a kernel that started with ``op`` and has fused ``ops`` so far runs in its own body (a batch norm
+    after a residual add only with ``post_ops``)."""
     if op in CONV | LINEAR:
-        return ACTIVATION & FUSABLE if "Add" in ops else FUSABLE
+        return ACTIVATION & FUSABLE if "Add" in ops and not post_ops else FUSABLE
     return ACTIVATION & FUSABLE if op in ABSORB_ACT else set()
+
+
+def _scales(g: Graph, tail: onnx.NodeProto, op: onnx.NodeProto, static: set[str]) -> bool:
+    """Whether ``op`` scales or shifts ``tail``'s output by a constant of one value per channel or one in all."""
+    x = tail.output[0]
+    if op.op_type not in SCALE_OPS or len(op.input) != 2 or (op.op_type in ("Sub", "Div") and op.input[0] != x):
+        return False
+    other = op.input[1] if op.input[0] == x else op.input[0]
+    shape, y = g.shapes.get(other, ()), g.shapes.get(x, ())  # a scalar constant has no recorded shape
+    per_channel = len(y) == 4 and len(shape) >= 3 and shape[-2:] == (1, 1) and prod(shape) == y[1]
+    return other in static and (prod(shape) == 1 or per_channel)
+
+
+def _snippet_step(
+    g: Graph, tail: onnx.NodeProto, nxt: list[int], nodes: list[onnx.NodeProto], fused: set[int], static: set[str]
+) -> tuple[int, int] | None:
+    """The node an elementwise kernel of a post-op runtime (OpenVINO's snippets) runs next in its own body, and the
+    elements it then reads or writes on top: its one consumer when that is an activation, a constant scale or shift,
+    or an add, subtract, multiply or divide of same-shape operands (reading the other one too); else its one
+    activation consumer among several, its own output still written out for the rest (None: the kernel ends)."""
+    x = tail.output[0]
+    if x in g.outputs or not nxt or any(i in fused for i in nxt):
+        return None
+    shape = g.shapes.get(x, ())
+    if len(nxt) == 1:
+        follower = nodes[nxt[0]]
+        if follower.op_type in ACTIVATION & FUSABLE or _scales(g, tail, follower, static):
+            return nxt[0], 0
+        same = len(follower.input) == 2 and all(g.shapes.get(i) == shape for i in follower.input)
+        return (nxt[0], prod(shape)) if follower.op_type in SCALE_OPS and same else None
+    acts = [i for i in nxt if nodes[i].op_type in ACTIVATION & FUSABLE]
+    return (acts[0], prod(shape)) if len(acts) == 1 else None
 
 
 def _swish(g: Graph, x: str, consumers: list[onnx.NodeProto]) -> bool:
@@ -317,13 +390,19 @@ def _swish(g: Graph, x: str, consumers: list[onnx.NodeProto]) -> bool:
     )  # fmt: skip
 
 
-def _sums_into(g: Graph, ops: list[str], tail: onnx.NodeProto, add: onnx.NodeProto, static: set[str]) -> bool:
-    """Whether a blocked-layout conv adds ``add``'s other operand in its own epilogue: a two-input ``Add`` of
-    same-shape activations, before any activation."""
+def _summed_operand(
+    g: Graph, ops: list[str], tail: onnx.NodeProto, add: onnx.NodeProto, static: set[str]
+) -> str | None:
+    """The operand a conv could add in its own epilogue: the other input of a two-input ``Add`` of same-shape
+    activations after it, before any activation (None if ``add`` is not one).
+
+    A blocked-layout conv (ONNX Runtime's NCHWc) does add it; a post-op conv (OpenVINO's) only where it can
+    accumulate into that operand's buffer: no later node still reads it (a NAS-Bench-201 cell's node feeding a pool
+    after the add stays an add of its own)."""
     if add.op_type != "Add" or set(ops) - {"Conv", "BatchNormalization"} or len(add.input) != 2:
-        return False
+        return None
     other = add.input[1] if add.input[0] == tail.output[0] else add.input[0]
-    return other not in static and g.shapes.get(other) == g.shapes.get(tail.output[0])
+    return other if other not in static and g.shapes.get(other) == g.shapes.get(tail.output[0]) else None
 
 
 def _kernel(

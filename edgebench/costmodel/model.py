@@ -31,7 +31,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-11"
+COST_MODEL_VERSION = "roofline-12"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -123,9 +123,12 @@ def calibration_for(profile: DeviceProfile, backend: str, precision: Precision) 
 
 def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
     """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block and what a pass of its
-    blocked convs costs, the activations it fuses (the profile's, else the runtime's default), and its converter's
-    zero folding and layout."""
-    return KernelRules.of(backend, profile.channel_block(backend), profile.fuses(backend), profile.filter_pass(backend))
+    blocked convs costs, the activations it fuses (the profile's, else the runtime's default), its converter's zero
+    folding and layout, and what else it runs in a conv's epilogue on the runtime's device."""
+    runtime = profile.runtime(backend)
+    return KernelRules.of(
+        backend, profile.channel_block(backend), runtime.fuses, profile.filter_pass(backend), runtime.device
+    )
 
 
 def params_for(

@@ -144,7 +144,8 @@ def test_litert_ships_a_constant_when_no_output_depends_on_the_input() -> None:
     model = _graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 3, 3]}, "y", [1, 4, 8, 8])
     model.graph.initializer.append(zero)
     assert kernels(model, KernelRules.of("tflite")) == []  # measured: an NB201 cell like it converts to 0 ops
-    assert [k.name for k in kernels(model, KernelRules.of("onnxruntime"))] == ["stem", "none_edge", "conv_of_zero"]
+    assert [k.name for k in kernels(model, KernelRules.of("onnxruntime"))] == ["stem", "conv_of_zero"]  # it folds
+    # the multiply into the stem's weights (its optimised graph: two convs) and runs the second conv on zeros
 
 
 def _residual_se_block() -> onnx.ModelProto:
@@ -229,6 +230,25 @@ def test_blocked_kernels_match_onnxruntimes_adds_and_reorders(name: str, tmp_pat
     assert [counted[op] for op in ("Add", "ReorderInput", "ReorderOutput")] == [
         optimized[op] for op in ("Add", "ReorderInput", "ReorderOutput")
     ]
+
+
+@pytest.mark.parametrize("name", ["nb201", "resnet18", "mobilenetv3-small-224"])
+def test_post_op_kernels_match_openvinos_executed_graph(name: str, tmp_path: Path) -> None:
+    """OpenVINO's executed graph (CPU plugin, f32) is the reference: the convs it runs, and which of them add a
+    residual in their epilogue."""
+    ov = pytest.importorskip("openvino")
+    module, shape = _network(name)
+    path = from_module(name, module.eval(), shape).to_onnx(tmp_path)
+    compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    convs = []
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        info = op.get_rt_info()
+        if info["layerType"].astype(str) == "Convolution":
+            convs.append(
+                any(n.rsplit("/", 1)[-1].startswith("Add") for n in info["originalLayersNames"].astype(str).split(","))
+            )
+    ours = [k for k in load_kernels(path, KernelRules.of("openvino")) if k.ops[0] == "Conv"]
+    assert (len(ours), sum("Add" in k.ops for k in ours)) == (len(convs), sum(convs))
 
 
 def test_kernels_are_named_in_the_vocabulary_of_standard_networks_and_a_guess_says_so() -> None:
@@ -317,6 +337,49 @@ def test_each_runtime_fuses_its_own_activations() -> None:
     assert [k.ops for k in kernels(sw, KernelRules.of("onnxruntime"))] == [("Conv",), ("Sigmoid", "Mul")]
     stated = KernelRules.of("tflite", fuses=["Relu", "HardSwish"])  # a profile's own list wins over the default
     assert [k.ops for k in kernels(hs, stated)] == [("Transpose",), ("Conv", "HardSwish")]
+
+
+def test_runtimes_fold_a_constant_scale_after_a_conv_into_it() -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Mul", ["c", "per_channel"], ["m"], name="scale"),
+        helper.make_node("Add", ["shift", "m"], ["a"], name="shift"),
+        helper.make_node("Relu", ["a"], ["y"], name="relu"),
+    ]
+    shapes = {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1], "per_channel": [1, 4, 1, 1], "shift": []}
+    graph = _graph(nodes, shapes, "y", [1, 4, 8, 8])
+    for backend in ("onnxruntime", "openvino"):
+        assert [k.ops for k in kernels(graph, KernelRules.of(backend))] == [("Conv", "Relu")]
+    assert [k.ops for k in kernels(graph)] == [("Conv",), ("Mul",), ("Add", "Relu")]  # a runtime not named folds none
+    along_width = {**shapes, "per_channel": [8]}  # broadcasts along the width: not a per-channel scale
+    graph = _graph(nodes, along_width, "y", [1, 4, 8, 8])
+    assert [k.ops for k in kernels(graph, KernelRules.of("onnxruntime"))] == [("Conv",), ("Mul",), ("Add", "Relu")]
+
+
+def _two_convs_summed(read_later: bool) -> onnx.ModelProto:
+    """Two 1x1 convs of x added, scaled by a constant and rectified; ``read_later``: the second conv's output is
+    read again after the add."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["a"], name="conv_a"),
+        helper.make_node("Conv", ["x", "w"], ["b"], name="conv_b", strides=[1, 1]),
+        helper.make_node("Add", ["a", "b"], ["s"], name="add"),
+        helper.make_node("Mul", ["s", "half"], ["m"], name="scale"),
+        helper.make_node("Relu", ["m"], ["r"], name="relu"),
+        helper.make_node("Add", ["r", "b" if read_later else "r"], ["y"], name="out"),
+    ]
+    return _graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1], "half": []}, "y", [1, 4, 8, 8])
+
+
+def test_openvino_runs_a_residual_add_and_what_follows_it_in_the_conv_before_it() -> None:
+    openvino = KernelRules.of("openvino")
+    ks = kernels(_two_convs_summed(read_later=False), openvino)
+    assert [k.ops for k in ks] == [("Conv", "Add", "Relu"), ("Conv",), ("Add",)]
+    assert ks[0].activation_elems == ks[1].activation_elems + 4 * 8 * 8  # it reads the summed operand too
+    # the conv accumulates into the other operand's buffer: not where a later node still reads it
+    ks = kernels(_two_convs_summed(read_later=True), openvino)
+    assert [k.ops for k in ks] == [("Conv",), ("Conv",), ("Add", "Mul", "Relu", "Add")]  # elementwise ops chained
+    onnxruntime = [k.ops for k in kernels(_two_convs_summed(read_later=False), KernelRules.of("onnxruntime"))]
+    assert onnxruntime == [("Conv",), ("Conv",), ("Add",), ("Mul",), ("Relu",), ("Add",)]
 
 
 def _shuffle_then_flatten() -> onnx.ModelProto:
