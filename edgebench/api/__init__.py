@@ -16,6 +16,7 @@ from edgebench.api.latency import (
     validate_lut,
 )
 from edgebench.api.oneshot_search import OneShotOutcome, one_shot
+from edgebench.api.probing import foreign_priors, probe_host
 from edgebench.api.proxy_search import SearchOutcome, search
 from edgebench.api.pruning import PruneOutcome, prune
 from edgebench.api.resolve import device, devices, new_device, runtime_for
@@ -38,12 +39,14 @@ __all__ = [
     "device",
     "devices",
     "estimator",
+    "foreign_priors",
     "new_device",
     "one_shot",
     "plan_bench",
     "plan_run",
     "predict",
     "predict_model",
+    "probe_host",
     "profile_plan",
     "prune",
     "report",

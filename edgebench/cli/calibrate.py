@@ -51,6 +51,8 @@ def calibrate(
     Example: edgebench calibrate --device rpi5 -m pi5.csv --latency-column pi5_onnx_lat_ms -b onnxruntime --threads 1
     """
     out_file = renamed(out_file, old_output, "--output", "--out")
+    if foreign := api.foreign_priors(device):
+        out.print(f"[yellow]warning:[/] {foreign}", highlight=False)
     with progress() as bar:
         task = bar.add_task("reading networks", total=None)
         report, path = api.calibrate(

@@ -9,11 +9,12 @@ import typer
 from rich.table import Table
 
 from edgebench import api
-from edgebench.cli.common import handles_errors, out
+from edgebench.cli.common import handles_errors, out, progress
 from edgebench.target import source_of
 
 app = typer.Typer(
-    help="List device profiles, show one, or start a new one.\n\nExample: edgebench devices show myriadx",
+    help="List device profiles, show one, start a new one, or probe this CPU for the host's priors.\n\n"
+    "Example: edgebench devices show myriadx",
     invoke_without_command=True,
 )
 
@@ -68,3 +69,27 @@ def new(
     out.print(f"wrote {path}: every cost-model number is a prior copied from {like}; use it with --device {path} "
               f"or EDGEBENCH_DEVICE_PATH={path.parent}, and fit it with `edgebench calibrate --device {path}`",
               highlight=False)  # fmt: skip
+
+
+@app.command("probe")
+@handles_errors
+def probe(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Host profile to write.")] = Path("host.yaml"),
+    backends: Annotated[
+        list[str] | None, typer.Option("--backend", "-b", help="Backends to probe (default: every one installed).")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=10, help="Timed runs per probe chain (the 25th percentile is kept).")] = 200,
+) -> None:
+    """Probe this CPU for the host profile's cost-model priors: kernel rates, caches and memory, then each
+    backend's own rates (a minute or two each). The shipped host profile's priors belong to the CPU they were
+    probed on; estimates and `edgebench calibrate` on another CPU start from this file instead.
+
+    Example: edgebench devices probe -o host.yaml && edgebench calibrate --device host.yaml -m mine.csv
+    """
+    with progress() as bar:
+        task = bar.add_task("probing", total=None)
+        profile = api.probe_host(out_file, backends=backends or (), runs=runs,
+                                 progress=lambda phase: bar.update(task, description=phase))  # fmt: skip
+    where = f"EDGEBENCH_DEVICE_PATH={out_file.parent}"
+    out.print(f"wrote {out_file}: {profile.processor}; use it with --device {out_file}, or {where} in place of "
+              "the shipped host profile", highlight=False)  # fmt: skip

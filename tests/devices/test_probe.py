@@ -1,0 +1,53 @@
+"""`edgebench devices probe`: the host profile's priors probed on this CPU, and a warning where a profile's priors
+were probed on another one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from edgebench import api
+from edgebench.cli import app
+from edgebench.devices import get_device, load_profile, save_profile
+from edgebench.devices.local import cpu_model
+from tests.test_cli import one_line_error
+from tests.test_cli_costmodel import ARCHS
+
+
+def test_probing_writes_a_host_profile_whose_priors_name_this_cpu(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "host.yaml"
+    result = runner.invoke(app, ["devices", "probe", "-o", str(path), "-b", "onnxruntime", "--runs", "20"])
+    assert result.exit_code == 0, result.output
+    probed = load_profile(path)
+    assert cpu_model() in probed.processor and probed.cost_model.calibrations == ()
+    peak = probed.cost_model.peak_gflops["fp32"]
+    assert peak.source.startswith(f"probed on {cpu_model()} (onnxruntime") and peak.value > 0
+    own = probed.runtime("onnxruntime")
+    assert own.conv_gflops is not None and own.conv_gflops.source.startswith(f"probed on {cpu_model()}")
+    shipped = get_device("host").runtime("openvino")
+    assert probed.runtime("openvino") == shipped  # a backend not asked for keeps the shipped figures
+    assert api.foreign_priors(probed) is None
+
+
+def test_priors_probed_on_another_cpu_are_named_and_a_typo_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    host = get_device("host")
+    elsewhere = host.model_copy(update={"processor": "local CPU (probed: Some Other CPU 9000, AVX2)"})
+    warning = api.foreign_priors(elsewhere)
+    assert warning is not None and "probed on Some Other CPU 9000, AVX2, not on this CPU" in warning
+    assert "edgebench devices probe" in warning
+    assert api.foreign_priors(get_device("rpi5")) is None  # a board's priors are not a local probe's
+    line = one_line_error(runner.invoke(app, ["devices", "probe", "-o", str(tmp_path / "h.yaml"), "-b", "tensorrt"]))
+    assert "backends: the host runs onnxruntime" in line and "not tensorrt" in line
+    assert not (tmp_path / "h.yaml").exists()
+
+
+def test_calibrating_priors_from_another_cpu_warns(runner: CliRunner, tmp_path: Path) -> None:
+    profile, csv = tmp_path / "host.yaml", tmp_path / "mine.csv"
+    elsewhere = get_device("host").model_copy(update={"processor": "local CPU (probed: Some Other CPU 9000, AVX2)"})
+    save_profile(elsewhere, profile, [])
+    csv.write_text("arch_str,N,lat\n" + "".join(f"{a},1,{1 + i / 10}\n" for i, a in enumerate(ARCHS)))
+    args = ["calibrate", "-d", str(profile), "-m", str(csv), "--latency-column", "lat", "-b", "onnxruntime"]
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "out.yaml")], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    assert "warning: 'host' has priors probed on Some Other CPU 9000" in " ".join(result.output.split())
