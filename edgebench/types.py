@@ -110,11 +110,12 @@ FUSIBLE_ACTIVATIONS = (
 #: compute-bound on CPUs whether they run on their own or fused into a conv.
 EXP_BASED = frozenset({"Sigmoid", "Tanh", "Elu", "Selu", "Softmax", "Gelu", "Erf", "Exp", "Swish"})
 #: Ops with a per-element cost of their own that a cost model may price at a rate (a profile's runtime may state
-#: its own rates for them): the exp-based activations and the piecewise-linear hard ones, fused into a conv or
-#: alone, transposes (a strided gather, not a stream: a channel shuffle, a channels-last runtime's layout) and
-#: window pools (a reduction over each output's window: their elements are the window reads, outputs x taps).
+#: its own rates for them): the exp-based activations, the piecewise-linear hard ones and the ReLU6 clamp (ONNX
+#: Runtime's convs apply a fused Clip in a pass of their own, a fused Relu for free), fused into a conv or alone,
+#: transposes (a strided gather, not a stream: a channel shuffle, a channels-last runtime's layout) and window pools
+#: (a reduction over each output's window: their elements are the window reads, outputs x taps).
 WINDOW_POOLS = frozenset({"AveragePool", "MaxPool"})
-PRICED_OPS = EXP_BASED | WINDOW_POOLS | {"HardSwish", "HardSigmoid", "Transpose"}
+PRICED_OPS = EXP_BASED | WINDOW_POOLS | {"HardSwish", "HardSigmoid", "Transpose", "Clip"}
 
 
 class SizeClass(str, Enum):

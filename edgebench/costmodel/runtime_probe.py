@@ -92,7 +92,7 @@ NOISE = 0.1
 #: The activations and window pools :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model
 #: prices them under (pools as NAS-Bench-201's cells and ResNet's stems run them: 3x3 windows, padded).
 PROBED_OPS: dict[str, Callable[[], nn.Module]] = {
-    "Sigmoid": nn.Sigmoid, "Swish": nn.SiLU, "HardSwish": nn.Hardswish, "HardSigmoid": nn.Hardsigmoid,
+    "Sigmoid": nn.Sigmoid, "Swish": nn.SiLU, "HardSwish": nn.Hardswish, "HardSigmoid": nn.Hardsigmoid, "Clip": nn.ReLU6,
     "AveragePool": functools.partial(nn.AvgPool2d, 3, 1, 1, count_include_pad=False),
     "MaxPool": functools.partial(nn.MaxPool2d, 3, 1, 1),
 }  # fmt: skip

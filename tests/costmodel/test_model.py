@@ -121,6 +121,11 @@ def test_priced_activations_bound_a_standalone_kernel_and_add_to_a_fused_one() -
     assert ms == pytest.approx([2.0, stream, 2.0 + 4.0, 2.0])
     without = [ms for _, ms in estimate([sigmoid, conv_swish], _params(overhead_per_layer_ms=0.0)).kernels]
     assert without == pytest.approx([stream, 2.0])  # no rate in the profile: bytes and FLOPs alone, as before
+    # ONNX Runtime clamps a conv's output in a pass of its own: a fused ReLU6 costs its rate on top of the conv
+    conv_clip = replace(CONV, ops=("Conv", "Clip"), priced_op="Clip", priced_elems=1_000_000)
+    clip_rate = _params(overhead_per_layer_ms=0.0, op_gelems={"Clip": 1.0})
+    clamped = [ms for _, ms in estimate([conv_clip], clip_rate).kernels]
+    assert clamped == pytest.approx([2.0 + 1.0])
 
 
 def test_a_window_pool_takes_at_least_its_window_reads_at_the_runtimes_pool_rate() -> None:

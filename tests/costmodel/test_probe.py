@@ -162,11 +162,11 @@ def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_first_cache_
     [
         # ONNX Runtime: its fused sigmoid is one kernel, and so is its swish (QuickGelu); its shuffle closing a
         # split unit runs in NCHW, without reorders (a pool's elements are its window reads: 9 per output of a 3x3)
-        ("onnxruntime", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
-        ("openvino", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Transpose": 1, "AveragePool": 9, "MaxPool": 9}),
+        ("onnxruntime", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Clip": 1, "Transpose": 1, "AveragePool": 9}),
+        ("openvino", {"Sigmoid": 1, "Swish": 1, "HardSwish": 1, "Clip": 1, "Transpose": 1, "AveragePool": 9}),
         # its swish adds a multiply, which its rate would wrongly absorb, so that is not probed; NCHW and back
         # around the shuffle
-        ("tflite", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Transpose": 3, "AveragePool": 9, "MaxPool": 9}),
+        ("tflite", {"Sigmoid": 1, "Swish": 0, "HardSwish": 1, "Clip": 1, "Transpose": 3, "MaxPool": 9}),
     ],
 )
 def test_an_op_is_probed_only_where_its_link_adds_nothing_else_and_per_element_it_writes(
