@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from edgebench.backends import get_backend
+from edgebench.backends import Backend, get_backend
 from edgebench.costmodel.calibrate import calibration_record, fit, probed_kinds, with_calibration
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
@@ -146,12 +146,33 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         save_profile(with_runtime_rates(probed, rates), out_dir / PROBED)
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="edgebench-artifacts-") as artifacts:  # converted models are not kept
+        samples, sets = _convert_and_time(args, backend, host, out_dir, Path(artifacts), started)
+    path = out_dir / "measurements.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["model", "set", "latency_ms", "median_ms", "backend", "threads"])
+        for n, s in samples.items():
+            if s:
+                stats = Stats.of(s)
+                writer.writerow(
+                    [f"{n}.onnx", sets[n], stats.value_ms("p25"), stats.median_ms, args.backend, host.threads]
+                )
+    print(f"kept in {path}", flush=True)
+    return path
+
+
+def _convert_and_time(
+    args: argparse.Namespace, backend: Backend, host: DeviceProfile, out_dir: Path, artifacts: Path, started: float
+) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """Export every network to ONNX in ``out_dir``, convert it into ``artifacts`` and time it in interleaved passes:
+    each network's samples and its set."""
     sessions, inputs, sets = {}, {}, {}
     networks = _networks(args.fit, args.fit_sizes, args.per_set, args.seed, args.family_sizes)
     for set_name, name, module, shape in networks:
         onnx_path = from_module(name, module, shape).to_onnx(out_dir)
         try:
-            artifact = backend.export(load_onnx(onnx_path), Precision.FP32, out_dir / "artifacts" / name)
+            artifact = backend.export(load_onnx(onnx_path), Precision.FP32, artifacts / name)
             sessions[name] = backend.open(artifact, threads=host.threads)
         except (EdgebenchError, RuntimeError) as e:  # a network the backend cannot run is left out, named
             print(f"  {name} ({set_name}) left out: {error_text(e)}", flush=True)
@@ -169,18 +190,8 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     )  # fmt: skip
     for session in sessions.values():
         session.close()
-    path = out_dir / "measurements.csv"
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["model", "set", "latency_ms", "median_ms", "backend", "threads"])
-        for n, s in samples.items():
-            if s:
-                stats = Stats.of(s)
-                writer.writerow(
-                    [f"{n}.onnx", sets[n], stats.value_ms("p25"), stats.median_ms, args.backend, host.threads]
-                )
-    print(f"timed in {time.perf_counter() - started - took:.0f} s; kept in {path}", flush=True)
-    return path
+    print(f"timed in {time.perf_counter() - started - took:.0f} s", flush=True)
+    return samples, sets
 
 
 def _pooled(label: str, sets: list[tuple[np.ndarray, np.ndarray]], target: str) -> Metrics:
