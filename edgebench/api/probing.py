@@ -7,14 +7,11 @@ from pathlib import Path
 
 from edgebench.api.resolve import device as as_device
 from edgebench.backends.registry import is_available
-from edgebench.costmodel.probe import probe, with_probed_priors
+from edgebench.costmodel.probe import PROBED_ON, probe, with_probed_priors
 from edgebench.costmodel.runtime_probe import probe_runtime, with_runtime_rates
 from edgebench.devices import DeviceProfile, get_device, save_profile
 from edgebench.devices.local import cpu_model
 from edgebench.exceptions import ConfigError
-
-#: How a profile whose priors were probed on a local CPU names it (``with_probed_priors``).
-PROBED_ON = "local CPU (probed: "
 
 
 def probe_host(

@@ -273,7 +273,10 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
             else:
                 out += layout.unblocked(dynamic) + nhwc.relabels(node, dynamic)
             continue
-        ops, tail, summed, x0 = [op], node, 0, node.output[0]
+        ops, tail, summed = [op], node, 0
+        snippet = (
+            rules.post_ops and op in SNIPPET and all(g.shapes.get(i) == g.shapes.get(node.output[0]) for i in dynamic)
+        )
         if (
             rules.swish_kernel
             and op == "Sigmoid"
@@ -290,7 +293,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
                 tail = next(nodes[i] for i in nxt if nodes[i].op_type == "Mul")
                 ops += ["Sigmoid", "Mul"]
                 continue
-            if rules.post_ops and op in SNIPPET and all(g.shapes.get(i) == g.shapes.get(x0) for i in dynamic):
+            if snippet:
                 step = _snippet_step(g, tail, nxt, nodes, fused, static)
                 if step is None:
                     break

@@ -125,10 +125,10 @@ def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
     """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block and what a pass of its
     blocked convs costs, the activations it fuses (the profile's, else the runtime's default), its converter's zero
     folding and layout, and what else it runs in a conv's epilogue on the runtime's device."""
-    runtime = profile.runtime(backend)
     return KernelRules.of(
-        backend, profile.channel_block(backend), runtime.fuses, profile.filter_pass(backend), runtime.device
-    )
+        backend, profile.channel_block(backend), profile.fuses(backend), profile.filter_pass(backend),
+        profile.runtime(backend).device,
+    )  # fmt: skip
 
 
 def params_for(

@@ -30,6 +30,8 @@ from edgebench.types import Precision
 #: The share of the peak a dense 3x3 conv reaches; the peak is set from it.
 CONV_EFFICIENCY = 0.9
 CHAIN = 11
+#: How a profile whose priors were probed on a local CPU names its processor: this, the CPU's model, its vector ISA.
+PROBED_ON = "local CPU (probed: "
 RELU_MB = (0.25, 1.0, 4.0, 16.0, 64.0)
 WEIGHT_CHANNELS = (128, 512, 1024, 2048)
 
@@ -190,7 +192,7 @@ def with_probed_priors(profile: DeviceProfile, found: Probe) -> DeviceProfile:
     )
     cost["exp_gelems"] = sourced(found.sigmoid_gelems, f"{where}: a sigmoid on {min(found.relu_gbps):g} MB")
     cost["calibrations"] = []
-    data = {**profile.model_dump(mode="json"), "processor": f"local CPU (probed: {found.cpu}, {vector_isa()})"}
+    data = {**profile.model_dump(mode="json"), "processor": f"{PROBED_ON}{found.cpu}, {vector_isa()})"}
     return DeviceProfile.model_validate({**data, "cost_model": cost})
 
 
