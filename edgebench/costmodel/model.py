@@ -12,8 +12,9 @@ the part past the first level at the runtime's ``weight_share`` of those levels'
 where the profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's
 rate, and one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
 ``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
-``stream_ceiling``, its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its
-``cache_gbps`` the activations held in a cache level in place of the level's bandwidth.
+``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted efficiency), its
+``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
+activations held in a cache level in place of the level's bandwidth.
 The parameters come from the profile: its calibration for the backend and precision when it has one, else its
 priors. Every number this module returns is an estimate (``source=estimated``).
 """
@@ -31,7 +32,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-13"
+COST_MODEL_VERSION = "roofline-14"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -296,6 +297,7 @@ class KernelTable:
             channels = self.weights / np.maximum(self.depth, 1.0)  # a depthwise filter: one window per channel
             compute = np.where(self.plain, self.flops / (gflops * 1e6) + channels * group_us / 1e3, compute)
         act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
+        moves = self._moving_eff(eff, p)
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
@@ -305,13 +307,20 @@ class KernelTable:
             own = outputs / (gouts * 1e6) + self.rows * row_ns / 1e6
             issue = np.where(self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV), own, issue)
         if not p.caches:
-            memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * eff * 1e6)
+            memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * moves * 1e6)
             return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
-        memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (eff * 1e6)
+        memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (moves * 1e6)
         share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
+
+    def _moving_eff(self, eff: np.ndarray, p: CostParams) -> np.ndarray:
+        """The efficiency each kernel moves its data at: its fitted one, except for the depthwise convs of a runtime
+        with its own ``depthwise_stream``, whose per-output cost that prices (their data moves at full bandwidth)."""
+        if not p.depthwise_stream:
+            return eff
+        return np.where(self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV), 1.0, eff)
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""

@@ -231,6 +231,19 @@ def test_a_runtimes_depthwise_stream_prices_each_output_and_each_output_row_in_p
     _spread_over_two_threads("depthwise_stream", "gouts", "row_ns")
 
 
+def test_a_runtimes_depthwise_stream_moves_its_depthwise_data_at_the_caches_bandwidth_not_the_fitted_eff() -> None:
+    dw = _depthwise(3)  # 1.2 MB of activations: memory-bound at these rates
+    p = _params(overhead_per_layer_ms=0.0, caches=((0.5, 40.0),))  # efficiency 0.5 for every kind
+    act = dw.activation_elems * 4.0
+    per_byte = (0.5e6 / act) / 40.0 + (1 - 0.5e6 / act) / 10.0  # the part in the cache, the rest from memory
+    weights = dw.weight_elems * 4.0 / 40.0 / 1e6
+    fitted = estimate([dw], p).kernels[0][1]
+    assert fitted == pytest.approx(act * per_byte / (0.5 * 1e6) + weights)  # scaled by the fitted efficiency
+    own = estimate([dw], replace(p, depthwise_stream=(10.0, 0.0))).kernels[0][1]  # a fast stream: memory-bound
+    assert own == pytest.approx(act * per_byte / 1e6 + weights)
+    assert estimate([ADD], replace(p, depthwise_stream=(10.0, 0.0))).latency_ms == estimate([ADD], p).latency_ms
+
+
 def test_a_runtimes_channel_scale_prices_each_gate_per_output_and_per_channel_in_place_of_the_stream() -> None:
     gate = Kernel("g", KernelKind.ELEMENTWISE, ("Mul",), flops=960 * 16, activation_elems=3 * 960 * 16,
                   weight_elems=0, gated=960)  # fmt: skip
