@@ -36,14 +36,15 @@ def probe_host(
         raise ConfigError(
             f"backends: the host runs {', '.join(host.backends)}, not {', '.join(unknown) or 'none installed'}"
         )
+    header = [f"The host profile with priors probed on {cpu_model()} by `edgebench devices probe`; fit them to",
+              "your own measurements with `edgebench calibrate --device THIS_FILE`."]  # fmt: skip
     _say(progress, f"probing this CPU's kernel rates with {names[0]}")
     profile = with_probed_priors(host, probe(names[0], runs))
+    save_profile(profile, Path(out), header)  # saved after each step: a probe that crashes loses only its own
     for backend in names:
         _say(progress, f"probing {backend}'s own rates")
         profile = with_runtime_rates(profile, probe_runtime(profile, backend))
-    header = [f"The host profile with priors probed on {cpu_model()} by `edgebench devices probe`; fit them to",
-              "your own measurements with `edgebench calibrate --device THIS_FILE`."]  # fmt: skip
-    save_profile(profile, Path(out), header)
+        save_profile(profile, Path(out), header)
     return profile
 
 

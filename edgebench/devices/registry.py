@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from edgebench.atomic import write_text_atomic
 from edgebench.devices.profile import DeviceProfile
 from edgebench.exceptions import ConfigError, UnknownNameError
 
@@ -112,5 +113,4 @@ def save_profile(profile: DeviceProfile, path: Path, header: Sequence[str] = ())
     """Write a profile as YAML that :func:`load_profile` reads back, behind ``header`` as comment lines."""
     body = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=120)
     comments = "".join(f"# {line}\n" for line in header)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(comments + body)
+    write_text_atomic(path, comments + body)  # a probe or calibration killed mid-write leaves the old file whole

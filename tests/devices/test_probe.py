@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from edgebench import api
+from edgebench.api import probing
 from edgebench.cli import app
+from edgebench.costmodel.runtime_probe import RuntimeRates
 from edgebench.devices import get_device, load_profile, save_profile
 from edgebench.devices.local import cpu_model
 from tests.test_cli import one_line_error
@@ -51,3 +54,26 @@ def test_calibrating_priors_from_another_cpu_warns(runner: CliRunner, tmp_path: 
     result = runner.invoke(app, [*args, "-o", str(tmp_path / "out.yaml")], terminal_width=300)
     assert result.exit_code == 0, result.output
     assert "warning: 'host' has priors probed on Some Other CPU 9000" in " ".join(result.output.split())
+
+
+def test_a_crashed_backend_probe_loses_only_its_own_rates(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    host = get_device("host")
+    probed = host.model_copy(update={"processor": f"{cpu_model()} (probed here)"})
+    rates = {"Sigmoid": {"value": 9.5, "source": "probed here", "note": "measured"}}
+
+    def runtime_probe(profile: object, backend: str) -> RuntimeRates:
+        if backend == "openvino":
+            raise RuntimeError("openvino crashed mid-probe")
+        return RuntimeRates(backend, rates, {})
+
+    monkeypatch.setattr(probing, "probe", lambda backend, runs: None)
+    monkeypatch.setattr(probing, "with_probed_priors", lambda profile, found: probed)
+    monkeypatch.setattr(probing, "probe_runtime", runtime_probe)
+    path = tmp_path / "host.yaml"
+    with pytest.raises(RuntimeError, match="openvino crashed"):
+        api.probe_host(path, backends=["onnxruntime", "openvino"])
+    kept = load_profile(path)  # written whole after the CPU and after ONNX Runtime
+    assert kept.processor == probed.processor
+    assert kept.runtime("onnxruntime").op_gelems["Sigmoid"].value == 9.5
+    assert kept.runtime("openvino") == host.runtime("openvino")
+    assert list(tmp_path.iterdir()) == [path]  # no temp file left beside it
