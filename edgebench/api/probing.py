@@ -23,7 +23,8 @@ def probe_host(
 ) -> DeviceProfile:
     """Probe this CPU for the host profile's cost-model priors and write the profile to ``out``: the CPU's kernel
     rates and memory hierarchy (timed with the first backend), then each backend's own rates (activations, pools,
-    transposes, weight reads, depthwise paths; about a minute each). ``backends``: the host's installed ones if
+    transposes, weight reads, depthwise paths; about a minute each). ``runs``: timed runs per probe chain (half
+    that for the runtimes' depthwise, conv and cache probes). ``backends``: the host's installed ones if
     empty. Calibrations are dropped: they were fitted against the old priors.
 
     Raises:
@@ -43,7 +44,7 @@ def probe_host(
     save_profile(profile, Path(out), header)  # saved after each step: a probe that crashes loses only its own
     for backend in names:
         _say(progress, f"probing {backend}'s own rates")
-        profile = with_runtime_rates(profile, probe_runtime(profile, backend))
+        profile = with_runtime_rates(profile, probe_runtime(profile, backend, runs))
         save_profile(profile, Path(out), header)
     return profile
 

@@ -78,7 +78,14 @@ def probe(
     backends: Annotated[
         list[str] | None, typer.Option("--backend", "-b", help="Backends to probe (default: every one installed).")
     ] = None,
-    runs: Annotated[int, typer.Option(min=10, help="Timed runs per probe chain (the 25th percentile is kept).")] = 200,
+    runs: Annotated[
+        int,
+        typer.Option(
+            min=10,
+            help="Timed runs per probe chain, the 25th percentile kept (half for a runtime's depthwise, conv "
+            "and cache probes); fewer is faster and noisier.",
+        ),
+    ] = 200,
 ) -> None:
     """Probe this CPU for the host profile's cost-model priors: kernel rates, caches and memory, then each
     backend's own rates (a minute or two each). The shipped host profile's priors belong to the CPU they were

@@ -459,19 +459,21 @@ class RuntimeRates:
         return "; ".join(parts)
 
 
-def probe_runtime(profile: DeviceProfile, backend: str) -> RuntimeRates:
+def probe_runtime(profile: DeviceProfile, backend: str, runs: int = 200) -> RuntimeRates:
     """Every probe of this module on ``backend``, with ``profile``'s priors (a CPU's, probed): a minute or two.
+    ``runs`` timed runs per chain of the op-rate and weight probes, half that (at least 10) for the others.
 
     The gate multiplies are stated for a channel-blocked runtime only (ONNX Runtime on x86), the one where pricing
     them held up on networks: LiteRT's run 4x faster than the stream price at large maps, and stating that removed an
     overprice that offset its large maps' underpricing (priors on 3x224x224 networks -12 -> -15 %)."""
-    conv = probe_conv_rate(backend)
+    half = max(10, runs // 2)
+    conv = probe_conv_rate(backend, half)
     return RuntimeRates(
-        backend, probe_op_rates(profile, backend), probe_weight_shares(profile, backend, conv["value"]),
-        probe_large_depthwise(backend), probe_plain_depthwise(profile, backend), probe_depthwise_stream(backend),
-        probe_cache_streams(profile, backend),
-        probe_channel_scale(profile, backend) if profile.channel_block(backend) > 1 else None,
-        probe_filter_pass(profile, backend), conv,
+        backend, probe_op_rates(profile, backend, runs), probe_weight_shares(profile, backend, conv["value"], runs),
+        probe_large_depthwise(backend, half), probe_plain_depthwise(profile, backend, half),
+        probe_depthwise_stream(backend, half), probe_cache_streams(profile, backend, half),
+        probe_channel_scale(profile, backend, half) if profile.channel_block(backend) > 1 else None,
+        probe_filter_pass(profile, backend, half), conv,
     )  # fmt: skip
 
 

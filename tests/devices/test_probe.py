@@ -61,7 +61,7 @@ def test_a_crashed_backend_probe_loses_only_its_own_rates(monkeypatch: pytest.Mo
     probed = host.model_copy(update={"processor": f"{cpu_model()} (probed here)"})
     rates = {"Sigmoid": {"value": 9.5, "source": "probed here", "note": "measured"}}
 
-    def runtime_probe(profile: object, backend: str) -> RuntimeRates:
+    def runtime_probe(profile: object, backend: str, runs: int) -> RuntimeRates:
         if backend == "openvino":
             raise RuntimeError("openvino crashed mid-probe")
         return RuntimeRates(backend, rates, {})
