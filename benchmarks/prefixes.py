@@ -1,7 +1,9 @@
 """Where does the host cost model misprice a network? Time it cut after each block, and price each cut.
 
 A standard network (``edgebench.nets``; each is a sequence of blocks) is exported cut after every ``--step``-th
-block (and after the first three, where the stem is), each prefix converted for ``--backend`` and timed on one
+block (and after the first three, where the stem is), each cut ending on a feature map closed by a global average
+pool (``--no-pool``: not; without it, LiteRT transposes a cut's large output back to NCHW, which the network does not
+do: SqueezeNet's stem cut 1.22 ms against 0.52 with the pool), each prefix converted for ``--backend`` and timed on one
 thread (p25 of ``--runs``), then priced by the host cost model: the family fit of a measurement CSV that
 ``benchmarks/costmodel_host.py --keep DIR`` wrote (``--measurements DIR/measurements.csv``, on the profile probed
 beside it), else the shipped host profile as it is. Each row shows the prefix's error and the segment's since the
@@ -9,11 +11,12 @@ previous cut: a block priced far off stands out even where the whole network's e
 prefix is good to about 0.05 ms on this VM, so segments under about 0.3 ms are noise; repeat a run before reading
 a small segment. Run it alone (timing), and read it beside ``results/costmodel_host.txt``.
 
-This is how the window pools' rate and ONNX Runtime's unblocked depthwise convs were found, and LiteRT's slow stems
-(not yet modelled).
+This is how the window pools' rate and ONNX Runtime's unblocked depthwise convs were found; the same differencing,
+every block a cut closed by a pool, found the large depthwise convs overpriced (roofline-14). LiteRT's "slow stems"
+once read here were the unpooled cuts' transposes.
 
 Usage: python benchmarks/prefixes.py NETWORK [NETWORK ...] [--backend tflite] [--size 224] [--step 3]
-                                     [--measurements DIR/measurements.csv] [--runs 150]
+                                     [--measurements DIR/measurements.csv] [--runs 150] [--no-pool]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 import costmodel_host
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 
 from edgebench.backends import get_backend
@@ -59,6 +63,14 @@ def _cuts(blocks: int, step: int) -> list[int]:
     return sorted({1, 2, 3, *range(3 + step, blocks, step), blocks})
 
 
+def _ended(prefix: nn.Module, shape: tuple[int, ...], pool: bool) -> nn.Module:
+    """``prefix`` with a global average pool after it where ``pool`` and it ends on a feature map: a cut's big output
+    would get layout transposes on a channels-last runtime (LiteRT) that the network does not have."""
+    with torch.no_grad():
+        is_map = prefix(torch.zeros(shape)).dim() == 4
+    return nn.Sequential(prefix, nn.AdaptiveAvgPool2d(1)).eval() if pool and is_map else prefix
+
+
 def _timed_ms(args: argparse.Namespace, module: nn.Module, shape: tuple[int, ...]) -> float:
     backend = get_backend(args.backend)
     with tempfile.TemporaryDirectory(prefix="edgebench-prefix-") as tmp:
@@ -77,6 +89,10 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=3, help="blocks between cuts after the first three")
     parser.add_argument("--measurements", type=Path, default=None, help="a costmodel_host.py measurement CSV")
     parser.add_argument("--runs", type=int, default=150)
+    parser.add_argument(
+        "--no-pool", dest="pool", action="store_false",
+        help="time each cut as it is, without the global average pool that ends it by default",
+    )  # fmt: skip
     args = parser.parse_args()
     host, params, source = _model(args)
     rules = rules_for(host, args.backend)
@@ -92,7 +108,7 @@ def main() -> None:
             parser.error(f"{name} is not a sequence of blocks; give a standard network such as mobilenetv2-1.0-224")
         shape, before = (1, 3, args.size, args.size), (0.0, 0.0)
         for cut in _cuts(len(module), args.step):
-            prefix = module[:cut].eval()
+            prefix = _ended(module[:cut].eval(), shape, args.pool)
             measured = _timed_ms(args, prefix, shape)
             priced = float(KernelTable.of([module_kernels(prefix, shape, rules)]).network_ms(params)[0])
             segment = (measured - before[0], priced - before[1])
