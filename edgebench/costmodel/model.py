@@ -297,7 +297,7 @@ class KernelTable:
             channels = self.weights / np.maximum(self.depth, 1.0)  # a depthwise filter: one window per channel
             compute = np.where(self.plain, self.flops / (gflops * 1e6) + channels * group_us / 1e3, compute)
         act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
-        moves = self._moving_eff(eff, p)
+        moves = eff  # the efficiency each kernel moves its data at
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
@@ -305,7 +305,9 @@ class KernelTable:
             gouts, row_ns = p.depthwise_stream
             outputs = self.flops / (2 * np.maximum(self.depth, 1.0))
             own = outputs / (gouts * 1e6) + self.rows * row_ns / 1e6
-            issue = np.where(self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV), own, issue)
+            depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
+            issue = np.where(depthwise, own, issue)
+            moves = np.where(depthwise, 1.0, eff)  # the stream prices their per-output cost: data at full bandwidth
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * moves * 1e6)
             return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
@@ -314,13 +316,6 @@ class KernelTable:
         share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
-
-    def _moving_eff(self, eff: np.ndarray, p: CostParams) -> np.ndarray:
-        """The efficiency each kernel moves its data at: its fitted one, except for the depthwise convs of a runtime
-        with its own ``depthwise_stream``, whose per-output cost that prices (their data moves at full bandwidth)."""
-        if not p.depthwise_stream:
-            return eff
-        return np.where(self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV), 1.0, eff)
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""
