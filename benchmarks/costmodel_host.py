@@ -22,10 +22,11 @@ profile's priors belong to another machine), with the rates at which ``--backend
 hard activations, transposes and window pools, its weight reads and its slower depthwise paths (large kernels,
 channels a blocked runtime cannot block); ``--shipped-priors`` starts from the shipped profile instead.
 
-Prints nn-Meter's metrics per test set. ``--keep DIR`` keeps the ONNX files, a measurement CSV (``edgebench
-calibrate`` reads it too) and the probed profile (``probed/host.yaml``); ``--measurements DIR/measurements.csv``
-re-scores one without timing, from the probed profile beside it; ``--write PATH`` saves the host profile with the
-shape fit's calibration.
+Prints nn-Meter's metrics per test set, and first how the probed priors alone price each set (no network measured:
+the chains the probes time run faster than networks do, by a gap that differs by family). ``--keep DIR`` keeps the
+ONNX files, a measurement CSV (``edgebench calibrate`` reads it too) and the probed profile (``probed/host.yaml``);
+``--measurements DIR/measurements.csv`` re-scores one without timing, from the probed profile beside it; ``--write
+PATH`` saves the host profile with the shape fit's calibration.
 
 Usage: python benchmarks/costmodel_host.py [--backend onnxruntime] [--fit 60] [--fit-sizes 28] [--per-set 20]
        [--keep DIR]
@@ -226,6 +227,25 @@ def _grid(priced: dict[str, tuple[np.ndarray, np.ndarray]], fit_name: str) -> No
     print(f"{'within ±10 %':28}" + "".join(f"{100 * w:8.0f}%" for w in within))
 
 
+def _probes_alone(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams) -> None:
+    """Print how the probed priors alone, before any network is measured, price each set (the standard families
+    pooled per input size): predicted over measured, its median and range, and the share within ±10 %. The probes
+    time chains of identical kernels; how much slower a network runs than its kernels' chains differs by family, and
+    a fit on one family carries that family's gap over to the others."""
+    groups: dict[str, list[MeasuredNetwork]] = {}
+    for set_name, group in by_set.items():
+        found = family_of(set_name)
+        groups.setdefault(f"standard families at {found[1]}" if found else set_name, []).extend(group)
+    print("\npriced by the probes alone (no network measured): predicted / measured")
+    print(f"{'test set':40} {'n':>3} {'median':>7} {'range':>11} {'±10 %':>6} {'tau':>6}")
+    for name, group in groups.items():
+        truth = np.array([n.latency_ms for n in group])
+        ratio = KernelTable.of([n.kernels for n in group]).network_ms(prior) / truth
+        m = Metrics.of(truth, ratio * truth)
+        print(f"{name:40} {m.n:3} {np.median(ratio):7.2f} {ratio.min():5.2f}-{ratio.max():5.2f} "
+              f"{m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
+
+
 def score(args: argparse.Namespace, path: Path) -> None:
     """Fit the shape fit and the family fit on a measurement CSV, print the metrics of every test set under the
     shape fit and of the standard families under the family fit too, and optionally save the profile with the
@@ -248,6 +268,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
         f"host {args.backend} fp32, {host.threads} thread(s), channel block {block}; shape fit on "
         f"{len(by_set[FIT])} networks of {FIT}, family fit on those and {len(by_set.get(FIT_SIZES, []))} of {FIT_SIZES}"
     )
+    _probes_alone(by_set, prior)
     others: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {"shape": {}, "family": {}}
     for fit_name, params in (("shape", shape_fit), ("family", family_fit)):
         print(f"\npriced by the {fit_name} fit")

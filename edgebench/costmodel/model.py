@@ -12,7 +12,8 @@ the part past the first level at the runtime's ``weight_share`` of those levels'
 where the profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's
 rate, and one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
 ``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
-``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted efficiency), its
+``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted efficiency, as does
+that of a kernel that runs alone an op priced at a rate: the rate prices its per-element cost), its
 ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
 activations held in a cache level in place of the level's bandwidth.
 The parameters come from the profile: its calibration for the backend and precision when it has one, else its
@@ -32,7 +33,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-14"
+COST_MODEL_VERSION = "roofline-15"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -297,7 +298,7 @@ class KernelTable:
             channels = self.weights / np.maximum(self.depth, 1.0)  # a depthwise filter: one window per channel
             compute = np.where(self.plain, self.flops / (gflops * 1e6) + channels * group_us / 1e3, compute)
         act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
-        moves = eff  # the efficiency each kernel moves its data at
+        moves = np.where(self.alone & (self._rates(p) > 0), 1.0, eff)  # a rate prices an op alone's per-element cost
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
@@ -307,7 +308,7 @@ class KernelTable:
             own = outputs / (gouts * 1e6) + self.rows * row_ns / 1e6
             depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
             issue = np.where(depthwise, own, issue)
-            moves = np.where(depthwise, 1.0, eff)  # the stream prices their per-output cost: data at full bandwidth
+            moves = np.where(depthwise, 1.0, moves)  # the stream prices their per-output cost: data at full bandwidth
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * moves * 1e6)
             return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
@@ -327,10 +328,14 @@ class KernelTable:
     def _with_priced_ops(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the cost of the ops priced at a rate: a floor for one that runs alone, added to the time of
         the kernel one is fused into."""
-        known = [p.op_gelems.get(name, 0.0) for name in PRICED]
-        rates = np.array([*known, 0.0])[self.priced_op]  # index -1 (no priced op): no rate
+        rates = self._rates(p)
         cost = np.divide(self.priced, rates * 1e6, out=np.zeros_like(ms), where=rates > 0)
         return np.where(self.alone, np.maximum(ms, cost), ms + cost)
+
+    def _rates(self, p: CostParams) -> np.ndarray:
+        """Each kernel's rate for the op it prices at a rate of its own, in elements per ns (0: none)."""
+        known = [p.op_gelems.get(name, 0.0) for name in PRICED]
+        return np.array([*known, 0.0])[self.priced_op]  # index -1 (no priced op): no rate
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -139,7 +139,10 @@ def test_a_window_pool_takes_at_least_its_window_reads_at_the_runtimes_pool_rate
     fast = [
         ms for _, ms in estimate([pool], _params(overhead_per_layer_ms=0.0, op_gelems={"AveragePool": 100.0})).kernels
     ]
-    assert fast == pytest.approx(stream)  # a floor: a rate faster than the stream leaves the stream's price
+    assert stream == pytest.approx([2e6 * 4 / (10.0 * 0.5 * 1e6)])  # no rate: its bytes at the fitted efficiency
+    # a floor: a rate faster than the stream leaves the stream's price, but the rate prices the pool's per-element
+    # cost, so its bytes move at the full bandwidth, not slowed by the efficiency fitted for the kind
+    assert fast == pytest.approx([2e6 * 4 / (10.0 * 1e6)])
 
 
 def test_a_runtimes_own_op_rates_override_the_exp_rate_for_that_runtime_only() -> None:
