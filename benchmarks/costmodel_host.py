@@ -227,6 +227,27 @@ def _grid(priced: dict[str, tuple[np.ndarray, np.ndarray]], fit_name: str) -> No
     print(f"{'within ±10 %':28}" + "".join(f"{100 * w:8.0f}%" for w in within))
 
 
+def _own_size(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams, probed: frozenset[KernelKind]) -> None:
+    """Print each standard family fitted on its own network at its smallest measured size (one measurement, from
+    the probed priors) and priced at its other sizes: shape transfer within a family, as a user who timed their
+    network at one input size would predict it at the others."""
+    families: dict[str, dict[int, MeasuredNetwork]] = {}
+    for set_name, group in by_set.items():
+        if found := family_of(set_name):
+            families.setdefault(found[0], {})[found[1]] = group[0]
+    priced = {}
+    for name, by_size in families.items():
+        if len(by_size) < 2:
+            continue
+        smallest = min(by_size)
+        params = _fit([by_size[smallest]], prior, probed)
+        for size, n in by_size.items():
+            pred = KernelTable.of([n.kernels]).network_ms(params)
+            if size != smallest:
+                priced[family_set(name, size)] = np.array([n.latency_ms]), pred
+    _grid(priced, "each family's own smallest-size")
+
+
 def _probes_alone(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams) -> None:
     """Print how the probed priors alone, before any network is measured, price each set (the standard families
     pooled per input size): predicted over measured, its median and range, and the share within ±10 %. The probes
@@ -287,6 +308,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
         if standard:
             _pooled("standard families at 224", standard, ">= 90 %")
         _grid(others[fit_name], fit_name)
+    _own_size(by_set, prior, probed)
     other = _pooled("other families and shapes (shape fit)", [p for n, p in others["shape"].items()
                     if not family_of(n)], ">= 95 %")  # fmt: skip
     if args.write:
