@@ -14,7 +14,8 @@ same interleaved passes as every test set (so the VM's drift is shared):
   MobileNetV2-1.0 is the one standard network whose blocks the space contains.
 
 The standard families are measured at ``--family-sizes`` (128 and 160) too, each its own test set; under each fit a
-grid prints every family's error at every size (the shape-transfer check per family and shape).
+grid prints every family's error at every size (the shape-transfer check per family and shape), and a last grid
+fits each family on its own network at its smallest size alone (one measurement) and prices it at the others.
 
 The priors both fits start from are probed on this CPU in the same run, before the timing
 (:mod:`edgebench.costmodel.probe`: the CPU behind the VM and its speed change between sessions, so the shipped host
