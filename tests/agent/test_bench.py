@@ -22,7 +22,9 @@ def test_bench_through_the_agent_matches_local_timing(
     (here,) = api.bench(tiny_onnx, device="host", backends=["onnxruntime"], repeats=300, threads=1).records
     assert remote.status == "COMPLETE" and remote.source == "agent" and remote.device == "board"
     assert remote.count == 300 and remote.parity_max_rel_err is not None
-    assert 0.5 < remote.median_ms / here.median_ms < 2.0  # the same machine, timed two ways
+    # The same machine, timed two ways. The network runs in ~15 µs, and beside the suite's other worker the agent's
+    # process shares a core (a median 2.4x the local one seen on a Zen 4); an HTTP round trip timed in would be ~50x.
+    assert 0.25 < remote.median_ms / here.median_ms < 4.0
     assert ir.status == "COMPLETE" and ir.source == "agent" and ir.parity_max_rel_err is not None
     assert ir.backend_version == AgentClient(agent, TOKEN).info()["runtimes"]["openvino"]
     assert (remote.compute, ir.compute) == ("fp32", "fp32")  # OpenVINO's as its agent read it from the plugin
