@@ -243,8 +243,8 @@ def _own_size(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams, probe
         smallest = min(by_size)
         params = _fit([by_size[smallest]], prior, probed)
         for size, n in by_size.items():
-            pred = KernelTable.of([n.kernels]).network_ms(params)
             if size != smallest:
+                pred = KernelTable.of([n.kernels]).network_ms(params)
                 priced[family_set(name, size)] = np.array([n.latency_ms]), pred
     _grid(priced, "each family's own smallest-size")
 

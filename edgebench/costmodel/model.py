@@ -12,8 +12,8 @@ the part past the first level at the runtime's ``weight_share`` of those levels'
 where the profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's
 rate, and one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
 ``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
-``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted efficiency, as does
-that of a kernel that runs alone an op priced at a rate: the rate prices its per-element cost), its
+``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted efficiency, as does the
+data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost), its
 ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
 activations held in a cache level in place of the level's bandwidth.
 The parameters come from the profile: its calibration for the backend and precision when it has one, else its
