@@ -262,8 +262,8 @@ def _probes_alone(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams) -
     print(f"{'test set':40} {'n':>3} {'median':>7} {'range':>11} {'±10 %':>6} {'tau':>6}")
     for name, group in groups.items():
         truth = np.array([n.latency_ms for n in group])
-        ratio = KernelTable.of([n.kernels for n in group]).network_ms(prior) / truth
-        m = Metrics.of(truth, ratio * truth)
+        pred = KernelTable.of([n.kernels for n in group]).network_ms(prior)
+        ratio, m = pred / truth, Metrics.of(truth, pred)
         print(f"{name:40} {m.n:3} {np.median(ratio):7.2f} {ratio.min():5.2f}-{ratio.max():5.2f} "
               f"{m.within_10_pct:6.0f} {m.kendall_tau:6.2f}")  # fmt: skip
 
