@@ -101,6 +101,21 @@ class KernelKind(str, Enum):
         return self.value
 
 
+class WeightRead(str, Enum):
+    """The kernels whose weight reads a runtime's ``weight_share`` prices: the kinds with weights, and 1x1 convs on a
+    one-pixel map (squeeze-excite's layers), batch-1 GEMVs with no compute to hide their reads behind."""
+
+    CONV = "conv"
+    DEPTHWISE_CONV = "depthwise_conv"
+    POINTWISE_CONV = "pointwise_conv"
+    ONE_PIXEL_CONV = "one_pixel_conv"
+    GROUPED_CONV = "grouped_conv"
+    LINEAR = "linear"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 #: Activations a runtime may run in the kernel of the conv or linear layer before them (a profile's runtime lists
 #: those it does as ``fuses``); ``Swish`` is x * sigmoid(x), a Sigmoid and a Mul, fused whole.
 FUSIBLE_ACTIVATIONS = (

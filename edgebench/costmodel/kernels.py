@@ -84,6 +84,8 @@ ROLES = {
 }  # fmt: skip
 #: A depthwise conv a channel-blocked runtime leaves in the plain layout (ONNX Runtime: channels no multiple of 4).
 PLAIN_DEPTHWISE = "depthwise convolution off the channel block (run channel by channel; a multiple of 4 is blocked)"
+#: A 1x1 conv on a one-pixel map, as squeeze-excite blocks run their two layers: its weight reads are its cost.
+ONE_PIXEL_CONV = "pointwise convolution on one pixel (squeeze-excite's: a batch-1 GEMV, bound by its weight bytes)"
 _CONV_ROLES = {
     KernelKind.CONV: "convolution", KernelKind.POINTWISE_CONV: "pointwise convolution",
     KernelKind.DEPTHWISE_CONV: "depthwise convolution", KernelKind.GROUPED_CONV: "grouped convolution",
@@ -101,12 +103,15 @@ FILTER_SET = 4
 FILTER_PASS_COST = {8: 6.0, 16: 0.5}
 
 
-def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int, pass_cost: float) -> float:
+def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int, pass_cost: float, output_block: int = 1) -> float:
     """Share of the machine's rate a conv gets from its channels in a blocked layout: the work on real channels
     when they are padded to multiples of ``block`` (a dense conv reading fewer channels than one block, a stem,
     reads them unpadded), times the share its output blocks fill of the filter sets (:data:`FILTER_SET`), a pass
-    over the input costing ``pass_cost`` blocks' worth. Grouped convs are left unblocked."""
-    if block <= 1 or kind is KernelKind.GROUPED_CONV:
+    over the input costing ``pass_cost`` blocks' worth; grouped convs unblocked. Else its output channels padded to
+    ``output_block``, for a dense or pointwise conv."""
+    if block <= 1:
+        return cout / pad_channels(cout, output_block) if kind in (KernelKind.CONV, KernelKind.POINTWISE_CONV) else 1.0
+    if kind is KernelKind.GROUPED_CONV:
         return 1.0
     if kind is KernelKind.DEPTHWISE_CONV:
         return cin / pad_channels(cin, block)
@@ -117,7 +122,9 @@ def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int, pass_cost: fl
     return read * cout / pad_channels(cout, block) * sets
 
 
-def _conv(g: Graph, node: onnx.NodeProto, block: int, pass_cost: float) -> tuple[KernelKind, float, int, str, float]:
+def _conv(
+    g: Graph, node: onnx.NodeProto, block: int, pass_cost: float, output_block: int
+) -> tuple[KernelKind, float, int, str, float]:
     x, w, y = g.shape(node.input[0], node), g.shape(node.input[1], node), g.shape(node.output[0], node)
     (groups,) = ints(node, "group", [1])
     cin, cout, window = x[1], w[0], prod(w[2:])
@@ -130,7 +137,7 @@ def _conv(g: Graph, node: onnx.NodeProto, block: int, pass_cost: float) -> tuple
         kind = KernelKind.POINTWISE_CONV if window == 1 else KernelKind.CONV
     stride = ints(node, "strides", [1])[0]
     detail = f"{cin}x{'x'.join(map(str, x[2:]))} -> {cout}x{'x'.join(map(str, y[2:]))} k{w[2]} s{stride} g{groups}"
-    return kind, 2.0 * macs, prod(w), detail, _lanes_used(kind, cin, cout, block, pass_cost)
+    return kind, 2.0 * macs, prod(w), detail, _lanes_used(kind, cin, cout, block, pass_cost, output_block)
 
 
 def _linear(g: Graph, node: onnx.NodeProto) -> tuple[float, int]:
@@ -175,6 +182,8 @@ class KernelRules:
         post_ops: its convs apply such constant scales, a batch norm, one residual ``Add`` (accumulated into the
             other operand's buffer, so only where no later node reads it) and activations anywhere in their
             epilogue, and it chains elementwise ops into one kernel (:data:`POST_OPS`).
+        output_block: > 1 for a runtime whose convs keep activations channels-last, unblocked, and compute that many
+            output channels at a time, padding the last (OpenVINO's oneDNN: the vector width); it reorders inputs.
     """
 
     channel_block: int = 1
@@ -185,6 +194,7 @@ class KernelRules:
     swish_kernel: bool = False
     folds_scales: bool = False
     post_ops: bool = False
+    output_block: int = 1
 
     @classmethod
     def of(
@@ -194,6 +204,7 @@ class KernelRules:
         fuses: Collection[str] | None = None,
         filter_pass: float | None = None,
         device: str = "CPU",
+        output_block: int = 1,
     ) -> KernelRules:
         """The rules of ``backend``'s runtime: ``fuses`` when given, else its default (:data:`FUSES`; every
         activation for an unnamed one), its converter's zero folding (:data:`FOLDS_ZEROS`) and layout
@@ -202,7 +213,7 @@ class KernelRules:
         fused = frozenset(fuses) if fuses is not None else FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
         return cls(
             channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST, filter_pass,
-            backend in SWISH_KERNEL, backend in FOLDS_SCALES, backend in POST_OPS and device == "CPU",
+            backend in SWISH_KERNEL, backend in FOLDS_SCALES, backend in POST_OPS and device == "CPU", output_block,
         )  # fmt: skip
 
     @property
@@ -258,7 +269,8 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
     for idx, n in enumerate(nodes):
         for i in n.input:
             by_input.setdefault(i, []).append(idx)
-    layout, nhwc = BlockedLayout(g, channel_block), ChannelsLast(g, rules.channels_last)
+    layout = BlockedLayout(g, channel_block)
+    nhwc = ChannelsLast(g, rules.channels_last, inputs=rules.channels_last or rules.output_block > 1)
     out += nhwc.inputs(nodes)
     for idx, node in enumerate(nodes):
         op = node.op_type
@@ -324,7 +336,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         block = (channel_block, rules.pass_cost) if blocked else (1, 0.0)
-        kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed)
+        kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed, rules.output_block)
         if channel_block > 1 and not blocked and kernel.kind is KernelKind.DEPTHWISE_CONV:
             kernel = dataclasses.replace(kernel, plain=True, role=PLAIN_DEPTHWISE)
         act = _priced_op(op, ops)
@@ -416,18 +428,21 @@ def _kernel(
     dynamic: list[str],
     block: tuple[int, float] = (1, 0.0),
     summed: int = 0,
+    output_block: int = 1,
 ) -> Kernel:
     op, name = node.op_type, node.name or node.op_type
     out_elems = prod(g.shape(tail.output[0], tail))
     in_elems = sum(prod(g.shape(i, node)) for i in dynamic)
     if op in CONV:
-        kind, flops, weights, detail, lanes = _conv(g, node, *block)
+        kind, flops, weights, detail, lanes = _conv(g, node, *block, output_block)
         depth = round(flops / 2 / out_elems)
         role = _CONV_ROLES[kind] if op == "Conv" else ROLES[op]
         y = g.shape(node.output[0], node)
         rows = y[1] * y[2] if kind is KernelKind.DEPTHWISE_CONV and len(y) == 4 else 0
+        one_pixel = kind is KernelKind.POINTWISE_CONV and prod(y) == y[1]
+        role = ONE_PIXEL_CONV if one_pixel else role
         return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes, depth, role,
-                      rows=rows)  # fmt: skip
+                      rows=rows, one_pixel=one_pixel)  # fmt: skip
     if op in LINEAR:
         flops, weights = _linear(g, node)
         depth = round(flops / 2 / out_elems)

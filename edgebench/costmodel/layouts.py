@@ -104,17 +104,18 @@ class ChannelsLast:
     of more than one pixel that a reshape reads (its element order is NCHW's: a channel shuffle, a flatten before a
     linear layer), and one back to NHWC of the result when an op other than a reshape or transpose reads it as a 4-D
     map again. Each tensor is transposed once however many ops read it; ``enabled`` False (another runtime) adds
-    none."""
+    none but, with ``inputs``, the graph inputs' (a runtime whose convs alone keep the layout: OpenVINO's)."""
 
-    def __init__(self, g: Graph, enabled: bool) -> None:
-        self.g, self.enabled = g, enabled
+    def __init__(self, g: Graph, enabled: bool, inputs: bool = False) -> None:
+        self.g, self.enabled, self.reorders_inputs = g, enabled, enabled or inputs
         self.first: set[str] = set()  # tensors held channels-first
         self.done: set[str] = set()
 
     def inputs(self, nodes: Iterable[onnx.NodeProto]) -> list[Kernel]:
         """The transposes into NHWC of the 4-D graph inputs a convolution or pooling among ``nodes`` reads."""
         read = {n.input[0] for n in nodes if n.op_type in LAYOUT_SENSITIVE}
-        return self._transpose(sorted(i for i in self.g.inputs & read if len(self.g.shapes.get(i, ())) == 4))
+        names = sorted(i for i in self.g.inputs & read if len(self.g.shapes.get(i, ())) == 4)
+        return self._transpose(names, self.reorders_inputs)
 
     def relabels(self, node: onnx.NodeProto, dynamic: list[str]) -> list[Kernel]:
         """The transposes before ``node``, an op that moves no data or an ONNX Transpose (priced as the op it is),
@@ -135,8 +136,8 @@ class ChannelsLast:
         """The transposes back into NHWC of the channels-first 4-D maps a kernel reads."""
         return self._transpose([i for i in dynamic if i in self.first and len(self.g.shapes.get(i, ())) == 4])
 
-    def _transpose(self, names: list[str]) -> list[Kernel]:
-        todo = [n for n in names if n not in self.done] if self.enabled else []
+    def _transpose(self, names: list[str], enabled: bool | None = None) -> list[Kernel]:
+        todo = [n for n in names if n not in self.done] if (self.enabled if enabled is None else enabled) else []
         self.done.update(todo)
         sizes = [prod(self.g.shapes[n]) for n in todo]
         return [Kernel(f"transpose {n}", KernelKind.ELEMENTWISE, ("Transpose",), float(e), 2 * e, 0, role=TRANSPOSE,

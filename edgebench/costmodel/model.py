@@ -9,7 +9,8 @@ cost of their own (activations, transposes, window pools) are priced at a rate (
 added to the conv one is fused into): the runtime's own where its profile states one, else ``exp_gelems`` for the
 exp-based ones. With caches, a kernel's weights add their read time from the levels the network's weights fit in,
 the part past the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind
-where the profile states one. A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's
+where the profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise
+share). A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's
 rate, and one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
 ``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
 ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted efficiency, as does the
@@ -30,14 +31,17 @@ import numpy as np
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
 from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
-from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source
+from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-15"
+COST_MODEL_VERSION = "roofline-16"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
 SIZES = tuple(SizeClass)
+READS = tuple(WeightRead)
+#: How the kernels of each kind with weights read them (a 1x1 conv on one pixel as its own, ``Kernel.one_pixel``).
+KIND_READS = {kind: WeightRead(kind.value) for kind in KernelKind if kind.value in {r.value for r in WeightRead}}
 BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
 
 
@@ -60,7 +64,7 @@ class CostParams:
     reduction_half_depth: float = 0.0
     stream_ceiling: Mapping[KernelKind, float] = field(default_factory=dict)  # share of the fastest level's bandwidth
     op_gelems: Mapping[str, float] = field(default_factory=dict)  # elements per ns at these threads, by priced op
-    weight_share: Mapping[KernelKind, float] = field(default_factory=dict)  # of the bandwidth past L2, by kind
+    weight_share: Mapping[WeightRead, float] = field(default_factory=dict)  # of the bandwidth past L2, by reads
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
@@ -81,6 +85,13 @@ class CostParams:
             cost += (fits - covered) / (bandwidth * (outer_share if level else 1.0))
             covered = fits
         return cost + (1.0 - covered) / (self.bandwidth_gbps * outer_share)
+
+    def read_share(self, reads: WeightRead) -> float:
+        """The share of the bandwidth past the first level at which ``reads`` weights are read: the runtime's own,
+        else (a one-pixel conv) its pointwise convs', else the full bandwidth."""
+        if reads is WeightRead.ONE_PIXEL_CONV and reads not in self.weight_share:
+            reads = WeightRead.POINTWISE_CONV
+        return self.weight_share.get(reads, 1.0)
 
     @property
     def provenance(self) -> str:
@@ -126,10 +137,10 @@ def calibration_for(profile: DeviceProfile, backend: str, precision: Precision) 
 def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
     """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block and what a pass of its
     blocked convs costs, the activations it fuses (the profile's, else the runtime's default), its converter's zero
-    folding and layout, and what else it runs in a conv's epilogue on the runtime's device."""
+    folding and layout, what else it runs in a conv's epilogue on the runtime's device, and its output block."""
     return KernelRules.of(
         backend, profile.channel_block(backend), profile.fuses(backend), profile.filter_pass(backend),
-        profile.runtime(backend).device,
+        profile.runtime(backend).device, profile.output_block(backend),
     )  # fmt: skip
 
 
@@ -241,6 +252,13 @@ def _index(priced_op: str) -> int:
     return PRICED.index(priced_op) if priced_op else -1
 
 
+def _reads(kernel: Kernel) -> int:
+    """The index into :data:`READS` of how ``kernel`` reads its weights (-1: a kind without weights)."""
+    if kernel.one_pixel:
+        return READS.index(WeightRead.ONE_PIXEL_CONV)
+    return READS.index(KIND_READS[kernel.kind]) if kernel.kind in KIND_READS else -1
+
+
 @dataclass(frozen=True)
 class KernelTable:
     """The kernels of many networks as flat arrays, so estimates over a whole data set are one numpy pass."""
@@ -259,6 +277,7 @@ class KernelTable:
     plain: np.ndarray  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
     rows: np.ndarray  # output rows of a depthwise conv, 0 for the rest
     gated: np.ndarray  # channels a squeeze-excite gate's multiply scales, 0 for the rest
+    reads: np.ndarray  # index into READS of how it reads its weights, -1 for a kernel without
     networks: int
 
     @classmethod
@@ -279,6 +298,7 @@ class KernelTable:
             plain=np.array([k.plain for _, k in flat], dtype=bool),
             rows=np.array([k.rows for _, k in flat], dtype=np.float64),
             gated=np.array([k.gated for _, k in flat], dtype=np.float64),
+            reads=np.array([_reads(k) for _, k in flat], dtype=np.int64),
             networks=len(networks),
         )
 
@@ -314,7 +334,7 @@ class KernelTable:
             return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
         network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (moves * 1e6)
-        share = np.array([p.weight_share.get(k, 1.0) for k in KINDS])[self.kind]
+        share = np.array([*(p.read_share(r) for r in READS), 1.0])[self.reads]
         weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
 

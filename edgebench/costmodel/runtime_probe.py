@@ -21,12 +21,12 @@ from torch import nn
 
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
-from edgebench.costmodel.model import KINDS, KernelTable, params_for, rules_for
+from edgebench.costmodel.model import READS, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import CHAIN, RELU_MB, WEIGHT_CHANNELS, ChainTimer, relu_gbps, sourced, weights_gbps
 from edgebench.devices.local import cpu_model
 from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
 from edgebench.exceptions import UnsupportedError
-from edgebench.types import KernelKind, Precision
+from edgebench.types import Precision, WeightRead
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,21 @@ class WeightProbe:
     shape: tuple[int, ...]
 
 
-#: The layers whose weight reads :func:`probe_weight_shares` times, by kind: a ResNet's last stage at a 128-pixel
-#: input (9.4 MB of weights per 3x3 conv), a wide 1x1 conv on as few pixels (4.2 MB), about half of whose time is
-#: reading the weights, and a classifier's wide linear layer at batch 1 (16.8 MB), nearly all of whose time is.
+#: The layers whose weight reads :func:`probe_weight_shares` times, by how they read them: a ResNet's last stage at a
+#: 128-pixel input (9.4 MB of weights per 3x3 conv), a wide 1x1 conv on as few pixels (4.2 MB), about half of whose
+#: time is reading the weights, the same on one pixel (a squeeze-excite layer's shape) and a classifier's wide linear
+#: layer at batch 1 (16.8 MB), nearly all of whose time is.
 WEIGHT_PROBES = {
-    KernelKind.CONV: WeightProbe(
+    WeightRead.CONV: WeightProbe(
         "3x3 convs at 512x4x4", functools.partial(nn.Conv2d, 512, 512, 3, padding=1, bias=False), (1, 512, 4, 4)
     ),
-    KernelKind.POINTWISE_CONV: WeightProbe(
+    WeightRead.POINTWISE_CONV: WeightProbe(
         "1x1 convs at 1024x4x4", functools.partial(nn.Conv2d, 1024, 1024, 1, bias=False), (1, 1024, 4, 4)
     ),
-    KernelKind.LINEAR: WeightProbe(
+    WeightRead.ONE_PIXEL_CONV: WeightProbe(
+        "1x1 convs at 1024x1x1", functools.partial(nn.Conv2d, 1024, 1024, 1, bias=False), (1, 1024, 1, 1)
+    ),
+    WeightRead.LINEAR: WeightProbe(
         "2048x2048 linear layers", functools.partial(nn.Linear, 2048, 2048, bias=False), (1, 2048)
     ),
 }
@@ -186,22 +190,22 @@ def _elems_per_link(
 
 
 def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float, runs: int = 200) -> Rates:
-    """The share of the memory bandwidth at which ``backend`` reads the weights of each kind of
-    :data:`WEIGHT_PROBES` from memory: a chain of its layers (their weights far past the caches) timed on one thread,
+    """The share of the memory bandwidth at which ``backend`` reads the weights of each of :data:`WEIGHT_PROBES`
+    from memory: a chain of its layers (their weights far past the caches) timed on one thread,
     less the rest of their time as ``profile`` prices it, against the memory read time it prices. Both are taken
     against the machine as it runs now: the bandwidth is timed again as :func:`probe` times it (ONNX Runtime's 1x1
     convs on one pixel, the largest chain) and the rest scaled by how the runtime's compute-bound dense conv
     (``conv_gflops``, :func:`probe_conv_rate`) runs against its price, so a VM whose memory or cores run slower than
     when the profile was probed does not read as a different share. The share is of the bandwidth past the first
-    cache level (a VM may report a host-wide L3, 480 MiB on one Xeon here, 'half' of which holds every chain); a kind
+    cache level (a VM may report a host-wide L3, 480 MiB on one Xeon here, 'half' of which holds every chain); one
     whose chain fits the first level has none to find and is left out."""
     timer, rules = ChainTimer(backend, runs), rules_for(profile, backend)
     bandwidth = weights_gbps(ChainTimer("onnxruntime", runs), max(WEIGHT_CHANNELS))
     params = replace(
         params_for(profile, backend, Precision.FP32, threads=1, calibrated=False), bandwidth_gbps=bandwidth
     )
-    chains: dict[KernelKind | str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
-        kind: (link.make, link.shape) for kind, link in WEIGHT_PROBES.items()
+    chains: dict[WeightRead | str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
+        reads: (link.make, link.shape) for reads, link in WEIGHT_PROBES.items()
     }
     chains["reference"] = DENSE_CONV, DENSE
     tables = {
@@ -209,26 +213,26 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float
         for key, (make, shape) in chains.items()
     }
 
-    def priced(key: KernelKind | str, kind: KernelKind, share: float) -> float:
-        of_kind = tables[key].kind == KINDS.index(kind)  # not a layout transpose around them
-        return float(tables[key].kernel_ms(replace(params, weight_share={kind: share}))[of_kind].mean())
+    def priced(key: WeightRead | str, reads: WeightRead, share: float) -> float:
+        probed = tables[key].reads == READS.index(reads)  # not a layout transpose around them
+        return float(tables[key].kernel_ms(replace(params, weight_share={reads: share}))[probed].mean())
 
-    measured = {kind: timer.per_kernel_ms(link.make, link.shape) for kind, link in WEIGHT_PROBES.items()}
-    shares: dict[KernelKind, float] = {}
+    measured = {reads: timer.per_kernel_ms(link.make, link.shape) for reads, link in WEIGHT_PROBES.items()}
+    shares: dict[WeightRead, float] = {}
     for _ in range(2):  # the reference conv's own weights past the first level read at the conv share found
-        reference = priced("reference", KernelKind.CONV, shares.get(KernelKind.CONV, 1.0))
+        reference = priced("reference", WeightRead.CONV, shares.get(WeightRead.CONV, 1.0))
         speed = DENSE_FLOPS / conv_gflops / 1e6 / reference
         shares = {}
-        for kind in WEIGHT_PROBES:
-            full, half = priced(kind, kind, 1.0), priced(kind, kind, 0.5)
+        for reads in WEIGHT_PROBES:
+            full, half = priced(reads, reads, 1.0), priced(reads, reads, 0.5)
             reading = half - full  # the read time past the first level at the full bandwidth: it doubles at half
             if reading > 0:  # else the first level holds the whole chain: no read past it to compare
-                shares[kind] = reading / max(measured[kind] - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
+                shares[reads] = reading / max(measured[reads] - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
     where = _probed_on(backend)
     found = {}
-    for kind, share in shares.items():
-        what = f"{where}: {WEIGHT_PROBES[kind].what}, {measured[kind]:.2f} ms each, memory at {bandwidth:.1f} GB/s"
-        found[str(kind)] = sourced(share, what)
+    for reads, share in shares.items():
+        what = f"{where}: {WEIGHT_PROBES[reads].what}, {measured[reads]:.2f} ms each, memory at {bandwidth:.1f} GB/s"
+        found[str(reads)] = sourced(share, what)
     return found
 
 

@@ -25,8 +25,8 @@ def _copy_numbers(node: Any, origin: str) -> Any:
 def like(name: str, template: DeviceProfile) -> DeviceProfile:
     """A new, unreachable device ``name`` with ``template``'s runtimes and cost model as copied priors (its
     runtimes' op rates too): its
-    calibrations are dropped (they were fitted on the template's measurements) and an ``auto`` channel block (which
-    reads this machine's CPU) is written out as the block it resolves to here.
+    calibrations are dropped (they were fitted on the template's measurements) and an ``auto`` channel or output block
+    (which reads this machine's CPU) is written out as the block it resolves to here.
 
     Raises:
         pydantic.ValidationError: ``name`` is not a valid profile name.
@@ -34,7 +34,11 @@ def like(name: str, template: DeviceProfile) -> DeviceProfile:
     data = template.model_dump(mode="json")
     cost = _copy_numbers({k: v for k, v in data["cost_model"].items() if k != "calibrations"}, template.name)
     runtimes = [
-        {**_copy_numbers(r, template.name), "channel_block": template.channel_block(r["backend"])}
+        {
+            **_copy_numbers(r, template.name),
+            "channel_block": template.channel_block(r["backend"]),
+            "output_block": template.output_block(r["backend"]),
+        }
         for r in data["runtimes"]
     ]
     return DeviceProfile.model_validate(

@@ -6,12 +6,12 @@ import datetime
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
 from edgebench.spelling import option
-from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, KernelKind, Precision, SizeClass
+from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, KernelKind, Precision, SizeClass, WeightRead
 
 #: Runtimes a profile may name. TensorRT is a real Jetson runtime edgebench estimates but does not drive.
 KNOWN_RUNTIMES = ("onnxruntime", "openvino", "tflite", "tensorrt")
@@ -85,38 +85,42 @@ class ChannelScale(_Strict):
 class Runtime(_Strict):
     """A backend the device really runs, at which precisions, and in which activation layout.
 
-    ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's
-    NCHWc on x86); ``auto`` takes the block this machine's CPU gets (only for the local host). ``device`` is the
-    runtime's own name for the processor (OpenVINO: CPU, MYRIAD, GPU); only CPU is timed here, others through
-    the device's agent. ``op_gelems``: billions of elements per second one core computes of an op of ``PRICED_OPS`` as
-    this runtime runs it (an activation fused or alone, a transpose; a window pool's window reads), in place of the cost
-    model's ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against
-    ONNX Runtime's sigmoid's 2.2 on one AVX2 CPU; 3x3 pools read about 20 billion window taps a second where the stream
-    price allowed twice that). ``weight_share``: the share of the bandwidth at which this runtime's kernels of a kind
-    read the weights that do not fit the first cache level, from the levels past it and memory (on one AVX2 CPU,
-    ONNX Runtime's blocked 3x3 conv read a 9.4 MB filter at 0.43 of the memory's, LiteRT's 3x3 and 1x1 convs at
-    about half; on an AVX-512 Xeon, ONNX Runtime's 1x1 convs at 3.2 times it: their reads hide behind the compute).
-    ``large_depthwise``: the kernel area past which its depthwise convs run on a slower path, and that path's rate.
-    ``plain_depthwise``: how a runtime with a ``channel_block`` runs the depthwise convs it cannot block.
-    ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
-    ``stream_ceiling``. ``filter_pass``: what one pass of a ``channel_block`` runtime's conv over its input costs, in
-    output blocks' worth of work (ONNX Runtime's NCHWc kernels compute four output blocks a pass: 6 on an AVX2 Zen 2,
-    whose 16-channel convs ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the
-    rate one core of this runtime computes a dense 3x3 conv at (64 channels at 32x32), in place of the device's conv
-    efficiency (on an AVX-512 Xeon, LiteRT's ran at 128 GFLOP/s where ONNX Runtime's, which sets the peak, ran at
-    179). ``channel_scale``:
-    what its squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of a cache level past
-    the first, the bandwidth at which this runtime streams activations held there, in place of the level's (which its
-    weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s,
-    where weights came from it at 40)."""
+    ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's NCHWc on
+    x86); ``auto`` takes the block this machine's CPU gets (only for the local host). ``output_block`` > 1 is one that
+    keeps them channels-last, reorders NCHW graph inputs into that layout, and computes a conv's output channels that
+    many at a time, the vector width (OpenVINO's oneDNN convs on x86: ``auto``, 16 with AVX-512; on one Zen 4, a 1x1
+    conv to 24 channels took as long as one to 32, and a 3x224x224 input's reorder 0.11 ms). ``device`` is the runtime's
+    own name for the processor (OpenVINO: CPU, MYRIAD, GPU); only CPU is timed here, others through the device's agent.
+    ``op_gelems``: billions of elements per second one core computes of an op of ``PRICED_OPS`` as this runtime runs it
+    (an activation fused or alone, a transpose; a window pool's window reads), in place of the cost model's
+    ``exp_gelems`` and stream price (OpenVINO's fused swish ran at 0.9 and its channel shuffle at 0.6 against ONNX
+    Runtime's sigmoid's 2.2 on one AVX2 CPU; 3x3 pools read about 20 billion window taps a second where the stream price
+    allowed twice that). ``weight_share``: the share of the bandwidth at which this runtime's kernels of a kind read the
+    weights that do not fit the first cache level, from the levels past it and memory (on one AVX2 CPU, ONNX Runtime's
+    blocked 3x3 conv read a 9.4 MB filter at 0.43 of the memory's, LiteRT's 3x3 and 1x1 convs at about half; on an
+    AVX-512 Xeon, ONNX Runtime's 1x1 convs at 3.2 times it: their reads hide behind the compute); ``one_pixel_conv`` is
+    1x1 convs on a one-pixel map, squeeze-excite's layers, batch-1 GEMVs with no compute to hide behind (on an AVX-512
+    Zen 4, OpenVINO's read at 0.5 of the bandwidth where its linear layers read at 0.8). ``large_depthwise``: the kernel
+    area past which its depthwise convs run on a slower path, and that path's rate. ``plain_depthwise``: how a runtime
+    with a ``channel_block`` runs the depthwise convs it cannot block. ``depthwise_stream``: its depthwise convs' cost
+    per output and per output row, in place of the device's depthwise ``stream_ceiling``. ``filter_pass``: what one pass
+    of a ``channel_block`` runtime's conv over its input costs, in output blocks' worth of work (ONNX Runtime's NCHWc
+    kernels compute four output blocks a pass: 6 on an AVX2 Zen 2, whose 16-channel convs ran at 0.35 of a 64-channel
+    conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the rate one core of this runtime computes a dense 3x3
+    conv at (64 channels at 32x32), in place of the device's conv efficiency (on an AVX-512 Xeon, LiteRT's ran at 128
+    GFLOP/s where ONNX Runtime's, which sets the peak, ran at 179). ``channel_scale``: what its squeeze-excite gates
+    cost, in place of the stream price. ``cache_gbps``: by the name of a cache level past the first, the bandwidth at
+    which this runtime streams activations held there, in place of the level's (which its weight reads set: ONNX Runtime
+    on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where weights came from it at 40)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
     channel_block: int | Literal["auto"] = 1
+    output_block: int | Literal["auto"] = 1
     device: str = Field(default="CPU", pattern=r"^[A-Z][A-Z0-9_.]{0,31}$")
     fuses: tuple[str, ...] | None = None  # activations run in the conv before them (default: the runtime's own)
     op_gelems: dict[str, Sourced] = Field(default_factory=dict)
-    weight_share: dict[KernelKind, Sourced] = Field(default_factory=dict)
+    weight_share: dict[WeightRead, Sourced] = Field(default_factory=dict)
     large_depthwise: LargeDepthwise | None = None
     plain_depthwise: PlainDepthwise | None = None
     depthwise_stream: DepthwiseStream | None = None
@@ -138,7 +142,7 @@ class Runtime(_Strict):
 
     @field_validator("weight_share")
     @classmethod
-    def _shares(cls, v: dict[KernelKind, Sourced]) -> dict[KernelKind, Sourced]:
+    def _shares(cls, v: dict[WeightRead, Sourced]) -> dict[WeightRead, Sourced]:
         if any(not 0 < r.value <= MAX_WEIGHT_SHARE for r in v.values()):
             raise ValueError(f"weight_share maps kernel kinds to shares in (0, {MAX_WEIGHT_SHARE:g}]")
         return v
@@ -151,11 +155,11 @@ class Runtime(_Strict):
             raise ValueError(f"cannot fuse {', '.join(unknown)}; fusible: {', '.join(FUSIBLE_ACTIVATIONS)}")
         return v
 
-    @field_validator("channel_block")
+    @field_validator("channel_block", "output_block")
     @classmethod
-    def _positive(cls, v: int | str) -> int | str:
+    def _positive(cls, v: int | str, info: ValidationInfo) -> int | str:
         if isinstance(v, int) and v < 1:
-            raise ValueError("channel_block must be 'auto' or an integer >= 1")
+            raise ValueError(f"{info.field_name} must be 'auto' or an integer >= 1")
         return v
 
     @model_validator(mode="after")
@@ -314,10 +318,10 @@ class DeviceProfile(_Strict):
 
     @model_validator(mode="after")
     def _auto_block_here_only(self) -> DeviceProfile:
-        auto = [r.backend for r in self.runtimes if r.channel_block == "auto"]
+        auto = [r.backend for r in self.runtimes if "auto" in (r.channel_block, r.output_block)]
         if auto and self.connection != "local":
             raise ValueError(
-                f"runtimes {', '.join(auto)}: channel_block 'auto' reads this machine's CPU, not the device's; write "
+                f"runtimes {', '.join(auto)}: a block of 'auto' reads this machine's CPU, not the device's; write "
                 "the device's block (16 on AVX-512 x86, 8 on AVX2 x86, 1 on ARM and accelerators)"
             )
         return self
@@ -354,6 +358,11 @@ class DeviceProfile(_Strict):
     def channel_block(self, backend: str) -> int:
         """The channel block ``backend``'s activation layout uses on this device (1: plain NCHW)."""
         block = self.runtime(backend).channel_block
+        return nchwc_block() if block == "auto" else block
+
+    def output_block(self, backend: str) -> int:
+        """The output channels ``backend``'s channels-last convs compute at once on this device (1: no such block)."""
+        block = self.runtime(backend).output_block
         return nchwc_block() if block == "auto" else block
 
     def filter_pass(self, backend: str) -> float | None:

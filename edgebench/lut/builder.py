@@ -85,12 +85,12 @@ def measured_by(cpu: str, backend_version: str, threads: int, settings: BuildSet
 
 def estimated_by(profile: DeviceProfile, backend: str, precision: Precision) -> dict[str, Any]:
     """What shapes an estimated table's numbers besides its rows' keys: the resolved cost model (priors, calibration,
-    threads), the model's version and the runtime's kernel rules (channel block, fused activations, zero folding).
-    A recalibrated or edited profile changes it, so its tables are priced again."""
+    threads), the model's version and the runtime's kernel rules (channel and output blocks, fused activations, zero
+    folding). A recalibrated or edited profile changes it, so its tables are priced again."""
     rules = rules_for(profile, backend)
     return {"cost_model": repr(params_for(profile, backend, precision)), "cost_model_version": COST_MODEL_VERSION,
             "threads": profile.threads, "fuses": sorted(rules.fuses), "channel_block": rules.channel_block,
-            "folds_zeros": rules.folds_zeros}  # fmt: skip
+            "output_block": rules.output_block, "folds_zeros": rules.folds_zeros}  # fmt: skip
 
 
 def priced_by(target: Target, backend: str, precision: Precision, settings: BuildSettings) -> dict[str, Any]:

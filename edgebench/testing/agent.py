@@ -89,8 +89,9 @@ def host_as_board(folder: Path, url: str, token_env: str, openvino_device: str =
     for runtime in data["runtimes"]:
         if runtime["backend"] == "openvino":
             runtime["device"] = openvino_device
-        if runtime.get("channel_block") == "auto":
-            runtime["channel_block"] = nchwc_block()
+        for block in ("channel_block", "output_block"):
+            if runtime.get(block) == "auto":
+                runtime[block] = nchwc_block()
     path = folder / "board.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

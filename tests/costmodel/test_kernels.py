@@ -11,7 +11,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.costmodel.kernels import PLAIN_DEPTHWISE, KernelRules, kernels, load_kernels
+from edgebench.costmodel.kernels import ONE_PIXEL_CONV, PLAIN_DEPTHWISE, KernelRules, kernels, load_kernels
 from edgebench.costmodel.layouts import REORDER
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
@@ -198,6 +198,22 @@ def test_a_blocked_conv_runs_slower_on_output_blocks_that_leave_a_filter_set_par
     assert conv.lanes_used == pytest.approx(share)  # measured on Zen 2: 0.35, 0.62, 0.85, 1.0, 0.72, 1.0
 
 
+@pytest.mark.parametrize(("channels", "share"), [(16, 1.0), (24, 0.75), (40, 40 / 48), (64, 1.0)])
+def test_an_output_blocked_runtime_pads_a_convs_output_channels_and_reorders_the_graph_input(
+    channels: int, share: float
+) -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Conv", ["c", "d"], ["y"], name="dw", group=channels, pads=[1, 1, 1, 1]),
+    ]
+    shapes = {"x": [1, 3, 16, 16], "w": [channels, 3, 1, 1], "d": [channels, 1, 3, 3]}
+    model = _graph(nodes, shapes, "y", [1, channels, 16, 16])
+    reorder, conv, dw = kernels(model, KernelRules.of("openvino", output_block=16))
+    assert (reorder.ops, reorder.activation_elems) == (("Transpose",), 2 * 3 * 16 * 16)  # NCHW into channels-last
+    assert (conv.lanes_used, dw.lanes_used) == (pytest.approx(share), 1.0)  # 24 output channels computed as 32
+    assert [k.name for k in kernels(model, KernelRules.of("openvino"))] == ["conv", "dw"]  # no block: no reorder
+
+
 def _network(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
     from edgebench.nets.nb201 import nb201
     from edgebench.nets.resnet import resnet18
@@ -274,7 +290,8 @@ def test_kernels_are_named_in_the_vocabulary_of_standard_networks_and_a_guess_sa
     litert = {k.name: k.role for k in kernels(model, KernelRules.of("tflite"))}
     assert (litert["sigmoid"], litert["swish"]) == ("sigmoid", "swish (x times its sigmoid, unfused)")
     assert roles["squeeze"] == ("global pooling", False)
-    assert roles["reduce"][0] == "pointwise convolution"  # HardSigmoid fused into it
+    assert roles["reduce"][0] == ONE_PIXEL_CONV and ks["reduce"].one_pixel  # HardSigmoid fused into it
+    assert not ks["expand"].one_pixel
     assert roles["excite"] == ("squeeze-excite gate (a per-channel scale broadcast over the map)", False)
     assert roles["mystery"][1] and roles["mystery"][0].startswith("generic data stream")
 

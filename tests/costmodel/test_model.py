@@ -13,7 +13,7 @@ from edgebench.costmodel.model import CostParams, effective_peak, estimate, para
 from edgebench.devices import get_device
 from edgebench.devices.profile import Calibration, FitError, Sourced
 from edgebench.exceptions import UnsupportedError
-from edgebench.types import KernelKind, Precision, SizeClass, Source
+from edgebench.types import KernelKind, Precision, SizeClass, Source, WeightRead
 
 ONES = {k: dict.fromkeys(SizeClass, 1.0) for k in KernelKind}
 
@@ -165,22 +165,33 @@ def test_a_runtimes_weight_share_slows_the_memory_reads_of_that_kinds_weights_al
     heavy = replace(CONV, weight_elems=2_500_000)  # 10 MB: past the 1 MB cache, read at the 10 GB/s memory
     pointwise = replace(heavy, kind=KernelKind.POINTWISE_CONV)
     p = _params(overhead_per_layer_ms=0.0, caches=((1.0, 50.0),))
-    share = replace(p, weight_share={KernelKind.CONV: 0.5})
+    share = replace(p, weight_share={WeightRead.CONV: 0.5})
     [full, pw], [half, pw_half] = ([ms for _, ms in estimate([heavy, pointwise], q).kernels] for q in (p, share))
     cached, memory = 10e6 * 0.05 / 50.0 / 1e6, 10e6 * 0.95 / 10.0 / 1e6  # a twentieth of the network's 20 MB fits
     assert full == pytest.approx(2.0 + cached + memory) and half == pytest.approx(2.0 + cached + 2 * memory)
     assert pw_half == pw  # another kind keeps the profile's bandwidth
 
 
+def test_a_one_pixel_conv_reads_its_weights_at_its_own_share_else_at_the_pointwise_share() -> None:
+    heavy = Kernel("se", KernelKind.POINTWISE_CONV, ("Conv",), flops=2e6, activation_elems=2000, weight_elems=2_500_000)
+    gemv = replace(heavy, one_pixel=True)
+    p = _params(overhead_per_layer_ms=0.0, caches=((1.0, 50.0),), weight_share={WeightRead.POINTWISE_CONV: 0.5})
+    own = replace(p, weight_share={**p.weight_share, WeightRead.ONE_PIXEL_CONV: 0.25})
+    [pointwise, fallback], [same, slower] = ([ms for _, ms in estimate([heavy, gemv], q).kernels] for q in (p, own))
+    assert fallback == pointwise == same  # no one-pixel share: the pointwise share
+    memory = 10e6 * 0.95 / 10.0 / 1e6  # all but the cache's twentieth of the network's 20 MB, at 10 GB/s
+    assert slower - same == pytest.approx(memory / 0.25 - memory / 0.5)
+
+
 def test_a_runtimes_weight_share_reaches_only_that_runtimes_params() -> None:
     host = get_device("host")
     runtimes = tuple(
-        r.model_copy(update={"weight_share": {KernelKind.CONV: Sourced(value=0.5, source="test")}})
+        r.model_copy(update={"weight_share": {WeightRead.CONV: Sourced(value=0.5, source="test")}})
         if r.backend == "onnxruntime" else r.model_copy(update={"weight_share": {}})
         for r in host.runtimes
     )  # fmt: skip
     own = host.model_copy(update={"runtimes": runtimes})
-    assert params_for(own, "onnxruntime", Precision.FP32).weight_share == {KernelKind.CONV: 0.5}
+    assert params_for(own, "onnxruntime", Precision.FP32).weight_share == {WeightRead.CONV: 0.5}
     assert params_for(own, "tflite", Precision.FP32).weight_share == {}
 
 

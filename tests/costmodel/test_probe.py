@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from edgebench.costmodel.kernels import FILTER_SET, module_kernels
-from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
+from edgebench.costmodel.model import READS, CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
     CHAIN,
     CONV_EFFICIENCY,
@@ -45,7 +45,7 @@ from edgebench.costmodel.runtime_probe import (
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.profile import CacheLevel
 from edgebench.exceptions import ConfigError
-from edgebench.types import KernelKind, Precision
+from edgebench.types import KernelKind, Precision, WeightRead
 
 FOUND = Probe(
     cpu="Test CPU", backend="onnxruntime", date=datetime.date(2026, 12, 4), dense_gflops=90.0,
@@ -97,7 +97,7 @@ def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_
     saved = tmp_path / "host.yaml"
     save_profile(rated, saved)
     params = params_for(load_profile(saved), "openvino", Precision.FP32)
-    assert params.op_gelems["Swish"] == 0.84 and params.weight_share == {KernelKind.CONV: 0.45}
+    assert params.op_gelems["Swish"] == 0.84 and params.weight_share == {WeightRead.CONV: 0.45}
     for bad, match in (
         (saved.read_text().replace("  Swish:", "  Mish:"), r"(?i)runtimes.1.op_gelems.*maps ops .*unknown: mish"),
         (saved.read_text().replace("value: 0.45", "value: 0.0"), r"(?i)runtimes.1.weight_share.*shares in \(0, 4\]"),
@@ -111,30 +111,30 @@ def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_
 def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatch: pytest.MonkeyPatch) -> None:
     host = get_device("host")
     # the machine now: memory at 0.8 of the profile's bandwidth, cores 30 % slower, and a runtime reading dense conv,
-    # 1x1 conv and linear weights at 0.4, 0.7 and 0.5 of that bandwidth
+    # 1x1 conv, 1x1 conv on one pixel and linear weights at 0.4, 0.7, 0.3 and 0.5 of that bandwidth
     prior = params_for(host, "tflite", Precision.FP32, 1, calibrated=False)
     truth = replace(prior, bandwidth_gbps=0.8 * prior.bandwidth_gbps,
-                    weight_share={KernelKind.CONV: 0.4, KernelKind.POINTWISE_CONV: 0.7,
-                                  KernelKind.LINEAR: 0.5})  # fmt: skip
+                    weight_share={WeightRead.CONV: 0.4, WeightRead.POINTWISE_CONV: 0.7,
+                                  WeightRead.ONE_PIXEL_CONV: 0.3, WeightRead.LINEAR: 0.5})  # fmt: skip
     slower = 1.3
 
-    def per_link(make: Callable[[], nn.Module], shape: tuple[int, ...], kind: KernelKind, params: CostParams) -> float:
+    def per_link(make: Callable[[], nn.Module], shape: tuple[int, ...], reads: WeightRead, params: CostParams) -> float:
         table = KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape,
                                                rules_for(host, "tflite"))])  # fmt: skip
-        return float(table.kernel_ms(params)[table.kind == list(KernelKind).index(kind)].mean())  # not transposes
+        return float(table.kernel_ms(params)[table.reads == READS.index(reads)].mean())  # not transposes
 
     wide = max(WEIGHT_CHANNELS)  # the bandwidth chain first
     times = [wide * wide * 4 / (truth.bandwidth_gbps * 1e6)]
-    for kind, link in WEIGHT_PROBES.items():
-        with_reads = per_link(link.make, link.shape, kind, truth)
-        reads = with_reads - per_link(link.make, link.shape, kind, replace(truth, weight_share={kind: 1e9}))
-        times.append(slower * (with_reads - reads) + reads)
+    for reads, link in WEIGHT_PROBES.items():
+        with_reads = per_link(link.make, link.shape, reads, truth)
+        reading = with_reads - per_link(link.make, link.shape, reads, replace(truth, weight_share={reads: 1e9}))
+        times.append(slower * (with_reads - reading) + reading)
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     # the runtime's compute-bound reference conv, its chain's weights (1.6 MB) partly past a 0.5 MB L2
-    conv_gflops = DENSE_FLOPS / (slower * per_link(DENSE_CONV, DENSE, KernelKind.CONV, truth)) / 1e6
+    conv_gflops = DENSE_FLOPS / (slower * per_link(DENSE_CONV, DENSE, WeightRead.CONV, truth)) / 1e6
     found = probe_weight_shares(host, "tflite", conv_gflops)
-    assert {kind: share["value"] for kind, share in found.items()} == pytest.approx(
-        {"conv": 0.4, "pointwise_conv": 0.7, "linear": 0.5}, abs=0.01
+    assert {reads: share["value"] for reads, share in found.items()} == pytest.approx(
+        {"conv": 0.4, "pointwise_conv": 0.7, "one_pixel_conv": 0.3, "linear": 0.5}, abs=0.01
     )
     assert {share["note"] for share in found.values()} == {"measured"}
 
@@ -150,7 +150,7 @@ def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_first_cache_
 
     huge = {"size_mb": l3.size_mb.model_copy(update={"value": 1000.0})}
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 1.0)
-    kinds = {"conv", "pointwise_conv", "linear"}
+    kinds = {"conv", "pointwise_conv", "one_pixel_conv", "linear"}
     assert probe_weight_shares(host, "tflite", 100.0).keys() == kinds
     # a VM reporting a host-wide L3 (480 MiB on one Xeon) that holds every chain: the reads past L2 are still timed
     assert probe_weight_shares(with_caches(l2, l3.model_copy(update=huge)), "tflite", 100.0).keys() == kinds

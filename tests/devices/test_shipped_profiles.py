@@ -148,17 +148,17 @@ def test_an_unblocked_depthwise_path_on_a_runtime_without_a_channel_block_is_ref
 
 
 @pytest.mark.parametrize("connection", ["none", "{agent: 'http://10.0.0.7:8765'}"])
-def test_channel_block_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: Path, connection: str) -> None:
+def test_a_block_of_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: Path, connection: str) -> None:
     text = HOST_TEXT.replace("connection: local", f"connection: {connection}", 1)
     assert text != HOST_TEXT
-    with pytest.raises(ConfigError, match=r"host.yaml.*runtimes onnxruntime: channel_block 'auto' reads this machine"):
+    match = r"host.yaml.*runtimes onnxruntime, openvino: a block of 'auto' reads this machine"
+    with pytest.raises(ConfigError, match=match):
         get_device(str(_write(tmp_path, text)))
-    assert (
-        get_device(str(_write(tmp_path, text.replace("channel_block: auto", "channel_block: 8")))).channel_block(
-            "onnxruntime"
-        )
-        == 8
-    )
+    with pytest.raises(ConfigError, match=r"runtimes openvino: a block"):
+        get_device(str(_write(tmp_path, text.replace("channel_block: auto", "channel_block: 8"))))
+    written = text.replace("channel_block: auto", "channel_block: 8").replace("output_block: auto", "output_block: 16")
+    device = get_device(str(_write(tmp_path, written)))
+    assert (device.channel_block("onnxruntime"), device.output_block("openvino")) == (8, 16)
 
 
 @pytest.mark.parametrize(
