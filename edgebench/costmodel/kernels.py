@@ -270,7 +270,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         for i in n.input:
             by_input.setdefault(i, []).append(idx)
     layout = BlockedLayout(g, channel_block)
-    nhwc = ChannelsLast(g, rules.channels_last, inputs=rules.channels_last or rules.output_block > 1)
+    nhwc = ChannelsLast(g, rules.channels_last, inputs=rules.output_block > 1)
     out += nhwc.inputs(nodes)
     for idx, node in enumerate(nodes):
         op = node.op_type

@@ -4,19 +4,18 @@ Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_pe
 efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
 profile that lists its caches and reduction half-depth refines this (see
 :class:`~edgebench.devices.profile.CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind
-takes at least its activation bytes over that share of the fastest level's bandwidth, and ops with a per-element
-cost of their own (activations, transposes, window pools) are priced at a rate (a floor for one that runs alone,
-added to the conv one is fused into): the runtime's own where its profile states one, else ``exp_gelems`` for the
-exp-based ones. With caches, a kernel's weights add their read time from the levels the network's weights fit in,
-the part past the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind
-where the profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise
-share). A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's
-rate, and one a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
-``depthwise_stream`` prices its depthwise convs' outputs and output rows in place of the depthwise
-``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted efficiency, as does the
-data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost), its
-``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
-activations held in a cache level in place of the level's bandwidth.
+takes at least its activation bytes over that share of the fastest level's bandwidth, and ops with a per-element cost
+of their own (activations, transposes, window pools) are priced at a rate (a floor for one that runs alone, added to
+the conv one is fused into): the runtime's own where its profile states one, else ``exp_gelems`` for the exp-based
+ones. With caches, a kernel's weights add their read time from the levels the network's weights fit in, the part past
+the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the profile
+states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A depthwise
+conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked runtime
+cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's ``depthwise_stream`` prices its
+depthwise convs' outputs and output rows in place of the depthwise ``stream_ceiling`` (their data then moves at the
+caches' bandwidth, not scaled by the fitted efficiency, as does the data of a kernel that runs an op priced at a rate
+alone: the rate prices its per-element cost), its ``channel_scale`` its squeeze-excite gates' multiplies in place of
+every other price, and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth.
 The parameters come from the profile: its calibration for the backend and precision when it has one, else its
 priors. Every number this module returns is an estimate (``source=estimated``).
 """
