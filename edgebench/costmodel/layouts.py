@@ -115,7 +115,7 @@ class ChannelsLast:
         """The transposes into NHWC of the 4-D graph inputs a convolution or pooling among ``nodes`` reads."""
         read = {n.input[0] for n in nodes if n.op_type in LAYOUT_SENSITIVE}
         names = sorted(i for i in self.g.inputs & read if len(self.g.shapes.get(i, ())) == 4)
-        return self._transpose(names, self.reorders_inputs)
+        return self._transpose(names) if self.reorders_inputs else []
 
     def relabels(self, node: onnx.NodeProto, dynamic: list[str]) -> list[Kernel]:
         """The transposes before ``node``, an op that moves no data or an ONNX Transpose (priced as the op it is),
@@ -136,8 +136,8 @@ class ChannelsLast:
         """The transposes back into NHWC of the channels-first 4-D maps a kernel reads."""
         return self._transpose([i for i in dynamic if i in self.first and len(self.g.shapes.get(i, ())) == 4])
 
-    def _transpose(self, names: list[str], enabled: bool | None = None) -> list[Kernel]:
-        todo = [n for n in names if n not in self.done] if (self.enabled if enabled is None else enabled) else []
+    def _transpose(self, names: list[str]) -> list[Kernel]:
+        todo = [n for n in names if n not in self.done]  # maps are held channels-first only where enabled
         self.done.update(todo)
         sizes = [prod(self.g.shapes[n]) for n in todo]
         return [Kernel(f"transpose {n}", KernelKind.ELEMENTWISE, ("Transpose",), float(e), 2 * e, 0, role=TRANSPOSE,
