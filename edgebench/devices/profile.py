@@ -100,18 +100,19 @@ class Runtime(_Strict):
     blocked 3x3 conv read a 9.4 MB filter at 0.43 of the memory's, LiteRT's 3x3 and 1x1 convs at about half; on an
     AVX-512 Xeon, ONNX Runtime's 1x1 convs at 3.2 times it: their reads hide behind the compute); ``one_pixel_conv`` is
     1x1 convs on a one-pixel map, squeeze-excite's layers, batch-1 GEMVs with no compute to hide behind (on an AVX-512
-    Zen 4, OpenVINO's read at 0.5 of the bandwidth where its linear layers read at 0.8). ``large_depthwise``: the kernel
-    area past which its depthwise convs run on a slower path, and that path's rate. ``plain_depthwise``: how a runtime
-    with a ``channel_block`` runs the depthwise convs it cannot block. ``depthwise_stream``: its depthwise convs' cost
-    per output and per output row, in place of the device's depthwise ``stream_ceiling``. ``filter_pass``: what one pass
-    of a ``channel_block`` runtime's conv over its input costs, in output blocks' worth of work (ONNX Runtime's NCHWc
-    kernels compute four output blocks a pass: 6 on an AVX2 Zen 2, whose 16-channel convs ran at 0.35 of a 64-channel
-    conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the rate one core of this runtime computes a dense 3x3
-    conv at (64 channels at 32x32), in place of the device's conv efficiency (on an AVX-512 Xeon, LiteRT's ran at 128
-    GFLOP/s where ONNX Runtime's, which sets the peak, ran at 179). ``channel_scale``: what its squeeze-excite gates
-    cost, in place of the stream price. ``cache_gbps``: by the name of a cache level past the first, the bandwidth at
-    which this runtime streams activations held there, in place of the level's (which its weight reads set: ONNX Runtime
-    on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where weights came from it at 40)."""
+    Zen 4, OpenVINO's streamed 15-16 GB/s where its linear layers of the same shapes streamed 22-23: a share of 0.44).
+    ``large_depthwise``: the kernel area past which its depthwise convs run on a slower path, and that path's rate.
+    ``plain_depthwise``: how a runtime with a ``channel_block`` runs the depthwise convs it cannot block.
+    ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
+    ``stream_ceiling``. ``filter_pass``: what one pass of a ``channel_block`` runtime's conv over its input costs, in
+    output blocks' worth of work (ONNX Runtime's NCHWc kernels compute four output blocks a pass: 6 on an AVX2 Zen 2,
+    whose 16-channel convs ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the
+    rate one core of this runtime computes a dense 3x3 conv at (64 channels at 32x32), in place of the device's conv
+    efficiency (on an AVX-512 Xeon, LiteRT's ran at 128 GFLOP/s where ONNX Runtime's, which sets the peak, ran at 179).
+    ``channel_scale``: what its squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of
+    a cache level past the first, the bandwidth at which this runtime streams activations held there, in place of the
+    level's (which its weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where
+    weights came from it at 40)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -184,6 +185,11 @@ class AgentConnection(_Strict):
     token_env: str = "EDGEBENCH_AGENT_TOKEN"
     timeout_s: float = Field(default=600.0, gt=0)  # one request, including the agent's timing
     retries: int = Field(default=5, ge=0)  # while the agent is down or busy, with doubling waits from 1 s
+
+
+def _resolved(block: int | Literal["auto"]) -> int:
+    """A runtime's channel or output block, ``auto`` as this machine's CPU gets it."""
+    return nchwc_block() if block == "auto" else block
 
 
 def _fractions(v: dict[KernelKind, float]) -> dict[KernelKind, float]:
@@ -357,13 +363,11 @@ class DeviceProfile(_Strict):
 
     def channel_block(self, backend: str) -> int:
         """The channel block ``backend``'s activation layout uses on this device (1: plain NCHW)."""
-        block = self.runtime(backend).channel_block
-        return nchwc_block() if block == "auto" else block
+        return _resolved(self.runtime(backend).channel_block)
 
     def output_block(self, backend: str) -> int:
         """The output channels ``backend``'s channels-last convs compute at once on this device (1: no such block)."""
-        block = self.runtime(backend).output_block
-        return nchwc_block() if block == "auto" else block
+        return _resolved(self.runtime(backend).output_block)
 
     def filter_pass(self, backend: str) -> float | None:
         """What a pass of ``backend``'s blocked convs over their input costs on this device, where the profile says."""
