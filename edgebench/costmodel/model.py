@@ -1,23 +1,23 @@
 """Estimate latency from a device profile's roofline cost model, for devices edgebench cannot measure.
 
-Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_per_layer`` with ``eff =
-efficiency[kind] x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A
-profile that lists its caches and reduction half-depth refines this (see
-:class:`~edgebench.devices.profile.CostModel`), and so does a per-kind ``stream_ceiling``: a kernel of that kind
-takes at least its activation bytes over that share of the fastest level's bandwidth, and ops with a per-element cost
-of their own (activations, transposes, window pools) are priced at a rate (a floor for one that runs alone, added to
-the conv one is fused into): the runtime's own where its profile states one, else ``exp_gelems`` for the exp-based
-ones. With caches, a kernel's weights add their read time from the levels the network's weights fit in, the part past
-the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the profile
-states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A depthwise
-conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked runtime
-cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's ``depthwise_stream`` prices its
-depthwise convs' outputs and output rows in place of the depthwise ``stream_ceiling`` (their data then moves at the
-caches' bandwidth, not scaled by the fitted efficiency, as does the data of a kernel that runs an op priced at a rate
-alone: the rate prices its per-element cost), its ``channel_scale`` its squeeze-excite gates' multiplies in place of
-every other price, and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth.
-The parameters come from the profile: its calibration for the backend and precision when it has one, else its
-priors. Every number this module returns is an estimate (``source=estimated``).
+Per kernel: ``max(flops / (peak x eff), bytes / (bandwidth x eff)) + overhead_per_layer`` with ``eff = efficiency[kind]
+x size_factor[kind][size class]`` (capped at 1); per network, plus ``overhead_per_network``. A profile that lists its
+caches and reduction half-depth refines this (see :class:`~edgebench.devices.profile.CostModel`), and so does a per-kind
+``stream_ceiling``: a kernel of that kind takes at least its activation bytes over that share of the fastest level's
+bandwidth, and ops with a per-element cost of their own (activations, transposes, window pools) are priced at a rate (a
+floor for one that runs alone, added to the conv one is fused into): the runtime's own where its profile states one,
+else ``exp_gelems`` for the exp-based ones. With caches, a kernel's weights add their read time from the levels the
+network's weights fit in, the part past the first level at the runtime's ``weight_share`` of those levels' bandwidth for
+the kernel's kind where the profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else
+the pointwise share). A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one
+a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
+``depthwise_stream`` prices its depthwise convs' outputs and output rows (at least their input at its ``input_gbps``,
+the bound of strided ones) in place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth,
+not scaled by the fitted efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate
+prices its per-element cost), its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price,
+and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth. The parameters come from
+the profile: its calibration for the backend and precision when it has one, else its priors. Every number this module
+returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-16"
+COST_MODEL_VERSION = "roofline-17"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -67,6 +67,7 @@ class CostParams:
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
+    depthwise_reads: float | None = None  # GB/s at these threads at which depthwise convs read their input at least
     channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
 
     def ns_per_byte(
@@ -184,6 +185,7 @@ def params_for(
         large_depthwise=large_depthwise(profile, backend, threads),
         plain_depthwise=plain_depthwise(profile, backend, threads),
         depthwise_stream=depthwise_stream(profile, backend, threads),
+        depthwise_reads=depthwise_reads(profile, backend, threads),
         channel_scale=channel_scale(profile, backend, threads),
     )
 
@@ -216,6 +218,14 @@ def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tupl
     states them."""
     stream = profile.runtime(backend).depthwise_stream
     return _at_threads(profile, threads, stream.gouts, stream.row_ns) if stream else None
+
+
+def depthwise_reads(profile: DeviceProfile, backend: str, threads: int) -> float | None:
+    """GB/s at ``threads`` threads at which ``backend``'s depthwise convs read their input at the least, where the
+    profile states it."""
+    stream = profile.runtime(backend).depthwise_stream
+    reads = stream.input_gbps if stream else None
+    return reads.value * thread_share(profile, threads) if reads else None
 
 
 def channel_scale(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
@@ -325,6 +335,8 @@ class KernelTable:
             gouts, row_ns = p.depthwise_stream
             outputs = self.flops / (2 * np.maximum(self.depth, 1.0))
             own = outputs / (gouts * 1e6) + self.rows * row_ns / 1e6
+            if p.depthwise_reads:  # at least its input's read time: the bound of strided ones
+                own = np.maximum(own, (self.activations - outputs) * p.bytes_per_elem / (p.depthwise_reads * 1e6))
             depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
             issue = np.where(depthwise, own, issue)
             moves = np.where(depthwise, 1.0, moves)  # the stream prices their per-output cost: data at full bandwidth

@@ -230,6 +230,11 @@ def _cache(name: str, size_mb: float, size_source: str, gbps: float, source: str
     return {"name": name, "size_mb": sourced(size_mb, size_source, ""), "bandwidth_gbps": sourced(gbps, source)}
 
 
+def probed_on(backend: str) -> str:
+    """Where and when a probe ran, for its figures' ``note``."""
+    return f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
+
+
 def sourced(value: float, source: str, note: str = "measured") -> dict[str, Any]:
     return {"value": round(value, 2), "source": source, "note": note}
 

@@ -1,12 +1,12 @@
 """Probe how each runtime runs what a CPU's priors cannot say: its own rates for ops with a per-element cost
-(activations, transposes, window pools), the share of the bandwidth at which it reads weights, and its slower or
-faster depthwise paths, and what its squeeze-excite gates cost. Each figure is written into the runtime's entry of a
-profile with its source; like :mod:`edgebench.costmodel.probe`, each times chains of identical kernels on one thread.
+(activations, transposes, window pools), the share of the bandwidth at which it reads weights, its depthwise paths
+(:mod:`edgebench.costmodel.depthwise_probe`), and what its squeeze-excite gates cost. Each figure is written into the
+runtime's entry of a profile with its source; like :mod:`edgebench.costmodel.probe`, each times chains of identical
+kernels on one thread.
 """
 
 from __future__ import annotations
 
-import datetime
 import functools
 import itertools
 from collections import Counter
@@ -19,11 +19,20 @@ import torch
 from scipy.optimize import nnls
 from torch import nn
 
+from edgebench.costmodel.depthwise_probe import probe_depthwise_stream, probe_large_depthwise, probe_plain_depthwise
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
 from edgebench.costmodel.model import READS, KernelTable, params_for, rules_for
-from edgebench.costmodel.probe import CHAIN, RELU_MB, WEIGHT_CHANNELS, ChainTimer, relu_gbps, sourced, weights_gbps
-from edgebench.devices.local import cpu_model
+from edgebench.costmodel.probe import (
+    CHAIN,
+    RELU_MB,
+    WEIGHT_CHANNELS,
+    ChainTimer,
+    probed_on,
+    relu_gbps,
+    sourced,
+    weights_gbps,
+)
 from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
 from edgebench.exceptions import UnsupportedError
 from edgebench.types import Precision, WeightRead
@@ -112,11 +121,6 @@ class OpLink:
     after: str
 
 
-def _probed_on(backend: str) -> str:
-    """Where and when a probe ran, for its figures' ``note``."""
-    return f"probed on {cpu_model()} ({backend}, 1 thread, {datetime.date.today()})"
-
-
 def _conv(channels: int) -> nn.Module:
     return nn.Conv2d(channels, channels, 1)
 
@@ -149,7 +153,7 @@ def probe_op_rates(profile: DeviceProfile, backend: str, runs: int = 200) -> Rat
     rules, shape = rules_for(profile, backend), (1, c, hw, hw)
     without_ms: dict[Callable[[int], nn.Module], float] = {}
     found = {}
-    where = f"{_probed_on(backend)}: at {c}x{hw}x{hw}"
+    where = f"{probed_on(backend)}: at {c}x{hw}x{hw}"
     for name, link in PROBED_LINKS.items():
         with_op, without = functools.partial(link.with_op, c), functools.partial(link.without, c)
         elems = _elems_per_link(with_op, without, shape, rules, name)
@@ -228,65 +232,12 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float
             reading = half - full  # the read time past the first level at the full bandwidth: it doubles at half
             if reading > 0:  # else the first level holds the whole chain: no read past it to compare
                 shares[reads] = reading / max(measured[reads] - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
-    where = _probed_on(backend)
+    where = probed_on(backend)
     found = {}
     for reads, share in shares.items():
         what = f"{where}: {WEIGHT_PROBES[reads].what}, {measured[reads]:.2f} ms each, memory at {bandwidth:.1f} GB/s"
         found[str(reads)] = sourced(share, what)
     return found
-
-
-#: Depthwise kernel sides :func:`probe_large_depthwise` times, smallest first, on (channels, side) maps.
-DEPTHWISE_SIDES = (3, 5, 7, 9)
-DEPTHWISE_MAP = (48, 56)
-#: A depthwise kernel under this share of the 3x3's rate runs on a slower path (LiteRT's 7x7 ran at a tenth of it;
-#: ONNX Runtime's and OpenVINO's larger kernels stay above half).
-SLOW_PATH = 0.3
-
-
-def probe_large_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | None:
-    """Where ``backend``'s fast depthwise kernels stop, as a runtime's ``large_depthwise`` states it: the taps of
-    the largest timed kernel before the first one under :data:`SLOW_PATH` of the 3x3's GFLOP/s, and the mean rate of
-    those past it (one core); None when every timed size keeps up."""
-    timer, (c, hw) = ChainTimer(backend, runs), DEPTHWISE_MAP
-    rates = {}
-    for k in DEPTHWISE_SIDES:
-        make = functools.partial(nn.Conv2d, c, c, k, padding=k // 2, groups=c, bias=False)
-        rates[k] = 2 * c * hw * hw * k * k / timer.per_kernel_ms(make, (1, c, hw, hw)) / 1e6
-    slow = [k for k in DEPTHWISE_SIDES if rates[k] < SLOW_PATH * rates[DEPTHWISE_SIDES[0]]]
-    if not slow:  # (never the 3x3: the share is of its own rate)
-        return None
-    fast = DEPTHWISE_SIDES[DEPTHWISE_SIDES.index(slow[0]) - 1]
-    timed = ", ".join(f"{k}x{k} {rates[k]:.1f}" for k in DEPTHWISE_SIDES)
-    where = f"{_probed_on(backend)}: depthwise convs at {c}x{hw}x{hw}"
-    gflops = float(np.mean([rates[k] for k in slow]))
-    return {"above_taps": fast * fast, "gflops": sourced(gflops, f"{where}, GFLOP/s {timed}")}
-
-
-#: Channels no channel block divides (nor the 4 ONNX Runtime reorders by), and the two map sides
-#: :func:`probe_plain_depthwise` times them at: ShuffleNetV2-1.0's first stage (58-channel branches at 28x28).
-PLAIN_CHANNELS, PLAIN_SIDES = 58, (28, 56)
-
-
-def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any] | None:
-    """How a channel-blocked ``backend`` runs the depthwise convs it cannot block, as a runtime's
-    ``plain_depthwise`` states it: 3x3 depthwise convs of :data:`PLAIN_CHANNELS` channels timed at two map sizes
-    (one core), solved for a cost per channel and a rate of the taps; None for a runtime without a channel block."""
-    rules, c = rules_for(profile, backend), PLAIN_CHANNELS
-    make = functools.partial(nn.Conv2d, c, c, 3, padding=1, groups=c, bias=False)
-    if not any(k.plain for k in module_kernels(make(), (1, c, PLAIN_SIDES[0], PLAIN_SIDES[0]), rules)):
-        return None
-    timer = ChainTimer(backend, runs)
-    pixels = [side * side for side in PLAIN_SIDES]
-    per_channel_us = [1e3 * timer.per_kernel_ms(make, (1, c, side, side)) / c for side in PLAIN_SIDES]
-    us_per_pixel = max((per_channel_us[1] - per_channel_us[0]) / (pixels[1] - pixels[0]), 1e-6)
-    group_us = max(0.0, per_channel_us[0] - pixels[0] * us_per_pixel)
-    where = (
-        f"{_probed_on(backend)}: 3x3 depthwise convs of {c} "
-        f"channels at {' and '.join(f'{s}x{s}' for s in PLAIN_SIDES)}, "
-        + " and ".join(f"{us * c:.0f} µs" for us in per_channel_us)
-    )
-    return {"gflops": sourced(18 / us_per_pixel / 1e3, where), "group_us": sourced(group_us, where)}
 
 
 #: Output blocks of the two 3x3 convs :func:`probe_filter_pass` times at 32x32: one, and a full filter set.
@@ -309,7 +260,7 @@ def probe_filter_pass(profile: DeviceProfile, backend: str, runs: int = 100) -> 
         rates.append(2 * c * c * 9 * 32 * 32 * short / timer.per_kernel_ms(make, (1, c, 32, 32)) / 1e6)
     share = min(rates[0] / rates[1], 1.0)  # (cost + set) / (set x (cost + 1)) of one block in a set
     cost = FILTER_SET * (1 - share) / max(FILTER_SET * share - 1, 1e-3)
-    where = f"{_probed_on(backend)}: 3x3 convs at 32x32 of {block} and {block * FILTER_SET} channels, " + " and ".join(
+    where = f"{probed_on(backend)}: 3x3 convs at 32x32 of {block} and {block * FILTER_SET} channels, " + " and ".join(
         f"{r:.0f} GFLOP/s" for r in rates
     )
     return sourced(cost, where)
@@ -320,30 +271,7 @@ def probe_conv_rate(backend: str, runs: int = 100) -> dict[str, Any]:
     ``conv_gflops`` states it (the priors' conv efficiency is ONNX Runtime's: LiteRT's ran at 0.7 of it on an AVX-512
     Xeon)."""
     gflops = DENSE_FLOPS / ChainTimer(backend, runs).per_kernel_ms(DENSE_CONV, DENSE) / 1e6
-    return sourced(gflops, f"{_probed_on(backend)}: 3x3 convs at 64x32x32")
-
-
-#: (channels, side) of the two maps :func:`probe_depthwise_stream` times 3x3 depthwise convs on: a late stage's
-#: narrow rows and an early stage's wide ones, both in the caches.
-STREAM_MAPS = ((256, 8), (96, 56))
-
-
-def probe_depthwise_stream(backend: str, runs: int = 100) -> dict[str, Any]:
-    """What ``backend``'s depthwise convs cost per output and per output row, as a runtime's ``depthwise_stream``
-    states it: 3x3 depthwise convs on :data:`STREAM_MAPS` (one core), solved for both (no row cost where the wider
-    rows run no faster per output)."""
-    timer = ChainTimer(backend, runs)
-    ns = []  # per output
-    for c, side in STREAM_MAPS:
-        make = functools.partial(nn.Conv2d, c, c, 3, padding=1, groups=c, bias=False)
-        ns.append(timer.per_kernel_ms(make, (1, c, side, side)) * 1e6 / (c * side * side))
-    (_, narrow), (_, wide) = STREAM_MAPS
-    row_ns = max(0.0, (ns[0] - ns[1]) / (1 / narrow - 1 / wide))
-    per_output = ns[1] - row_ns / wide if row_ns else float(np.mean(ns))
-    where = f"{_probed_on(backend)}: 3x3 depthwise convs at " + " and ".join(
-        f"{c}x{side}x{side}, {n:.2f} ns per output" for (c, side), n in zip(STREAM_MAPS, ns, strict=True)
-    )
-    return {"gouts": sourced(1 / per_output, where), "row_ns": sourced(row_ns, where)}
+    return sourced(gflops, f"{probed_on(backend)}: 3x3 convs at 64x32x32")
 
 
 class GatedChain(nn.Module):
@@ -383,7 +311,7 @@ def probe_channel_scale(profile: DeviceProfile, backend: str, runs: int = 100) -
     if 8 * outputs[0] / us[0] / 1e3 > GATE_FUSED * first:
         return None
     (us_per_output, us_per_channel), _ = nnls(np.stack([outputs, channels], axis=1) / us[:, None], np.ones(len(us)))
-    where = f"{_probed_on(backend)}: gate multiplies at " + ", ".join(
+    where = f"{probed_on(backend)}: gate multiplies at " + ", ".join(
         f"{c}x{side}x{side} {t:.1f} µs" for (c, side), t in zip(GATE_MAPS, us, strict=True)
     )
     gouts, channel_ns = float(1e-3 / us_per_output), float(us_per_channel * 1e3)
@@ -408,7 +336,7 @@ def probe_cache_streams(profile: DeviceProfile, backend: str, runs: int = 100) -
         gbps = relu_gbps(timer, mb)
         if gbps > FUSED * caches[0].bandwidth_gbps.value:
             return {}
-        where = f"{_probed_on(backend)}: a chain of ReLUs on {mb:g} MB"
+        where = f"{probed_on(backend)}: a chain of ReLUs on {mb:g} MB"
         rates[level.name] = sourced(gbps, where)
     return rates
 
@@ -451,6 +379,8 @@ class RuntimeRates:
             stream = self.depthwise_stream
             parts.append(f"depthwise convs at {stream['gouts']['value']:.2f} G outputs/s + "
                          f"{stream['row_ns']['value']:.2f} ns per row")  # fmt: skip
+            if "input_gbps" in stream:
+                parts[-1] += f", reading their input at {stream['input_gbps']['value']:.1f} GB/s at least"
         if self.channel_scale:
             scale = self.channel_scale
             parts.append(f"squeeze-excite gates at {scale['gouts']['value']:.2f} G outputs/s + "

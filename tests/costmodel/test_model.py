@@ -245,6 +245,19 @@ def test_a_runtimes_depthwise_stream_prices_each_output_and_each_output_row_in_p
     _spread_over_two_threads("depthwise_stream", "gouts", "row_ns")
 
 
+def test_a_runtimes_depthwise_input_rate_bounds_strided_depthwise_convs_and_leaves_the_rest() -> None:
+    outputs = 48 * 28 * 28  # a stride-2 3x3 conv from 48x56x56: four inputs an output
+    strided = Kernel("dw-s2", KernelKind.DEPTHWISE_CONV, ("Conv",), flops=2 * outputs * 9,
+                     activation_elems=5 * outputs, weight_elems=48 * 9, reduction_depth=9, rows=48 * 28)  # fmt: skip
+    p = _params(overhead_per_layer_ms=0.0, bandwidth_gbps=1000.0, depthwise_stream=(1.0, 0.0))  # 1 output per ns
+    reads = replace(p, depthwise_reads=2.0)  # 2 GB/s of input: 8 bytes per ns, slower than 1 output per ns
+    assert estimate([strided], reads).kernels[0][1] == pytest.approx(4 * outputs * 4.0 / 2.0 / 1e6)
+    assert estimate([strided], p).kernels[0][1] == pytest.approx(outputs / 1.0 / 1e6)  # its outputs alone
+    plain = replace(_depthwise(3), rows=48 * 56)  # stride 1: one input an output, read faster than computed
+    assert estimate([plain], replace(p, depthwise_reads=20.0)).kernels == estimate([plain], p).kernels
+    assert estimate([CONV], reads).kernels == estimate([CONV], p).kernels
+
+
 def test_a_runtimes_depthwise_stream_moves_its_depthwise_data_at_the_caches_bandwidth_not_the_fitted_eff() -> None:
     dw = _depthwise(3)  # 1.2 MB of activations: memory-bound at these rates
     p = _params(overhead_per_layer_ms=0.0, caches=((0.5, 40.0),))  # efficiency 0.5 for every kind

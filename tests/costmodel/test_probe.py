@@ -8,6 +8,17 @@ import pytest
 import torch
 from torch import nn
 
+from edgebench.costmodel.depthwise_probe import (
+    DEPTHWISE_MAP,
+    DEPTHWISE_SIDES,
+    PLAIN_CHANNELS,
+    PLAIN_SIDES,
+    STREAM_MAPS,
+    STRIDED_MAPS,
+    probe_depthwise_stream,
+    probe_large_depthwise,
+    probe_plain_depthwise,
+)
 from edgebench.costmodel.kernels import FILTER_SET, module_kernels
 from edgebench.costmodel.model import READS, CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
@@ -22,23 +33,15 @@ from edgebench.costmodel.runtime_probe import (
     DENSE,
     DENSE_CONV,
     DENSE_FLOPS,
-    DEPTHWISE_MAP,
-    DEPTHWISE_SIDES,
     GATE_MAPS,
-    PLAIN_CHANNELS,
-    PLAIN_SIDES,
     PROBED_LINKS,
-    STREAM_MAPS,
     WEIGHT_PROBES,
     RuntimeRates,
     _elems_per_link,
     probe_cache_streams,
     probe_channel_scale,
     probe_conv_rate,
-    probe_depthwise_stream,
     probe_filter_pass,
-    probe_large_depthwise,
-    probe_plain_depthwise,
     probe_weight_shares,
     with_runtime_rates,
 )
@@ -279,9 +282,17 @@ def test_depthwise_convs_are_solved_for_a_cost_per_output_and_per_output_row(
     monkeypatch: pytest.MonkeyPatch, gouts: float, row_ns: float
 ) -> None:
     times = [c * side * (side / gouts + row_ns) / 1e6 for c, side in STREAM_MAPS]  # ms per conv
+    strided = [4 * c * side * side / gbps / 1e6 for (c, side), gbps in zip(STRIDED_MAPS, (40.0, 50.0), strict=True)]
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
+    monkeypatch.setattr(ChainTimer, "per_link_ms", lambda *_: strided.pop(0))
     found = probe_depthwise_stream("onnxruntime")
     assert (found["gouts"]["value"], found["row_ns"]["value"]) == pytest.approx((gouts, row_ns), abs=0.01)
+    assert found["input_gbps"]["value"] == pytest.approx(45.0)  # the mean of the two maps' input rates
+    assert "stride-2 3x3 depthwise convs at 192x28x28, 40.0 GB/s of input" in found["input_gbps"]["source"]
+    rates = RuntimeRates("onnxruntime", {}, {}, depthwise_stream=found)
+    assert rates.summary().endswith("ns per row, reading their input at 45.0 GB/s at least")
+    rated = with_runtime_rates(get_device("host"), rates)
+    assert params_for(rated, "onnxruntime", Precision.FP32, 1).depthwise_reads == pytest.approx(45.0)
 
 
 @pytest.mark.parametrize(("gouts", "channel_ns", "stated"), [(8.0, 15.7, True), (16.0, 0.0, True), (300.0, 0.5, False)])
