@@ -7,17 +7,18 @@ caches and reduction half-depth refines this (see :class:`~edgebench.devices.pro
 bandwidth, and ops with a per-element cost of their own (activations, transposes, window pools) are priced at a rate (a
 floor for one that runs alone, added to the conv one is fused into): the runtime's own where its profile states one,
 else ``exp_gelems`` for the exp-based ones. With caches, a kernel's weights add their read time from the levels the
-network's weights fit in, the part past the first level at the runtime's ``weight_share`` of those levels' bandwidth for
-the kernel's kind where the profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else
-the pointwise share). A depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one
-a channel-blocked runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's
-``depthwise_stream`` prices its depthwise convs' outputs and output rows (at least their input at its ``input_gbps``,
-the bound of strided ones) in place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth,
-not scaled by the fitted efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate
-prices its per-element cost), its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price,
-and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth. The parameters come from
-the profile: its calibration for the backend and precision when it has one, else its priors. Every number this module
-returns is an estimate (``source=estimated``).
+network's weights and activation traffic fit in (all of it passes through them between two reads of a weight), the part
+past the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the
+profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A
+depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked
+runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's ``depthwise_stream`` prices its
+depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided ones) in
+place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted
+efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost),
+its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
+activations held in a cache level in place of the level's bandwidth. The parameters come from the profile: its
+calibration for the backend and precision when it has one, else its priors. Every number this module returns is an
+estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-17"
+COST_MODEL_VERSION = "roofline-18"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -343,10 +344,11 @@ class KernelTable:
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * moves * 1e6)
             return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
-        network_weights = np.bincount(self.network, weights=weight_bytes, minlength=self.networks)
+        # between two reads of a weight, the network's weights and activation traffic pass through the caches
+        passing = np.bincount(self.network, weights=weight_bytes + act_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (moves * 1e6)
         share = np.array([*(p.read_share(r) for r in READS), 1.0])[self.reads]
-        weights = weight_bytes * p.ns_per_byte(network_weights[self.network], share) / 1e6
+        weights = weight_bytes * p.ns_per_byte(passing[self.network], share) / 1e6
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:

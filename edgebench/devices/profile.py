@@ -250,8 +250,11 @@ class CostModel(_Strict):
 
     - ``caches`` (smallest first): a kernel's activations are read at the bandwidth of the level they fit in,
       and its weights, which a network cycles through once per inference, at the level the network's whole
-      weights fit in, added to the kernel's time rather than overlapped with it (as ONNX Runtime's per-node
-      profiles of large-weight layers show). Without caches, all bytes are read at ``memory_bandwidth_gbps``.
+      weights and activation traffic fit in (all of it passes through the caches between two reads of a weight:
+      MobileNetV3-Large's squeeze-excite weights were read at memory speed in ONNX Runtime's per-node profile,
+      its 22 MB of weights alone would have put two thirds of them in a 16 MB L3), added to the kernel's time
+      rather than overlapped with it (as ONNX Runtime's per-node profiles of large-weight layers show). Without
+      caches, all bytes are read at ``memory_bandwidth_gbps``.
     - ``reduction_half_depth`` K0: a conv or linear kernel of reduction depth K (multiply-adds per output) runs
       at K / (K + K0) of its efficiency, since short reductions spend more of their time loading and storing
       accumulators.

@@ -76,9 +76,9 @@ def test_a_runtimes_own_cache_bandwidth_prices_activations_and_leaves_weights_at
     assert tflite.activation_gbps == tuple(bandwidth for _, bandwidth in tflite.caches)
 
 
-def test_with_caches_weights_are_added_at_the_level_the_network_weights_fit_in() -> None:
+def test_with_caches_weights_are_added_at_the_level_the_networks_weights_and_activations_fit_in() -> None:
     p = _params(caches=((1.0, 100.0),), overhead_per_layer_ms=0.0)
-    small = Kernel("w", KernelKind.POINTWISE_CONV, ("Conv",), 1e6, 1000, 100_000, reduction_depth=64)  # 0.4 MB
+    small = Kernel("w", KernelKind.POINTWISE_CONV, ("Conv",), 1e6, 0, 100_000, reduction_depth=64)  # 0.4 MB
     compute = 1e6 / (100.0 * 0.5 * 1e6)
     in_cache = estimate([small], p).kernels[0][1]
     assert in_cache == pytest.approx(compute + 0.4e6 * 0.01 / 1e6)  # weights added, not overlapped
@@ -86,6 +86,9 @@ def test_with_caches_weights_are_added_at_the_level_the_network_weights_fit_in()
     big = replace(small, weight_elems=900_000, flops=1.0)
     in_memory = estimate([small, big], p).kernels[0][1]
     assert in_memory == pytest.approx(compute + 0.4e6 * (0.25 / 100 + 0.75 / 10) / 1e6)
+    # or whose activations move 3.6 MB: they pass through the cache between two reads of the weights too
+    maps = replace(small, weight_elems=0, activation_elems=900_000, flops=1.0)
+    assert estimate([small, maps], p).kernels[0][1] == pytest.approx(in_memory)
 
 
 def test_short_reductions_run_at_k_over_k_plus_k0() -> None:
@@ -162,7 +165,7 @@ def test_a_runtimes_own_op_rates_override_the_exp_rate_for_that_runtime_only() -
 
 
 def test_a_runtimes_weight_share_slows_the_memory_reads_of_that_kinds_weights_alone() -> None:
-    heavy = replace(CONV, weight_elems=2_500_000)  # 10 MB: past the 1 MB cache, read at the 10 GB/s memory
+    heavy = replace(CONV, weight_elems=2_500_000, activation_elems=0)  # 10 MB: past the 1 MB cache
     pointwise = replace(heavy, kind=KernelKind.POINTWISE_CONV)
     p = _params(overhead_per_layer_ms=0.0, caches=((1.0, 50.0),))
     share = replace(p, weight_share={WeightRead.CONV: 0.5})
@@ -173,7 +176,7 @@ def test_a_runtimes_weight_share_slows_the_memory_reads_of_that_kinds_weights_al
 
 
 def test_a_one_pixel_conv_reads_its_weights_at_its_own_share_else_at_the_pointwise_share() -> None:
-    heavy = Kernel("se", KernelKind.POINTWISE_CONV, ("Conv",), flops=2e6, activation_elems=2000, weight_elems=2_500_000)
+    heavy = Kernel("se", KernelKind.POINTWISE_CONV, ("Conv",), flops=2e6, activation_elems=0, weight_elems=2_500_000)
     gemv = replace(heavy, one_pixel=True)
     p = _params(overhead_per_layer_ms=0.0, caches=((1.0, 50.0),), weight_share={WeightRead.POINTWISE_CONV: 0.5})
     own = replace(p, weight_share={**p.weight_share, WeightRead.ONE_PIXEL_CONV: 0.25})
@@ -263,7 +266,8 @@ def test_a_runtimes_depthwise_stream_moves_its_depthwise_data_at_the_caches_band
     p = _params(overhead_per_layer_ms=0.0, caches=((0.5, 40.0),))  # efficiency 0.5 for every kind
     act = dw.activation_elems * 4.0
     per_byte = (0.5e6 / act) / 40.0 + (1 - 0.5e6 / act) / 10.0  # the part in the cache, the rest from memory
-    weights = dw.weight_elems * 4.0 / 40.0 / 1e6
+    passing = act + dw.weight_elems * 4.0  # its weights are read from the levels its activations pass through
+    weights = dw.weight_elems * 4.0 * ((0.5e6 / passing) / 40.0 + (1 - 0.5e6 / passing) / 10.0) / 1e6
     fitted = estimate([dw], p).kernels[0][1]
     assert fitted == pytest.approx(act * per_byte / (0.5 * 1e6) + weights)  # scaled by the fitted efficiency
     own = estimate([dw], replace(p, depthwise_stream=(10.0, 0.0))).kernels[0][1]  # a fast stream: memory-bound
