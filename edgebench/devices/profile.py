@@ -58,8 +58,8 @@ class DepthwiseStream(_Strict):
     height) of setting up the row's edges and loop (ONNX Runtime 1.x on an AVX2 CPU: 3x3 depthwise convs ran at
     0.8 billion outputs a second on 4x4 maps and 2.7 on 112x112 ones; LiteRT and OpenVINO at 1.9-2.3 at every
     width). ``input_gbps``, where stated: the GB/s of one core at which they read their input at the least, the
-    bound of strided ones, which read four inputs an output at stride 2 (on an AMD EPYC, Zen 4: ONNX Runtime's ran at
-    26-29 GB/s of input from 14x14 to 112x112 maps, 2.8 times their stride-1 cost per output; OpenVINO's at 34-37)."""
+    bound of strided ones, which read four inputs an output at stride 2 (on an AMD EPYC, Zen 4: ONNX Runtime's read
+    50-53 GB/s of input from 28x28 to 112x112 maps, 1.6 times their stride-1 cost per output; OpenVINO's 40-43)."""
 
     gouts: PositiveSourced
     row_ns: Sourced
