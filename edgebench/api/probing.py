@@ -10,7 +10,7 @@ from edgebench.backends.registry import is_available
 from edgebench.costmodel.probe import PROBED_ON, probe, with_probed_priors
 from edgebench.costmodel.runtime_probe import probe_runtime, with_runtime_rates
 from edgebench.devices import DeviceProfile, get_device, save_profile
-from edgebench.devices.local import cpu_model
+from edgebench.devices.local import cpu_label, cpu_model, vector_isa
 from edgebench.exceptions import ConfigError
 
 
@@ -50,10 +50,11 @@ def probe_host(
 
 
 def foreign_priors(device: str | DeviceProfile) -> str | None:
-    """Why a local CPU profile's priors do not describe this CPU (probed on another one), else None."""
+    """Why a local CPU profile's priors do not describe this CPU (probed on another model, or one with other vector
+    units: one model name covers CPUs with and without AVX-512), else None."""
     profile = as_device(device)
-    here = cpu_model()
-    if not profile.processor.startswith(PROBED_ON) or here in profile.processor:
+    here = cpu_label()
+    if not profile.processor.startswith(PROBED_ON) or all(p in profile.processor for p in (cpu_model(), vector_isa())):
         return None
     probed = profile.processor.removeprefix(PROBED_ON).rstrip(")")
     return (f"'{profile.name}' has priors probed on {probed}, not on this CPU ({here}); probe them here with "

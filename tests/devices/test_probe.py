@@ -13,7 +13,7 @@ from edgebench.api import probing
 from edgebench.cli import app
 from edgebench.costmodel.runtime_probe import RuntimeRates
 from edgebench.devices import get_device, load_profile, save_profile
-from edgebench.devices.local import cpu_model
+from edgebench.devices.local import cpu_label, cpu_model, vector_isa
 from tests.test_cli import one_line_error
 from tests.test_cli_costmodel import ARCHS
 
@@ -39,6 +39,9 @@ def test_priors_probed_on_another_cpu_are_named_and_a_typo_is_refused(runner: Cl
     warning = api.foreign_priors(elsewhere)
     assert warning is not None and "probed on Some Other CPU 9000, AVX2, not on this CPU" in warning
     assert "edgebench devices probe" in warning
+    other_isa = "AVX2" if vector_isa() == "AVX-512" else "AVX-512"  # the same model name, other vector units
+    same_name = host.model_copy(update={"processor": f"local CPU (probed: {cpu_model()}, {other_isa})"})
+    assert f"not on this CPU ({cpu_label()})" in (api.foreign_priors(same_name) or "")
     assert api.foreign_priors(get_device("rpi5")) is None  # a board's priors are not a local probe's
     line = one_line_error(runner.invoke(app, ["devices", "probe", "-o", str(tmp_path / "h.yaml"), "-b", "tensorrt"]))
     assert "backends: the host runs onnxruntime" in line and "not tensorrt" in line
