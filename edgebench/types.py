@@ -121,6 +121,9 @@ class WeightRead(str, Enum):
 FUSIBLE_ACTIVATIONS = (
     "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "PRelu", "Swish",
 )  # fmt: skip
+#: Data-movement ops a runtime may run without a kernel of their own, its producers writing into their output (a
+#: profile's runtime lists those it does as ``in_place``).
+IN_PLACE_OPS = ("Concat",)
 #: Activations that evaluate an exponential per element (a range reduction and a polynomial: tens of vector ops),
 #: compute-bound on CPUs whether they run on their own or fused into a conv.
 EXP_BASED = frozenset({"Sigmoid", "Tanh", "Elu", "Selu", "Softmax", "Gelu", "Erf", "Exp", "Swish"})

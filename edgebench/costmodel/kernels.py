@@ -21,11 +21,10 @@ import torch
 from onnx import shape_inference
 
 from edgebench.costmodel.graph import GENERIC, Graph, Kernel, ints
-from edgebench.costmodel.layouts import BlockedLayout, ChannelsLast
+from edgebench.costmodel.layouts import FILTER_PASS_COST, BlockedLayout, ChannelsLast, lanes_used
 from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros, live
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
-from edgebench.searching.space import pad_channels
 from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, WINDOW_POOLS, KernelKind
 
 WHERE = "edgebench's cost model"
@@ -92,36 +91,6 @@ _CONV_ROLES = {
 }  # fmt: skip
 
 
-#: A channel-blocked runtime's dense and pointwise convs compute up to ``FILTER_SET`` output blocks per pass over
-#: the input (ONNX Runtime's NCHWc kernels), and a pass costs some blocks' worth of work of its own (loading the input
-#: taps), so output channels that leave a set part-filled run slower. What a pass costs depends on the CPU: a
-#: profile's ``filter_pass`` states it (probed), else ``FILTER_PASS_COST`` by block. Measured with ONNX Runtime 1.31,
-#: 3x3 convs at 32x32: on AMD Zen 2 (AVX2, block 8) 0.35, 0.62, 0.85, 1.0, 0.72, 0.82, 0.93 and 1.0 of the full rate at
-#: 8 to 64 channels (a pass cost of 7 fits them; 1x1 convs follow the same steps with about 5); on an Intel Xeon
-#: (AVX-512, block 16) 0.79, 0.95, 1.05, 1.0 and 0.92 at 16 to 80 (about 0.5).
-FILTER_SET = 4
-FILTER_PASS_COST = {8: 6.0, 16: 0.5}
-
-
-def _lanes_used(kind: KernelKind, cin: int, cout: int, block: int, pass_cost: float, output_block: int = 1) -> float:
-    """Share of the machine's rate a conv gets from its channels in a blocked layout: the work on real channels
-    when they are padded to multiples of ``block`` (a dense conv reading fewer channels than one block, a stem,
-    reads them unpadded), times the share its output blocks fill of the filter sets (:data:`FILTER_SET`), a pass
-    over the input costing ``pass_cost`` blocks' worth; grouped convs unblocked. Else its output channels padded to
-    ``output_block``, for a dense or pointwise conv."""
-    if block <= 1:
-        return cout / pad_channels(cout, output_block) if kind in (KernelKind.CONV, KernelKind.POINTWISE_CONV) else 1.0
-    if kind is KernelKind.GROUPED_CONV:
-        return 1.0
-    if kind is KernelKind.DEPTHWISE_CONV:
-        return cin / pad_channels(cin, block)
-    read = 1.0 if cin < block else cin / pad_channels(cin, block)
-    blocks = -(-cout // block)
-    passes = -(-blocks // FILTER_SET)
-    sets = blocks * (pass_cost + FILTER_SET) / (FILTER_SET * (passes * pass_cost + blocks))
-    return read * cout / pad_channels(cout, block) * sets
-
-
 def _conv(
     g: Graph, node: onnx.NodeProto, block: int, pass_cost: float, output_block: int
 ) -> tuple[KernelKind, float, int, str, float]:
@@ -137,7 +106,7 @@ def _conv(
         kind = KernelKind.POINTWISE_CONV if window == 1 else KernelKind.CONV
     stride = ints(node, "strides", [1])[0]
     detail = f"{cin}x{'x'.join(map(str, x[2:]))} -> {cout}x{'x'.join(map(str, y[2:]))} k{w[2]} s{stride} g{groups}"
-    return kind, 2.0 * macs, prod(w), detail, _lanes_used(kind, cin, cout, block, pass_cost, output_block)
+    return kind, 2.0 * macs, prod(w), detail, lanes_used(kind, cin, cout, block, pass_cost, output_block)
 
 
 def _linear(g: Graph, node: onnx.NodeProto) -> tuple[float, int]:
@@ -184,6 +153,7 @@ class KernelRules:
             epilogue, and it chains elementwise ops into one kernel (:data:`POST_OPS`).
         output_block: > 1 for a runtime whose convs keep activations channels-last, unblocked, and compute that many
             output channels at a time, padding the last (OpenVINO's oneDNN: the vector width); it reorders inputs.
+        in_place: the ops it runs without a kernel of their own, its producers writing into their output.
     """
 
     channel_block: int = 1
@@ -195,6 +165,7 @@ class KernelRules:
     folds_scales: bool = False
     post_ops: bool = False
     output_block: int = 1
+    in_place: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -205,15 +176,18 @@ class KernelRules:
         filter_pass: float | None = None,
         device: str = "CPU",
         output_block: int = 1,
+        in_place: Collection[str] | None = None,
     ) -> KernelRules:
-        """The rules of ``backend``'s runtime: ``fuses`` when given, else its default (:data:`FUSES`; every
-        activation for an unnamed one), its converter's zero folding (:data:`FOLDS_ZEROS`) and layout
-        (:data:`CHANNELS_LAST`), its scale folding (:data:`FOLDS_SCALES`), and its post-ops on the ``device`` they
-        were seen on (:data:`POST_OPS`: OpenVINO's CPU plugin)."""
+        """The rules of ``backend``'s runtime: ``fuses`` and ``in_place`` when given, else its defaults (:data:`FUSES`,
+        every activation for an unnamed one; :data:`IN_PLACE`), its converter's zero folding (:data:`FOLDS_ZEROS`) and
+        layout (:data:`CHANNELS_LAST`), its scale folding (:data:`FOLDS_SCALES`), and its post-ops on the ``device``
+        they were seen on (:data:`POST_OPS`: OpenVINO's CPU plugin)."""
         fused = frozenset(fuses) if fuses is not None else FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
+        kept = frozenset(in_place) if in_place is not None else IN_PLACE.get(backend or "", frozenset())
         return cls(
             channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST, filter_pass,
             backend in SWISH_KERNEL, backend in FOLDS_SCALES, backend in POST_OPS and device == "CPU", output_block,
+            kept,
         )  # fmt: skip
 
     @property
@@ -224,6 +198,11 @@ class KernelRules:
         return FILTER_PASS_COST.get(self.channel_block, FILTER_PASS_COST[8])
 
 
+#: The ops each runtime runs without a kernel of their own by default: TensorRT's builder eliminates concatenations,
+#: retargeting their producers' outputs into the concatenated buffer ("Eliminating concatenation ... Retargeting" in
+#: its verbose log; a copy only for an input it cannot move, a graph input). ONNX Runtime, LiteRT and OpenVINO's CPU
+#: plugin copy them (OpenVINO's DenseNet-121 concatenations ran 6-197 µs each on one Zen 4 core).
+IN_PLACE: dict[str, frozenset[str]] = {"tensorrt": frozenset({"Concat"})}
 #: Runtimes that keep activations channels-last (NHWC): LiteRT, whose converter transposes the NCHW graph.
 CHANNELS_LAST = frozenset({"tflite"})
 #: Runtimes that run x * sigmoid(x) as one kernel where they do not fuse it into the conv: ONNX Runtime's QuickGelu
@@ -279,7 +258,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
             dynamic = [node.input[0]]
         if idx in fused:
             continue
-        if op in FREE or not dynamic:
+        if op in FREE or op in rules.in_place or not dynamic:
             if not dynamic or op in ("Shape", "Constant", "ConstantOfShape"):
                 static.update(node.output)
             else:

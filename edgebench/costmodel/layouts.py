@@ -1,6 +1,7 @@
-"""The activation layouts runtimes keep, as far as they cost kernels of their own: ONNX Runtime's channel-blocked
-NCHWc (:class:`BlockedLayout`, reorders into and out of it) and LiteRT's channels-last NHWC (:class:`ChannelsLast`,
-transposes around what only works on NCHW)."""
+"""The activation layouts runtimes keep, as far as they cost kernels of their own or slow a conv: ONNX Runtime's
+channel-blocked NCHWc (:class:`BlockedLayout`, reorders into and out of it; :func:`lanes_used`, the share of the rate
+a conv's channels fill) and LiteRT's channels-last NHWC (:class:`ChannelsLast`, transposes around what only works on
+NCHW)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from math import prod
 import onnx
 
 from edgebench.costmodel.graph import Graph, Kernel, ints
+from edgebench.searching.space import pad_channels
 from edgebench.types import KernelKind
 
 #: The activations ONNX Runtime's NCHWc transformer runs on the blocked layout (others read plain tensors).
@@ -17,6 +19,35 @@ BLOCKED_ACTIVATIONS = {"Relu", "Sigmoid", "Tanh"}
 REORDER = "layout reorder (into or out of the runtime's channel-blocked layout)"
 #: Channel counts a plain tensor must be a multiple of to be reordered into the blocked layout (padded to a block).
 REORDER_ALIGN = 4
+
+#: A channel-blocked runtime's dense and pointwise convs compute up to ``FILTER_SET`` output blocks per pass over
+#: the input (ONNX Runtime's NCHWc kernels), and a pass costs some blocks' worth of work of its own (loading the input
+#: taps), so output channels that leave a set part-filled run slower. What a pass costs depends on the CPU: a
+#: profile's ``filter_pass`` states it (probed), else ``FILTER_PASS_COST`` by block. Measured with ONNX Runtime 1.31,
+#: 3x3 convs at 32x32: on AMD Zen 2 (AVX2, block 8) 0.35, 0.62, 0.85, 1.0, 0.72, 0.82, 0.93 and 1.0 of the full rate at
+#: 8 to 64 channels (a pass cost of 7 fits them; 1x1 convs follow the same steps with about 5); on an Intel Xeon
+#: (AVX-512, block 16) 0.79, 0.95, 1.05, 1.0 and 0.92 at 16 to 80 (about 0.5).
+FILTER_SET = 4
+FILTER_PASS_COST = {8: 6.0, 16: 0.5}
+
+
+def lanes_used(kind: KernelKind, cin: int, cout: int, block: int, pass_cost: float, output_block: int = 1) -> float:
+    """Share of the machine's rate a conv gets from its channels in a blocked layout: the work on real channels
+    when they are padded to multiples of ``block`` (a dense conv reading fewer channels than one block, a stem,
+    reads them unpadded), times the share its output blocks fill of the filter sets (:data:`FILTER_SET`), a pass
+    over the input costing ``pass_cost`` blocks' worth; grouped convs unblocked. Else its output channels padded to
+    ``output_block``, for a dense or pointwise conv."""
+    if block <= 1:
+        return cout / pad_channels(cout, output_block) if kind in (KernelKind.CONV, KernelKind.POINTWISE_CONV) else 1.0
+    if kind is KernelKind.GROUPED_CONV:
+        return 1.0
+    if kind is KernelKind.DEPTHWISE_CONV:
+        return cin / pad_channels(cin, block)
+    read = 1.0 if cin < block else cin / pad_channels(cin, block)
+    blocks = -(-cout // block)
+    passes = -(-blocks // FILTER_SET)
+    sets = blocks * (pass_cost + FILTER_SET) / (FILTER_SET * (passes * pass_cost + blocks))
+    return read * cout / pad_channels(cout, block) * sets
 
 
 class BlockedLayout:

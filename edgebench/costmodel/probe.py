@@ -21,7 +21,7 @@ import numpy as np
 from torch import nn
 
 from edgebench.backends import get_backend
-from edgebench.costmodel.kernels import FILTER_SET
+from edgebench.costmodel.layouts import FILTER_SET
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block, vector_isa
 from edgebench.devices.profile import DeviceProfile
 from edgebench.model import from_module, load_onnx
@@ -43,7 +43,7 @@ class Probe:
     Attributes:
         dense_gflops: a 3x3 conv, 64 channels at 32x32.
         pointwise_gflops: 1x1 convs by channels: as many as one filter set of a blocked runtime (:data:`~edgebench.
-            costmodel.kernels.FILTER_SET` blocks, at 64x64) and four times that (at 32x32); both fill whole sets,
+            costmodel.layouts.FILTER_SET` blocks, at 64x64) and four times that (at 32x32); both fill whole sets,
             so they differ by their reduction depth alone (the reduction half-depth).
         depthwise_gflops: a 5x5 depthwise conv, 64 channels at 32x32 (compute-bound).
         depthwise_stream_gbps: activations a 3x3 depthwise conv at 384x14x14 reads and writes (bound by its

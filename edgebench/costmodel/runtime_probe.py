@@ -21,7 +21,8 @@ from torch import nn
 
 from edgebench.costmodel.depthwise_probe import probe_depthwise_stream, probe_large_depthwise, probe_plain_depthwise
 from edgebench.costmodel.graph import Kernel
-from edgebench.costmodel.kernels import FILTER_SET, KernelRules, module_kernels
+from edgebench.costmodel.kernels import KernelRules, module_kernels
+from edgebench.costmodel.layouts import FILTER_SET
 from edgebench.costmodel.model import READS, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
     CHAIN,

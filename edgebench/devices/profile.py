@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import UnsupportedError
 from edgebench.spelling import option
-from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, KernelKind, Precision, SizeClass, WeightRead
+from edgebench.types import FUSIBLE_ACTIVATIONS, IN_PLACE_OPS, PRICED_OPS, KernelKind, Precision, SizeClass, WeightRead
 
 #: Runtimes a profile may name. TensorRT is a real Jetson runtime edgebench estimates but does not drive.
 KNOWN_RUNTIMES = ("onnxruntime", "openvino", "tflite", "tensorrt")
@@ -115,7 +115,9 @@ class Runtime(_Strict):
     ``channel_scale``: what its squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of
     a cache level past the first, the bandwidth at which this runtime streams activations held there, in place of the
     level's (which its weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where
-    weights came from it at 40)."""
+    weights came from it at 40). ``in_place``: the ops of ``IN_PLACE_OPS`` it runs without a kernel of their own, their
+    producers writing straight into their output (TensorRT eliminates concatenations so; ONNX Runtime, LiteRT and
+    OpenVINO's CPU plugin copy them)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -123,6 +125,7 @@ class Runtime(_Strict):
     output_block: int | Literal["auto"] = 1
     device: str = Field(default="CPU", pattern=r"^[A-Z][A-Z0-9_.]{0,31}$")
     fuses: tuple[str, ...] | None = None  # activations run in the conv before them (default: the runtime's own)
+    in_place: tuple[str, ...] | None = None  # ops run without a kernel of their own (default: the runtime's own)
     op_gelems: dict[str, Sourced] = Field(default_factory=dict)
     weight_share: dict[WeightRead, Sourced] = Field(default_factory=dict)
     large_depthwise: LargeDepthwise | None = None
@@ -157,6 +160,14 @@ class Runtime(_Strict):
         unknown = sorted(set(v or ()) - set(FUSIBLE_ACTIVATIONS))
         if unknown:
             raise ValueError(f"cannot fuse {', '.join(unknown)}; fusible: {', '.join(FUSIBLE_ACTIVATIONS)}")
+        return v
+
+    @field_validator("in_place")
+    @classmethod
+    def _in_place(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = sorted(set(v or ()) - set(IN_PLACE_OPS))
+        if unknown:
+            raise ValueError(f"cannot run {', '.join(unknown)} in place; can: {', '.join(IN_PLACE_OPS)}")
         return v
 
     @field_validator("channel_block", "output_block")
@@ -383,6 +394,10 @@ class DeviceProfile(_Strict):
     def fuses(self, backend: str) -> tuple[str, ...] | None:
         """The activations ``backend`` runs in the conv before them on this device, if the profile states them."""
         return self.runtime(backend).fuses
+
+    def in_place(self, backend: str) -> tuple[str, ...] | None:
+        """The ops ``backend`` runs without a kernel of their own on this device, if the profile states them."""
+        return self.runtime(backend).in_place
 
     def check_supports(self, backend: str, precision: Precision) -> None:
         """Raise UnsupportedError unless the device runs ``backend`` at ``precision``."""

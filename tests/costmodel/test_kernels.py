@@ -356,6 +356,21 @@ def test_each_runtime_fuses_its_own_activations() -> None:
     assert [k.ops for k in kernels(hs, stated)] == [("Transpose",), ("Conv", "HardSwish")]
 
 
+def test_tensorrt_runs_a_concatenation_in_place_where_the_other_runtimes_copy_it() -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Concat", ["x", "c"], ["y"], name="concat", axis=1),
+        helper.make_node("Relu", ["y"], ["z"], name="relu"),
+    ]
+    model = _graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1]}, "z", [1, 8, 8, 8])
+    assert [k.ops for k in kernels(model, KernelRules.of("tensorrt"))] == [("Conv",), ("Relu",)]
+    for backend in ("onnxruntime", "openvino"):  # a copy of both inputs: 2 x 256 elements read, 512 written
+        [concat] = [k for k in kernels(model, KernelRules.of(backend)) if k.ops == ("Concat",)]
+        assert concat.activation_elems == 2 * 8 * 8 * 8
+    myriad = KernelRules.of("openvino", device="MYRIAD", in_place=["Concat"])  # a profile's own list
+    assert [k.ops for k in kernels(model, myriad)] == [("Conv",), ("Relu",)]
+
+
 def test_runtimes_fold_a_constant_scale_after_a_conv_into_it() -> None:
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),

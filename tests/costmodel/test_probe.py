@@ -19,7 +19,8 @@ from edgebench.costmodel.depthwise_probe import (
     probe_large_depthwise,
     probe_plain_depthwise,
 )
-from edgebench.costmodel.kernels import FILTER_SET, module_kernels
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.layouts import FILTER_SET
 from edgebench.costmodel.model import READS, CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
     CHAIN,
