@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
+from edgebench.costmodel import calibrate
 from edgebench.costmodel.calibrate import (
+    MIN_GROUP_SHARE,
+    MIN_NETWORKS,
     MIN_SHARE,
     FlopsLinear,
     calibrate_profile,
@@ -96,6 +99,54 @@ def test_a_kind_with_a_tiny_share_of_the_time_keeps_its_prior_ratio_to_its_group
     fitted = fit(prior, table, table.network_ms(truth))
     ratio = {k: fitted.efficiency[k] / prior.efficiency[k] for k in (KernelKind.LINEAR, KernelKind.GROUPED_CONV)}
     assert ratio[KernelKind.LINEAR] == pytest.approx(ratio[KernelKind.GROUPED_CONV], rel=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_group_with_a_small_share_of_a_handful_of_networks_keeps_its_priors(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Four networks of convs and one add each, timed with 5 % noise the model does not explain: the adds' share
+    is too small to tell their efficiency, so it stays the prior's, where a free group scale drifts 2-3x."""
+    prior, truth = _truth()
+    adds_prior = prior.efficiency[KernelKind.ELEMENTWISE]
+    truth = replace(truth, efficiency={**truth.efficiency, KernelKind.ELEMENTWISE: adds_prior})
+    rng = np.random.default_rng(seed)
+    nets = [[*(k for k in n if k.kind in KINDS_SEEN[:2]), Kernel("add", KernelKind.ELEMENTWISE, ("Add",), 1e4,
+             int(rng.uniform(3e4, 1.2e5)), 0)] for n in _networks(4, seed=seed)]  # fmt: skip
+    table = KernelTable.of(nets)
+    adds = table.kernel_ms(prior)[table.kind == list(KernelKind).index(KernelKind.ELEMENTWISE)].sum()
+    assert adds / table.network_ms(prior).sum() < MIN_GROUP_SHARE
+    measured = table.network_ms(truth) * (1 + rng.normal(0, 0.05, len(nets)))
+    drift = {}
+    for share in (MIN_GROUP_SHARE, 0.0):
+        monkeypatch.setattr(calibrate, "MIN_GROUP_SHARE", share)
+        drift[share] = fit(prior, table, measured).efficiency[KernelKind.ELEMENTWISE] / adds_prior
+    assert drift[MIN_GROUP_SHARE] == pytest.approx(1.0)
+    assert abs(np.log(drift[0.0])) > np.log(1.5)  # without the rule the fit would have moved them
+
+
+def test_a_handful_of_networks_fits_group_scales_not_one_kind_to_the_one_network_that_has_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three networks, the one with dense convs timed 1.5x slow (a board throttling): the dense convs keep their
+    prior ratio to the 1x1 convs, where a free ratio would put the whole slowdown on them."""
+    prior, truth = _truth()
+    faster = {k: 1.5 * prior.efficiency[k] for k in (KernelKind.CONV, KernelKind.POINTWISE_CONV)}
+    truth = replace(truth, efficiency={**truth.efficiency, **faster})  # the prior's ratio, 1.5x as fast
+    conv_net, *pointwise_nets = _networks(3, seed=7)
+    nets = [[k for k in conv_net if k.kind is KernelKind.CONV]]
+    nets += [[k for k in n if k.kind is KernelKind.POINTWISE_CONV] for n in pointwise_nets]
+    table = KernelTable.of(nets)
+    measured = table.network_ms(truth) * np.array([1.5, 1.0, 1.0])
+    assert table.networks < MIN_NETWORKS
+    ratio = {}
+    for networks in (MIN_NETWORKS, 0):
+        monkeypatch.setattr(calibrate, "MIN_NETWORKS", networks)
+        e = fit(prior, table, measured).efficiency
+        ratio[networks] = e[KernelKind.CONV] / e[KernelKind.POINTWISE_CONV]
+    prior_ratio = prior.efficiency[KernelKind.CONV] / prior.efficiency[KernelKind.POINTWISE_CONV]
+    assert ratio[MIN_NETWORKS] == pytest.approx(prior_ratio, rel=1e-3)
+    assert ratio[0] < 0.8 * prior_ratio  # the slowdown put on the dense convs alone
 
 
 def test_an_unseen_kind_whose_efficiency_was_probed_keeps_it_while_the_others_follow_their_group() -> None:

@@ -195,6 +195,17 @@ def test_a_runtimes_cache_bandwidth_must_name_a_cache_level_past_the_first(tmp_p
             get_device(str(_write(tmp_path, text)))
 
 
+def test_a_runtime_states_the_ops_it_runs_in_place_and_one_it_cannot_is_refused(tmp_path: Path) -> None:
+    assert get_device("myriadx").in_place("openvino") == ("Concat",)  # the MYRIAD plugin's, not the CPU plugin's
+    assert rules_for(get_device("myriadx"), "openvino").in_place == {"Concat"}
+    assert rules_for(get_device("host"), "openvino").in_place == frozenset()
+    assert rules_for(get_device("jetson-nano"), "tensorrt").in_place == {"Concat"}  # TensorRT's default
+    text = HOST_TEXT.replace("fuses: [Relu, Clip]", "fuses: [Relu, Clip]\n    in_place: [Transpose]", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(ConfigError, match=r"(?i)host\.yaml: field .runtimes.2.in_place.*cannot run transpose in place"):
+        get_device(str(_write(tmp_path, text)))
+
+
 def test_each_runtime_states_what_it_fuses_and_a_name_it_cannot_fuse_is_refused(tmp_path: Path) -> None:
     host = get_device("host")
     assert "HardSwish" not in (host.fuses("tflite") or ()) and "Swish" in (host.fuses("openvino") or ())
