@@ -181,13 +181,12 @@ class KernelRules:
         """The rules of ``backend``'s runtime: ``fuses`` and ``in_place`` when given, else its defaults (:data:`FUSES`,
         every activation for an unnamed one; :data:`IN_PLACE`), its converter's zero folding (:data:`FOLDS_ZEROS`) and
         layout (:data:`CHANNELS_LAST`), its scale folding (:data:`FOLDS_SCALES`), and its post-ops on the ``device``
-        they were seen on (:data:`POST_OPS`: OpenVINO's CPU plugin)."""
+        they were seen on (:data:`POST_OPS`: OpenVINO's CPU plugin, TensorRT)."""
         fused = frozenset(fuses) if fuses is not None else FUSES.get(backend or "", frozenset(FUSIBLE_ACTIVATIONS))
         kept = frozenset(in_place) if in_place is not None else IN_PLACE.get(backend or "", frozenset())
         return cls(
             channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST, filter_pass,
-            backend in SWISH_KERNEL, backend in FOLDS_SCALES, backend in POST_OPS and device == "CPU", output_block,
-            kept,
+            backend in SWISH_KERNEL, backend in FOLDS_SCALES, _post_ops(backend, device), output_block, kept,
         )  # fmt: skip
 
     @property
@@ -212,10 +211,19 @@ SWISH_KERNEL = frozenset({"onnxruntime"})
 #: ConvMulFusion and ConvAddFusion (a NAS-Bench-201 network's stem conv and the five multiplies after it ran as one
 #: conv), OpenVINO's (its post-ops take more, :data:`POST_OPS`).
 FOLDS_SCALES = frozenset({"onnxruntime", "openvino"})
-#: Runtimes whose conv kernels take post-ops anywhere in their epilogue: OpenVINO's CPU plugin (oneDNN) ran a
-#: NAS-Bench-201 network's conv, the residual add after it, five constant multiplies, a batch norm and a ReLU as one
-#: node (its executed graph, one thread), and a cell's two adds and the ReLU after them as one elementwise node.
-POST_OPS = frozenset({"openvino"})
+#: Runtimes whose conv kernels take post-ops anywhere in their epilogue, and the devices they do it on (None: all):
+#: OpenVINO's CPU plugin (oneDNN) ran a NAS-Bench-201 network's conv, the residual add after it, five constant
+#: multiplies, a batch norm and a ReLU as one node (its executed graph, one thread), and a cell's two adds and the ReLU
+#: after them as one elementwise node. TensorRT's builder fuses a conv with the residual sum and activation after it
+#: ("conv2 + sum" as one CaskConvolution layer) and chains scales and activations into one kernel.
+POST_OPS: dict[str, frozenset[str] | None] = {"openvino": frozenset({"CPU"}), "tensorrt": None}
+
+
+def _post_ops(backend: str | None, device: str) -> bool:
+    devices = POST_OPS.get(backend or "", frozenset())
+    return devices is None or device in devices
+
+
 #: The rules of a runtime not named: plain NCHW, every activation fused, nothing folded.
 ANY_RUNTIME = KernelRules()
 

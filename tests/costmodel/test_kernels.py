@@ -402,8 +402,10 @@ def _two_convs_summed(read_later: bool) -> onnx.ModelProto:
     return _graph(nodes, {"x": [1, 4, 8, 8], "w": [4, 4, 1, 1], "half": []}, "y", [1, 4, 8, 8])
 
 
-def test_openvino_runs_a_residual_add_and_what_follows_it_in_the_conv_before_it() -> None:
-    openvino = KernelRules.of("openvino")
+@pytest.mark.parametrize("backend", ["openvino", "tensorrt"])
+def test_post_op_runtimes_run_a_residual_add_and_what_follows_it_in_the_conv_before_it(backend: str) -> None:
+    openvino = KernelRules.of(backend)
+    assert openvino.post_ops and not KernelRules.of("openvino", device="MYRIAD").post_ops  # the CPU plugin's
     ks = kernels(_two_convs_summed(read_later=False), openvino)
     assert [k.ops for k in ks] == [("Conv", "Add", "Relu"), ("Conv",), ("Add",)]
     assert ks[0].activation_elems == ks[1].activation_elems + 4 * 8 * 8  # it reads the summed operand too
