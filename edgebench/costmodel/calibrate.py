@@ -38,15 +38,14 @@ SIZE_WEIGHT = 0.3
 #: A kind that takes less than this share of the fit networks' estimated time keeps its prior ratio to its group:
 #: a few kernels (a MobileNet's one dense stem conv) cannot tell its efficiency from the per-network overhead.
 MIN_SHARE = 0.05
-#: A group that takes less than this share keeps its scale and its kinds their priors: a few percent of model error
-#: elsewhere is tens of percent of so small a share (the Pi 4's three published networks once moved its memory-bound
-#: kinds 2.6x slower on 7.5 % of their time, to explain the one timed with its fan off; the NCS2's two detectors
-#: moved them 5x faster on 5 %).
-MIN_GROUP_SHARE = 0.15
-#: Under this many networks every kind keeps its prior ratio to its group: a handful of published numbers fits the
-#: group scales and overheads, as each kind would otherwise follow the one network that has most of it (the Pi 4's
-#: dense 3x3 convs once followed its one ResNet-50, timed with the fan off, to 0.55 of its 1x1 convs' rate).
+#: Under this many networks (a handful of published numbers) every kind keeps its prior ratio to its group, as it
+#: would otherwise follow the one network that has most of it (the Pi 4's dense 3x3 convs once followed its one
+#: ResNet-50, timed with the fan off, to 0.55 of its 1x1 convs' rate), and a group with under ``MIN_GROUP_SHARE`` of
+#: the time keeps its scale: a few percent of model error elsewhere is tens of percent of so small a share (the Pi
+#: 4's three networks once moved its memory-bound kinds 2.6x slower on 7.5 % of their time, the NCS2's two detectors
+#: 5x faster on 5 %). More networks tell a group's scale apart (the host's 88 did better with it free).
 MIN_NETWORKS = 5
+MIN_GROUP_SHARE = 0.15
 #: Robust loss scale: log errors past ~5 % count less and less, so a broken measurement cannot drag the fit.
 LOSS_SCALE = 0.05
 #: Physical bounds of each fitted parameter, in its own unit.
@@ -113,9 +112,8 @@ def fit(
     each kind a dearer deviation from its prior ratio, each size class a factor near 1, so kinds and sizes the
     data does not contain follow their group or keep their priors; a kind with under ``MIN_SHARE`` of the
     estimated time is held to its prior ratio, or to its prior itself when it is in ``probed`` (its efficiency
-    was measured on the device: a direct measurement says more than a relative's drift), a group with under
-    ``MIN_GROUP_SHARE`` keeps its scale and its kinds their priors, and under ``MIN_NETWORKS`` networks every kind
-    keeps its prior ratio. Peak compute and
+    was measured on the device: a direct measurement says more than a relative's drift); under ``MIN_NETWORKS``
+    networks every kind keeps its prior ratio, and a group with under ``MIN_GROUP_SHARE`` its scale. Peak compute and
     bandwidth stay the profile's: a roofline cannot tell a slower peak from a lower efficiency.
     """
     if len(measured_ms) != table.networks or np.any(~np.isfinite(measured_ms)) or np.any(measured_ms <= 0):
@@ -126,8 +124,9 @@ def fit(
 
     per_kind = np.bincount(table.kind, weights=table.kernel_ms(prior), minlength=len(KINDS))
     total = table.network_ms(prior).sum()
-    held = np.bincount(_KIND_GROUP, weights=per_kind, minlength=_N_GROUPS) / total < MIN_GROUP_SHARE
-    seen = (per_kind / total >= MIN_SHARE) & ~held[_KIND_GROUP] & (table.networks >= MIN_NETWORKS)
+    handful = bool(table.networks < MIN_NETWORKS)
+    held = (np.bincount(_KIND_GROUP, weights=per_kind, minlength=_N_GROUPS) / total < MIN_GROUP_SHARE) & handful
+    seen = (per_kind / total >= MIN_SHARE) & (not handful)
     absolute = ~seen & np.array([k in probed for k in KINDS])
 
     def solve(start: np.ndarray, group_weight: float) -> np.ndarray:
