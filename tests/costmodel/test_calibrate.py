@@ -149,6 +149,22 @@ def test_a_handful_of_networks_fits_group_scales_not_one_kind_to_the_one_network
     assert ratio[0] < 0.8 * prior_ratio  # the slowdown put on the dense convs alone
 
 
+def test_a_size_class_the_fit_has_no_kernel_of_takes_its_kinds_nearest_fitted_factor() -> None:
+    """Networks of medium convs only, measured twice as fast as the prior prices them: a large conv (a bigger
+    input's) keeps the speed-up the fit found, where the prior's factor of 1 would have lost it."""
+    prior, _ = _truth()
+    medium = [Kernel(f"conv{i}", KernelKind.CONV, ("Conv",), 1e7 * (1 + i % 3) / 2, 50_000, 0) for i in range(6)]
+    nets = [medium[: 2 + i % 5] for i in range(12)]
+    table = KernelTable.of(nets)
+    assert {k.size for n in nets for k in n} == {SizeClass.MEDIUM}
+    fitted = fit(prior, table, table.network_ms(prior) / 2)
+    factors = fitted.size_factor[KernelKind.CONV]
+    assert factors[SizeClass.LARGE] == factors[SizeClass.MEDIUM] == factors[SizeClass.SMALL]
+    large = Kernel("big", KernelKind.CONV, ("Conv",), 4e7, 50_000, 0)
+    ratio = KernelTable.of([[large]]).kernel_ms(prior) / KernelTable.of([[large]]).kernel_ms(fitted)
+    assert ratio[0] > 1.5
+
+
 def test_an_unseen_kind_whose_efficiency_was_probed_keeps_it_while_the_others_follow_their_group() -> None:
     prior, truth = _truth()
     table = KernelTable.of(_networks(80, seed=4))

@@ -82,9 +82,10 @@ def test_an_estimated_table_matches_the_cost_model_on_whole_networks(tmp_path: P
     module = build_network("resnet18-0.25-cifar", 10)
     whole = estimate(module_kernels(module.eval(), SHAPE, rules_for(rpi5, "onnxruntime")), params).latency_ms
     # The correction is fitted through it and three uniformly pruned networks: the cost model's layers add up to its
-    # whole networks, so the fit's residual is small and kept.
+    # whole networks, so the fit's residual is small and kept (a few percent: the rpi5 calibration prices small convs
+    # at half its medium ones' rate, and pruning moves some across that step).
     assert table.network_ms(module, SHAPE) == pytest.approx(whole, rel=0.01)
-    assert table.networks == 4 and 0 < table.fit_rmspe < 0.01
+    assert table.networks == 4 and 0 < table.fit_rmspe < 0.03
     graph = PruningGraph(module, SHAPE)
     graph.prune("9.conv1", list(range(32)))  # half of a 64-channel layer
     smaller = estimate(module_kernels(module.eval(), SHAPE, rules_for(rpi5, "onnxruntime")), params).latency_ms
