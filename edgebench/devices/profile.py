@@ -85,6 +85,13 @@ class ChannelScale(_Strict):
     channel_ns: Sourced
 
 
+#: The ops a runtime's ``fuses`` and ``in_place`` may name, and how a profile naming another is refused.
+_OP_LISTS = {
+    "fuses": (FUSIBLE_ACTIVATIONS, "cannot fuse {}; fusible: {}"),
+    "in_place": (IN_PLACE_OPS, "cannot run {} in place; can: {}"),
+}
+
+
 class Runtime(_Strict):
     """A backend the device really runs, at which precisions, and in which activation layout.
 
@@ -154,20 +161,13 @@ class Runtime(_Strict):
             raise ValueError(f"weight_share maps kernel kinds to shares in (0, {MAX_WEIGHT_SHARE:g}]")
         return v
 
-    @field_validator("fuses")
+    @field_validator("fuses", "in_place")
     @classmethod
-    def _fusible(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        unknown = sorted(set(v or ()) - set(FUSIBLE_ACTIVATIONS))
+    def _known_ops(cls, v: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
+        known, refusal = _OP_LISTS[str(info.field_name)]
+        unknown = sorted(set(v or ()) - set(known))
         if unknown:
-            raise ValueError(f"cannot fuse {', '.join(unknown)}; fusible: {', '.join(FUSIBLE_ACTIVATIONS)}")
-        return v
-
-    @field_validator("in_place")
-    @classmethod
-    def _in_place(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        unknown = sorted(set(v or ()) - set(IN_PLACE_OPS))
-        if unknown:
-            raise ValueError(f"cannot run {', '.join(unknown)} in place; can: {', '.join(IN_PLACE_OPS)}")
+            raise ValueError(refusal.format(", ".join(unknown), ", ".join(known)))
         return v
 
     @field_validator("channel_block", "output_block")
