@@ -27,7 +27,7 @@ import numpy as np
 
 from edgebench.backends import get_backend
 from edgebench.costmodel.calibrate import FlopsLinear, fit
-from edgebench.costmodel.kernels import load_kernels
+from edgebench.costmodel.kernels import KernelRules, load_kernels
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import probe, with_probed_priors
 from edgebench.costmodel.runtime_probe import probe_runtime, with_runtime_rates
@@ -47,11 +47,11 @@ def label(shape: tuple[int, ...]) -> str:
 
 
 def measure(
-    backend: str, archs: list[str], shape: tuple[int, ...], out: Path, passes: int = 5
+    backend: str, rules: KernelRules, archs: list[str], shape: tuple[int, ...], out: Path, passes: int = 5
 ) -> tuple[list, np.ndarray]:
-    """Each architecture's kernels (as ``backend`` runs them on the host) and its latency at ``shape``: the least of
-    ``passes`` interleaved passes' p25, so a burst of the VM's noise costs a pass, not a network."""
-    runtime, rules = get_backend(backend), rules_for(get_device("host"), backend)
+    """Each architecture's kernels (as ``backend`` runs them, by ``rules``) and its latency at ``shape``: the least
+    of ``passes`` interleaved passes' p25, so a burst of the VM's noise costs a pass, not a network."""
+    runtime = get_backend(backend)
     kernels, sessions = [], []
     for i, arch in enumerate(archs):
         name = f"nb201-{label(shape)}-{i}"
@@ -87,14 +87,14 @@ def main() -> None:
 
     host = with_probed_priors(get_device("host"), probe())
     host = with_runtime_rates(host, probe_runtime(host, args.backend))
-    probed = params_for(host, args.backend, Precision.FP32, 1, calibrated=False)
+    probed, rules = params_for(host, args.backend, Precision.FP32, 1, calibrated=False), rules_for(host, args.backend)
     with ARCHS.open() as f:
         archs = [row["arch_str"] for row in csv.DictReader(f)]
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="edgebench-nb201-shapes-") as tmp:
-        sets = {label(FIT_SHAPE): measure(args.backend, rng.sample(archs, args.fit), FIT_SHAPE, Path(tmp))}
+        sets = {label(FIT_SHAPE): measure(args.backend, rules, rng.sample(archs, args.fit), FIT_SHAPE, Path(tmp))}
         for shape in OTHER_SHAPES:
-            sets[label(shape)] = measure(args.backend, rng.sample(archs, args.per_shape), shape, Path(tmp))
+            sets[label(shape)] = measure(args.backend, rules, rng.sample(archs, args.per_shape), shape, Path(tmp))
     fit_table, fit_ms = KernelTable.of(sets[label(FIT_SHAPE)][0]), sets[label(FIT_SHAPE)][1]
     baseline = FlopsLinear.fit(fit_table.gmacs(), fit_ms)
     print(f"host {args.backend} fp32, 1 thread; fitted on {args.fit} NAS-Bench-201 networks at {label(FIT_SHAPE)}")
