@@ -109,8 +109,8 @@ def fit(
     """Cost-model parameters that best explain ``measured_ms`` (one per network of ``table``).
 
     Starts from ``prior`` and is regularised towards it: each group of kinds has a nearly free common scale,
-    each kind a dearer deviation from its prior ratio, each size class a factor near 1, so kinds and sizes the
-    data does not contain follow their group or keep their priors; a kind with under ``MIN_SHARE`` of the
+    each kind a dearer deviation from its prior ratio, each size class a factor near 1, so kinds the data does not
+    contain follow their group or keep their priors; a kind with under ``MIN_SHARE`` of the
     estimated time is held to its prior ratio, or to its prior itself when it is in ``probed`` (its efficiency
     was measured on the device: a direct measurement says more than a relative's drift); under ``MIN_NETWORKS``
     networks every kind keeps its prior ratio, and a group with under ``MIN_GROUP_SHARE`` its scale. A size class
