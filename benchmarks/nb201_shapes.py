@@ -33,6 +33,7 @@ from edgebench.costmodel.probe import probe, with_probed_priors
 from edgebench.costmodel.runtime_probe import probe_runtime, with_runtime_rates
 from edgebench.devices import get_device
 from edgebench.lut.metrics import Metrics
+from edgebench.lut.sampling import measure_passes
 from edgebench.model import from_module, load_onnx
 from edgebench.nets.nb201 import nb201
 from edgebench.types import Precision
@@ -50,21 +51,25 @@ def measure(
     backend: str, rules: KernelRules, archs: list[str], shape: tuple[int, ...], out: Path, passes: int = 5
 ) -> tuple[list, np.ndarray]:
     """Each architecture's kernels (as ``backend`` runs them, by ``rules``) and its latency at ``shape``: the least
-    of ``passes`` interleaved passes' p25, so a burst of the VM's noise costs a pass, not a network."""
+    of ``passes`` interleaved passes' p25, so a burst of the VM's noise costs a pass, not a network; a network the
+    backend cannot run is left out, named."""
     runtime = get_backend(backend)
-    kernels, sessions = [], []
+    kernels, sessions, inputs = {}, {}, {}
     for i, arch in enumerate(archs):
         name = f"nb201-{label(shape)}-{i}"
         path = from_module(name, nb201(arch, in_channels=shape[0]), (1, *shape)).to_onnx(out)
-        sessions.append(runtime.open(runtime.export(load_onnx(path), Precision.FP32, out / name), threads=1))
-        kernels.append(load_kernels(path, rules))
-    ms = np.full((passes, len(sessions)), np.inf)
-    for p in range(passes):
-        for i, session in enumerate(sessions):
-            ms[p, i] = np.percentile(session.measure(warmup=5, repeats=30).samples_ms, 25)
-    for session in sessions:
+        sessions[name] = runtime.open(runtime.export(load_onnx(path), Precision.FP32, out / name), threads=1)
+        kernels[name], inputs[name] = load_kernels(path, rules), np.zeros((1, *shape), dtype=np.float32)
+    best = dict.fromkeys(sessions, np.inf)
+
+    def window(name: str, _pass: int, samples: list[float]) -> None:
+        best[name] = min(best[name], float(np.percentile(samples, 25)))
+
+    measure_passes(sessions, inputs, passes, 30, 5, {}, window, lambda name, why: print(f"  {name} left out: {why}"))
+    for session in sessions.values():
         session.close()
-    return kernels, ms.min(axis=0)
+    kept = [name for name in sessions if np.isfinite(best[name])]
+    return [kernels[name] for name in kept], np.array([best[name] for name in kept])
 
 
 def spec_sheet(probed: CostParams) -> CostParams:
