@@ -21,7 +21,7 @@ import torch
 from onnx import shape_inference
 
 from edgebench.costmodel.graph import GENERIC, Graph, Kernel, ints
-from edgebench.costmodel.layouts import FILTER_PASS_COST, BlockedLayout, ChannelsLast, lanes_used
+from edgebench.costmodel.layouts import FILTER_PASS_COST, BlockedLayout, ChannelsLast, lanes_used, rows_used
 from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros, live
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
@@ -92,7 +92,7 @@ _CONV_ROLES = {
 
 
 def _conv(
-    g: Graph, node: onnx.NodeProto, block: int, pass_cost: float, output_block: int
+    g: Graph, node: onnx.NodeProto, block: int, pass_cost: float, output_block: int, pixel_block: int
 ) -> tuple[KernelKind, float, int, str, float]:
     x, w, y = g.shape(node.input[0], node), g.shape(node.input[1], node), g.shape(node.output[0], node)
     (groups,) = ints(node, "group", [1])
@@ -106,7 +106,10 @@ def _conv(
         kind = KernelKind.POINTWISE_CONV if window == 1 else KernelKind.CONV
     stride = ints(node, "strides", [1])[0]
     detail = f"{cin}x{'x'.join(map(str, x[2:]))} -> {cout}x{'x'.join(map(str, y[2:]))} k{w[2]} s{stride} g{groups}"
-    return kind, 2.0 * macs, prod(w), detail, lanes_used(kind, cin, cout, block, pass_cost, output_block)
+    lanes = lanes_used(kind, cin, cout, block, pass_cost, output_block)
+    if kind in (KernelKind.CONV, KernelKind.POINTWISE_CONV):
+        lanes *= rows_used(prod(y[2:]), pixel_block)
+    return kind, 2.0 * macs, prod(w), detail, lanes
 
 
 def _linear(g: Graph, node: onnx.NodeProto) -> tuple[float, int]:
@@ -153,6 +156,8 @@ class KernelRules:
             epilogue, and it chains elementwise ops into one kernel (:data:`POST_OPS`).
         output_block: > 1 for a runtime whose convs keep activations channels-last, unblocked, and compute that many
             output channels at a time, padding the last (OpenVINO's oneDNN: the vector width); it reorders inputs.
+        pixel_block: > 1 for a runtime whose dense and 1x1 convs compute that many output pixels at a time, padding
+            the last tile (XNNPACK's GEMMs, :func:`~edgebench.costmodel.layouts.rows_used`).
         in_place: the ops it runs without a kernel of their own, its producers writing into their output.
     """
 
@@ -166,6 +171,7 @@ class KernelRules:
     post_ops: bool = False
     output_block: int = 1
     in_place: frozenset[str] = frozenset()
+    pixel_block: int = 1
 
     @classmethod
     def of(
@@ -177,6 +183,7 @@ class KernelRules:
         device: str = "CPU",
         output_block: int = 1,
         in_place: Collection[str] | None = None,
+        pixel_block: int = 1,
     ) -> KernelRules:
         """The rules of ``backend``'s runtime: ``fuses`` and ``in_place`` when given, else its defaults (:data:`FUSES`,
         every activation for an unnamed one; :data:`IN_PLACE`), its converter's zero folding (:data:`FOLDS_ZEROS`) and
@@ -187,6 +194,7 @@ class KernelRules:
         return cls(
             channel_block, fused, backend in FOLDS_ZEROS, backend in CHANNELS_LAST, filter_pass,
             backend in SWISH_KERNEL, backend in FOLDS_SCALES, _post_ops(backend, device), output_block, kept,
+            pixel_block,
         )  # fmt: skip
 
     @property
@@ -323,7 +331,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         block = (channel_block, rules.pass_cost) if blocked else (1, 0.0)
-        kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed, rules.output_block)
+        kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed, (rules.output_block, rules.pixel_block))
         if channel_block > 1 and not blocked and kernel.kind is KernelKind.DEPTHWISE_CONV:
             kernel = dataclasses.replace(kernel, plain=True, role=PLAIN_DEPTHWISE)
         act = _priced_op(op, ops)
@@ -415,13 +423,13 @@ def _kernel(
     dynamic: list[str],
     block: tuple[int, float] = (1, 0.0),
     summed: int = 0,
-    output_block: int = 1,
+    tiles: tuple[int, int] = (1, 1),
 ) -> Kernel:
     op, name = node.op_type, node.name or node.op_type
     out_elems = prod(g.shape(tail.output[0], tail))
     in_elems = sum(prod(g.shape(i, node)) for i in dynamic)
     if op in CONV:
-        kind, flops, weights, detail, lanes = _conv(g, node, *block, output_block)
+        kind, flops, weights, detail, lanes = _conv(g, node, *block, *tiles)
         depth = round(flops / 2 / out_elems)
         role = _CONV_ROLES[kind] if op == "Conv" else ROLES[op]
         y = g.shape(node.output[0], node)

@@ -50,6 +50,16 @@ def lanes_used(kind: KernelKind, cin: int, cout: int, block: int, pass_cost: flo
     return read * cout / pad_channels(cout, block) * sets
 
 
+def rows_used(pixels: int, tile: int) -> float:
+    """Share of a GEMM conv's pixel tiles on real output pixels, where it computes ``tile`` output pixels at a time
+    and pads the last tile (XNNPACK's ``mr``); a one-pixel map runs a one-pixel kernel. Measured with LiteRT 2 on an
+    AVX-512 Zen 4 (``mr`` 7), chains of 256-channel 1x1 convs: 8.1-8.2 µs a conv at 2 to 7 pixels, 16.0-16.1 at 8 to
+    14, 23.9-24.0 at 15 to 21, 2.9 at one pixel."""
+    if tile <= 1 or pixels <= 1:
+        return 1.0
+    return pixels / (-(-pixels // tile) * tile)
+
+
 class BlockedLayout:
     """Which tensors a channel-blocked runtime keeps blocked, and the reorder kernels it runs between layouts.
 

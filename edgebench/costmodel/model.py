@@ -139,10 +139,11 @@ def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
     """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block and what a pass of its
     blocked convs costs, the activations it fuses and the ops it runs in place (the profile's, else the runtime's
     defaults), its converter's zero folding and layout, what else it runs in a conv's epilogue on the runtime's device,
-    and its output block."""
+    and its output and pixel blocks."""
     return KernelRules.of(
         backend, profile.channel_block(backend), profile.fuses(backend), profile.filter_pass(backend),
         profile.runtime(backend).device, profile.output_block(backend), profile.in_place(backend),
+        profile.pixel_block(backend),
     )  # fmt: skip
 
 

@@ -24,9 +24,9 @@ def _copy_numbers(node: Any, origin: str) -> Any:
 
 def like(name: str, template: DeviceProfile) -> DeviceProfile:
     """A new, unreachable device ``name`` with ``template``'s runtimes and cost model as copied priors (its
-    runtimes' op rates too): its
-    calibrations are dropped (they were fitted on the template's measurements) and an ``auto`` channel or output block
-    (which reads this machine's CPU) is written out as the block it resolves to here.
+    runtimes' op rates too): its calibrations are dropped (they were fitted on the template's measurements) and an
+    ``auto`` channel, output or pixel block (which reads this machine's CPU) is written out as the block it resolves
+    to here.
 
     Raises:
         pydantic.ValidationError: ``name`` is not a valid profile name.
@@ -38,6 +38,7 @@ def like(name: str, template: DeviceProfile) -> DeviceProfile:
             **_copy_numbers(r, template.name),
             "channel_block": template.channel_block(r["backend"]),
             "output_block": template.output_block(r["backend"]),
+            "pixel_block": template.pixel_block(r["backend"]),
         }
         for r in data["runtimes"]
     ]

@@ -49,3 +49,10 @@ def nchwc_block() -> int:
     1 where it does not block."""
     flags = cpu_flags()
     return 16 if "avx512f" in flags else 8 if "avx2" in flags else 1
+
+
+def gemm_rows() -> int:
+    """The output pixels XNNPACK's float GEMM kernels compute at a time on this CPU (its ``mr``): 7 with AVX-512, 5
+    with FMA3 (4 on a first-generation Zen, not told apart here); 1 (no tile priced) elsewhere."""
+    flags = cpu_flags()
+    return 7 if "avx512f" in flags else 5 if "fma" in flags else 1

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from edgebench.devices.local import nchwc_block
+from edgebench.devices.local import gemm_rows, nchwc_block
 from edgebench.exceptions import UnsupportedError
 from edgebench.spelling import option
 from edgebench.types import FUSIBLE_ACTIVATIONS, IN_PLACE_OPS, PRICED_OPS, KernelKind, Precision, SizeClass, WeightRead
@@ -99,7 +100,11 @@ class Runtime(_Strict):
     x86); ``auto`` takes the block this machine's CPU gets (only for the local host). ``output_block`` > 1 is one that
     keeps them channels-last, reorders NCHW graph inputs into that layout, and computes a conv's output channels that
     many at a time, the vector width (OpenVINO's oneDNN convs on x86: ``auto``, 16 with AVX-512; on one Zen 4, a 1x1
-    conv to 24 channels took as long as one to 32, and a 3x224x224 input's reorder 0.11 ms). ``device`` is the runtime's
+    conv to 24 channels took as long as one to 32, and a 3x224x224 input's reorder 0.11 ms; XNNPACK's GEMM convs, 16 on
+    x86 and 8 on Arm). ``pixel_block`` > 1 is one whose dense and 1x1 convs compute that many output pixels at a time,
+    padding the last tile (XNNPACK's ``mr``: 7 with AVX-512, 5 with FMA3, 6 on a Cortex-A76, 4 on a Cortex-A72; ``auto``
+    on the local host; :func:`~edgebench.costmodel.layouts.rows_used`).
+    ``device`` is the runtime's
     own name for the processor (OpenVINO: CPU, MYRIAD, GPU); only CPU is timed here, others through the device's agent.
     ``op_gelems``: billions of elements per second one core computes of an op of ``PRICED_OPS`` as this runtime runs it
     (an activation fused or alone, a transpose; a window pool's window reads), in place of the cost model's
@@ -130,6 +135,7 @@ class Runtime(_Strict):
     precisions: tuple[Precision, ...] = Field(min_length=1)
     channel_block: int | Literal["auto"] = 1
     output_block: int | Literal["auto"] = 1
+    pixel_block: int | Literal["auto"] = 1
     device: str = Field(default="CPU", pattern=r"^[A-Z][A-Z0-9_.]{0,31}$")
     fuses: tuple[str, ...] | None = None  # activations run in the conv before them (default: the runtime's own)
     in_place: tuple[str, ...] | None = None  # ops run without a kernel of their own (default: the runtime's own)
@@ -170,7 +176,7 @@ class Runtime(_Strict):
             raise ValueError(refusal.format(", ".join(unknown), ", ".join(known)))
         return v
 
-    @field_validator("channel_block", "output_block")
+    @field_validator("channel_block", "output_block", "pixel_block")
     @classmethod
     def _positive(cls, v: int | str, info: ValidationInfo) -> int | str:
         if isinstance(v, int) and v < 1:
@@ -201,9 +207,9 @@ class AgentConnection(_Strict):
     retries: int = Field(default=5, ge=0)  # while the agent is down or busy, with doubling waits from 1 s
 
 
-def _resolved(block: int | Literal["auto"]) -> int:
-    """A runtime's channel or output block, ``auto`` as this machine's CPU gets it."""
-    return nchwc_block() if block == "auto" else block
+def _resolved(block: int | Literal["auto"], auto: Callable[[], int] = nchwc_block) -> int:
+    """A runtime's channel, output or pixel block, ``auto`` as this machine's CPU gets it."""
+    return auto() if block == "auto" else block
 
 
 def _fractions(v: dict[KernelKind, float]) -> dict[KernelKind, float]:
@@ -341,7 +347,7 @@ class DeviceProfile(_Strict):
 
     @model_validator(mode="after")
     def _auto_block_here_only(self) -> DeviceProfile:
-        auto = [r.backend for r in self.runtimes if "auto" in (r.channel_block, r.output_block)]
+        auto = [r.backend for r in self.runtimes if "auto" in (r.channel_block, r.output_block, r.pixel_block)]
         if auto and self.connection != "local":
             raise ValueError(
                 f"runtimes {', '.join(auto)}: a block of 'auto' reads this machine's CPU, not the device's; write "
@@ -385,6 +391,10 @@ class DeviceProfile(_Strict):
     def output_block(self, backend: str) -> int:
         """The output channels ``backend``'s channels-last convs compute at once on this device (1: no such block)."""
         return _resolved(self.runtime(backend).output_block)
+
+    def pixel_block(self, backend: str) -> int:
+        """The output pixels ``backend``'s GEMM convs compute at once on this device (1: no such tile)."""
+        return _resolved(self.runtime(backend).pixel_block, gemm_rows)
 
     def filter_pass(self, backend: str) -> float | None:
         """What a pass of ``backend``'s blocked convs over their input costs on this device, where the profile says."""

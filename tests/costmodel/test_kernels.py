@@ -214,6 +214,22 @@ def test_an_output_blocked_runtime_pads_a_convs_output_channels_and_reorders_the
     assert [k.name for k in kernels(model, KernelRules.of("openvino"))] == ["conv", "dw"]  # no block: no reorder
 
 
+@pytest.mark.parametrize(("side", "share"), [(1, 1.0), (2, 4 / 7), (4, 16 / 21), (7, 1.0), (8, 64 / 70)])
+def test_a_pixel_tiled_runtime_pads_a_convs_output_pixels_to_whole_tiles(side: int, share: float) -> None:
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="pw"),
+        helper.make_node("Conv", ["c", "v"], ["d"], name="dense", pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["d", "u"], ["y"], name="dw", group=16, pads=[1, 1, 1, 1]),
+    ]
+    shapes = {"x": [1, 16, side, side], "w": [16, 16, 1, 1], "v": [16, 16, 3, 3], "u": [16, 1, 3, 3]}
+    model = _graph(nodes, shapes, "y", [1, 16, side, side])
+    tiled = [k for k in kernels(model, KernelRules.of("tflite", output_block=16, pixel_block=7)) if k.name != "x"]
+    lanes = {k.name: k.lanes_used for k in tiled if k.kind is not KernelKind.ELEMENTWISE}
+    assert lanes == {"pw": pytest.approx(share), "dense": pytest.approx(share), "dw": 1.0}  # XNNPACK's mr: 7
+    plain = {k.name: k.lanes_used for k in kernels(model, KernelRules.of("tflite", output_block=16))}
+    assert plain["pw"] == plain["dense"] == 1.0
+
+
 def _network(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
     from edgebench.nets.nb201 import nb201
     from edgebench.nets.resnet import resnet18

@@ -62,6 +62,8 @@ def test_a_host_template_gets_its_channel_block_written_out(tmp_path: Path) -> N
     assert new.connection == "none"
     assert all(new.channel_block(b) == host.channel_block(b) for b in host.backends)
     assert all(isinstance(r.channel_block, int) for r in new.runtimes)
+    assert all(isinstance(r.pixel_block, int) and new.pixel_block(r.backend) == host.pixel_block(r.backend)
+               for r in new.runtimes)  # fmt: skip
     rates = [rate for r in new.runtimes for rate in (*r.op_gelems.values(), *r.weight_share.values())]  # probed
     rates += [r.large_depthwise.gflops for r in new.runtimes if r.large_depthwise]
     for r in new.runtimes:

@@ -151,14 +151,16 @@ def test_an_unblocked_depthwise_path_on_a_runtime_without_a_channel_block_is_ref
 def test_a_block_of_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: Path, connection: str) -> None:
     text = HOST_TEXT.replace("connection: local", f"connection: {connection}", 1)
     assert text != HOST_TEXT
-    match = r"host.yaml.*runtimes onnxruntime, openvino: a block of 'auto' reads this machine"
+    match = r"host.yaml.*runtimes onnxruntime, openvino, tflite: a block of 'auto' reads this machine"
     with pytest.raises(ConfigError, match=match):
         get_device(str(_write(tmp_path, text)))
-    with pytest.raises(ConfigError, match=r"runtimes openvino: a block"):
+    with pytest.raises(ConfigError, match=r"runtimes openvino, tflite: a block"):
         get_device(str(_write(tmp_path, text.replace("channel_block: auto", "channel_block: 8"))))
     written = text.replace("channel_block: auto", "channel_block: 8").replace("output_block: auto", "output_block: 16")
+    written = written.replace("pixel_block: auto", "pixel_block: 7")
     device = get_device(str(_write(tmp_path, written)))
-    assert (device.channel_block("onnxruntime"), device.output_block("openvino")) == (8, 16)
+    blocks = device.channel_block("onnxruntime"), device.output_block("openvino"), device.pixel_block("tflite")
+    assert blocks == (8, 16, 7)
 
 
 @pytest.mark.parametrize(
