@@ -36,9 +36,7 @@ def like(name: str, template: DeviceProfile) -> DeviceProfile:
     runtimes = [
         {
             **_copy_numbers(r, template.name),
-            "channel_block": template.channel_block(r["backend"]),
-            "output_block": template.output_block(r["backend"]),
-            "pixel_block": template.pixel_block(r["backend"]),
+            **template.blocks(r["backend"]),
         }
         for r in data["runtimes"]
     ]

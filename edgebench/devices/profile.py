@@ -207,9 +207,9 @@ class AgentConnection(_Strict):
     retries: int = Field(default=5, ge=0)  # while the agent is down or busy, with doubling waits from 1 s
 
 
-def _resolved(block: int | Literal["auto"], auto: Callable[[], int] = nchwc_block) -> int:
-    """A runtime's channel, output or pixel block, ``auto`` as this machine's CPU gets it."""
-    return auto() if block == "auto" else block
+#: A runtime's blocks, each with how ``auto`` reads this machine's CPU.
+BLOCKS: dict[str, Callable[[], int]] = {"channel_block": nchwc_block, "output_block": nchwc_block,
+                                        "pixel_block": gemm_rows}  # fmt: skip
 
 
 def _fractions(v: dict[KernelKind, float]) -> dict[KernelKind, float]:
@@ -347,7 +347,7 @@ class DeviceProfile(_Strict):
 
     @model_validator(mode="after")
     def _auto_block_here_only(self) -> DeviceProfile:
-        auto = [r.backend for r in self.runtimes if "auto" in (r.channel_block, r.output_block, r.pixel_block)]
+        auto = [r.backend for r in self.runtimes if any(getattr(r, name) == "auto" for name in BLOCKS)]
         if auto and self.connection != "local":
             raise ValueError(
                 f"runtimes {', '.join(auto)}: a block of 'auto' reads this machine's CPU, not the device's; write "
@@ -384,17 +384,23 @@ class DeviceProfile(_Strict):
         """Precisions the device runs on ``backend``; raise UnsupportedError if it does not run it."""
         return self.runtime(backend).precisions
 
+    def blocks(self, backend: str) -> dict[str, int]:
+        """``backend``'s channel, output and pixel blocks on this device, ``auto`` as this machine's CPU gets them."""
+        runtime = self.runtime(backend)
+        return {name: auto() if getattr(runtime, name) == "auto" else getattr(runtime, name)
+                for name, auto in BLOCKS.items()}  # fmt: skip
+
     def channel_block(self, backend: str) -> int:
         """The channel block ``backend``'s activation layout uses on this device (1: plain NCHW)."""
-        return _resolved(self.runtime(backend).channel_block)
+        return self.blocks(backend)["channel_block"]
 
     def output_block(self, backend: str) -> int:
         """The output channels ``backend``'s channels-last convs compute at once on this device (1: no such block)."""
-        return _resolved(self.runtime(backend).output_block)
+        return self.blocks(backend)["output_block"]
 
     def pixel_block(self, backend: str) -> int:
         """The output pixels ``backend``'s GEMM convs compute at once on this device (1: no such tile)."""
-        return _resolved(self.runtime(backend).pixel_block, gemm_rows)
+        return self.blocks(backend)["pixel_block"]
 
     def filter_pass(self, backend: str) -> float | None:
         """What a pass of ``backend``'s blocked convs over their input costs on this device, where the profile says."""

@@ -17,8 +17,7 @@ import yaml
 
 from edgebench import agent
 from edgebench.agent_client import AgentClient
-from edgebench.devices.local import nchwc_block
-from edgebench.devices.registry import SHIPPED_DIR
+from edgebench.devices.registry import SHIPPED_DIR, get_device
 
 #: The agent as the package runs it; see `standalone` for a board's single-file copy.
 MODULE = (sys.executable, "-m", "edgebench.agent")
@@ -86,12 +85,11 @@ def host_as_board(folder: Path, url: str, token_env: str, openvino_device: str =
     channel blocks are this CPU's); returns the profile's path in ``folder``."""
     data = yaml.safe_load((SHIPPED_DIR / "host.yaml").read_text())
     data.update(name="board", connection={"agent": url, "token_env": token_env, "retries": retries})
+    host = get_device("host")
     for runtime in data["runtimes"]:
         if runtime["backend"] == "openvino":
             runtime["device"] = openvino_device
-        for block in ("channel_block", "output_block"):
-            if runtime.get(block) == "auto":
-                runtime[block] = nchwc_block()
+        runtime.update(host.blocks(runtime["backend"]))
     path = folder / "board.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
