@@ -1,5 +1,5 @@
 """Probes of how a runtime runs depthwise convs on this CPU, for its profile's ``large_depthwise``,
-``plain_depthwise`` and ``depthwise_stream``: each times chains of real convs on one core."""
+``plain_depthwise``, ``depthwise_stream`` and ``wide_depthwise``: each times chains of real convs on one core."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from torch import nn
 
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import rules_for
-from edgebench.costmodel.probe import ChainTimer, probed_on, sourced
+from edgebench.costmodel.probe import ChainTimer, cache_mb, probed_on, sourced
 from edgebench.devices.profile import DeviceProfile
 
 #: Depthwise kernel sides :func:`probe_large_depthwise` times, smallest first, on (channels, side) maps.
@@ -115,4 +115,32 @@ def probe_depthwise_stream(backend: str, runs: int = 100) -> dict[str, Any]:
         "gouts": sourced(1 / per_output, where),
         "row_ns": sourced(row_ns, where),
         "input_gbps": sourced(float(np.mean(reads)), read_where),
+    }
+
+
+#: (channels, side) of the narrow and the wide 3x3 depthwise convs :func:`probe_wide_depthwise` times: 15 and 77 KB of
+#: taps and weights per output pixel (fp32), under and past a first cache level of 32 to 64 KB.
+WIDE_MAPS = ((192, 14), (960, 14))
+#: A wide depthwise conv this much slower per output than a narrow one re-reads its taps and weights (LiteRT's 1.7).
+REREADS = 1.25
+
+
+def probe_wide_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | None:
+    """Where ``backend``'s depthwise convs re-read each output's taps and weights, as a runtime's ``wide_depthwise``
+    states it: 3x3 ones on :data:`WIDE_MAPS` (one core); past this CPU's first data cache (sysfs), the wide one's bytes
+    per output over its time. None where the wide one keeps up (a channel-blocked runtime's filters are a block's) or
+    the cache's size is unknown."""
+    timer, l1_mb = ChainTimer(backend, runs), cache_mb(1)
+    ns = []
+    for c, side in WIDE_MAPS:
+        make = functools.partial(nn.Conv2d, c, c, 3, padding=1, groups=c, bias=False)
+        ns.append(timer.per_kernel_ms(make, (1, c, side, side)) * 1e6 / (c * side * side))
+    if l1_mb is None or ns[1] < REREADS * ns[0]:
+        return None
+    where = f"{probed_on(backend)}: 3x3 depthwise convs at " + " and ".join(
+        f"{c}x{side}x{side}, {n:.2f} ns per output" for (c, side), n in zip(WIDE_MAPS, ns, strict=True)
+    )
+    return {
+        "above_kb": sourced(l1_mb * 1024, "the CPU's first data cache (sysfs)"),
+        "gbps": sourced((2 * 9 + 1) * 4 / ns[1], where),  # a 3x3 window and filter per output, in the time it takes
     }

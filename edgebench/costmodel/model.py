@@ -7,7 +7,8 @@ caches and reduction half-depth refines this (see :class:`~edgebench.devices.pro
 bandwidth, and ops with a per-element cost of their own (activations, transposes, window pools) are priced at a rate (a
 floor for one that runs alone, added to the conv one is fused into): the runtime's own where its profile states one,
 else ``exp_gelems`` for the exp-based ones. With caches, a kernel's weights add their read time from the levels the
-network's weights and activation traffic fit in (all of it passes through them between two reads of a weight), the part
+network's weights and activation traffic fit in (all of it passes through them between two reads of a weight; for a
+runtime of :data:`OVERLAPS_WEIGHTS` as a bound beside the compute, not on top of it), the part
 past the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the
 profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A
 depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked
@@ -15,6 +16,7 @@ runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A run
 depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided ones) in
 place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted
 efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost),
+its ``wide_depthwise`` the re-reads of depthwise convs whose taps and weights per pixel outgrow the first cache level,
 its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
 activations held in a cache level in place of the level's bandwidth. The parameters come from the profile: its
 calibration for the backend and precision when it has one, else its priors. Every number this module returns is an
@@ -34,7 +36,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-18"
+COST_MODEL_VERSION = "roofline-19"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -43,6 +45,12 @@ READS = tuple(WeightRead)
 #: How the kernels of each kind with weights read them (a 1x1 conv on one pixel as its own, ``Kernel.one_pixel``).
 KIND_READS = {kind: WeightRead(kind.value) for kind in KernelKind if kind.value in {r.value for r in WeightRead}}
 BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
+#: Runtimes whose convs read their weights under their multiply-adds: XNNPACK's GEMM microkernels stream packed weights
+#: for each tile of output pixels (on an AVX-512 Zen 4, LiteRT's 160 -> 960 -> 160 1x1 pairs on 2x2 maps, 614 KB of
+#: weights a conv from L3, ran at the rate of their tiles' multiply-adds; added to it, the reads priced them 1.45 times
+#: their time). ONNX Runtime's and OpenVINO's, priced so, fitted their standard families at 224 px better and at 128
+#: px worse (91 -> 73-82 % within +-10 % under the 3x32x32 fit): left additive.
+OVERLAPS_WEIGHTS = frozenset({"tflite"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class CostParams:
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
     depthwise_reads: float | None = None  # GB/s at these threads at which depthwise convs read their input at least
+    wide_depthwise: tuple[float, float] | None = None  # (KB of a pixel's taps and weights past which, GB/s) re-reads
+    overlaps_weights: bool = False  # its weight reads bound a kernel beside its compute, not on top of it
     channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
 
     def ns_per_byte(
@@ -189,6 +199,8 @@ def params_for(
         plain_depthwise=plain_depthwise(profile, backend, threads),
         depthwise_stream=depthwise_stream(profile, backend, threads),
         depthwise_reads=depthwise_reads(profile, backend, threads),
+        wide_depthwise=wide_depthwise(profile, backend, threads),
+        overlaps_weights=backend in OVERLAPS_WEIGHTS,
         channel_scale=channel_scale(profile, backend, threads),
     )
 
@@ -229,6 +241,13 @@ def depthwise_reads(profile: DeviceProfile, backend: str, threads: int) -> float
     stream = profile.runtime(backend).depthwise_stream
     reads = stream.input_gbps if stream else None
     return reads.value * thread_share(profile, threads) if reads else None
+
+
+def wide_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
+    """(KB, GB/s at ``threads`` threads): the taps and weights per output pixel past which ``backend``'s depthwise
+    convs re-read them for every output, and the rate of those reads, where the profile states them."""
+    wide = profile.runtime(backend).wide_depthwise
+    return (wide.above_kb.value, wide.gbps.value * thread_share(profile, threads)) if wide else None
 
 
 def channel_scale(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
@@ -343,6 +362,8 @@ class KernelTable:
             depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
             issue = np.where(depthwise, own, issue)
             moves = np.where(depthwise, 1.0, moves)  # the stream prices their per-output cost: data at full bandwidth
+        if p.wide_depthwise:
+            issue = np.maximum(issue, self._rereads(p, *p.wide_depthwise))
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * moves * 1e6)
             return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
@@ -351,7 +372,20 @@ class KernelTable:
         memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (moves * 1e6)
         share = np.array([*(p.read_share(r) for r in READS), 1.0])[self.reads]
         weights = weight_bytes * p.ns_per_byte(passing[self.network], share) / 1e6
+        if p.overlaps_weights:
+            return self._priced(np.maximum.reduce([compute, memory, issue, weights]), p) + p.overhead_per_layer_ms
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
+
+    def _rereads(self, p: CostParams, above_kb: float, gbps: float) -> np.ndarray:
+        """The time depthwise convs whose taps and weights per output pixel pass ``above_kb`` spend re-reading them
+        for each output at ``gbps`` (0 for other kernels)."""
+        taps = np.maximum(self.depth, 1.0)
+        per_channel = (2 * taps + 2) * p.bytes_per_elem  # a pixel's window, filter and bias, per channel
+        wide = (self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)) & (
+            self.weights / taps * per_channel > above_kb * 1e3
+        )
+        outputs = self.flops / (2 * taps)
+        return np.where(wide, outputs * (2 * taps + 1) * p.bytes_per_elem / (gbps * 1e6), 0.0)
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""

@@ -213,7 +213,7 @@ def _caches(found: Probe, where: str) -> list[dict[str, Any]]:
     """L2 (per core, read at a small ReLU's rate) and L3 (half of it: the VM shares it; read at the rate of the
     largest weight chain that fits), as sysfs sizes them; empty where it does not."""
     caches = []
-    l2_mb, l3_mb = _cache_mb(2), _cache_mb(3)
+    l2_mb, l3_mb = cache_mb(2), cache_mb(3)
     if l2_mb:
         small = min(found.relu_gbps)
         caches.append(
@@ -239,7 +239,7 @@ def sourced(value: float, source: str, note: str = "measured") -> dict[str, Any]
     return {"value": round(value, 2), "source": source, "note": note}
 
 
-def _cache_mb(level: int) -> float | None:
+def cache_mb(level: int) -> float | None:
     """The size in MB of the first CPU's cache at ``level`` (Linux sysfs), None where it is not there."""
     for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
         try:

@@ -19,7 +19,12 @@ import torch
 from scipy.optimize import nnls
 from torch import nn
 
-from edgebench.costmodel.depthwise_probe import probe_depthwise_stream, probe_large_depthwise, probe_plain_depthwise
+from edgebench.costmodel.depthwise_probe import (
+    probe_depthwise_stream,
+    probe_large_depthwise,
+    probe_plain_depthwise,
+    probe_wide_depthwise,
+)
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules, module_kernels
 from edgebench.costmodel.layouts import FILTER_SET
@@ -358,6 +363,7 @@ class RuntimeRates:
     channel_scale: dict[str, Any] | None = None
     filter_pass: dict[str, Any] | None = None
     conv_gflops: dict[str, Any] | None = None
+    wide_depthwise: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -382,6 +388,10 @@ class RuntimeRates:
                          f"{stream['row_ns']['value']:.2f} ns per row")  # fmt: skip
             if "input_gbps" in stream:
                 parts[-1] += f", reading their input at {stream['input_gbps']['value']:.1f} GB/s at least"
+        if self.wide_depthwise:
+            wide = self.wide_depthwise
+            parts.append(f"depthwise convs past {wide['above_kb']['value']:.0f} KB of taps and weights a pixel "
+                         f"re-read them at {wide['gbps']['value']:.0f} GB/s")  # fmt: skip
         if self.channel_scale:
             scale = self.channel_scale
             parts.append(f"squeeze-excite gates at {scale['gouts']['value']:.2f} G outputs/s + "
@@ -408,7 +418,7 @@ def probe_runtime(profile: DeviceProfile, backend: str, runs: int = 200) -> Runt
         probe_large_depthwise(backend, half), probe_plain_depthwise(profile, backend, half),
         probe_depthwise_stream(backend, half), probe_cache_streams(profile, backend, half),
         probe_channel_scale(profile, backend, half) if profile.channel_block(backend) > 1 else None,
-        probe_filter_pass(profile, backend, half), conv,
+        probe_filter_pass(profile, backend, half), conv, probe_wide_depthwise(backend, half),
     )  # fmt: skip
 
 
@@ -418,7 +428,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
         "op_gelems": found.op_gelems, "weight_share": found.weight_share, "large_depthwise": found.large_depthwise,
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
         "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale, "filter_pass": found.filter_pass,
-        "conv_gflops": found.conv_gflops,
+        "conv_gflops": found.conv_gflops, "wide_depthwise": found.wide_depthwise,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

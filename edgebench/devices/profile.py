@@ -53,6 +53,17 @@ class LargeDepthwise(_Strict):
     gflops: PositiveSourced
 
 
+class WideDepthwise(_Strict):
+    """Where a channels-last runtime's depthwise convs outgrow the first cache level: past ``above_kb`` KB of taps and
+    weights per output pixel (channels x (2 x taps + 2) x element bytes: a pixel's window, its filters and biases), each
+    output re-reads its taps and weights, at ``gbps`` on one core (LiteRT 2 on an AVX-512 Zen 4, 32 KB of L1 data
+    cache: 3x3 depthwise convs at 0.44-0.46 ns an output to 384 channels, 0.55 at 480, 0.66-0.83 from 576; 5x5 ones at
+    1.2-1.3 ns to 144 channels, 1.55-1.85 from 240)."""
+
+    above_kb: PositiveSourced
+    gbps: PositiveSourced
+
+
 class DepthwiseStream(_Strict):
     """What a runtime's depthwise convs cost per output, where it differs from the stream ceiling the device's probe
     sets: ``gouts`` billions of outputs a second on one core, plus ``row_ns`` nanoseconds per output row (channel x
@@ -119,17 +130,18 @@ class Runtime(_Strict):
     ``large_depthwise``: the kernel area past which its depthwise convs run on a slower path, and that path's rate.
     ``plain_depthwise``: how a runtime with a ``channel_block`` runs the depthwise convs it cannot block.
     ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
-    ``stream_ceiling``. ``filter_pass``: what one pass of a ``channel_block`` runtime's conv over its input costs, in
-    output blocks' worth of work (ONNX Runtime's NCHWc kernels compute four output blocks a pass: 6 on an AVX2 Zen 2,
-    whose 16-channel convs ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the
-    rate one core of this runtime computes a dense 3x3 conv at (64 channels at 32x32), in place of the device's conv
-    efficiency (on an AVX-512 Xeon, LiteRT's ran at 128 GFLOP/s where ONNX Runtime's, which sets the peak, ran at 179).
-    ``channel_scale``: what its squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of
-    a cache level past the first, the bandwidth at which this runtime streams activations held there, in place of the
-    level's (which its weight reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where
-    weights came from it at 40). ``in_place``: the ops of ``IN_PLACE_OPS`` it runs without a kernel of their own, their
-    producers writing straight into their output (TensorRT eliminates concatenations so; ONNX Runtime, LiteRT and
-    OpenVINO's CPU plugin copy them)."""
+    ``stream_ceiling``. ``wide_depthwise``: where its depthwise convs re-read each output's taps and weights.
+    ``filter_pass``: what one pass of a ``channel_block`` runtime's conv over its input costs, in output blocks' worth
+    of work (ONNX Runtime's NCHWc kernels compute four output blocks a pass: 6 on an AVX2 Zen 2, whose 16-channel convs
+    ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the rate one core of this
+    runtime computes a dense 3x3 conv at (64 channels at 32x32), in place of the device's conv efficiency (on an AVX-512
+    Xeon, LiteRT's ran at 128 GFLOP/s where ONNX Runtime's, which sets the peak, ran at 179). ``channel_scale``: what
+    its squeeze-excite gates cost, in place of the stream price. ``cache_gbps``: by the name of a cache level past the
+    first, the bandwidth at which this runtime streams activations held there, in place of the level's (which its weight
+    reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where weights came from it at
+    40). ``in_place``: the ops of ``IN_PLACE_OPS`` it runs without a kernel of their own, their producers writing
+    straight into their output (TensorRT eliminates concatenations so; ONNX Runtime, LiteRT and OpenVINO's CPU plugin
+    copy them)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -144,6 +156,7 @@ class Runtime(_Strict):
     large_depthwise: LargeDepthwise | None = None
     plain_depthwise: PlainDepthwise | None = None
     depthwise_stream: DepthwiseStream | None = None
+    wide_depthwise: WideDepthwise | None = None
     filter_pass: Sourced | None = None
     conv_gflops: PositiveSourced | None = None
     channel_scale: ChannelScale | None = None

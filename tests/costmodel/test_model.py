@@ -304,6 +304,35 @@ def test_the_slower_depthwise_path_is_the_runtimes_own_and_scales_with_threads()
     )
 
 
+def test_a_depthwise_conv_whose_taps_and_weights_a_pixel_outgrow_the_l1_rereads_them_for_each_output() -> None:
+    def dw(channels: int, side: int = 3) -> Kernel:
+        outputs = channels * 14 * 14
+        return Kernel(f"dw{channels}", KernelKind.DEPTHWISE_CONV, ("Conv",), flops=2 * outputs * side * side,
+                      activation_elems=2 * outputs, weight_elems=channels * side * side,
+                      reduction_depth=side * side)  # fmt: skip
+
+    p = _params(overhead_per_layer_ms=0.0, bandwidth_gbps=1000.0, depthwise_stream=(10.0, 0.0))
+    wide = replace(p, wide_depthwise=(32.0, 100.0))  # past 32 KB a pixel, re-read at 100 GB/s
+    narrow = dw(384)  # 384 x (2 x 9 + 2) x 4 bytes = 30.7 KB a pixel: held
+    assert estimate([narrow], wide).kernels == estimate([narrow], p).kernels
+    for kernel, taps in ((dw(576), 9), (dw(240, 5), 25)):  # 46 KB and 50 KB a pixel
+        outputs = kernel.flops / (2 * taps)
+        assert estimate([kernel], wide).kernels[0][1] == pytest.approx(outputs * (2 * taps + 1) * 4 / 100.0 / 1e6)
+    assert estimate([CONV], wide).kernels == estimate([CONV], p).kernels
+    assert params_for(get_device("rpi5"), "tflite", Precision.FP32).wide_depthwise is None  # unstated: none
+
+
+def test_a_runtime_that_streams_weights_under_its_multiply_adds_takes_the_longer_not_the_sum() -> None:
+    p = _params(caches=((1.0, 100.0),), overhead_per_layer_ms=0.0)
+    conv = Kernel("w", KernelKind.POINTWISE_CONV, ("Conv",), 1e6, 0, 100_000, reduction_depth=64)  # 0.4 MB
+    compute, reads = 1e6 / (100.0 * 0.5 * 1e6), 0.4e6 * 0.01 / 1e6
+    assert estimate([conv], p).kernels[0][1] == pytest.approx(compute + reads)
+    assert estimate([conv], replace(p, overlaps_weights=True)).kernels[0][1] == pytest.approx(max(compute, reads))
+    host = get_device("host")
+    assert params_for(host, "tflite", Precision.FP32).overlaps_weights  # XNNPACK's GEMMs
+    assert not params_for(host, "onnxruntime", Precision.FP32).overlaps_weights
+
+
 def test_peak_scales_with_threads() -> None:
     rpi5 = get_device("rpi5")
     assert effective_peak(rpi5, Precision.FP32, 1) == pytest.approx(153.6 / 4)

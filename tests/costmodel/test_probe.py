@@ -15,9 +15,11 @@ from edgebench.costmodel.depthwise_probe import (
     PLAIN_SIDES,
     STREAM_MAPS,
     STRIDED_MAPS,
+    WIDE_MAPS,
     probe_depthwise_stream,
     probe_large_depthwise,
     probe_plain_depthwise,
+    probe_wide_depthwise,
 )
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.layouts import FILTER_SET
@@ -114,9 +116,10 @@ def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_
 
 def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatch: pytest.MonkeyPatch) -> None:
     host = get_device("host")
-    # the machine now: memory at 0.8 of the profile's bandwidth, cores 30 % slower, and a runtime reading dense conv,
-    # 1x1 conv, 1x1 conv on one pixel and linear weights at 0.4, 0.7, 0.3 and 0.5 of that bandwidth
-    prior = params_for(host, "tflite", Precision.FP32, 1, calibrated=False)
+    # the machine now: memory at 0.8 of the profile's bandwidth, cores 30 % slower, and a runtime adding its reads to
+    # its multiply-adds (not of OVERLAPS_WEIGHTS) reading dense conv, 1x1 conv, 1x1 conv on one pixel and linear
+    # weights at 0.4, 0.7, 0.3 and 0.5 of that bandwidth
+    prior = params_for(host, "onnxruntime", Precision.FP32, 1, calibrated=False)
     truth = replace(prior, bandwidth_gbps=0.8 * prior.bandwidth_gbps,
                     weight_share={WeightRead.CONV: 0.4, WeightRead.POINTWISE_CONV: 0.7,
                                   WeightRead.ONE_PIXEL_CONV: 0.3, WeightRead.LINEAR: 0.5})  # fmt: skip
@@ -124,7 +127,7 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
 
     def per_link(make: Callable[[], nn.Module], shape: tuple[int, ...], reads: WeightRead, params: CostParams) -> float:
         table = KernelTable.of([module_kernels(nn.Sequential(*(make() for _ in range(CHAIN))), shape,
-                                               rules_for(host, "tflite"))])  # fmt: skip
+                                               rules_for(host, "onnxruntime"))])  # fmt: skip
         return float(table.kernel_ms(params)[table.reads == READS.index(reads)].mean())  # not transposes
 
     wide = max(WEIGHT_CHANNELS)  # the bandwidth chain first
@@ -136,7 +139,7 @@ def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatc
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
     # the runtime's compute-bound reference conv, its chain's weights (1.6 MB) partly past a 0.5 MB L2
     conv_gflops = DENSE_FLOPS / (slower * per_link(DENSE_CONV, DENSE, WeightRead.CONV, truth)) / 1e6
-    found = probe_weight_shares(host, "tflite", conv_gflops)
+    found = probe_weight_shares(host, "onnxruntime", conv_gflops)
     assert {reads: share["value"] for reads, share in found.items()} == pytest.approx(
         {"conv": 0.4, "pointwise_conv": 0.7, "one_pixel_conv": 0.3, "linear": 0.5}, abs=0.01
     )
@@ -155,10 +158,12 @@ def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_first_cache_
     huge = {"size_mb": l3.size_mb.model_copy(update={"value": 1000.0})}
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 1.0)
     kinds = {"conv", "pointwise_conv", "one_pixel_conv", "linear"}
-    assert probe_weight_shares(host, "tflite", 100.0).keys() == kinds
+    assert probe_weight_shares(host, "onnxruntime", 100.0).keys() == kinds
     # a VM reporting a host-wide L3 (480 MiB on one Xeon) that holds every chain: the reads past L2 are still timed
-    assert probe_weight_shares(with_caches(l2, l3.model_copy(update=huge)), "tflite", 100.0).keys() == kinds
-    assert probe_weight_shares(with_caches(l2.model_copy(update=huge)), "tflite", 100.0) == {}  # L2 holds every chain
+    assert probe_weight_shares(with_caches(l2, l3.model_copy(update=huge)), "onnxruntime", 100.0).keys() == kinds
+    assert (
+        probe_weight_shares(with_caches(l2.model_copy(update=huge)), "onnxruntime", 100.0) == {}
+    )  # L2 holds every chain
 
 
 @pytest.mark.parametrize(
@@ -266,7 +271,7 @@ def test_a_runtimes_own_dense_conv_rate_sets_its_conv_efficiency(
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: 2 * 64 * 64 * 9 * 32 * 32 / 80e6)  # 80 GFLOP/s
     found = probe_conv_rate("tflite")
     assert found["value"] == pytest.approx(80.0) and "3x3 convs at 64x32x32" in found["source"]
-    host = get_device("host")
+    host = with_runtime_rates(get_device("host"), RuntimeRates("tflite", {}, {}))  # LiteRT with no rate of its own
     before = params_for(host, "tflite", Precision.FP32, 1, calibrated=False)
     save_profile(
         with_runtime_rates(host, replace(RuntimeRates("tflite", {}, {}), conv_gflops=found)), tmp_path / "host.yaml"
@@ -294,6 +299,25 @@ def test_depthwise_convs_are_solved_for_a_cost_per_output_and_per_output_row(
     assert rates.summary().endswith("ns per row, reading their input at 45.0 GB/s at least")
     rated = with_runtime_rates(get_device("host"), rates)
     assert params_for(rated, "onnxruntime", Precision.FP32, 1).depthwise_reads == pytest.approx(45.0)
+
+
+@pytest.mark.parametrize(("ns", "l1_mb", "stated"), [((0.46, 0.70), 0.03125, True), ((0.50, 0.36), 0.03125, False),
+                                               ((0.46, 0.70), None, False)])  # fmt: skip
+def test_wide_depthwise_convs_rereads_are_stated_where_they_run_slower_per_output_past_the_l1(
+    monkeypatch: pytest.MonkeyPatch, ns: tuple[float, float], l1_mb: float | None, stated: bool
+) -> None:
+    times = [n * c * side * side / 1e6 for n, (c, side) in zip(ns, WIDE_MAPS, strict=True)]  # ms per conv
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
+    monkeypatch.setattr("edgebench.costmodel.depthwise_probe.cache_mb", lambda level: l1_mb)
+    found = probe_wide_depthwise("tflite")
+    if not stated:  # the wide one keeps up (OpenVINO's did), or no L1 size to state
+        assert found is None
+        return
+    assert found is not None
+    assert (found["above_kb"]["value"], found["gbps"]["value"]) == pytest.approx((32.0, 76 / 0.70), rel=1e-3)
+    rated = with_runtime_rates(get_device("host"), RuntimeRates("tflite", {}, {}, wide_depthwise=found))
+    assert params_for(rated, "tflite", Precision.FP32, 1).wide_depthwise == pytest.approx((32.0, 76 / 0.70), rel=1e-3)
+    assert "re-read them at 109 GB/s" in RuntimeRates("tflite", {}, {}, wide_depthwise=found).summary()
 
 
 @pytest.mark.parametrize(("gouts", "channel_ns", "stated"), [(8.0, 15.7, True), (16.0, 0.0, True), (300.0, 0.5, False)])
