@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import rules_for
+from edgebench.costmodel.model import reread_bytes, rules_for
 from edgebench.costmodel.probe import ChainTimer, cache_mb, probed_on, sourced
 from edgebench.devices.profile import DeviceProfile
 
@@ -142,5 +142,5 @@ def probe_wide_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | None
     )
     return {
         "above_kb": sourced(l1_mb * 1024, "the CPU's first data cache (sysfs)"),
-        "gbps": sourced((2 * 9 + 1) * 4 / ns[1], where),  # a 3x3 window and filter per output, in the time it takes
+        "gbps": sourced(float(reread_bytes(np.array(9.0), 4.0)) / ns[1], where),  # bytes per output over its time
     }

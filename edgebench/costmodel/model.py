@@ -250,6 +250,12 @@ def wide_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[
     return (wide.above_kb.value, wide.gbps.value * thread_share(profile, threads)) if wide else None
 
 
+def reread_bytes(taps: np.ndarray, bytes_per_elem: float) -> np.ndarray:
+    """What a depthwise conv past its runtime's ``wide_depthwise`` reads again for each output: its window, its filter
+    and its bias."""
+    return (2 * taps + 1) * bytes_per_elem
+
+
 def channel_scale(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
     """(outputs per ns, ns per channel) at ``threads`` threads of ``backend``'s squeeze-excite gates, where the profile
     states them."""
@@ -353,17 +359,21 @@ class KernelTable:
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
+        depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
+        outputs = self.flops / (2 * np.maximum(self.depth, 1.0))  # a depthwise conv's (its taps are its depth)
         if p.depthwise_stream:
             gouts, row_ns = p.depthwise_stream
-            outputs = self.flops / (2 * np.maximum(self.depth, 1.0))
             own = outputs / (gouts * 1e6) + self.rows * row_ns / 1e6
             if p.depthwise_reads:  # at least its input's read time: the bound of strided ones
                 own = np.maximum(own, (self.activations - outputs) * p.bytes_per_elem / (p.depthwise_reads * 1e6))
-            depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
             issue = np.where(depthwise, own, issue)
             moves = np.where(depthwise, 1.0, moves)  # the stream prices their per-output cost: data at full bandwidth
         if p.wide_depthwise:
-            issue = np.maximum(issue, self._rereads(p, *p.wide_depthwise))
+            above_kb, gbps = p.wide_depthwise
+            taps = np.maximum(self.depth, 1.0)
+            per_output = reread_bytes(taps, p.bytes_per_elem)
+            wide = depthwise & (self.weights / taps * (per_output + p.bytes_per_elem) > above_kb * 1024)  # + its output
+            issue = np.where(wide, np.maximum(issue, outputs * per_output / (gbps * 1e6)), issue)
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * moves * 1e6)
             return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
@@ -375,17 +385,6 @@ class KernelTable:
         if p.overlaps_weights:
             return self._priced(np.maximum.reduce([compute, memory, issue, weights]), p) + p.overhead_per_layer_ms
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
-
-    def _rereads(self, p: CostParams, above_kb: float, gbps: float) -> np.ndarray:
-        """The time depthwise convs whose taps and weights per output pixel pass ``above_kb`` spend re-reading them
-        for each output at ``gbps`` (0 for other kernels)."""
-        taps = np.maximum(self.depth, 1.0)
-        per_channel = (2 * taps + 2) * p.bytes_per_elem  # a pixel's window, filter and bias, per channel
-        wide = (self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)) & (
-            self.weights / taps * per_channel > above_kb * 1e3
-        )
-        outputs = self.flops / (2 * taps)
-        return np.where(wide, outputs * (2 * taps + 1) * p.bytes_per_elem / (gbps * 1e6), 0.0)
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""
