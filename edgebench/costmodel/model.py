@@ -250,7 +250,7 @@ def wide_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[
     return (wide.above_kb.value, wide.gbps.value * thread_share(profile, threads)) if wide else None
 
 
-def reread_bytes(taps: np.ndarray, bytes_per_elem: float) -> np.ndarray:
+def reread_bytes(taps: np.ndarray | float, bytes_per_elem: float) -> np.ndarray | float:
     """What a depthwise conv past its runtime's ``wide_depthwise`` reads again for each output: its window, its filter
     and its bias."""
     return (2 * taps + 1) * bytes_per_elem
