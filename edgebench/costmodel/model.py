@@ -17,6 +17,7 @@ depthwise convs' outputs and output rows (at least their input at its ``input_gb
 place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted
 efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost),
 its ``wide_depthwise`` the re-reads of depthwise convs whose taps and weights per pixel outgrow the first cache level,
+its ``large_maps`` the activation bytes of a kernel past what the caches stream for it (on top of the kernel's time),
 its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
 activations held in a cache level in place of the level's bandwidth. The parameters come from the profile: its
 calibration for the backend and precision when it has one, else its priors. Every number this module returns is an
@@ -36,7 +37,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-19"
+COST_MODEL_VERSION = "roofline-20"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -78,6 +79,7 @@ class CostParams:
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
     depthwise_reads: float | None = None  # GB/s at these threads at which depthwise convs read their input at least
     wide_depthwise: tuple[float, float] | None = None  # (KB of a pixel's taps and weights past which, GB/s) re-reads
+    large_maps: tuple[float, float] | None = None  # (MB of a kernel's activations past which, GB/s) on top
     overlaps_weights: bool = False  # its weight reads bound a kernel beside its compute, not on top of it
     channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
 
@@ -200,6 +202,7 @@ def params_for(
         depthwise_stream=depthwise_stream(profile, backend, threads),
         depthwise_reads=depthwise_reads(profile, backend, threads),
         wide_depthwise=wide_depthwise(profile, backend, threads),
+        large_maps=large_maps(profile, backend, threads),
         overlaps_weights=backend in OVERLAPS_WEIGHTS,
         channel_scale=channel_scale(profile, backend, threads),
     )
@@ -248,6 +251,13 @@ def wide_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[
     convs re-read them for every output, and the rate of those reads, where the profile states them."""
     wide = profile.runtime(backend).wide_depthwise
     return (wide.above_kb.value, wide.gbps.value * thread_share(profile, threads)) if wide else None
+
+
+def large_maps(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
+    """(MB, GB/s at ``threads`` threads): the activations a kernel of ``backend`` reads and writes past which it
+    streams the rest at that rate, where the profile states them."""
+    large = profile.runtime(backend).large_maps
+    return (large.above_mb.value, large.gbps.value * thread_share(profile, threads)) if large else None
 
 
 def reread_bytes(taps: np.ndarray | float, bytes_per_elem: float) -> np.ndarray | float:
@@ -374,17 +384,26 @@ class KernelTable:
             per_output = reread_bytes(taps, p.bytes_per_elem)
             wide = depthwise & (self.weights / taps * (per_output + p.bytes_per_elem) > above_kb * 1024)  # + its output
             issue = np.where(wide, np.maximum(issue, outputs * per_output / (gbps * 1e6)), issue)
+        fixed = p.overhead_per_layer_ms + self._spilled_ms(act_bytes, p)
         if not p.caches:
             memory = (act_bytes + weight_bytes) / (p.bandwidth_gbps * moves * 1e6)
-            return self._priced(np.maximum.reduce([compute, memory, issue]), p) + p.overhead_per_layer_ms
+            return self._priced(np.maximum.reduce([compute, memory, issue]), p) + fixed
         # between two reads of a weight, the network's weights and activation traffic pass through the caches
         passing = np.bincount(self.network, weights=weight_bytes + act_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (moves * 1e6)
         share = np.array([*(p.read_share(r) for r in READS), 1.0])[self.reads]
         weights = weight_bytes * p.ns_per_byte(passing[self.network], share) / 1e6
         if p.overlaps_weights:
-            return self._priced(np.maximum.reduce([compute, memory, issue, weights]), p) + p.overhead_per_layer_ms
-        return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + p.overhead_per_layer_ms
+            return self._priced(np.maximum.reduce([compute, memory, issue, weights]), p) + fixed
+        return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + fixed
+
+    @staticmethod
+    def _spilled_ms(act_bytes: np.ndarray, p: CostParams) -> np.ndarray | float:
+        """What a kernel's activations past the runtime's ``large_maps`` add: their bytes at its rate."""
+        if not p.large_maps:
+            return 0.0
+        above_mb, gbps = p.large_maps
+        return np.maximum(0.0, act_bytes - above_mb * 1e6) / (gbps * 1e6)
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""

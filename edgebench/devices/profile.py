@@ -64,6 +64,17 @@ class WideDepthwise(_Strict):
     gbps: PositiveSourced
 
 
+class LargeMaps(_Strict):
+    """Where a channels-last runtime's kernels stream their activations slower than the caches allow: the bytes a
+    kernel reads and writes past ``above_mb`` MB come at ``gbps`` on one core, on top of its time, not under its compute
+    (on an AVX-512 Zen 4 with 16 MB of L3 a VM, 16 -> 96 -> 16 1x1 conv pairs ran 60 ns a pixel to 112x112 and 120 at
+    224x224 on OpenVINO, 58 and 84 on LiteRT, 56 and 57 on ONNX Runtime's channel blocks: about 10 and 21 GB/s past
+    8 MB)."""
+
+    above_mb: PositiveSourced
+    gbps: PositiveSourced
+
+
 class DepthwiseStream(_Strict):
     """What a runtime's depthwise convs cost per output, where it differs from the stream ceiling the device's probe
     sets: ``gouts`` billions of outputs a second on one core, plus ``row_ns`` nanoseconds per output row (channel x
@@ -131,6 +142,7 @@ class Runtime(_Strict):
     ``plain_depthwise``: how a runtime with a ``channel_block`` runs the depthwise convs it cannot block.
     ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
     ``stream_ceiling``. ``wide_depthwise``: where its depthwise convs re-read each output's taps and weights.
+    ``large_maps``: where its kernels' activations outgrow the caches it streams them from.
     ``filter_pass``: what one pass of a ``channel_block`` runtime's conv over its input costs, in output blocks' worth
     of work (ONNX Runtime's NCHWc kernels compute four output blocks a pass: 6 on an AVX2 Zen 2, whose 16-channel convs
     ran at 0.35 of a 64-channel conv's rate; 0.5 on an AVX-512 Xeon, 0.76). ``conv_gflops``: the rate one core of this
@@ -157,6 +169,7 @@ class Runtime(_Strict):
     plain_depthwise: PlainDepthwise | None = None
     depthwise_stream: DepthwiseStream | None = None
     wide_depthwise: WideDepthwise | None = None
+    large_maps: LargeMaps | None = None
     filter_pass: Sourced | None = None
     conv_gflops: PositiveSourced | None = None
     channel_scale: ChannelScale | None = None

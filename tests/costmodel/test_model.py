@@ -322,6 +322,20 @@ def test_a_depthwise_conv_whose_taps_and_weights_a_pixel_outgrow_the_l1_rereads_
     assert params_for(get_device("rpi5"), "tflite", Precision.FP32).wide_depthwise is None  # unstated: none
 
 
+def test_a_kernels_activations_past_the_runtimes_large_maps_add_their_bytes_at_its_rate() -> None:
+    p = _params(caches=((1.0, 100.0), (16.0, 50.0)), overhead_per_layer_ms=0.0)
+    spills = replace(p, large_maps=(8.0, 10.0))  # past 8 MB a kernel, at 10 GB/s on top
+    big = Kernel("big", KernelKind.POINTWISE_CONV, ("Conv",), 1e6, 5_000_000, 0, reduction_depth=16)  # 20 MB
+    small = replace(big, name="small", activation_elems=1_500_000)  # 6 MB
+    assert estimate([small], spills).kernels == estimate([small], p).kernels
+    extra = (20e6 - 8e6) / (10.0 * 1e6)  # ms
+    assert estimate([big], spills).kernels[0][1] == pytest.approx(estimate([big], p).kernels[0][1] + extra)
+    assert estimate([big], replace(spills, caches=())).kernels[0][1] == pytest.approx(
+        estimate([big], replace(p, caches=())).kernels[0][1] + extra
+    )
+    assert params_for(get_device("rpi5"), "tflite", Precision.FP32).large_maps is None  # unstated: none
+
+
 def test_a_runtime_that_streams_weights_under_its_multiply_adds_takes_the_longer_not_the_sum() -> None:
     p = _params(caches=((1.0, 100.0),), overhead_per_layer_ms=0.0)
     conv = Kernel("w", KernelKind.POINTWISE_CONV, ("Conv",), 1e6, 0, 100_000, reduction_depth=64)  # 0.4 MB

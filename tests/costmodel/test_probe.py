@@ -37,6 +37,8 @@ from edgebench.costmodel.runtime_probe import (
     DENSE_CONV,
     DENSE_FLOPS,
     GATE_MAPS,
+    LARGE_MAP_PAIR,
+    LARGE_MAP_SIDES,
     PROBED_LINKS,
     WEIGHT_PROBES,
     RuntimeRates,
@@ -45,6 +47,7 @@ from edgebench.costmodel.runtime_probe import (
     probe_channel_scale,
     probe_conv_rate,
     probe_filter_pass,
+    probe_large_maps,
     probe_weight_shares,
     with_runtime_rates,
 )
@@ -318,6 +321,31 @@ def test_wide_depthwise_convs_rereads_are_stated_where_they_run_slower_per_outpu
     rated = with_runtime_rates(get_device("host"), RuntimeRates("tflite", {}, {}, wide_depthwise=found))
     assert params_for(rated, "tflite", Precision.FP32, 1).wide_depthwise == pytest.approx((32.0, 76 / 0.70), rel=1e-3)
     assert "re-read them at 109 GB/s" in RuntimeRates("tflite", {}, {}, wide_depthwise=found).summary()
+
+
+@pytest.mark.parametrize(("above_mb", "gbps"), [(8.0, 11.0), (12.0, 20.0), (None, 0.0)])
+def test_large_maps_are_fitted_as_the_bytes_past_a_threshold_at_a_rate_unless_the_largest_keeps_up(
+    monkeypatch: pytest.MonkeyPatch, above_mb: float | None, gbps: float
+) -> None:
+    c, e = LARGE_MAP_PAIR
+
+    def link_ms(side: int) -> float:  # 60 ns a pixel, and each conv's bytes past the threshold
+        mb = (c + e) * 4 * side * side / 1e6
+        return 60e-6 * side * side + (2 * max(0.0, mb - above_mb) / gbps if above_mb is not None else 0.0)
+
+    times = [link_ms(side) for side in LARGE_MAP_SIDES]
+    monkeypatch.setattr(ChainTimer, "per_link_ms", lambda *_: times.pop(0))
+    found = probe_large_maps("openvino")
+    if above_mb is None:  # ONNX Runtime's blocked convs ran 56-57 ns a pixel at every side
+        assert found is None
+        return
+    assert found is not None
+    assert (found["above_mb"]["value"], found["gbps"]["value"]) == pytest.approx((above_mb, gbps), rel=1e-3)
+    assert "224x224 " in found["gbps"]["source"] and found["gbps"]["note"] == "measured"
+    rates = RuntimeRates("openvino", {}, {}, large_maps=found)
+    assert f"activations past {above_mb:.0f} MB a kernel streamed at {gbps:.1f} GB/s" in rates.summary()
+    rated = with_runtime_rates(get_device("host"), rates)
+    assert params_for(rated, "openvino", Precision.FP32, 1).large_maps == pytest.approx((above_mb, gbps), rel=1e-3)
 
 
 @pytest.mark.parametrize(("gouts", "channel_ns", "stated"), [(8.0, 15.7, True), (16.0, 0.0, True), (300.0, 0.5, False)])
