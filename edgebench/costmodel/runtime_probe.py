@@ -386,7 +386,8 @@ def probe_large_maps(backend: str, runs: int = 100) -> dict[str, Any] | None:
 
 def _spill_fit(mb: np.ndarray, excess_ms: np.ndarray) -> tuple[float, float]:
     """(MB, GB/s) that best explain ``excess_ms`` as two convs' bytes past MB (each reads and writes ``mb``) at that
-    rate: least squares at each threshold a whole MB under the largest."""
+    rate: least squares at each threshold a whole MB under the largest (at 0 MB the rate is positive: the excess is
+    never negative and the largest map's is not zero)."""
     best = (np.inf, 0.0, 0.0)
     for above in np.arange(0.0, np.floor(mb.max())):
         spilled = 2 * np.maximum(0.0, mb - above)  # MB past the threshold, per pair
