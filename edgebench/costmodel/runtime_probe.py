@@ -371,9 +371,9 @@ def probe_large_maps(backend: str, runs: int = 100) -> dict[str, Any] | None:
     core); each map's time past the fastest per-pixel rate is fitted as the bytes each conv reads and writes past a
     threshold, at a rate. None where the largest map runs under :data:`LARGE_MAPS` times slower per pixel."""
     timer, (c, e) = ChainTimer(backend, runs), LARGE_MAP_PAIR
+    make = functools.partial(ConvPair, c, e)
+    ms = np.array([timer.per_kernel_ms(make, (1, c, side, side)) for side in LARGE_MAP_SIDES])
     sides = np.array(LARGE_MAP_SIDES, dtype=np.float64)
-    ms = np.array([timer.per_link_ms(lambda links: nn.Sequential(*(ConvPair(c, e) for _ in range(links))),
-                                     (1, c, int(side), int(side))) for side in sides])  # fmt: skip
     per_pixel = ms / sides**2
     if per_pixel[-1] < LARGE_MAPS * per_pixel.min():
         return None
