@@ -115,7 +115,7 @@ class Objective:
             trial.set_user_attr("reason", f"predicted {ms:.3f} ms > budget {self.settings.budget_ms:g} ms")
             self._report(trial)
             return 0.0, ms
-        first = _first_with(trial.study, arch.to_json(), trial.number)
+        first = _other_with(trial.study, arch.to_json(), trial.number)
         if first is not None:  # trained, or being trained by another worker: never train it twice
             trial.set_user_attr("status", Status.DUPLICATE.value)
             trial.set_user_attr("reason", f"same architecture as trial {first.number}")
@@ -148,15 +148,17 @@ class Objective:
             self.on_candidate(candidate_of(trial.number, trial.user_attrs))
 
 
-def _first_with(study: optuna.Study, arch: str, number: int) -> optuna.trial.FrozenTrial | None:
-    """An earlier trial with this architecture that trained it or is training it now."""
-    for t in study.get_trials(deepcopy=False):
-        if t.number >= number or t.user_attrs.get("arch") != arch:
-            continue
-        training = t.state is optuna.trial.TrialState.RUNNING and "status" not in t.user_attrs
-        if t.user_attrs.get("status") == Status.COMPLETE or training:
-            return t
-    return None
+def _other_with(study: optuna.Study, arch: str, number: int) -> optuna.trial.FrozenTrial | None:
+    """Another trial with this architecture that trained it (preferred) or holds it now, whatever its number.
+
+    A trial's ``arch`` attribute is its claim, set before this check: of two workers that propose one
+    architecture at once, the one that checks second sees the first's claim and yields (both may yield, never
+    both train). Looking only at earlier trials let a later trial that checked first train it beside them.
+    """
+    same = [t for t in study.get_trials(deepcopy=False) if t.number != number and t.user_attrs.get("arch") == arch]
+    done = [t for t in same if t.user_attrs.get("status") == Status.COMPLETE]
+    live = [t for t in same if t.state is optuna.trial.TrialState.RUNNING and "status" not in t.user_attrs]
+    return next(iter(done + live), None)
 
 
 def _record(trial: optuna.Trial, result: TrainResult) -> None:

@@ -19,6 +19,7 @@ from edgebench.distill.losses import get_loss
 from edgebench.distill.train import TrainConfig
 from edgebench.exceptions import ConfigError
 from edgebench.lut.predictor import Predictor
+from edgebench.searching import nas
 from edgebench.searching.nas import (
     Objective,
     SearchSettings,
@@ -120,3 +121,20 @@ def test_two_workers_share_one_journal_without_repeating_a_trial(tmp_path: Path)
     assert 4 <= len(trained) <= 5  # the second worker may finish the trial it started as the first hit 4
     assert len({t.number for t in study.trials}) == len(study.trials)
     assert len({t.user_attrs["arch"] for t in trained}) == len(trained)
+
+
+def test_a_trial_yields_to_a_later_one_that_claimed_its_architecture_first(tmp_path: Path) -> None:
+    """Two workers propose one architecture at once; the later trial checked first and trains, so the earlier one,
+    checking second, must yield rather than train it beside it (the race the shared-study test caught)."""
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'race.db'}", directions=["maximize", "minimize"])
+    earlier, later, other = study.ask(), study.ask(), study.ask()
+    for trial, arch in ((earlier, "a"), (later, "a"), (other, "b")):
+        trial.set_user_attr("arch", arch)
+    assert nas._other_with(study, "a", earlier.number).number == later.number  # type: ignore[union-attr]
+    assert nas._other_with(study, "b", other.number) is None
+    later.set_user_attr("status", Status.DUPLICATE.value)  # it yielded in turn: nothing holds "a" now
+    assert nas._other_with(study, "a", earlier.number) is None
+    done = study.ask()
+    done.set_user_attr("arch", "a")
+    done.set_user_attr("status", Status.COMPLETE.value)
+    assert nas._other_with(study, "a", earlier.number).number == done.number  # type: ignore[union-attr]
