@@ -15,7 +15,10 @@ same interleaved passes as every test set (so the VM's drift is shared):
 
 The standard families are measured at ``--family-sizes`` (128 and 160) too, each its own test set; under each fit a
 grid prints every family's error at every size (the shape-transfer check per family and shape), and a last grid
-fits each family on its own network at its smallest size alone (one measurement) and prices it at the others.
+fits each family on its own network at its smallest size alone (one measurement) and prices it at the others. The
+measurement CSV keeps each network's split-half difference (its value from the later half of the passes against the
+earlier half's, in % of the value from all): a grid prints it per family and size, and each error grid the share
+within ±10 % widened by each network's own difference (a miss its measurement's drift in the same run could explain).
 
 The priors both fits start from are probed on this CPU in the same run, before the timing
 (:mod:`edgebench.costmodel.probe`: the CPU behind the VM and its speed change between sessions, so the shipped host
@@ -74,6 +77,8 @@ FIT_SIZES = "mbv2-cifar 48-224 (family fit)"
 SIZES = (48, 64, 96, 128, 160, 192, 224)
 HELD_OUT = "mbv2-cifar 3x32x32 (held out)"
 PROBED = Path("probed", "host.yaml")  # a profile file is named after its device
+#: The measurement CSV's column of each network's split-half difference (:func:`_split_half_pct`).
+SPLIT_HALF = "split_half_pct"
 
 
 #: The standard edge families at 224x224, each a test set of its own (issue 30: >= 90 % within +-10 % over them).
@@ -149,26 +154,36 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         print(f"probed in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="edgebench-artifacts-") as artifacts:  # converted models are not kept
-        samples, sets = _convert_and_time(args, backend, host, out_dir, Path(artifacts), started)
+        by_pass, sets = _convert_and_time(args, backend, host, out_dir, Path(artifacts), started)
     path = out_dir / "measurements.csv"
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["model", "set", "latency_ms", "median_ms", "backend", "threads"])
-        for n, s in samples.items():
-            if s:
-                stats = Stats.of(s)
-                writer.writerow(
-                    [f"{n}.onnx", sets[n], stats.value_ms("p25"), stats.median_ms, args.backend, host.threads]
-                )
+        writer.writerow(["model", "set", "latency_ms", "median_ms", "backend", "threads", SPLIT_HALF])
+        for n, passes in by_pass.items():
+            if passes:
+                stats = Stats.of([t for s in passes.values() for t in s])
+                writer.writerow([f"{n}.onnx", sets[n], stats.value_ms("p25"), stats.median_ms, args.backend,
+                                 host.threads, _split_half_pct(passes)])  # fmt: skip
     print(f"kept in {path}", flush=True)
     return path
 
 
+def _split_half_pct(passes: dict[int, list[float]]) -> float:
+    """How far the value (the p25) from the later half of the passes lies from the earlier half's, in % of the
+    value from all: what the same run would have reported for the network had it timed half as long."""
+    half = len(passes) // 2
+    halves = [[t for p, s in sorted(passes.items())[a:b] for t in s] for a, b in ((0, half), (half, None))]
+    if not all(halves):
+        return float("nan")
+    first, second = (Stats.of(h).value_ms("p25") for h in halves)
+    return 100 * (second - first) / Stats.of(halves[0] + halves[1]).value_ms("p25")
+
+
 def _convert_and_time(
     args: argparse.Namespace, backend: Backend, host: DeviceProfile, out_dir: Path, artifacts: Path, started: float
-) -> tuple[dict[str, list[float]], dict[str, str]]:
+) -> tuple[dict[str, dict[int, list[float]]], dict[str, str]]:
     """Export every network to ONNX in ``out_dir``, convert it into ``artifacts`` and time it in interleaved passes:
-    each network's samples and its set."""
+    each network's samples by pass, and its set."""
     sessions, inputs, sets = {}, {}, {}
     networks = _networks(args.fit, args.fit_sizes, args.per_set, args.seed, args.family_sizes)
     for set_name, name, module, shape in networks:
@@ -183,17 +198,17 @@ def _convert_and_time(
         sets[name] = set_name
     took = time.perf_counter() - started
     print(f"{len(sessions)} networks converted for {args.backend} {backend.version()} in {took:.0f} s", flush=True)
-    samples: dict[str, list[float]] = {n: [] for n in sessions}
+    by_pass: dict[str, dict[int, list[float]]] = {n: {} for n in sessions}
     order = list(sessions)
     random.Random(args.seed).shuffle(order)
     measure_passes(
         {n: sessions[n] for n in order}, inputs, args.passes, args.window, 3, {},
-        lambda sid, _p, s: samples[sid].extend(s), lambda sid, why: print(f"  {sid} failed: {why}"),
+        lambda sid, p, s: by_pass[sid].__setitem__(p, s), lambda sid, why: print(f"  {sid} failed: {why}"),
     )  # fmt: skip
     for session in sessions.values():
         session.close()
     print(f"timed in {time.perf_counter() - started - took:.0f} s", flush=True)
-    return samples, sets
+    return by_pass, sets
 
 
 def _pooled(label: str, sets: list[tuple[np.ndarray, np.ndarray]], target: str) -> Metrics:
@@ -209,26 +224,52 @@ def _fit(networks: list[MeasuredNetwork], prior: CostParams, probed: frozenset[K
     return fit(prior, table, np.array([n.latency_ms for n in networks]), probed=probed)
 
 
-def _grid(priced: dict[str, tuple[np.ndarray, np.ndarray]], fit_name: str) -> None:
+def _grid(priced: dict[str, tuple[np.ndarray, np.ndarray]], fit_name: str, halves: dict[str, float]) -> None:
     """Print each standard family's error (predicted over measured, minus one) at each input size, and per size the
-    share within ±10 %: the shape-transfer check per family."""
-    cells: dict[str, dict[int, float]] = {}
-    for set_name, (truth, pred) in priced.items():
-        found = family_of(set_name)
-        if found:
-            cells.setdefault(found[0].removesuffix("-224"), {})[found[1]] = float(pred[0] / truth[0] - 1)
+    share within ±10 %: the shape-transfer check per family; with the measurements' split-half differences
+    (``halves``, by set), the share within ±10 % widened by each one's own difference too."""
+    cells = _cells({name: float(pred[0] / truth[0] - 1) for name, (truth, pred) in priced.items()})
     sizes = sorted({size for row in cells.values() for size in row})
     if len(sizes) < 2:
         return
     print(f"\nstandard families by input size, {fit_name} fit: error of the prediction (%)")
-    print(f"{'family':28}" + "".join(f"{size:>9}" for size in sizes))
-    for family, row in cells.items():
-        print(f"{family:28}" + "".join(f"{100 * row[s]:+9.1f}" if s in row else f"{'-':>9}" for s in sizes))
+    _print_cells(cells, sizes, "+9.1f")
     within = [np.mean([abs(row[s]) <= 0.1 for row in cells.values() if s in row]) for s in sizes]
     print(f"{'within ±10 %':28}" + "".join(f"{100 * w:8.0f}%" for w in within))
+    noise = _cells({name: abs(h) / 100 for name, h in halves.items() if name in priced and np.isfinite(h)})
+    if noise:
+        widened = [np.mean([abs(row[s]) <= 0.1 + noise.get(f, {}).get(s, 0.0) for f, row in cells.items() if s in row])
+                   for s in sizes]  # fmt: skip
+        print(f"{'+ its split-half difference':28}" + "".join(f"{100 * w:8.0f}%" for w in widened))
 
 
-def _own_size(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams, probed: frozenset[KernelKind]) -> None:
+def _cells(values: dict[str, float]) -> dict[str, dict[int, float]]:
+    """Values by standard-family set name, as family -> input size -> value."""
+    cells: dict[str, dict[int, float]] = {}
+    for set_name, value in values.items():
+        if found := family_of(set_name):
+            cells.setdefault(found[0].removesuffix("-224"), {})[found[1]] = value
+    return cells
+
+
+def _print_cells(cells: dict[str, dict[int, float]], sizes: list[int], spec: str) -> None:
+    print(f"{'family':28}" + "".join(f"{size:>9}" for size in sizes))
+    for family, row in cells.items():
+        print(f"{family:28}" + "".join(f"{100 * row[s]:{spec}}" if s in row else f"{'-':>9}" for s in sizes))
+
+
+def _halves(halves: dict[str, float]) -> None:
+    """Print each standard family's split-half difference at each input size: how far its own measurement moved
+    between the first and the second half of the passes, a floor under what any prediction of it can be held to."""
+    cells = _cells({name: h / 100 for name, h in halves.items() if np.isfinite(h)})
+    if cells:
+        print("\nstandard families by input size: split-half difference of the measurement (%)")
+        _print_cells(cells, sorted({size for row in cells.values() for size in row}), "+9.1f")
+
+
+def _own_size(
+    by_set: dict[str, list[MeasuredNetwork]], prior: CostParams, probed: frozenset[KernelKind], halves: dict[str, float]
+) -> None:
     """Print each standard family fitted on its own network at its smallest measured size (one measurement, from
     the probed priors) and priced at its other sizes: shape transfer within a family, as a user who timed their
     network at one input size would predict it at the others."""
@@ -246,7 +287,7 @@ def _own_size(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams, probe
             if size != smallest:
                 pred = KernelTable.of([n.kernels]).network_ms(params)
                 priced[family_set(name, size)] = np.array([n.latency_ms]), pred
-    _grid(priced, "each family's own smallest-size")
+    _grid(priced, "each family's own smallest-size", halves)
 
 
 def _probes_alone(by_set: dict[str, list[MeasuredNetwork]], prior: CostParams) -> None:
@@ -278,7 +319,9 @@ def score(args: argparse.Namespace, path: Path) -> None:
         rules = dataclasses.replace(rules, channel_block=args.channel_block)
     block = rules.channel_block
     networks = read_measurements(path, "latency_ms", rules)
-    sets = pd.read_csv(path)["set"].tolist()
+    table = pd.read_csv(path)
+    sets = table["set"].tolist()
+    halves = dict(zip(sets, table[SPLIT_HALF], strict=True)) if SPLIT_HALF in table else {}  # older files lack it
     by_set: dict[str, list[MeasuredNetwork]] = {}
     for n, s in zip(networks, sets, strict=True):
         by_set.setdefault(s, []).append(n)
@@ -291,6 +334,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
         f"{len(by_set[FIT])} networks of {FIT}, family fit on those and {len(by_set.get(FIT_SIZES, []))} of {FIT_SIZES}"
     )
     _probes_alone(by_set, prior)
+    _halves(halves)
     others: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {"shape": {}, "family": {}}
     for fit_name, params in (("shape", shape_fit), ("family", family_fit)):
         print(f"\npriced by the {fit_name} fit")
@@ -308,8 +352,8 @@ def score(args: argparse.Namespace, path: Path) -> None:
         standard = [pair for name, pair in others[fit_name].items() if (found := family_of(name)) and found[1] == 224]
         if standard:
             _pooled("standard families at 224", standard, ">= 90 %")
-        _grid(others[fit_name], fit_name)
-    _own_size(by_set, prior, probed)
+        _grid(others[fit_name], fit_name, halves)
+    _own_size(by_set, prior, probed, halves)
     other = _pooled("other families and shapes (shape fit)", [p for n, p in others["shape"].items()
                     if not family_of(n)], ">= 95 %")  # fmt: skip
     if args.write:
