@@ -162,21 +162,22 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
         for n, passes in by_pass.items():
             if passes:
                 stats = Stats.of([t for s in passes.values() for t in s])
-                writer.writerow([f"{n}.onnx", sets[n], stats.value_ms("p25"), stats.median_ms, args.backend,
-                                 host.threads, _split_half_pct(passes)])  # fmt: skip
+                value = stats.value_ms("p25")
+                writer.writerow([f"{n}.onnx", sets[n], value, stats.median_ms, args.backend, host.threads,
+                                 _split_half_pct(passes, value)])  # fmt: skip
     print(f"kept in {path}", flush=True)
     return path
 
 
-def _split_half_pct(passes: dict[int, list[float]]) -> float:
-    """How far the value (the p25) from the later half of the passes lies from the earlier half's, in % of the
-    value from all: what the same run would have reported for the network had it timed half as long."""
+def _split_half_pct(passes: dict[int, list[float]], value_ms: float) -> float:
+    """How far the value (the p25) from the later half of the passes lies from the earlier half's, in % of
+    ``value_ms``, the value from all: what the same run would have reported had it timed the network half as long."""
     half = len(passes) // 2
     halves = [[t for p, s in sorted(passes.items())[a:b] for t in s] for a, b in ((0, half), (half, None))]
     if not all(halves):
         return float("nan")
     first, second = (Stats.of(h).value_ms("p25") for h in halves)
-    return 100 * (second - first) / Stats.of(halves[0] + halves[1]).value_ms("p25")
+    return 100 * (second - first) / value_ms
 
 
 def _convert_and_time(
@@ -203,7 +204,7 @@ def _convert_and_time(
     random.Random(args.seed).shuffle(order)
     measure_passes(
         {n: sessions[n] for n in order}, inputs, args.passes, args.window, 3, {},
-        lambda sid, p, s: by_pass[sid].__setitem__(p, s), lambda sid, why: print(f"  {sid} failed: {why}"),
+        lambda sid, p, s: by_pass[sid].update({p: s}), lambda sid, why: print(f"  {sid} failed: {why}"),
     )  # fmt: skip
     for session in sessions.values():
         session.close()

@@ -153,7 +153,7 @@ def _other_with(study: optuna.Study, arch: str, number: int) -> optuna.trial.Fro
 
     A trial's ``arch`` attribute is its claim, set before this check: of two workers that propose one
     architecture at once, the one that checks second sees the first's claim and yields (both may yield, never
-    both train). Looking only at earlier trials let a later trial that checked first train it beside them.
+    both train); looking only at earlier trials would let a later trial that checked first train it beside one.
     """
     same = [t for t in study.get_trials(deepcopy=False) if t.number != number and t.user_attrs.get("arch") == arch]
     done = [t for t in same if t.user_attrs.get("status") == Status.COMPLETE]
