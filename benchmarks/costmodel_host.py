@@ -234,14 +234,19 @@ def _grid(priced: dict[str, tuple[np.ndarray, np.ndarray]], fit_name: str, halve
     if len(sizes) < 2:
         return
     print(f"\nstandard families by input size, {fit_name} fit: error of the prediction (%)")
-    _print_cells(cells, sizes, "+9.1f")
-    within = [np.mean([abs(row[s]) <= 0.1 for row in cells.values() if s in row]) for s in sizes]
-    print(f"{'within ±10 %':28}" + "".join(f"{100 * w:8.0f}%" for w in within))
+    _print_cells(cells, sizes)
+    _print_within("within ±10 %", cells, sizes, {})
     noise = _cells({name: abs(h) / 100 for name, h in halves.items() if name in priced and np.isfinite(h)})
     if noise:
-        widened = [np.mean([abs(row[s]) <= 0.1 + noise.get(f, {}).get(s, 0.0) for f, row in cells.items() if s in row])
-                   for s in sizes]  # fmt: skip
-        print(f"{'+ its split-half difference':28}" + "".join(f"{100 * w:8.0f}%" for w in widened))
+        _print_within("+ its split-half difference", cells, sizes, noise)
+
+
+def _print_within(label: str, cells: dict[str, dict[int, float]], sizes: list[int],
+                  slack: dict[str, dict[int, float]]) -> None:  # fmt: skip
+    """Per size, the share of ``cells`` within ±10 %, each widened by its ``slack`` (none where it has none)."""
+    shares = [np.mean([abs(row[s]) <= 0.1 + slack.get(f, {}).get(s, 0.0) for f, row in cells.items() if s in row])
+              for s in sizes]  # fmt: skip
+    print(f"{label:28}" + "".join(f"{100 * w:8.0f}%" for w in shares))
 
 
 def _cells(values: dict[str, float]) -> dict[str, dict[int, float]]:
@@ -253,10 +258,10 @@ def _cells(values: dict[str, float]) -> dict[str, dict[int, float]]:
     return cells
 
 
-def _print_cells(cells: dict[str, dict[int, float]], sizes: list[int], spec: str) -> None:
+def _print_cells(cells: dict[str, dict[int, float]], sizes: list[int]) -> None:
     print(f"{'family':28}" + "".join(f"{size:>9}" for size in sizes))
     for family, row in cells.items():
-        print(f"{family:28}" + "".join(f"{100 * row[s]:{spec}}" if s in row else f"{'-':>9}" for s in sizes))
+        print(f"{family:28}" + "".join(f"{100 * row[s]:+9.1f}" if s in row else f"{'-':>9}" for s in sizes))
 
 
 def _halves(halves: dict[str, float]) -> None:
@@ -265,7 +270,7 @@ def _halves(halves: dict[str, float]) -> None:
     cells = _cells({name: h / 100 for name, h in halves.items() if np.isfinite(h)})
     if cells:
         print("\nstandard families by input size: split-half difference of the measurement (%)")
-        _print_cells(cells, sorted({size for row in cells.values() for size in row}), "+9.1f")
+        _print_cells(cells, sorted({size for row in cells.values() for size in row}))
 
 
 def _own_size(
