@@ -17,11 +17,11 @@ depthwise convs' outputs and output rows (at least their input at its ``input_gb
 place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted
 efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost),
 its ``wide_depthwise`` the re-reads of depthwise convs whose taps and weights per pixel outgrow the first cache level,
-its ``large_maps`` the activation bytes of a kernel past what the caches stream for it (on top of the kernel's time),
-its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price, and its ``cache_gbps`` the
-activations held in a cache level in place of the level's bandwidth. The parameters come from the profile: its
-calibration for the backend and precision when it has one, else its priors. Every number this module returns is an
-estimate (``source=estimated``).
+its ``large_maps`` the activation bytes of a kernel (of the kinds it names) past what the caches stream for it (on
+top of the kernel's time), its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price,
+and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth. The parameters come
+from the profile: its calibration for the backend and precision when it has one, else its priors. Every number this
+module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-20"
+COST_MODEL_VERSION = "roofline-21"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -80,6 +80,7 @@ class CostParams:
     depthwise_reads: float | None = None  # GB/s at these threads at which depthwise convs read their input at least
     wide_depthwise: tuple[float, float] | None = None  # (KB of a pixel's taps and weights past which, GB/s) re-reads
     large_maps: tuple[float, float] | None = None  # (MB of a kernel's activations past which, GB/s) on top
+    large_map_kinds: frozenset[KernelKind] = frozenset()  # the kinds ``large_maps`` holds for (empty: every kind)
     overlaps_weights: bool = False  # its weight reads bound a kernel beside its compute, not on top of it
     channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
 
@@ -203,6 +204,7 @@ def params_for(
         depthwise_reads=depthwise_reads(profile, backend, threads),
         wide_depthwise=wide_depthwise(profile, backend, threads),
         large_maps=large_maps(profile, backend, threads),
+        large_map_kinds=frozenset(large.kinds) if (large := profile.runtime(backend).large_maps) else frozenset(),
         overlaps_weights=backend in OVERLAPS_WEIGHTS,
         channel_scale=channel_scale(profile, backend, threads),
     )
@@ -397,13 +399,16 @@ class KernelTable:
             return self._priced(np.maximum.reduce([compute, memory, issue, weights]), p) + fixed
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + fixed
 
-    @staticmethod
-    def _spilled_ms(act_bytes: np.ndarray, p: CostParams) -> np.ndarray | float:
-        """What a kernel's activations past the runtime's ``large_maps`` add: their bytes at its rate."""
+    def _spilled_ms(self, act_bytes: np.ndarray, p: CostParams) -> np.ndarray | float:
+        """What a kernel's activations past the runtime's ``large_maps`` add: their bytes at its rate (for the kinds
+        it names, where it names some)."""
         if not p.large_maps:
             return 0.0
         above_mb, gbps = p.large_maps
-        return np.maximum(0.0, act_bytes - above_mb * 1e6) / (gbps * 1e6)
+        spilled = np.maximum(0.0, act_bytes - above_mb * 1e6) / (gbps * 1e6)
+        if not p.large_map_kinds:
+            return spilled
+        return np.where(np.isin(self.kind, [KINDS.index(k) for k in p.large_map_kinds]), spilled, 0.0)
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""

@@ -1,8 +1,8 @@
 """Probe how each runtime runs what a CPU's priors cannot say: its own rates for ops with a per-element cost
 (activations, transposes, window pools), the share of the bandwidth at which it reads weights, its depthwise paths
-(:mod:`edgebench.costmodel.depthwise_probe`), and what its squeeze-excite gates cost. Each figure is written into the
-runtime's entry of a profile with its source; like :mod:`edgebench.costmodel.probe`, each times chains of identical
-kernels on one thread.
+(:mod:`edgebench.costmodel.depthwise_probe`), where it streams large maps (:mod:`edgebench.costmodel.map_probe`), and
+what its squeeze-excite gates cost. Each figure is written into the runtime's entry of a profile with its source; like
+:mod:`edgebench.costmodel.probe`, each times chains of identical kernels on one thread.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from edgebench.costmodel.depthwise_probe import (
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules, module_kernels
 from edgebench.costmodel.layouts import FILTER_SET
+from edgebench.costmodel.map_probe import probe_large_maps
 from edgebench.costmodel.model import READS, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
     CHAIN,
@@ -347,56 +348,6 @@ def probe_cache_streams(profile: DeviceProfile, backend: str, runs: int = 100) -
     return rates
 
 
-#: The channels of the 1x1 conv pairs (``c -> e -> c``) :func:`probe_large_maps` times, the sides of the square maps
-#: it times them on (5.6 to 29 MB read and written a conv, fp32), and how much slower per pixel than the fastest the
-#: largest must run for the runtime's ``large_maps`` to be stated (OpenVINO's and LiteRT's ran 2.0 and 1.5 times slower
-#: on one Zen 4, ONNX Runtime's 1.03).
-LARGE_MAP_PAIR, LARGE_MAP_SIDES, LARGE_MAPS = (16, 96), (112, 160, 192, 224, 256), 1.25
-
-
-class ConvPair(nn.Module):
-    """A 1x1 conv widening ``channels`` to ``wide`` channels, a ReLU and a 1x1 conv back: a MobileNet block's ends."""
-
-    def __init__(self, channels: int, wide: int) -> None:
-        super().__init__()
-        self.up, self.down = nn.Conv2d(channels, wide, 1, bias=False), nn.Conv2d(wide, channels, 1, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down(torch.relu(self.up(x)))
-
-
-def probe_large_maps(backend: str, runs: int = 100) -> dict[str, Any] | None:
-    """Where ``backend``'s kernels stream large activations slower than the caches allow, as a runtime's
-    ``large_maps`` states it: chains of :data:`LARGE_MAP_PAIR` 1x1 conv pairs on :data:`LARGE_MAP_SIDES` maps (one
-    core); each map's time past the fastest per-pixel rate is fitted as the bytes each conv reads and writes past a
-    threshold, at a rate. None where the largest map runs under :data:`LARGE_MAPS` times slower per pixel."""
-    timer, (c, e) = ChainTimer(backend, runs), LARGE_MAP_PAIR
-    make = functools.partial(ConvPair, c, e)
-    ms = np.array([timer.per_kernel_ms(make, (1, c, side, side)) for side in LARGE_MAP_SIDES])
-    sides = np.array(LARGE_MAP_SIDES, dtype=np.float64)
-    per_pixel = ms / sides**2
-    if per_pixel[-1] < LARGE_MAPS * per_pixel.min():
-        return None
-    above, gbps = _spill_fit((c + e) * 4 * sides**2 / 1e6, ms - per_pixel.min() * sides**2)
-    where = f"{probed_on(backend)}: {c} -> {e} -> {c} 1x1 conv pairs, " + ", ".join(
-        f"{side:.0f}x{side:.0f} {ns:.0f}" for side, ns in zip(sides, per_pixel * 1e6, strict=True)
-    ) + " ns a pixel"  # fmt: skip
-    return {"above_mb": sourced(above, where), "gbps": sourced(gbps, where)}
-
-
-def _spill_fit(mb: np.ndarray, excess_ms: np.ndarray) -> tuple[float, float]:
-    """(MB, GB/s) that best explain ``excess_ms`` as two convs' bytes past MB (each reads and writes ``mb``) at that
-    rate: least squares at each threshold a whole MB under the largest (at 0 MB the rate is positive: the excess is
-    never negative and the largest map's is not zero)."""
-    best = (np.inf, 0.0, 0.0)
-    for above in np.arange(0.0, np.floor(mb.max())):
-        spilled = 2 * np.maximum(0.0, mb - above)  # MB past the threshold, per pair
-        ms_per_mb = float(spilled @ excess_ms / (spilled @ spilled))
-        if ms_per_mb > 0:
-            best = min(best, (float(np.sum((spilled * ms_per_mb - excess_ms) ** 2)), float(above), 1 / ms_per_mb))
-    return best[1], best[2]
-
-
 @dataclass(frozen=True)
 class RuntimeRates:
     """What the probes measured of one runtime, as its entry in a profile states it (each figure with its source,
@@ -447,6 +398,8 @@ class RuntimeRates:
             large = self.large_maps
             parts.append(f"activations past {large['above_mb']['value']:.0f} MB a kernel streamed at "
                          f"{large['gbps']['value']:.1f} GB/s")  # fmt: skip
+            if "kinds" in large:
+                parts[-1] += f" ({', '.join(large['kinds'])} kernels)"
         if self.channel_scale:
             scale = self.channel_scale
             parts.append(f"squeeze-excite gates at {scale['gouts']['value']:.2f} G outputs/s + "

@@ -65,14 +65,16 @@ class WideDepthwise(_Strict):
 
 
 class LargeMaps(_Strict):
-    """Where a channels-last runtime's kernels stream their activations slower than the caches allow: the bytes a
-    kernel reads and writes past ``above_mb`` MB come at ``gbps`` on one core, on top of its time, not under its compute
-    (on an AVX-512 Zen 4 with 16 MB of L3 a VM, 16 -> 96 -> 16 1x1 conv pairs ran 60 ns a pixel to 112x112 and 120 at
-    224x224 on OpenVINO, 58 and 84 on LiteRT, 56 and 57 on ONNX Runtime's channel blocks: about 10 and 21 GB/s past
-    8 MB)."""
+    """Where a runtime's kernels stream their activations slower than the caches allow: the bytes a kernel reads and
+    writes past ``above_mb`` MB come at ``gbps`` on one core, on top of its time, not under its compute (on an AVX-512
+    Zen 4 with 16 MB of L3 a VM, 16 -> 96 -> 16 1x1 conv pairs ran 60 ns a pixel to 112x112 and 120 at 224x224 on
+    OpenVINO, 58 and 84 on LiteRT: about 10 and 21 GB/s past 8 MB). ``kinds``: the kernel kinds that stream so, where
+    not all do (ONNX Runtime's channel-blocked 1x1 convs kept 56-57 ns a pixel to 256x256 where its 3x3 depthwise convs
+    of 48 channels went from 10-12 to 23-24 past 192x192: the memory-bound kinds); empty for every kind."""
 
     above_mb: PositiveSourced
     gbps: PositiveSourced
+    kinds: tuple[KernelKind, ...] = ()
 
 
 class DepthwiseStream(_Strict):

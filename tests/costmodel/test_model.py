@@ -334,6 +334,10 @@ def test_a_kernels_activations_past_the_runtimes_large_maps_add_their_bytes_at_i
         estimate([big], replace(p, caches=())).kernels[0][1] + extra
     )
     assert params_for(get_device("rpi5"), "tflite", Precision.FP32).large_maps is None  # unstated: none
+    only = replace(spills, large_map_kinds=frozenset({KernelKind.DEPTHWISE_CONV}))  # ONNX Runtime's: memory-bound ones
+    depthwise = replace(big, name="dw", kind=KernelKind.DEPTHWISE_CONV, reduction_depth=9)
+    assert estimate([big], only).kernels == estimate([big], p).kernels
+    assert estimate([depthwise], only).kernels[0][1] == pytest.approx(estimate([depthwise], p).kernels[0][1] + extra)
 
 
 def test_a_runtime_that_streams_weights_under_its_multiply_adds_takes_the_longer_not_the_sum() -> None:

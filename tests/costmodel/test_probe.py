@@ -23,6 +23,13 @@ from edgebench.costmodel.depthwise_probe import (
 )
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.layouts import FILTER_SET
+from edgebench.costmodel.map_probe import (
+    LARGE_MAP_DEPTHWISE,
+    LARGE_MAP_PAIR,
+    LARGE_MAP_SIDES,
+    MEMORY_BOUND,
+    probe_large_maps,
+)
 from edgebench.costmodel.model import READS, CostParams, KernelTable, params_for, rules_for
 from edgebench.costmodel.probe import (
     CHAIN,
@@ -37,8 +44,6 @@ from edgebench.costmodel.runtime_probe import (
     DENSE_CONV,
     DENSE_FLOPS,
     GATE_MAPS,
-    LARGE_MAP_PAIR,
-    LARGE_MAP_SIDES,
     PROBED_LINKS,
     WEIGHT_PROBES,
     RuntimeRates,
@@ -47,7 +52,6 @@ from edgebench.costmodel.runtime_probe import (
     probe_channel_scale,
     probe_conv_rate,
     probe_filter_pass,
-    probe_large_maps,
     probe_weight_shares,
     with_runtime_rates,
 )
@@ -323,29 +327,54 @@ def test_wide_depthwise_convs_rereads_are_stated_where_they_run_slower_per_outpu
     assert "re-read them at 109 GB/s" in RuntimeRates("tflite", {}, {}, wide_depthwise=found).summary()
 
 
-@pytest.mark.parametrize(("above_mb", "gbps"), [(8.0, 11.0), (12.0, 20.0), (None, 0.0)])
-def test_large_maps_are_fitted_as_the_bytes_past_a_threshold_at_a_rate_unless_the_largest_keeps_up(
-    monkeypatch: pytest.MonkeyPatch, above_mb: float | None, gbps: float
+def _spilling(bytes_per_pixel: int, convs: int, above_mb: float | None, gbps: float) -> list[float]:
+    """A chain link's ms at each of LARGE_MAP_SIDES: 60 ns a pixel, and each conv's bytes past the threshold."""
+    return [60e-6 * side * side + (convs * max(0.0, bytes_per_pixel * side * side / 1e6 - above_mb) / gbps
+            if above_mb is not None else 0.0) for side in LARGE_MAP_SIDES]  # fmt: skip
+
+
+@pytest.mark.parametrize(("above_mb", "gbps"), [(8.0, 11.0), (12.0, 20.0)])
+def test_large_maps_are_fitted_as_the_bytes_past_a_threshold_at_a_rate(
+    monkeypatch: pytest.MonkeyPatch, above_mb: float, gbps: float
 ) -> None:
     c, e = LARGE_MAP_PAIR
-
-    def link_ms(side: int) -> float:  # 60 ns a pixel, and each conv's bytes past the threshold
-        mb = (c + e) * 4 * side * side / 1e6
-        return 60e-6 * side * side + (2 * max(0.0, mb - above_mb) / gbps if above_mb is not None else 0.0)
-
-    times = [link_ms(side) for side in LARGE_MAP_SIDES]
+    times = _spilling((c + e) * 4, 2, above_mb, gbps)
     monkeypatch.setattr(ChainTimer, "per_link_ms", lambda *_: times.pop(0))
     found = probe_large_maps("openvino")
-    if above_mb is None:  # ONNX Runtime's blocked convs ran 56-57 ns a pixel at every side
-        assert found is None
-        return
-    assert found is not None
+    assert found is not None and "kinds" not in found  # the 1x1 convs spill: every kind does
     assert (found["above_mb"]["value"], found["gbps"]["value"]) == pytest.approx((above_mb, gbps), rel=1e-3)
     assert "224x224 " in found["gbps"]["source"] and found["gbps"]["note"] == "measured"
+    assert "1x1 conv pairs" in found["gbps"]["source"] and "(openvino, 1 thread" in found["gbps"]["source"]
     rates = RuntimeRates("openvino", {}, {}, large_maps=found)
     assert f"activations past {above_mb:.0f} MB a kernel streamed at {gbps:.1f} GB/s" in rates.summary()
     rated = with_runtime_rates(get_device("host"), rates)
     assert params_for(rated, "openvino", Precision.FP32, 1).large_maps == pytest.approx((above_mb, gbps), rel=1e-3)
+    assert params_for(rated, "openvino", Precision.FP32, 1).large_map_kinds == frozenset()
+
+
+@pytest.mark.parametrize("depthwise_spill", [True, False])
+def test_where_the_conv_pairs_keep_up_depthwise_chains_state_large_maps_for_the_memory_bound_kinds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, depthwise_spill: bool
+) -> None:
+    d = LARGE_MAP_DEPTHWISE
+    times = _spilling(0, 2, None, 0.0) + _spilling(2 * d * 4, 1, 10.0 if depthwise_spill else None, 15.0)
+    monkeypatch.setattr(ChainTimer, "per_link_ms", lambda *_: times.pop(0))
+    found = probe_large_maps("onnxruntime")
+    assert not times  # both chains timed at every side
+    if not depthwise_spill:  # ONNX Runtime's blocked 1x1 convs ran 56-57 ns a pixel at every side
+        assert found is None
+        return
+    assert found is not None
+    assert (found["above_mb"]["value"], found["gbps"]["value"]) == pytest.approx((10.0, 15.0), rel=1e-3)
+    assert f"3x3 depthwise convs of {d} channels" in found["gbps"]["source"]
+    rates = RuntimeRates("onnxruntime", {}, {}, large_maps=found)
+    assert "(depthwise_conv, pooling, elementwise, activation kernels)" in rates.summary()
+    rated = with_runtime_rates(get_device("host"), rates)
+    p = params_for(rated, "onnxruntime", Precision.FP32, 1)
+    assert p.large_maps == pytest.approx((10.0, 15.0), rel=1e-3) and p.large_map_kinds == frozenset(MEMORY_BOUND)
+    save_profile(rated, tmp_path / "host.yaml")  # the kinds are written and read back
+    read_back = load_profile(tmp_path / "host.yaml").runtime("onnxruntime").large_maps
+    assert read_back == rated.runtime("onnxruntime").large_maps
 
 
 @pytest.mark.parametrize(("gouts", "channel_ns", "stated"), [(8.0, 15.7, True), (16.0, 0.0, True), (300.0, 0.5, False)])
