@@ -30,8 +30,8 @@ _N_GROUPS = 2
 #: Weight of a group scale's log-distance from 1: nearly free, once the first pass (scales pinned) has converged.
 GROUP_WEIGHT = 0.01
 PINNED = 1e3
-#: Weight of a kind's efficiency (relative to its group) or an overhead's log-distance from its prior, against
-#: one network's log error.
+#: Weight of a kind's efficiency (relative to its group), an overhead's or the spill scale's log-distance from its
+#: prior, against one network's log error.
 PRIOR_WEIGHT = 0.1
 #: Weight of a size-class factor's log-distance from 1: a kind's sizes differ only where the data insists.
 SIZE_WEIGHT = 0.3
@@ -55,6 +55,7 @@ BOUNDS = {
     "size_factor": (0.1, 10.0),
     "overhead_per_layer_ms": (1e-5, 5.0),
     "overhead_per_network_ms": (1e-4, 100.0),
+    "spill_scale": (0.1, 10.0),
 }
 _N_FACTORS = len(KINDS) * len(SIZES)
 _KIND_GROUP = np.array([GROUPS[k] for k in KINDS])
@@ -62,7 +63,7 @@ _LAYOUT = (
     ["group_scale"] * _N_GROUPS
     + ["efficiency"] * len(KINDS)
     + ["size_factor"] * _N_FACTORS
-    + ["overhead_per_layer_ms", "overhead_per_network_ms"]
+    + ["overhead_per_layer_ms", "overhead_per_network_ms", "spill_scale"]
 )
 
 
@@ -73,6 +74,7 @@ def _pack(p: CostParams) -> np.ndarray:
         *(p.size_factor[k][s] for k in KINDS for s in SIZES),
         p.overhead_per_layer_ms,
         p.overhead_per_network_ms,
+        p.spill_scale,
     ]
     return np.log(np.asarray(values, dtype=np.float64))
 
@@ -93,8 +95,9 @@ def _unpack(theta: np.ndarray, template: CostParams, absolute: np.ndarray) -> Co
         size_factor={
             k: {s: float(f) for s, f in zip(SIZES, row, strict=True)} for k, row in zip(KINDS, factors, strict=True)
         },
-        overhead_per_layer_ms=float(v[-2]),
-        overhead_per_network_ms=float(v[-1]),
+        overhead_per_layer_ms=float(v[-3]),
+        overhead_per_network_ms=float(v[-2]),
+        spill_scale=float(v[-1]),
         calibration=None,
     )
 
@@ -114,8 +117,10 @@ def fit(
     estimated time is held to its prior ratio, or to its prior itself when it is in ``probed`` (its efficiency
     was measured on the device: a direct measurement says more than a relative's drift); under ``MIN_NETWORKS``
     networks every kind keeps its prior ratio, and a group with under ``MIN_GROUP_SHARE`` its scale. A size class
-    the networks have no kernel of takes its kind's nearest fitted class's factor. Peak compute and
-    bandwidth stay the profile's: a roofline cannot tell a slower peak from a lower efficiency.
+    the networks have no kernel of takes its kind's nearest fitted class's factor. The time of the runtime's
+    ``large_maps`` spill has a factor of its own, near 1 unless the networks' large kernels insist (the probe that
+    states it is a noisy one), and 1 for a handful of networks. Peak compute and bandwidth stay the profile's: a
+    roofline cannot tell a slower peak from a lower efficiency.
     """
     if len(measured_ms) != table.networks or np.any(~np.isfinite(measured_ms)) or np.any(measured_ms <= 0):
         raise ValueError("need one positive, finite measured latency per network")
@@ -136,7 +141,9 @@ def fit(
         weights[:_N_GROUPS][held] = PINNED
         kinds = weights[_N_GROUPS : _N_GROUPS + len(KINDS)]
         kinds[~seen] = PINNED
-        weights[_N_GROUPS + len(KINDS) : -2].reshape(len(KINDS), len(SIZES))[~seen] = PINNED
+        weights[_N_GROUPS + len(KINDS) : -3].reshape(len(KINDS), len(SIZES))[~seen] = PINNED
+        if handful:  # the spill scale
+            weights[-1] = PINNED
 
         def residuals(theta: np.ndarray) -> np.ndarray:
             predicted = table.network_ms(_unpack(theta, prior, absolute))
@@ -219,6 +226,7 @@ def calibration_record(
         size_factor={k: factors for k, factors in rounded.items() if set(factors.values()) != {1.0}},
         overhead_per_layer_ms=r(params.overhead_per_layer_ms),
         overhead_per_network_ms=r(params.overhead_per_network_ms),
+        spill_scale=r(params.spill_scale),
         held_out=FitError(
             networks=held_out.n,
             rmspe_pct=round(held_out.rmspe_pct, 2),

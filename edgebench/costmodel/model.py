@@ -81,6 +81,7 @@ class CostParams:
     wide_depthwise: tuple[float, float] | None = None  # (KB of a pixel's taps and weights past which, GB/s) re-reads
     large_maps: tuple[float, float] | None = None  # (MB of a kernel's activations past which, GB/s) on top
     large_map_kinds: frozenset[KernelKind] = frozenset()  # the kinds ``large_maps`` holds for (empty: every kind)
+    spill_scale: float = 1.0  # a calibration's factor on the time of that spill
     overlaps_weights: bool = False  # its weight reads bound a kernel beside its compute, not on top of it
     channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
 
@@ -174,12 +175,12 @@ def params_for(
     cal = calibration_for(profile, backend, precision) if calibrated else None
     efficiency = {k: s.value for k, s in cm.efficiency.items()} | conv_efficiency(profile, backend)
     size_factor = {k: dict.fromkeys(SizeClass, 1.0) for k in KernelKind}
-    per_layer, per_network = cm.overhead_per_layer_ms.value, cm.overhead_per_network_ms.value
+    per_layer, per_network, spill = cm.overhead_per_layer_ms.value, cm.overhead_per_network_ms.value, 1.0
     if cal is not None:
         efficiency.update(cal.efficiency)
         for kind, factors in cal.size_factor.items():
             size_factor[kind].update(factors)
-        per_layer, per_network = cal.overhead_per_layer_ms, cal.overhead_per_network_ms
+        per_layer, per_network, spill = cal.overhead_per_layer_ms, cal.overhead_per_network_ms, cal.spill_scale
     threads = threads or profile.threads
     return CostParams(
         peak_gflops=effective_peak(profile, precision, threads),
@@ -205,6 +206,7 @@ def params_for(
         wide_depthwise=wide_depthwise(profile, backend, threads),
         large_maps=large_maps(profile, backend, threads),
         large_map_kinds=frozenset(large.kinds) if (large := profile.runtime(backend).large_maps) else frozenset(),
+        spill_scale=spill,
         overlaps_weights=backend in OVERLAPS_WEIGHTS,
         channel_scale=channel_scale(profile, backend, threads),
     )
@@ -405,7 +407,7 @@ class KernelTable:
         if not p.large_maps:
             return 0.0
         above_mb, gbps = p.large_maps
-        spilled = np.maximum(0.0, act_bytes - above_mb * 1e6) / (gbps * 1e6)
+        spilled = np.maximum(0.0, act_bytes - above_mb * 1e6) / (gbps * 1e6) * p.spill_scale
         if not p.large_map_kinds:
             return spilled
         return np.where(np.isin(self.kind, [KINDS.index(k) for k in p.large_map_kinds]), spilled, 0.0)

@@ -268,6 +268,7 @@ class Calibration(_Strict):
     size_factor: dict[KernelKind, dict[SizeClass, float]] = {}
     overhead_per_layer_ms: float = Field(ge=0)
     overhead_per_network_ms: float = Field(ge=0)
+    spill_scale: float = Field(default=1.0, gt=0)  # the runtime's ``large_maps`` spill, slower over 1 (1: none seen)
     held_out: FitError
 
     @field_validator("efficiency")

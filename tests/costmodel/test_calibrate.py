@@ -260,3 +260,38 @@ def test_a_handful_of_a_users_measurements_calibrates_ahead_of_flops_linear(rows
     assert report.held_out.within_10_pct >= 85.0  # FLOPs-linear: about 30 % on the same rows
     assert report.held_out.rmspe_pct < report.baseline.rmspe_pct
     assert report.held_out.within_10_pct > report.baseline.within_10_pct
+
+
+def _spilling(n: int, seed: int) -> list[list[Kernel]]:
+    """Networks of ``_networks``, some with a depthwise conv past an 8 MB spill threshold (4 to 16 MB over)."""
+    rng = np.random.default_rng(seed)
+    big = [Kernel("big", KernelKind.DEPTHWISE_CONV, ("Conv",), 1e6, int(rng.uniform(3e6, 6e6)), 0, reduction_depth=9)
+           for _ in range(n)]  # fmt: skip
+    return [[*ks, big[i]] if i % 2 else ks for i, ks in enumerate(_networks(n, seed))]
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_the_fit_scales_the_runtimes_large_maps_spill_where_the_networks_large_kernels_show_it(
+    tmp_path: Path, scale: float
+) -> None:
+    prior, truth = _truth()
+    spills = {  # memory fast enough that the big kernels' own time is their compute, not a copy of the spill
+        "large_maps": (8.0, 10.0), "large_map_kinds": frozenset({KernelKind.DEPTHWISE_CONV}), "bandwidth_gbps": 1e3,
+    }  # fmt: skip
+    prior, truth = replace(prior, **spills), replace(truth, **spills, spill_scale=scale)  # type: ignore[arg-type]
+    table = KernelTable.of(_spilling(80, seed=7))
+    fitted = fit(prior, table, table.network_ms(truth))
+    assert fitted.spill_scale == pytest.approx(scale, rel=0.1)
+    assert Metrics.of(table.network_ms(truth), table.network_ms(fitted)).rmspe_pct < 2.0  # the pull to the priors
+    plain = KernelTable.of(_networks(80, seed=7))  # no kernel past the threshold: nothing to scale
+    assert fit(prior, plain, plain.network_ms(truth)).spill_scale == pytest.approx(1.0, abs=1e-6)
+    few = KernelTable.of(_spilling(MIN_NETWORKS - 1, seed=8))  # a handful of rows keeps the probe's spill
+    assert fit(prior, few, few.network_ms(truth)).spill_scale == pytest.approx(1.0, abs=1e-3)
+    held_out = Metrics.of(np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    record = calibration_record(fitted, "onnxruntime", Precision.FP32, 1, "synthetic rows", held_out)
+    data = get_device("host").model_dump(mode="json")
+    data["cost_model"]["calibrations"] = [record.model_dump(mode="json")]
+    (tmp_path / "host.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    loaded = params_for(load_profile(tmp_path / "host.yaml"), "onnxruntime", Precision.FP32, threads=1)
+    assert loaded.spill_scale == pytest.approx(scale, rel=0.1)
+    assert params_for(get_device("host"), "onnxruntime", Precision.FP32, threads=1).spill_scale == 1.0
