@@ -70,7 +70,8 @@ class LargeMaps(_Strict):
     Zen 4 with 16 MB of L3 a VM, 16 -> 96 -> 16 1x1 conv pairs ran 60 ns a pixel to 112x112 and 120 at 224x224 on
     OpenVINO, 58 and 84 on LiteRT: about 10 and 21 GB/s past 8 MB). ``kinds``: the kernel kinds that stream so, where
     not all do (ONNX Runtime's channel-blocked 1x1 convs kept 56-57 ns a pixel to 256x256 where its 3x3 depthwise convs
-    of 48 channels went from 10-12 to 23-24 past 192x192: the memory-bound kinds); empty for every kind."""
+    of 48 channels went from 9-12 up to 160x160 to 14-32 at 224x224 and 256x256: the memory-bound kinds); empty for
+    every kind."""
 
     above_mb: PositiveSourced
     gbps: PositiveSourced
