@@ -65,7 +65,7 @@ def _large_maps(timer: ChainTimer, make: Callable[[], nn.Module], channels: int,
     if per_pixel[-1] < LARGE_MAPS * per_pixel.min():
         return None
     above, gbps = _spill_fit(bytes_per_pixel * sides**2 / 1e6, ms - per_pixel.min() * sides**2, convs)
-    where = f"{probed_on(timer.name)}: {what}, " + ", ".join(
+    where = f"{probed_on(timer.backend.name)}: {what}, " + ", ".join(
         f"{side:.0f}x{side:.0f} {ns:.0f}" for side, ns in zip(sides, per_pixel * 1e6, strict=True)
     ) + " ns a pixel"  # fmt: skip
     return {"above_mb": sourced(above, where), "gbps": sourced(gbps, where)}

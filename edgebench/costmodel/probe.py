@@ -133,7 +133,7 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
 
 class ChainTimer:
     def __init__(self, backend: str, runs: int) -> None:
-        self.name, self.backend, self.runs = backend, get_backend(backend), runs
+        self.backend, self.runs = get_backend(backend), runs
 
     def per_kernel_ms(self, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
         """Milliseconds one more kernel of a chain adds."""
