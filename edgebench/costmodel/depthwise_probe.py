@@ -1,5 +1,6 @@
 """Probes of how a runtime runs depthwise convs on this CPU, for its profile's ``large_depthwise``,
-``plain_depthwise``, ``depthwise_stream`` and ``wide_depthwise``: each times chains of real convs on one core."""
+``depthwise_stream`` and ``wide_depthwise``: each times chains of real convs on one core (those it runs outside a
+channel block: :mod:`edgebench.costmodel.plain_probe`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgebench.costmodel.kernels import module_kernels
-from edgebench.costmodel.model import reread_bytes, rules_for
+from edgebench.costmodel.model import reread_bytes
 from edgebench.costmodel.probe import ChainTimer, cache_mb, probed_on, sourced
-from edgebench.devices.profile import DeviceProfile
 
 #: Depthwise kernel sides :func:`probe_large_depthwise` times, smallest first, on (channels, side) maps.
 DEPTHWISE_SIDES = (3, 5, 7, 9)
@@ -40,32 +39,6 @@ def probe_large_depthwise(backend: str, runs: int = 100) -> dict[str, Any] | Non
     where = f"{probed_on(backend)}: depthwise convs at {c}x{hw}x{hw}"
     gflops = float(np.mean([rates[k] for k in slow]))
     return {"above_taps": fast * fast, "gflops": sourced(gflops, f"{where}, GFLOP/s {timed}")}
-
-
-#: Channels no channel block divides (nor the 4 ONNX Runtime reorders by), and the two map sides
-#: :func:`probe_plain_depthwise` times them at: ShuffleNetV2-1.0's first stage (58-channel branches at 28x28).
-PLAIN_CHANNELS, PLAIN_SIDES = 58, (28, 56)
-
-
-def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any] | None:
-    """How a channel-blocked ``backend`` runs the depthwise convs it cannot block, as a runtime's
-    ``plain_depthwise`` states it: 3x3 depthwise convs of :data:`PLAIN_CHANNELS` channels timed at two map sizes
-    (one core), solved for a cost per channel and a rate of the taps; None for a runtime without a channel block."""
-    rules, c = rules_for(profile, backend), PLAIN_CHANNELS
-    make = functools.partial(nn.Conv2d, c, c, 3, padding=1, groups=c, bias=False)
-    if not any(k.plain for k in module_kernels(make(), (1, c, PLAIN_SIDES[0], PLAIN_SIDES[0]), rules)):
-        return None
-    timer = ChainTimer(backend, runs)
-    pixels = [side * side for side in PLAIN_SIDES]
-    per_channel_us = [1e3 * timer.per_kernel_ms(make, (1, c, side, side)) / c for side in PLAIN_SIDES]
-    us_per_pixel = max((per_channel_us[1] - per_channel_us[0]) / (pixels[1] - pixels[0]), 1e-6)
-    group_us = max(0.0, per_channel_us[0] - pixels[0] * us_per_pixel)
-    where = (
-        f"{probed_on(backend)}: 3x3 depthwise convs of {c} "
-        f"channels at {' and '.join(f'{s}x{s}' for s in PLAIN_SIDES)}, "
-        + " and ".join(f"{us * c:.0f} µs" for us in per_channel_us)
-    )
-    return {"gflops": sourced(18 / us_per_pixel / 1e3, where), "group_us": sourced(group_us, where)}
 
 
 #: (channels, side) of the two maps :func:`probe_depthwise_stream` times 3x3 depthwise convs on: a late stage's

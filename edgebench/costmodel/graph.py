@@ -30,7 +30,7 @@ class Kernel:
     role: str = GENERIC  # what it is in the vocabulary of standard networks (``kernels.ROLES``)
     priced_op: str = ""  # the op it computes at a per-element rate of its own (PRICED_OPS), fused or alone
     priced_elems: int = 0  # that op's outputs (a window pool's window reads: outputs x taps)
-    plain: bool = False  # a depthwise conv a channel-blocked runtime runs outside its blocked layout
+    plain: bool = False  # a conv a channel-blocked runtime runs outside its blocked layout
     rows: int = 0  # output rows (channels x height) of a depthwise conv, 0 for other kernels
     gated: int = 0  # channels of a squeeze-excite gate's multiply (a per-channel scale computed in the network)
     one_pixel: bool = False  # a 1x1 conv on a one-pixel map: a batch-1 GEMV (squeeze-excite's layers)

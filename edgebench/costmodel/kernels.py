@@ -81,14 +81,17 @@ ROLES = {
     "Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid", "HardSwish": "hard-swish", "Tanh": "tanh",
     "Softmax": "softmax", "Gelu": "gelu",
 }  # fmt: skip
-#: A depthwise conv a channel-blocked runtime leaves in the plain layout (ONNX Runtime: channels no multiple of 4).
-PLAIN_DEPTHWISE = "depthwise convolution off the channel block (run channel by channel; a multiple of 4 is blocked)"
 #: A 1x1 conv on a one-pixel map, as squeeze-excite blocks run their two layers: its weight reads are its cost.
 ONE_PIXEL_CONV = "pointwise convolution on one pixel (squeeze-excite's: a batch-1 GEMV, bound by its weight bytes)"
 _CONV_ROLES = {
     KernelKind.CONV: "convolution", KernelKind.POINTWISE_CONV: "pointwise convolution",
     KernelKind.DEPTHWISE_CONV: "depthwise convolution", KernelKind.GROUPED_CONV: "grouped convolution",
 }  # fmt: skip
+#: The convs a channel-blocked runtime leaves in the plain layout (ONNX Runtime: channels no multiple of 4), by kind:
+#: depthwise ones channel by channel, dense ones reading 16 channels or more as im2col and a GEMM over pixel vectors.
+PLAIN_ROLES = {kind: f"{_CONV_ROLES[kind]} off the channel block ({how}; a multiple of 4 is blocked)" for kind, how in (
+    (KernelKind.DEPTHWISE_CONV, "run channel by channel"), (KernelKind.POINTWISE_CONV, "a GEMM"),
+    (KernelKind.CONV, "im2col and a GEMM"))}  # fmt: skip
 
 
 def _conv(
@@ -331,9 +334,11 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         block = (channel_block, rules.pass_cost) if blocked else (1, 0.0)
-        kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed, (rules.output_block, rules.pixel_block))
-        if channel_block > 1 and not blocked and kernel.kind is KernelKind.DEPTHWISE_CONV:
-            kernel = dataclasses.replace(kernel, plain=True, role=PLAIN_DEPTHWISE)
+        off_block = channel_block > 1 and not blocked and op == "Conv"
+        tiles = (rules.output_block, channel_block if off_block else rules.pixel_block)  # a plain GEMM's pixel vectors
+        kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed, tiles)
+        if off_block and kernel.kind in PLAIN_ROLES and not kernel.one_pixel:
+            kernel = dataclasses.replace(kernel, plain=True, role=PLAIN_ROLES[kernel.kind])
         act = _priced_op(op, ops)
         elems = (round(kernel.flops) if act in WINDOW_POOLS else prod(g.shape(tail.output[0], tail))) if act else 0
         out.append(dataclasses.replace(kernel, priced_op=act, priced_elems=elems) if act else kernel)

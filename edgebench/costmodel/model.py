@@ -12,8 +12,10 @@ runtime of :data:`OVERLAPS_WEIGHTS` as a bound beside the compute, not on top of
 past the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the
 profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A
 depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked
-runtime cannot block at its ``plain_depthwise`` rate and cost per channel. A runtime's ``depthwise_stream`` prices its
-depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided ones) in
+runtime cannot block at its ``plain_depthwise`` rate and cost per channel (a strided one at least its input at that
+path's ``input_gbps``: it copies every window out first), and a dense or 1x1 conv the runtime leaves plain at its
+``plain_convs`` share of the rate (im2col and a GEMM over whole pixel vectors). A runtime's ``depthwise_stream`` prices
+its depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided ones) in
 place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted
 efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost),
 its ``wide_depthwise`` the re-reads of depthwise convs whose taps and weights per pixel outgrow the first cache level,
@@ -37,7 +39,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-21"
+COST_MODEL_VERSION = "roofline-22"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -76,6 +78,8 @@ class CostParams:
     weight_share: Mapping[WeightRead, float] = field(default_factory=dict)  # of the bandwidth past L2, by reads
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
+    plain_reads: float | None = None  # GB/s at these threads at which unblocked strided depthwise convs read input
+    plain_convs: Mapping[KernelKind, float] = field(default_factory=dict)  # shares of the rate, unblocked dense convs
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
     depthwise_reads: float | None = None  # GB/s at these threads at which depthwise convs read their input at least
     wide_depthwise: tuple[float, float] | None = None  # (KB of a pixel's taps and weights past which, GB/s) re-reads
@@ -201,6 +205,8 @@ def params_for(
         weight_share={kind: share.value for kind, share in profile.runtime(backend).weight_share.items()},
         large_depthwise=large_depthwise(profile, backend, threads),
         plain_depthwise=plain_depthwise(profile, backend, threads),
+        plain_reads=plain_reads(profile, backend, threads),
+        plain_convs={kind: share.value for kind, share in profile.runtime(backend).plain_convs.items()},
         depthwise_stream=depthwise_stream(profile, backend, threads),
         depthwise_reads=depthwise_reads(profile, backend, threads),
         wide_depthwise=wide_depthwise(profile, backend, threads),
@@ -233,6 +239,14 @@ def plain_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple
     layout, where the profile states them."""
     plain = profile.runtime(backend).plain_depthwise
     return _at_threads(profile, threads, plain.gflops, plain.group_us) if plain else None
+
+
+def plain_reads(profile: DeviceProfile, backend: str, threads: int) -> float | None:
+    """GB/s at ``threads`` threads at which the strided depthwise convs ``backend`` runs outside its blocked layout
+    read their input at the least, where the profile states it."""
+    plain = profile.runtime(backend).plain_depthwise
+    reads = plain.input_gbps if plain else None
+    return reads.value * thread_share(profile, threads) if reads else None
 
 
 def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
@@ -359,22 +373,25 @@ class KernelTable:
         eff = np.array([p.efficiency[k] for k in KINDS])[self.kind] * factor[self.kind, self.size]
         eff = np.clip(eff, 1e-9, 1.0)
         short = 1.0 + p.reduction_half_depth / np.maximum(self.depth, 1.0) * (self.depth > 0)
-        compute = self.flops * short / (p.peak_gflops * eff * self.lanes * 1e6)
+        plain = np.where(self.plain, np.array([p.plain_convs.get(k, 1.0) for k in KINDS])[self.kind], 1.0)
+        compute = self.flops * short / (p.peak_gflops * eff * self.lanes * plain * 1e6)
+        depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
+        outputs = self.flops / (2 * np.maximum(self.depth, 1.0))  # a depthwise conv's (its taps are its depth)
+        act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
         if p.large_depthwise:
             taps, gflops = p.large_depthwise
-            slow = (self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)) & (self.depth > taps)
-            compute = np.where(slow, self.flops / (gflops * 1e6), compute)
+            compute = np.where(depthwise & (self.depth > taps), self.flops / (gflops * 1e6), compute)
         if p.plain_depthwise:
             gflops, group_us = p.plain_depthwise
             channels = self.weights / np.maximum(self.depth, 1.0)  # a depthwise filter: one window per channel
-            compute = np.where(self.plain, self.flops / (gflops * 1e6) + channels * group_us / 1e3, compute)
-        act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
+            own = self.flops / (gflops * 1e6) + channels * group_us / 1e3
+            if p.plain_reads:  # at least its input's read time: the bound of strided ones
+                own = np.maximum(own, (self.activations - outputs) * p.bytes_per_elem / (p.plain_reads * 1e6))
+            compute = np.where(self.plain & depthwise, own, compute)
         moves = np.where(self.alone & (self._rates(p) > 0), 1.0, eff)  # a rate prices an op alone's per-element cost
         fastest = p.caches[0][1] if p.caches else p.bandwidth_gbps
         ceiling = np.array([p.stream_ceiling.get(k, np.inf) for k in KINDS])[self.kind] * fastest
         issue = act_bytes / (ceiling * 1e6)  # a per-output cost, wherever the data sits
-        depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
-        outputs = self.flops / (2 * np.maximum(self.depth, 1.0))  # a depthwise conv's (its taps are its depth)
         if p.depthwise_stream:
             gouts, row_ns = p.depthwise_stream
             own = outputs / (gouts * 1e6) + self.rows * row_ns / 1e6

@@ -95,10 +95,14 @@ class DepthwiseStream(_Strict):
 class PlainDepthwise(_Strict):
     """How a channel-blocked runtime runs a depthwise conv outside its blocked layout (channels it cannot block):
     channel by channel, ``group_us`` microseconds each plus the taps at ``gflops``, on one core (ONNX Runtime 1.x on
-    an AVX2 CPU: 58 channels at 28x28 took 119 µs, 5.6 times the 56-channel conv's 21 µs on its blocked kernel)."""
+    an AVX2 CPU: 58 channels at 28x28 took 119 µs, 5.6 times the 56-channel conv's 21 µs on its blocked kernel).
+    ``input_gbps``, where stated: the GB/s at which a strided one reads its input at the least (ONNX Runtime 1.31 on
+    an AVX-512 Zen 4 copies every window out before a GEMM: 58 channels at stride 2 from 112x112, 56x56 and 28x28 read
+    3.6-4.1 GB/s of input, 0.31-0.69 of the stride-1 price of their outputs)."""
 
     gflops: PositiveSourced
     group_us: Sourced
+    input_gbps: PositiveSourced | None = None
 
 
 class ChannelScale(_Strict):
@@ -111,6 +115,8 @@ class ChannelScale(_Strict):
     channel_ns: Sourced
 
 
+#: The conv kinds a runtime's ``plain_convs`` prices (its depthwise ones have ``plain_depthwise``).
+PLAIN_CONVS = frozenset({KernelKind.CONV, KernelKind.POINTWISE_CONV})
 #: The ops a runtime's ``fuses`` and ``in_place`` may name, and how a profile naming another is refused.
 _OP_LISTS = {
     "fuses": (FUSIBLE_ACTIVATIONS, "cannot fuse {}; fusible: {}"),
@@ -143,6 +149,11 @@ class Runtime(_Strict):
     Zen 4, OpenVINO's streamed 15-16 GB/s where its linear layers of the same shapes streamed 22-23: a share of 0.44).
     ``large_depthwise``: the kernel area past which its depthwise convs run on a slower path, and that path's rate.
     ``plain_depthwise``: how a runtime with a ``channel_block`` runs the depthwise convs it cannot block.
+    ``plain_convs``: by kind (``conv``, ``pointwise_conv``), the share of its blocked rate at which such a runtime runs
+    the dense convs it leaves in the plain layout, as im2col and a GEMM whose output pixels pad to whole vectors of
+    ``channel_block`` floats (ONNX Runtime 1.31 on an AVX-512 Zen 4, with a bias and a ReLU: 1x1 convs of 58, 118 and
+    234 channels at 0.77-0.85, 0.88-0.94 and 0.92-1.0 of the price of blocked ones from 7x7 to 56x56 maps, pixels
+    padded, where it was 0.59-0.93 without; 3x3 ones at 0.7-0.86).
     ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
     ``stream_ceiling``. ``wide_depthwise``: where its depthwise convs re-read each output's taps and weights.
     ``large_maps``: where its kernels' activations outgrow the caches it streams them from.
@@ -170,6 +181,7 @@ class Runtime(_Strict):
     weight_share: dict[WeightRead, Sourced] = Field(default_factory=dict)
     large_depthwise: LargeDepthwise | None = None
     plain_depthwise: PlainDepthwise | None = None
+    plain_convs: dict[KernelKind, PositiveSourced] = Field(default_factory=dict)
     depthwise_stream: DepthwiseStream | None = None
     wide_depthwise: WideDepthwise | None = None
     large_maps: LargeMaps | None = None
@@ -196,6 +208,15 @@ class Runtime(_Strict):
             raise ValueError(f"weight_share maps kernel kinds to shares in (0, {MAX_WEIGHT_SHARE:g}]")
         return v
 
+    @field_validator("plain_convs")
+    @classmethod
+    def _dense(cls, v: dict[KernelKind, PositiveSourced]) -> dict[KernelKind, PositiveSourced]:
+        other = sorted(k.value for k in set(v) - PLAIN_CONVS)
+        if other:
+            raise ValueError(f"plain_convs maps {' and '.join(sorted(k.value for k in PLAIN_CONVS))} to shares; "
+                             f"unknown: {', '.join(other)}")  # fmt: skip
+        return v
+
     @field_validator("fuses", "in_place")
     @classmethod
     def _known_ops(cls, v: tuple[str, ...] | None, info: ValidationInfo) -> tuple[str, ...] | None:
@@ -214,8 +235,8 @@ class Runtime(_Strict):
 
     @model_validator(mode="after")
     def _blocked_only(self) -> Runtime:
-        for name in ("plain_depthwise", "filter_pass"):
-            if getattr(self, name) is not None and self.channel_block == 1:
+        for name in ("plain_depthwise", "plain_convs", "filter_pass"):
+            if getattr(self, name) not in (None, {}) and self.channel_block == 1:
                 raise ValueError(f"{name} is for a runtime with a channel_block (> 1 or auto); remove it")
         return self
 

@@ -11,7 +11,13 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.costmodel.kernels import ONE_PIXEL_CONV, PLAIN_DEPTHWISE, KernelRules, kernels, load_kernels
+from edgebench.costmodel.kernels import (
+    ONE_PIXEL_CONV,
+    PLAIN_ROLES,
+    KernelRules,
+    kernels,
+    load_kernels,
+)
 from edgebench.costmodel.layouts import REORDER
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
@@ -342,8 +348,26 @@ def test_a_depthwise_conv_a_blocked_runtime_cannot_block_is_marked_plain(
     model = _graph(nodes, {"x": [1, channels, 8, 8], "w": [channels, 1, 3, 3]}, "y", [1, channels, 8, 8])
     rules = KernelRules.of(backend, 8 if backend == "onnxruntime" else 1)
     [dw] = [k for k in kernels(model, rules) if k.kind is KernelKind.DEPTHWISE_CONV]
-    assert dw.plain is plain and (dw.role == PLAIN_DEPTHWISE) is plain  # predict --json says why it is slow
+    role = PLAIN_ROLES[KernelKind.DEPTHWISE_CONV]
+    assert dw.plain is plain and (dw.role == role) is plain  # predict --json says why it is slow
     assert dw.rows == channels * 8  # output rows: channels x height
+
+
+@pytest.mark.parametrize(("channels", "window", "plain"), [(62, 1, True), (62, 3, True), (64, 1, False),
+                                                         (64, 3, False), (12, 3, False)])  # fmt: skip
+def test_a_dense_conv_a_blocked_runtime_leaves_plain_is_marked_and_computes_whole_pixel_vectors(
+    channels: int, window: int, plain: bool
+) -> None:
+    pad = window // 2
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[pad] * 4)]
+    model = _graph(nodes, {"x": [1, channels, 7, 7], "w": [channels, channels, window, window]}, "y",
+                   [1, channels, 7, 7])  # fmt: skip
+    [conv] = [k for k in kernels(model, KernelRules.of("onnxruntime", 16)) if k.kind is not KernelKind.ELEMENTWISE]
+    assert conv.plain is plain and (conv.role == PLAIN_ROLES[conv.kind]) is plain
+    if plain:  # im2col and a GEMM over 16-pixel vectors: 49 pixels take four
+        assert conv.lanes_used == pytest.approx(49 / 64)
+    [tflite] = [k for k in kernels(model, KernelRules.of("tflite")) if k.kind is conv.kind]
+    assert not tflite.plain  # a runtime without a channel block runs every conv in its one layout
 
 
 def test_each_runtime_fuses_its_own_activations() -> None:

@@ -224,6 +224,29 @@ def test_a_depthwise_conv_a_blocked_runtime_cannot_block_costs_its_taps_and_a_se
     assert params_for(get_device("host"), "tflite", Precision.FP32, 1).plain_depthwise is None
 
 
+def test_a_strided_depthwise_conv_off_the_block_takes_at_least_its_inputs_read_time() -> None:
+    p = _params(overhead_per_layer_ms=0.0, plain_depthwise=(9.0, 0.5), plain_reads=2.0)  # input read at 2 GB/s
+    plain = replace(_depthwise(3), plain=True)
+    assert estimate([plain], p).kernels[0][1] == pytest.approx(plain.flops / 9e6 + 48 * 0.5 / 1e3)  # the taps bind
+    outputs = 48 * 56 * 56
+    strided = replace(plain, flops=plain.flops / 4, activation_elems=4 * outputs + outputs // 4)  # 112x112 -> 56x56
+    assert estimate([strided], p).kernels[0][1] == pytest.approx(4 * outputs * 4 / 2e6)
+    assert params_for(get_device("host"), "onnxruntime", Precision.FP32, 1).plain_reads == pytest.approx(4.23)
+
+
+@pytest.mark.parametrize("kind", [KernelKind.POINTWISE_CONV, KernelKind.CONV])
+def test_a_dense_conv_off_the_block_computes_at_its_share_of_the_rate(kind: KernelKind) -> None:
+    p = _params(overhead_per_layer_ms=0.0, bandwidth_gbps=1e6)  # compute-bound
+    conv = Kernel("c", kind, ("Conv",), flops=1e9, activation_elems=1000, weight_elems=100, lanes_used=0.5)
+    shares = {KernelKind.POINTWISE_CONV: 0.8, KernelKind.CONV: 0.6}
+    assert estimate([conv], replace(p, plain_convs=shares)).kernels == estimate([conv], p).kernels
+    plain = replace(conv, plain=True)
+    assert estimate([plain], replace(p, plain_convs=shares)).kernels[0][1] == pytest.approx(
+        1e9 / (50 * 0.5 * shares[kind]) / 1e6
+    )
+    assert estimate([plain], p).latency_ms == estimate([conv], p).latency_ms  # no share stated: the blocked rate
+
+
 def _spread_over_two_threads(field: str, rate: str, cost: str) -> None:
     """The host profile's measured ONNX Runtime ``field`` (a rate and a cost per unit, one core's) is spread over two
     threads by the profile's parallel efficiency: the rate up, the cost down."""

@@ -11,14 +11,11 @@ from torch import nn
 from edgebench.costmodel.depthwise_probe import (
     DEPTHWISE_MAP,
     DEPTHWISE_SIDES,
-    PLAIN_CHANNELS,
-    PLAIN_SIDES,
     STREAM_MAPS,
     STRIDED_MAPS,
     WIDE_MAPS,
     probe_depthwise_stream,
     probe_large_depthwise,
-    probe_plain_depthwise,
     probe_wide_depthwise,
 )
 from edgebench.costmodel.kernels import module_kernels
@@ -31,6 +28,14 @@ from edgebench.costmodel.map_probe import (
     probe_large_maps,
 )
 from edgebench.costmodel.model import READS, CostParams, KernelTable, params_for, rules_for
+from edgebench.costmodel.plain_probe import (
+    PAIR_SIDE,
+    PLAIN_CHANNELS,
+    PLAIN_PAIR,
+    PLAIN_SIDES,
+    probe_plain_convs,
+    probe_plain_depthwise,
+)
 from edgebench.costmodel.probe import (
     CHAIN,
     CONV_EFFICIENCY,
@@ -225,10 +230,34 @@ def test_unblocked_depthwise_convs_are_solved_for_a_cost_per_channel_and_a_rate(
 ) -> None:
     c, (small, large) = PLAIN_CHANNELS, (side * side for side in PLAIN_SIDES)
     times = [c * (0.5 + 18 * px / 9e3) / 1e3 for px in (small, large)]  # 0.5 µs per channel, taps at 9 GFLOP/s
+    side = PLAIN_SIDES[-1]
+    strided = 4 * c * side * side / 4.0 / 1e6  # a stride-2 conv's input at 4 GB/s
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
+    monkeypatch.setattr(ChainTimer, "per_link_ms", lambda *_: strided)
     found = probe_plain_depthwise(get_device("host"), "onnxruntime")
-    assert found is not None and (found["gflops"]["value"], found["group_us"]["value"]) == pytest.approx((9.0, 0.5))
+    assert found is not None
+    got = found["gflops"]["value"], found["group_us"]["value"], found["input_gbps"]["value"]
+    assert got == pytest.approx((9.0, 0.5, 4.0))
     assert probe_plain_depthwise(get_device("host"), "tflite") is None  # no channel block: every conv runs as is
+
+
+def test_unblocked_dense_convs_are_rated_against_blocked_ones_of_nearly_the_same_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (plain, blocked), px = PLAIN_PAIR, PAIR_SIDE * PAIR_SIDE
+    # 1x1 convs: the plain one at 0.8 of the blocked one's 100 GFLOP/s; 3x3 ones at 0.6
+    times = [2 * c * c * k * k * px / (rate * 1e6) for k, share in ((1, 0.8), (3, 0.6))
+             for c, rate in ((plain, 100 * share), (blocked, 100))]  # fmt: skip
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
+    found = probe_plain_convs(get_device("host"), "onnxruntime")
+    assert {kind: share["value"] for kind, share in found.items()} == {"pointwise_conv": 0.8, "conv": 0.6}
+    assert probe_plain_convs(get_device("host"), "tflite") == {}
+    rated = with_runtime_rates(get_device("host"), RuntimeRates("onnxruntime", {}, {}, plain_convs=found))
+    assert params_for(rated, "onnxruntime", Precision.FP32, 1).plain_convs == {
+        KernelKind.POINTWISE_CONV: 0.8,
+        KernelKind.CONV: 0.6,
+    }
+    assert "0.60 of the blocked rate (conv)" in RuntimeRates("onnxruntime", {}, {}, plain_convs=found).summary()
 
 
 def _blocked(block: int) -> DeviceProfile:

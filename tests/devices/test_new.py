@@ -67,7 +67,9 @@ def test_a_host_template_gets_its_channel_block_written_out(tmp_path: Path) -> N
     rates = [rate for r in new.runtimes for rate in (*r.op_gelems.values(), *r.weight_share.values())]  # probed
     rates += [r.large_depthwise.gflops for r in new.runtimes if r.large_depthwise]
     for r in new.runtimes:
-        rates += [r.plain_depthwise.gflops, r.plain_depthwise.group_us] if r.plain_depthwise else []
+        plain = r.plain_depthwise
+        rates += [plain.gflops, plain.group_us, *([plain.input_gbps] if plain.input_gbps else [])] if plain else []
+        rates += list(r.plain_convs.values())
         rates += [r.depthwise_stream.gouts, r.depthwise_stream.row_ns] if r.depthwise_stream else []
         rates += list(r.cache_gbps.values())
     assert len(rates) > sum(len(r.op_gelems) + len(r.weight_share) for r in new.runtimes)

@@ -134,17 +134,17 @@ def test_channel_block_auto_is_this_cpus_and_explicit_blocks_are_checked(tmp_pat
         get_device(str(_write(tmp_path, text)))
 
 
-def test_an_unblocked_depthwise_path_on_a_runtime_without_a_channel_block_is_refused(tmp_path: Path) -> None:
+def test_unblocked_paths_on_a_runtime_without_a_channel_block_are_refused(tmp_path: Path) -> None:
     text = HOST_TEXT.replace("channel_block: auto", "channel_block: 1", 1)
-    assert text != HOST_TEXT and "plain_depthwise:" in text
-    with pytest.raises(ConfigError, match=r"host\.yaml.*plain_depthwise is for a runtime with a channel_block"):
-        get_device(str(_write(tmp_path, text)))
-    text = re.sub(
-        r"    plain_depthwise:.*\n(      .*\n)+", "    filter_pass: {value: 0.5, source: probed}\n", text, count=1
+    assert text != HOST_TEXT
+    text = text.replace(
+        "    plain_depthwise:", "    filter_pass: {value: 0.5, source: probed}\n    plain_depthwise:", 1
     )
-    assert "filter_pass:" in text and "plain_depthwise:" not in text
-    with pytest.raises(ConfigError, match=r"host\.yaml.*filter_pass is for a runtime with a channel_block"):
-        get_device(str(_write(tmp_path, text)))
+    for name in ("plain_depthwise", "plain_convs", "filter_pass"):
+        assert f"    {name}:" in text
+        with pytest.raises(ConfigError, match=rf"host\.yaml.*{name} is for a runtime with a channel_block"):
+            get_device(str(_write(tmp_path, text)))
+        text = re.sub(rf"    {name}:.*\n(      .*\n)*", "", text, count=1)
 
 
 @pytest.mark.parametrize("connection", ["none", "{agent: 'http://10.0.0.7:8765'}"])
