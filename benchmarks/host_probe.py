@@ -17,10 +17,10 @@ import argparse
 import time
 from pathlib import Path
 
+from edgebench import api
 from edgebench.backends.registry import is_available
-from edgebench.costmodel.probe import probe, with_probed_priors
-from edgebench.costmodel.runtime_probe import probe_runtime, with_runtime_rates
-from edgebench.devices import get_device, save_profile
+from edgebench.costmodel.probe import probe
+from edgebench.devices import get_device
 from edgebench.devices.registry import SHIPPED_DIR, leading_comments
 
 
@@ -31,17 +31,14 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="save the host profile with these priors here")
     args = parser.parse_args()
     started = time.perf_counter()
-    found = probe(args.backend, args.runs)
-    print(found.summary())
-    print(f"probed in {time.perf_counter() - started:.0f} s (p25 of {args.runs} runs per chain)")
-    if args.write:
-        profile = with_probed_priors(get_device("host"), found)
-        for backend in [r.backend for r in profile.runtimes if is_available(r.backend)]:
-            rates = probe_runtime(profile, backend)
-            print(rates.summary())
-            profile = with_runtime_rates(profile, rates)
-        save_profile(profile, args.write, leading_comments(SHIPPED_DIR / "host.yaml"))
-        print(f"wrote {args.write}")
+    if not args.write:
+        print(probe(args.backend, args.runs).summary())
+        print(f"probed in {time.perf_counter() - started:.0f} s (p25 of {args.runs} runs per chain)")
+        return
+    others = [b for b in get_device("host").backends if b != args.backend and is_available(b)]
+    api.probe_host(args.write, backends=[args.backend, *others], runs=args.runs, figures=print,
+                   header=leading_comments(SHIPPED_DIR / "host.yaml"))  # fmt: skip
+    print(f"probed in {time.perf_counter() - started:.0f} s; wrote {args.write}")
 
 
 if __name__ == "__main__":

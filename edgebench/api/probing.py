@@ -20,12 +20,15 @@ def probe_host(
     backends: Sequence[str] = (),
     runs: int = 200,
     progress: Callable[[str], None] | None = None,
+    figures: Callable[[str], None] | None = None,
+    header: Sequence[str] = (),
 ) -> DeviceProfile:
     """Probe this CPU for the host profile's cost-model priors and write the profile to ``out``: the CPU's kernel
     rates and memory hierarchy (timed with the first backend), then each backend's own rates (activations, pools,
     transposes, weight reads, depthwise paths; about a minute each). ``runs``: timed runs per probe chain (half
     that for the runtimes' depthwise, conv and cache probes). ``backends``: the host's installed ones if
-    empty. Calibrations are dropped: they were fitted against the old priors.
+    empty. Calibrations are dropped: they were fitted against the old priors. ``figures`` gets each probe's figures
+    on a line; ``header``: the file's leading comment lines (else one naming this CPU and the command).
 
     Raises:
         ConfigError: a backend the host profile does not run, or none installed.
@@ -37,14 +40,22 @@ def probe_host(
         raise ConfigError(
             f"backends: the host runs {', '.join(host.backends)}, not {', '.join(unknown) or 'none installed'}"
         )
-    header = [f"The host profile with priors probed on {cpu_model()} by `edgebench devices probe`; fit them to",
-              "your own measurements with `edgebench calibrate --device THIS_FILE`."]  # fmt: skip
+    header = list(header) or [
+        f"The host profile with priors probed on {cpu_model()} by `edgebench devices probe`; fit them to",
+        "your own measurements with `edgebench calibrate --device THIS_FILE`.",
+    ]
     _say(progress, f"probing this CPU's kernel rates with {names[0]}")
-    profile = with_probed_priors(host, probe(names[0], runs))
+    found = probe(names[0], runs)
+    if figures:
+        figures(found.summary())
+    profile = with_probed_priors(host, found)
     save_profile(profile, Path(out), header)  # saved after each step: a probe that crashes loses only its own
     for backend in names:
         _say(progress, f"probing {backend}'s own rates")
-        profile = with_runtime_rates(profile, probe_runtime(profile, backend, runs))
+        rates = probe_runtime(profile, backend, runs)
+        if figures:
+            figures(rates.summary())
+        profile = with_runtime_rates(profile, rates)
         save_profile(profile, Path(out), header)
     return profile
 

@@ -4,6 +4,7 @@ were probed on another one."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -80,3 +81,17 @@ def test_a_crashed_backend_probe_loses_only_its_own_rates(monkeypatch: pytest.Mo
     assert kept.runtime("onnxruntime").op_gelems["Sigmoid"].value == 9.5
     assert kept.runtime("openvino") == host.runtime("openvino")
     assert list(tmp_path.iterdir()) == [path]  # no temp file left beside it
+
+
+def test_a_probe_reports_its_figures_and_keeps_the_header_it_is_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    host = get_device("host")
+    cpu = SimpleNamespace(summary=lambda: "dense 3x3 conv 99 GFLOP/s")
+    monkeypatch.setattr(probing, "probe", lambda backend, runs: cpu)
+    monkeypatch.setattr(probing, "with_probed_priors", lambda profile, found: host)
+    monkeypatch.setattr(probing, "probe_runtime", lambda profile, backend, runs: RuntimeRates(backend, {}, {}))
+    path, lines = tmp_path / "host.yaml", []
+    api.probe_host(path, backends=["onnxruntime"], figures=lines.append, header=["the shipped header"])
+    assert lines[0] == "dense 3x3 conv 99 GFLOP/s" and lines[1].startswith("onnxruntime ops as networks have them")
+    assert path.read_text().startswith("# the shipped header\n")
