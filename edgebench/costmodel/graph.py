@@ -27,7 +27,7 @@ class Kernel:
     detail: str = ""
     lanes_used: float = 1.0  # share of the vector lanes doing useful work when channels are padded to a block
     reduction_depth: int = 0  # multiply-adds per output element of a conv or linear layer (cin/groups x window)
-    role: str = GENERIC  # what it is in the vocabulary of standard networks (``kernels.ROLES``)
+    role: str = GENERIC  # what it is in the vocabulary of standard networks (``roles.ROLES``)
     priced_op: str = ""  # the op it computes at a per-element rate of its own (PRICED_OPS), fused or alone
     priced_elems: int = 0  # that op's outputs (a window pool's window reads: outputs x taps)
     plain: bool = False  # a conv a channel-blocked runtime runs outside its blocked layout

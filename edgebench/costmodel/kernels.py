@@ -23,6 +23,7 @@ from onnx import shape_inference
 from edgebench.costmodel.graph import GENERIC, Graph, Kernel, ints
 from edgebench.costmodel.layouts import FILTER_PASS_COST, BlockedLayout, ChannelsLast, lanes_used, rows_used
 from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros, live
+from edgebench.costmodel.roles import CONV_ROLES, ONE_PIXEL_CONV, PLAIN_ROLES, ROLES
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, WINDOW_POOLS, KernelKind
@@ -66,32 +67,6 @@ ABSORB_ACT = {"Add", "Sum", "BatchNormalization"}
 SCALE_OPS = {"Mul", "Add", "Sub", "Div"}
 #: Ops a post-op runtime chains into one elementwise kernel (:func:`_snippet_step`).
 SNIPPET = SCALE_OPS | (ACTIVATION & FUSABLE)
-
-#: The kernel vocabulary of standard edge networks: what a kernel that starts with each op is, as the cost model
-#: prices it (convolutions, linear layers and multiplies are named more closely by :func:`_role`). An op outside
-#: it is priced as a plain data stream, a guess that ``predict --json`` flags as ``generic``.
-ROLES = {
-    "Gemm": "fully connected", "MatMul": "fully connected", "ConvTranspose": "transposed convolution",
-    "MaxPool": "max pooling", "AveragePool": "average pooling", "GlobalAveragePool": "global pooling",
-    "GlobalMaxPool": "global pooling", "ReduceMean": "global pooling", "ReduceMax": "global pooling",
-    "Add": "add", "Sum": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide",
-    "Concat": "concatenation", "Split": "channel split", "Slice": "slice", "Transpose": "transpose (channel shuffle)",
-    "Resize": "resize", "Upsample": "resize", "Pad": "pad", "BatchNormalization": "batch norm (not folded)",
-    "Relu": "relu", "Clip": "clip (relu6)", "LeakyRelu": "leaky relu", "PRelu": "prelu", "Elu": "elu", "Selu": "selu",
-    "Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid", "HardSwish": "hard-swish", "Tanh": "tanh",
-    "Softmax": "softmax", "Gelu": "gelu",
-}  # fmt: skip
-#: A 1x1 conv on a one-pixel map, as squeeze-excite blocks run their two layers: its weight reads are its cost.
-ONE_PIXEL_CONV = "pointwise convolution on one pixel (squeeze-excite's: a batch-1 GEMV, bound by its weight bytes)"
-_CONV_ROLES = {
-    KernelKind.CONV: "convolution", KernelKind.POINTWISE_CONV: "pointwise convolution",
-    KernelKind.DEPTHWISE_CONV: "depthwise convolution", KernelKind.GROUPED_CONV: "grouped convolution",
-}  # fmt: skip
-#: The convs a channel-blocked runtime leaves in the plain layout (ONNX Runtime: channels no multiple of 4), by kind:
-#: depthwise ones channel by channel, dense ones reading 16 channels or more as im2col and a GEMM over pixel vectors.
-PLAIN_ROLES = {kind: f"{_CONV_ROLES[kind]} off the channel block ({how}; a multiple of 4 is blocked)" for kind, how in (
-    (KernelKind.DEPTHWISE_CONV, "run channel by channel"), (KernelKind.POINTWISE_CONV, "a GEMM"),
-    (KernelKind.CONV, "im2col and a GEMM"))}  # fmt: skip
 
 
 def _conv(
@@ -334,7 +309,7 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         out += layout.reorders(node, tail, dynamic, blocked)
         out += nhwc.relabels(node, dynamic) if op == "Transpose" else nhwc.reads(dynamic)
         block = (channel_block, rules.pass_cost) if blocked else (1, 0.0)
-        off_block = channel_block > 1 and not blocked and op == "Conv"
+        off_block = channel_block > 1 and not blocked and op in WINDOW_POOLS | {"Conv"}
         tiles = (rules.output_block, channel_block if off_block else rules.pixel_block)  # a plain GEMM's pixel vectors
         kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed, tiles)
         if off_block and kernel.kind in PLAIN_ROLES and not kernel.one_pixel:
@@ -436,7 +411,7 @@ def _kernel(
     if op in CONV:
         kind, flops, weights, detail, lanes = _conv(g, node, *block, *tiles)
         depth = round(flops / 2 / out_elems)
-        role = _CONV_ROLES[kind] if op == "Conv" else ROLES[op]
+        role = CONV_ROLES[kind] if op == "Conv" else ROLES[op]
         y = g.shape(node.output[0], node)
         rows = y[1] * y[2] if kind is KernelKind.DEPTHWISE_CONV and len(y) == 4 else 0
         one_pixel = kind is KernelKind.POINTWISE_CONV and prod(y) == y[1]

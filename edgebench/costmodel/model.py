@@ -14,7 +14,8 @@ profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for th
 depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked
 runtime cannot block at its ``plain_depthwise`` rate and cost per channel (a strided one at least its input at that
 path's ``input_gbps``: it copies every window out first), and a dense or 1x1 conv the runtime leaves plain at its
-``plain_convs`` share of the rate (im2col and a GEMM over whole pixel vectors). A runtime's ``depthwise_stream`` prices
+``plain_layout`` share of the rate (im2col and a GEMM over whole pixel vectors), as it does a window pool's
+window reads. A runtime's ``depthwise_stream`` prices
 its depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided ones) in
 place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted
 efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost),
@@ -79,7 +80,7 @@ class CostParams:
     large_depthwise: tuple[int, float] | None = None  # (taps past which, GFLOP/s at these threads) of a slower path
     plain_depthwise: tuple[float, float] | None = None  # (GFLOP/s, µs per channel) of unblocked depthwise convs
     plain_reads: float | None = None  # GB/s at these threads at which unblocked strided depthwise convs read input
-    plain_convs: Mapping[KernelKind, float] = field(default_factory=dict)  # shares of the rate, unblocked dense convs
+    plain_layout: Mapping[KernelKind, float] = field(default_factory=dict)  # shares of the rate, kernels off the block
     depthwise_stream: tuple[float, float] | None = None  # (outputs per ns, ns per output row) of depthwise convs
     depthwise_reads: float | None = None  # GB/s at these threads at which depthwise convs read their input at least
     wide_depthwise: tuple[float, float] | None = None  # (KB of a pixel's taps and weights past which, GB/s) re-reads
@@ -206,7 +207,7 @@ def params_for(
         large_depthwise=large_depthwise(profile, backend, threads),
         plain_depthwise=plain_depthwise(profile, backend, threads),
         plain_reads=plain_reads(profile, backend, threads),
-        plain_convs={kind: share.value for kind, share in profile.runtime(backend).plain_convs.items()},
+        plain_layout={kind: share.value for kind, share in profile.runtime(backend).plain_layout.items()},
         depthwise_stream=depthwise_stream(profile, backend, threads),
         depthwise_reads=depthwise_reads(profile, backend, threads),
         wide_depthwise=wide_depthwise(profile, backend, threads),
@@ -373,8 +374,7 @@ class KernelTable:
         eff = np.array([p.efficiency[k] for k in KINDS])[self.kind] * factor[self.kind, self.size]
         eff = np.clip(eff, 1e-9, 1.0)
         short = 1.0 + p.reduction_half_depth / np.maximum(self.depth, 1.0) * (self.depth > 0)
-        plain = np.where(self.plain, np.array([p.plain_convs.get(k, 1.0) for k in KINDS])[self.kind], 1.0)
-        compute = self.flops * short / (p.peak_gflops * eff * self.lanes * plain * 1e6)
+        compute = self.flops * short / (p.peak_gflops * eff * self.lanes * self._plain_share(p) * 1e6)
         depthwise = self.kind == KINDS.index(KernelKind.DEPTHWISE_CONV)
         outputs = self.flops / (2 * np.maximum(self.depth, 1.0))  # a depthwise conv's (its taps are its depth)
         act_bytes, weight_bytes = self.activations * p.bytes_per_elem, self.weights * p.bytes_per_elem
@@ -444,9 +444,16 @@ class KernelTable:
         return np.where(self.alone, np.maximum(ms, cost), ms + cost)
 
     def _rates(self, p: CostParams) -> np.ndarray:
-        """Each kernel's rate for the op it prices at a rate of its own, in elements per ns (0: none)."""
+        """Each kernel's rate for the op it prices at a rate of its own, in elements per ns (0: none); a window pool
+        off the channel block's at the runtime's share for those."""
         known = [p.op_gelems.get(name, 0.0) for name in PRICED]
-        return np.array([*known, 0.0])[self.priced_op]  # index -1 (no priced op): no rate
+        pools = self.kind == KINDS.index(KernelKind.POOLING)
+        return np.array([*known, 0.0])[self.priced_op] * np.where(pools, self._plain_share(p), 1.0)  # -1: no rate
+
+    def _plain_share(self, p: CostParams) -> np.ndarray:
+        """Each kernel's share of its rate: the runtime's ``plain_layout`` share for its kind off the channel block,
+        else 1."""
+        return np.where(self.plain, np.array([p.plain_layout.get(k, 1.0) for k in KINDS])[self.kind], 1.0)
 
     def gmacs(self) -> np.ndarray:
         """Each network's multiply-adds, in billions."""

@@ -1,10 +1,11 @@
-"""Probes of how a channel-blocked runtime (ONNX Runtime's NCHWc on x86) runs the convs it leaves in the plain
-layout, for its profile's ``plain_depthwise`` and ``plain_convs``: each times chains of real convs on one core at
-channel counts its block cannot take (no multiple of 4), as pruned networks and ShuffleNetV2 have them."""
+"""Probes of how a channel-blocked runtime (ONNX Runtime's NCHWc on x86) runs the kernels it leaves in the plain
+layout, for its profile's ``plain_depthwise`` and ``plain_layout``: each times chains of real convs and pools on one
+core at channel counts its block cannot take (no multiple of 4), as pruned networks and ShuffleNetV2 have them."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from torch import nn
@@ -19,7 +20,7 @@ from edgebench.types import KernelKind
 #: Channels no channel block divides (nor the 4 ONNX Runtime reorders by), and the two map sides
 #: :func:`probe_plain_depthwise` times them at: ShuffleNetV2-1.0's first stage (58-channel branches at 28x28).
 PLAIN_CHANNELS, PLAIN_SIDES = 58, (28, 56)
-#: The channels of the plain and the blocked convs :func:`probe_plain_convs` compares (nearly the same work, one off
+#: The channels of the plain and the blocked kernels :func:`probe_plain_layout` compares (nearly the same work, one off
 #: the block), and their map side (a whole number of pixel vectors).
 PLAIN_PAIR, PAIR_SIDE = (62, 64), 28
 
@@ -60,24 +61,29 @@ def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100)
     }
 
 
-def probe_plain_convs(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any]:
-    """The share of its blocked convs' rate at which a channel-blocked ``backend`` runs the dense and 1x1 convs it
-    leaves in the plain layout, as a runtime's ``plain_convs`` states it: chains of convs with a bias and a ReLU (a
-    network's, batch norm folded) at :data:`PLAIN_PAIR` channels, the plain one's GFLOP/s over the blocked one's
-    (one core); empty for a runtime without a channel block."""
+def probe_plain_layout(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any]:
+    """The share of its blocked kernels' rate at which a channel-blocked ``backend`` runs the kernels it leaves in the
+    plain layout, as a runtime's ``plain_layout`` states it: chains of 1x1 and 3x3 convs with a bias and a ReLU (a
+    network's, batch norm folded) and of 3x3 max pools at :data:`PLAIN_PAIR` channels, the plain one's rate over the
+    blocked one's (one core); empty for a runtime without a channel block."""
     (plain, blocked), side = PLAIN_PAIR, PAIR_SIDE
+    links: dict[KernelKind, tuple[str, Callable[[int], nn.Module], int]] = {
+        KernelKind.POINTWISE_CONV: ("1x1 convs", functools.partial(_conv, 1), 2),
+        KernelKind.CONV: ("3x3 convs", functools.partial(_conv, 3), 2),
+        KernelKind.POOLING: ("3x3 max pools", lambda c: nn.MaxPool2d(3, 1, 1), 1),
+    }
     found: dict[str, Any] = {}
     timer = ChainTimer(backend, runs)
-    for kind, k in ((KernelKind.POINTWISE_CONV, 1), (KernelKind.CONV, 3)):
-
-        def make(c: int, k: int = k) -> nn.Module:
-            return nn.Sequential(nn.Conv2d(c, c, k, padding=k // 2), nn.ReLU())
-
+    for kind, (what, make, power) in links.items():
         if not _runs_plain(profile, backend, make(plain), (1, plain, side, side)):
             return {}
         ms = {c: timer.per_kernel_ms(functools.partial(make, c), (1, c, side, side)) for c in PLAIN_PAIR}
-        share = plain * plain / ms[plain] / (blocked * blocked / ms[blocked])
-        where = f"{probed_on(backend)}: {k}x{k} convs at {side}x{side}, {plain} channels " \
+        share = (plain / blocked) ** power * ms[blocked] / ms[plain]  # a conv's work grows with channels squared
+        where = f"{probed_on(backend)}: {what} at {side}x{side}, {plain} channels " \
                 f"{ms[plain] * 1e3:.0f} µs, {blocked} (blocked) {ms[blocked] * 1e3:.0f} µs"  # fmt: skip
         found[kind.value] = sourced(share, where)
     return found
+
+
+def _conv(k: int, c: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(c, c, k, padding=k // 2), nn.ReLU())

@@ -25,7 +25,7 @@ from edgebench.costmodel.kernels import KernelRules, module_kernels
 from edgebench.costmodel.layouts import FILTER_SET
 from edgebench.costmodel.map_probe import probe_large_maps
 from edgebench.costmodel.model import READS, KernelTable, params_for, rules_for
-from edgebench.costmodel.plain_probe import probe_plain_convs, probe_plain_depthwise
+from edgebench.costmodel.plain_probe import probe_plain_depthwise, probe_plain_layout
 from edgebench.costmodel.probe import (
     CHAIN,
     RELU_MB,
@@ -362,7 +362,7 @@ class RuntimeRates:
     conv_gflops: dict[str, Any] | None = None
     wide_depthwise: dict[str, Any] | None = None
     large_maps: dict[str, Any] | None = None
-    plain_convs: Rates = field(default_factory=dict)
+    plain_layout: Rates = field(default_factory=dict)
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -383,11 +383,11 @@ class RuntimeRates:
                          f"{plain['group_us']['value']:.2f} µs per channel")  # fmt: skip
             if "input_gbps" in plain:
                 parts[-1] += f", strided ones reading their input at {plain['input_gbps']['value']:.1f} GB/s at least"
-        if self.plain_convs:
+        if self.plain_layout:
             parts.append(
                 "unblocked convs at "
                 + ", ".join(
-                    f"{share['value']:.2f} of the blocked rate ({kind})" for kind, share in self.plain_convs.items()
+                    f"{share['value']:.2f} of the blocked rate ({kind})" for kind, share in self.plain_layout.items()
                 )
             )
         if self.depthwise_stream:
@@ -433,7 +433,7 @@ def probe_runtime(profile: DeviceProfile, backend: str, runs: int = 200) -> Runt
         probe_depthwise_stream(backend, half), probe_cache_streams(profile, backend, half),
         probe_channel_scale(profile, backend, half) if profile.channel_block(backend) > 1 else None,
         probe_filter_pass(profile, backend, half), conv, probe_wide_depthwise(backend, half),
-        probe_large_maps(backend, half), probe_plain_convs(profile, backend, half),
+        probe_large_maps(backend, half), probe_plain_layout(profile, backend, half),
     )  # fmt: skip
 
 
@@ -444,7 +444,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
         "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale, "filter_pass": found.filter_pass,
         "conv_gflops": found.conv_gflops, "wide_depthwise": found.wide_depthwise, "large_maps": found.large_maps,
-        "plain_convs": found.plain_convs,
+        "plain_layout": found.plain_layout,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

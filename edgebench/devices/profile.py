@@ -115,8 +115,8 @@ class ChannelScale(_Strict):
     channel_ns: Sourced
 
 
-#: The conv kinds a runtime's ``plain_convs`` prices (its depthwise ones have ``plain_depthwise``).
-PLAIN_CONVS = frozenset({KernelKind.CONV, KernelKind.POINTWISE_CONV})
+#: The kinds a runtime's ``plain_layout`` prices (its depthwise convs have ``plain_depthwise``).
+PLAIN_KINDS = frozenset({KernelKind.CONV, KernelKind.POINTWISE_CONV, KernelKind.POOLING})
 #: The ops a runtime's ``fuses`` and ``in_place`` may name, and how a profile naming another is refused.
 _OP_LISTS = {
     "fuses": (FUSIBLE_ACTIVATIONS, "cannot fuse {}; fusible: {}"),
@@ -149,11 +149,12 @@ class Runtime(_Strict):
     Zen 4, OpenVINO's streamed 15-16 GB/s where its linear layers of the same shapes streamed 22-23: a share of 0.44).
     ``large_depthwise``: the kernel area past which its depthwise convs run on a slower path, and that path's rate.
     ``plain_depthwise``: how a runtime with a ``channel_block`` runs the depthwise convs it cannot block.
-    ``plain_convs``: by kind (``conv``, ``pointwise_conv``), the share of its blocked rate at which such a runtime runs
-    the dense convs it leaves in the plain layout, as im2col and a GEMM whose output pixels pad to whole vectors of
-    ``channel_block`` floats (ONNX Runtime 1.31 on an AVX-512 Zen 4, with a bias and a ReLU: 1x1 convs of 58, 118 and
-    234 channels at 0.77-0.85, 0.88-0.94 and 0.92-1.0 of the price of blocked ones from 7x7 to 56x56 maps, pixels
-    padded, where it was 0.59-0.93 without; 3x3 ones at 0.7-0.86).
+    ``plain_layout``: by kind (``conv``, ``pointwise_conv``, ``pooling``), the share of its blocked rate at which such
+    a runtime runs the kernels it leaves in the plain layout: dense convs as im2col and a GEMM whose output pixels pad
+    to whole vectors of ``channel_block`` floats (ONNX Runtime 1.31 on an AVX-512 Zen 4, with a bias and a ReLU: 1x1
+    convs of 58, 118 and 234 channels at 0.77-0.85, 0.88-0.94 and 0.92-1.0 of the price of blocked ones from 7x7 to
+    56x56 maps, pixels padded, where it was 0.59-0.93 without; 3x3 ones at 0.7-0.86), window pools' window reads (3x3
+    max pools of 24, 30 and 58 channels at 0.34-0.35 of the price of 32- and 64-channel ones, which kept 0.98-1.02).
     ``depthwise_stream``: its depthwise convs' cost per output and per output row, in place of the device's depthwise
     ``stream_ceiling``. ``wide_depthwise``: where its depthwise convs re-read each output's taps and weights.
     ``large_maps``: where its kernels' activations outgrow the caches it streams them from.
@@ -181,7 +182,7 @@ class Runtime(_Strict):
     weight_share: dict[WeightRead, Sourced] = Field(default_factory=dict)
     large_depthwise: LargeDepthwise | None = None
     plain_depthwise: PlainDepthwise | None = None
-    plain_convs: dict[KernelKind, PositiveSourced] = Field(default_factory=dict)
+    plain_layout: dict[KernelKind, PositiveSourced] = Field(default_factory=dict)
     depthwise_stream: DepthwiseStream | None = None
     wide_depthwise: WideDepthwise | None = None
     large_maps: LargeMaps | None = None
@@ -208,12 +209,12 @@ class Runtime(_Strict):
             raise ValueError(f"weight_share maps kernel kinds to shares in (0, {MAX_WEIGHT_SHARE:g}]")
         return v
 
-    @field_validator("plain_convs")
+    @field_validator("plain_layout")
     @classmethod
     def _dense(cls, v: dict[KernelKind, PositiveSourced]) -> dict[KernelKind, PositiveSourced]:
-        other = sorted(k.value for k in set(v) - PLAIN_CONVS)
+        other = sorted(k.value for k in set(v) - PLAIN_KINDS)
         if other:
-            raise ValueError(f"plain_convs maps {' and '.join(sorted(k.value for k in PLAIN_CONVS))} to shares; "
+            raise ValueError(f"plain_layout maps {' and '.join(sorted(k.value for k in PLAIN_KINDS))} to shares; "
                              f"unknown: {', '.join(other)}")  # fmt: skip
         return v
 
@@ -235,7 +236,7 @@ class Runtime(_Strict):
 
     @model_validator(mode="after")
     def _blocked_only(self) -> Runtime:
-        for name in ("plain_depthwise", "plain_convs", "filter_pass"):
+        for name in ("plain_depthwise", "plain_layout", "filter_pass"):
             if getattr(self, name) not in (None, {}) and self.channel_block == 1:
                 raise ValueError(f"{name} is for a runtime with a channel_block (> 1 or auto); remove it")
         return self

@@ -11,14 +11,9 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.costmodel.kernels import (
-    ONE_PIXEL_CONV,
-    PLAIN_ROLES,
-    KernelRules,
-    kernels,
-    load_kernels,
-)
+from edgebench.costmodel.kernels import KernelRules, kernels, load_kernels
 from edgebench.costmodel.layouts import REORDER
+from edgebench.costmodel.roles import ONE_PIXEL_CONV, PLAIN_ROLES
 from edgebench.devices.local import nchwc_block
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
@@ -368,6 +363,20 @@ def test_a_dense_conv_a_blocked_runtime_leaves_plain_is_marked_and_computes_whol
         assert conv.lanes_used == pytest.approx(49 / 64)
     [tflite] = [k for k in kernels(model, KernelRules.of("tflite")) if k.kind is conv.kind]
     assert not tflite.plain  # a runtime without a channel block runs every conv in its one layout
+
+
+@pytest.mark.parametrize(("channels", "plain"), [(24, True), (32, False)])
+def test_a_window_pool_off_the_channel_block_is_marked_plain_and_a_global_one_is_not(
+    channels: int, plain: bool
+) -> None:
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["m"], name="max", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["m"], ["y"], name="gap"),
+    ]
+    model = _graph(nodes, {"x": [1, channels, 8, 8]}, "y", [1, channels, 1, 1])
+    pools = {k.name: k for k in kernels(model, KernelRules.of("onnxruntime", 16)) if k.kind is KernelKind.POOLING}
+    assert pools["max"].plain is plain and (pools["max"].role == PLAIN_ROLES[KernelKind.POOLING]) is plain
+    assert not pools["gap"].plain
 
 
 def test_each_runtime_fuses_its_own_activations() -> None:

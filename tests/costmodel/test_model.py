@@ -239,12 +239,22 @@ def test_a_dense_conv_off_the_block_computes_at_its_share_of_the_rate(kind: Kern
     p = _params(overhead_per_layer_ms=0.0, bandwidth_gbps=1e6)  # compute-bound
     conv = Kernel("c", kind, ("Conv",), flops=1e9, activation_elems=1000, weight_elems=100, lanes_used=0.5)
     shares = {KernelKind.POINTWISE_CONV: 0.8, KernelKind.CONV: 0.6}
-    assert estimate([conv], replace(p, plain_convs=shares)).kernels == estimate([conv], p).kernels
+    assert estimate([conv], replace(p, plain_layout=shares)).kernels == estimate([conv], p).kernels
     plain = replace(conv, plain=True)
-    assert estimate([plain], replace(p, plain_convs=shares)).kernels[0][1] == pytest.approx(
+    assert estimate([plain], replace(p, plain_layout=shares)).kernels[0][1] == pytest.approx(
         1e9 / (50 * 0.5 * shares[kind]) / 1e6
     )
     assert estimate([plain], p).latency_ms == estimate([conv], p).latency_ms  # no share stated: the blocked rate
+
+
+def test_a_window_pool_off_the_block_reads_its_windows_at_its_share_of_the_rate() -> None:
+    p = _params(overhead_per_layer_ms=0.0, bandwidth_gbps=1e6, op_gelems={"MaxPool": 20.0})
+    pool = Kernel("max", KernelKind.POOLING, ("MaxPool",), flops=9e6, activation_elems=2_000_000, weight_elems=0,
+                  priced_op="MaxPool", priced_elems=9_000_000)  # fmt: skip
+    shared = replace(p, plain_layout={KernelKind.POOLING: 0.25})
+    assert estimate([pool], shared).latency_ms == pytest.approx(estimate([pool], p).latency_ms)
+    assert estimate([pool], p).kernels[0][1] == pytest.approx(9e6 / 20e6)
+    assert estimate([replace(pool, plain=True)], shared).kernels[0][1] == pytest.approx(9e6 / 5e6)
 
 
 def _spread_over_two_threads(field: str, rate: str, cost: str) -> None:

@@ -33,8 +33,8 @@ from edgebench.costmodel.plain_probe import (
     PLAIN_CHANNELS,
     PLAIN_PAIR,
     PLAIN_SIDES,
-    probe_plain_convs,
     probe_plain_depthwise,
+    probe_plain_layout,
 )
 from edgebench.costmodel.probe import (
     CHAIN,
@@ -241,23 +241,23 @@ def test_unblocked_depthwise_convs_are_solved_for_a_cost_per_channel_and_a_rate(
     assert probe_plain_depthwise(get_device("host"), "tflite") is None  # no channel block: every conv runs as is
 
 
-def test_unblocked_dense_convs_are_rated_against_blocked_ones_of_nearly_the_same_work(
+def test_unblocked_convs_and_pools_are_rated_against_blocked_ones_of_nearly_the_same_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (plain, blocked), px = PLAIN_PAIR, PAIR_SIDE * PAIR_SIDE
-    # 1x1 convs: the plain one at 0.8 of the blocked one's 100 GFLOP/s; 3x3 ones at 0.6
+    # 1x1 convs: the plain one at 0.8 of the blocked one's 100 GFLOP/s; 3x3 ones at 0.6; max pools at 0.3 of 40 Gelem/s
     times = [2 * c * c * k * k * px / (rate * 1e6) for k, share in ((1, 0.8), (3, 0.6))
              for c, rate in ((plain, 100 * share), (blocked, 100))]  # fmt: skip
+    times += [9 * c * px / (rate * 1e6) for c, rate in ((plain, 40 * 0.3), (blocked, 40))]
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
-    found = probe_plain_convs(get_device("host"), "onnxruntime")
-    assert {kind: share["value"] for kind, share in found.items()} == {"pointwise_conv": 0.8, "conv": 0.6}
-    assert probe_plain_convs(get_device("host"), "tflite") == {}
-    rated = with_runtime_rates(get_device("host"), RuntimeRates("onnxruntime", {}, {}, plain_convs=found))
-    assert params_for(rated, "onnxruntime", Precision.FP32, 1).plain_convs == {
-        KernelKind.POINTWISE_CONV: 0.8,
-        KernelKind.CONV: 0.6,
-    }
-    assert "0.60 of the blocked rate (conv)" in RuntimeRates("onnxruntime", {}, {}, plain_convs=found).summary()
+    found = probe_plain_layout(get_device("host"), "onnxruntime")
+    shares = {"pointwise_conv": 0.8, "conv": 0.6, "pooling": 0.3}
+    assert {kind: share["value"] for kind, share in found.items()} == shares
+    assert probe_plain_layout(get_device("host"), "tflite") == {}
+    rated = with_runtime_rates(get_device("host"), RuntimeRates("onnxruntime", {}, {}, plain_layout=found))
+    got = params_for(rated, "onnxruntime", Precision.FP32, 1).plain_layout
+    assert got == {KernelKind(kind): share for kind, share in shares.items()}
+    assert "0.60 of the blocked rate (conv)" in RuntimeRates("onnxruntime", {}, {}, plain_layout=found).summary()
 
 
 def _blocked(block: int) -> DeviceProfile:

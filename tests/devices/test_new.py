@@ -69,7 +69,7 @@ def test_a_host_template_gets_its_channel_block_written_out(tmp_path: Path) -> N
     for r in new.runtimes:
         plain = r.plain_depthwise
         rates += [plain.gflops, plain.group_us, *([plain.input_gbps] if plain.input_gbps else [])] if plain else []
-        rates += list(r.plain_convs.values())
+        rates += list(r.plain_layout.values())
         rates += [r.depthwise_stream.gouts, r.depthwise_stream.row_ns] if r.depthwise_stream else []
         rates += list(r.cache_gbps.values())
     assert len(rates) > sum(len(r.op_gelems) + len(r.weight_share) for r in new.runtimes)

@@ -140,7 +140,7 @@ def test_unblocked_paths_on_a_runtime_without_a_channel_block_are_refused(tmp_pa
     text = text.replace(
         "    plain_depthwise:", "    filter_pass: {value: 0.5, source: probed}\n    plain_depthwise:", 1
     )
-    for name in ("plain_depthwise", "plain_convs", "filter_pass"):
+    for name in ("plain_depthwise", "plain_layout", "filter_pass"):
         assert f"    {name}:" in text
         with pytest.raises(ConfigError, match=rf"host\.yaml.*{name} is for a runtime with a channel_block"):
             get_device(str(_write(tmp_path, text)))
