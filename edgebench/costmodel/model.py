@@ -8,23 +8,22 @@ bandwidth, and ops with a per-element cost of their own (activations, transposes
 floor for one that runs alone, added to the conv one is fused into): the runtime's own where its profile states one,
 else ``exp_gelems`` for the exp-based ones. With caches, a kernel's weights add their read time from the levels the
 network's weights and activation traffic fit in (all of it passes through them between two reads of a weight; for a
-runtime of :data:`OVERLAPS_WEIGHTS` as a bound beside the compute, not on top of it), the part
-past the first level at the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the
-profile states one (a 1x1 conv on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A
-depthwise conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked
-runtime cannot block at its ``plain_depthwise`` rate and cost per channel (a strided one at least its input at that
-path's ``input_gbps``: it copies every window out first), and a dense or 1x1 conv the runtime leaves plain at its
-``plain_layout`` share of the rate (im2col and a GEMM over whole pixel vectors), as it does a window pool's
-window reads. A runtime's ``depthwise_stream`` prices
-its depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided ones) in
-place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the fitted
-efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element cost),
-its ``wide_depthwise`` the re-reads of depthwise convs whose taps and weights per pixel outgrow the first cache level,
-its ``large_maps`` the activation bytes of a kernel (of the kinds it names) past what the caches stream for it (on
-top of the kernel's time), its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price,
-and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth. The parameters come
-from the profile: its calibration for the backend and precision when it has one, else its priors. Every number this
-module returns is an estimate (``source=estimated``).
+runtime of :data:`OVERLAPS_WEIGHTS` as a bound beside the compute, not on top of it), the part past the first level at
+the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the profile states one (a 1x1 conv
+on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A depthwise conv past the runtime's
+``large_depthwise`` taps computes at that path's rate, and one a channel-blocked runtime cannot block at its
+``plain_depthwise`` rate and cost per channel (a strided one at least its input at that path's ``input_gbps``: it copies
+every window out first), and a dense or 1x1 conv the runtime leaves plain at its ``plain_layout`` share of the rate
+(im2col and a GEMM over whole pixel vectors), as it does a window pool's window reads. A runtime's ``depthwise_stream``
+prices its depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided
+ones) in place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the
+fitted efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element
+cost), its ``wide_depthwise`` the re-reads of depthwise convs whose taps and weights per pixel outgrow the first cache
+level, its ``large_maps`` the activation bytes of a kernel (of the kinds it names) past what the caches stream for it
+(on top of the kernel's time), its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price,
+and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth. The parameters come from
+the profile: its calibration for the backend and precision when it has one, else its priors. Every number this module
+returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -246,8 +245,7 @@ def plain_reads(profile: DeviceProfile, backend: str, threads: int) -> float | N
     """GB/s at ``threads`` threads at which the strided depthwise convs ``backend`` runs outside its blocked layout
     read their input at the least, where the profile states it."""
     plain = profile.runtime(backend).plain_depthwise
-    reads = plain.input_gbps if plain else None
-    return reads.value * thread_share(profile, threads) if reads else None
+    return _gbps_at_threads(profile, threads, plain.input_gbps if plain else None)
 
 
 def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
@@ -261,8 +259,12 @@ def depthwise_reads(profile: DeviceProfile, backend: str, threads: int) -> float
     """GB/s at ``threads`` threads at which ``backend``'s depthwise convs read their input at the least, where the
     profile states it."""
     stream = profile.runtime(backend).depthwise_stream
-    reads = stream.input_gbps if stream else None
-    return reads.value * thread_share(profile, threads) if reads else None
+    return _gbps_at_threads(profile, threads, stream.input_gbps if stream else None)
+
+
+def _gbps_at_threads(profile: DeviceProfile, threads: int, gbps: Sourced | None) -> float | None:
+    """One core's ``gbps``, where stated, spread over ``threads`` threads."""
+    return gbps.value * thread_share(profile, threads) if gbps else None
 
 
 def wide_depthwise(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:

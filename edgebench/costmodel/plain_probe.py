@@ -33,8 +33,8 @@ def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100)
     """How a channel-blocked ``backend`` runs the depthwise convs it cannot block, as a runtime's
     ``plain_depthwise`` states it: 3x3 depthwise convs of :data:`PLAIN_CHANNELS` channels timed at two map sizes
     (one core), solved for a cost per channel and a rate of the taps, and a fan of stride-2 ones on the larger map for
-    the rate at which they read their input (they copy every window out first: 4 GB/s on a Zen 4, a third of the
-    stride-1 rate's pace); None for a runtime without a channel block."""
+    the rate at which they read their input (they copy every window out first: 4.2 GB/s on a Zen 4); None for a
+    runtime without a channel block."""
     c = PLAIN_CHANNELS
     make = functools.partial(nn.Conv2d, c, c, 3, padding=1, groups=c, bias=False)
     if not _runs_plain(profile, backend, make(), (1, c, PLAIN_SIDES[0], PLAIN_SIDES[0])):
