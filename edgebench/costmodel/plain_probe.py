@@ -25,8 +25,8 @@ PLAIN_CHANNELS, PLAIN_SIDES = 58, (28, 56)
 PLAIN_PAIR, PAIR_SIDE = (62, 64), 28
 
 
-def _runs_plain(profile: DeviceProfile, backend: str, conv: nn.Module, shape: tuple[int, ...]) -> bool:
-    return any(k.plain for k in module_kernels(conv, shape, rules_for(profile, backend)))
+def _runs_plain(profile: DeviceProfile, backend: str, module: nn.Module, shape: tuple[int, ...]) -> bool:
+    return any(k.plain for k in module_kernels(module, shape, rules_for(profile, backend)))
 
 
 def probe_plain_depthwise(profile: DeviceProfile, backend: str, runs: int = 100) -> dict[str, Any] | None:

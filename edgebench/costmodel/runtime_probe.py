@@ -385,7 +385,7 @@ class RuntimeRates:
                 parts[-1] += f", strided ones reading their input at {plain['input_gbps']['value']:.1f} GB/s at least"
         if self.plain_layout:
             parts.append(
-                "unblocked convs at "
+                "unblocked kernels at "
                 + ", ".join(
                     f"{share['value']:.2f} of the blocked rate ({kind})" for kind, share in self.plain_layout.items()
                 )

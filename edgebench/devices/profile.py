@@ -211,10 +211,10 @@ class Runtime(_Strict):
 
     @field_validator("plain_layout")
     @classmethod
-    def _dense(cls, v: dict[KernelKind, PositiveSourced]) -> dict[KernelKind, PositiveSourced]:
+    def _plain_kinds(cls, v: dict[KernelKind, PositiveSourced]) -> dict[KernelKind, PositiveSourced]:
         other = sorted(k.value for k in set(v) - PLAIN_KINDS)
         if other:
-            raise ValueError(f"plain_layout maps {' and '.join(sorted(k.value for k in PLAIN_KINDS))} to shares; "
+            raise ValueError(f"plain_layout maps {', '.join(sorted(k.value for k in PLAIN_KINDS))} to shares; "
                              f"unknown: {', '.join(other)}")  # fmt: skip
         return v
 

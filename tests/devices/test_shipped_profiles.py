@@ -177,6 +177,7 @@ def test_a_block_of_auto_is_refused_where_the_cpu_is_not_this_one(tmp_path: Path
         ),
         (r"(large_depthwise:.*\n      above_taps: )\d+", "0", r"large_depthwise\.above_taps"),
         (r"(plain_depthwise:.*\n      gflops: {value: )[\d.]+", "0", r"plain_depthwise\.gflops.*must be > 0"),
+        (r"(plain_layout:.*\n(      .*\n)*      pooling: {value: )[\d.]+", "0", r"plain_layout\.pooling.*must be > 0"),
         (r"(depthwise_stream:.*\n      gouts: {value: )[\d.]+", "0", r"depthwise_stream\.gouts.*must be > 0"),
         (r"(depthwise_stream:.*\n      gouts: {value: )[\d.]+", "0", r"depthwise_stream\.gouts.*must be > 0"),
     ],
@@ -221,5 +222,14 @@ def test_each_runtime_states_what_it_fuses_and_a_name_it_cannot_fuse_is_refused(
     assert text != HOST_TEXT
     with pytest.raises(
         ConfigError, match=r"(?i)host\.yaml: field .runtimes.2.fuses.*cannot fuse gelu; fusible: relu, clip"
+    ):
+        get_device(str(_write(tmp_path, text)))
+
+
+def test_a_plain_layout_share_for_a_kind_it_cannot_price_is_refused(tmp_path: Path) -> None:
+    text = HOST_TEXT.replace("      pooling: {value: 0.33", "      linear: {value: 0.33", 1)
+    assert text != HOST_TEXT
+    with pytest.raises(
+        ConfigError, match=r"plain_layout maps conv, pointwise_conv, pooling to shares; unknown: linear"
     ):
         get_device(str(_write(tmp_path, text)))
