@@ -12,6 +12,7 @@ Tree::
     ├── ModelLoadError            a file that is not a model
     ├── BackendUnavailableError   an optional backend package is not installed
     ├── ParityError               a converted artifact disagrees with the PyTorch reference
+    ├── BusyMachineError          timings that contradict each other: the machine was busy while they ran
     └── MissingRowError           a latency table has no row for a block a prediction needs
 """
 
@@ -88,6 +89,11 @@ class BackendUnavailableError(EdgebenchError):
 
 class ParityError(EdgebenchError):
     """Converted outputs differ from the reference beyond the precision's tolerance."""
+
+
+class BusyMachineError(EdgebenchError):
+    """Timings that cannot both hold on an idle machine (one kernel outrunning the peak another sets); the message
+    names them and says to run alone."""
 
 
 class MissingRowError(EdgebenchError):

@@ -42,6 +42,7 @@ from edgebench.costmodel.probe import (
     WEIGHT_CHANNELS,
     ChainTimer,
     Probe,
+    probe,
     with_probed_priors,
 )
 from edgebench.costmodel.runtime_probe import (
@@ -62,7 +63,7 @@ from edgebench.costmodel.runtime_probe import (
 )
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.profile import CacheLevel
-from edgebench.exceptions import ConfigError
+from edgebench.exceptions import BusyMachineError, ConfigError
 from edgebench.types import KernelKind, Precision, WeightRead
 
 FOUND = Probe(
@@ -93,6 +94,35 @@ def test_probed_figures_become_the_host_profiles_priors_with_their_sources(tmp_p
     save_profile(probed, tmp_path / "host.yaml")
     again = load_profile(tmp_path / "host.yaml")
     assert params_for(again, "onnxruntime", Precision.FP32) == params_for(probed, "onnxruntime", Precision.FP32)
+
+
+def _timed_convs(monkeypatch: pytest.MonkeyPatch, dense_slow_in: set[int]) -> None:
+    """Chains a probe times at fixed rates (GFLOP/s: dense 3x3 100, depthwise 50, 1x1 80), the dense conv three
+    times slower in the rounds ``dense_slow_in`` (counted from 0)."""
+    rounds = iter(range(100))
+
+    def per_kernel_ms(self: ChainTimer, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
+        m = make()
+        if not isinstance(m, nn.Conv2d) or (m.groups > 1 and m.kernel_size != (5, 5)):
+            return 0.01  # the streams, the sigmoid and the weight chains: not what this checks
+        flops = 2 * m.out_channels * shape[2] * shape[3] * m.in_channels // m.groups * m.kernel_size[0] ** 2
+        if m.groups > 1:
+            return flops / 50e6
+        if m.kernel_size == (3, 3):
+            return flops / 100e6 * (3 if next(rounds) in dense_slow_in else 1)
+        return flops / 80e6
+
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", per_kernel_ms)
+
+
+def test_a_probe_keeps_the_median_round_and_refuses_rates_a_busy_machine_gave(monkeypatch: pytest.MonkeyPatch) -> None:
+    _timed_convs(monkeypatch, dense_slow_in={1})  # one busy round of three: its median holds
+    found = probe(runs=1)
+    assert found.dense_gflops == pytest.approx(100.0) and found.depthwise_gflops == pytest.approx(50.0)
+    _timed_convs(monkeypatch, dense_slow_in={0, 1, 2})  # busy throughout: the others outrun its peak
+    with pytest.raises(BusyMachineError, match=r"depthwise conv at 1\.35x and a 1x1 conv at .*x the 37\.0 GFLOP/s "
+                       r"peak its dense conv \(33\.3 GFLOP/s\) sets: the machine was busy; probe again"):  # fmt: skip
+        probe(runs=1)
 
 
 def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_path: Path) -> None:
