@@ -26,14 +26,17 @@ profile's priors belong to another machine), with the rates at which ``--backend
 hard activations, transposes and window pools, its weight reads and its slower depthwise paths (large kernels,
 channels a blocked runtime cannot block); ``--shipped-priors`` starts from the shipped profile instead.
 
+``--precision int8`` converts and times every network quantized (on a fixed random batch: the values do not move
+the latency) and prices it at that precision, from the same probed priors.
+
 Prints nn-Meter's metrics per test set, and first how the probed priors alone price each set (no network measured:
 the chains the probes time run faster than networks do, by a gap that differs by family). ``--keep DIR`` keeps the
 ONNX files, a measurement CSV (``edgebench calibrate`` reads it too) and the probed profile (``probed/host.yaml``);
 ``--measurements DIR/measurements.csv`` re-scores one without timing, from the probed profile beside it; ``--write
 PATH`` saves the host profile with the shape fit's calibration.
 
-Usage: python benchmarks/costmodel_host.py [--backend onnxruntime] [--fit 60] [--fit-sizes 28] [--per-set 20]
-       [--keep DIR]
+Usage: python benchmarks/costmodel_host.py [--backend onnxruntime] [--precision fp32] [--fit 60] [--fit-sizes 28]
+       [--per-set 20] [--keep DIR]
        python benchmarks/costmodel_host.py --measurements DIR/measurements.csv [--write host.yaml]
 """
 
@@ -158,15 +161,20 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     path = out_dir / "measurements.csv"
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["model", "set", "latency_ms", "median_ms", "backend", "threads", SPLIT_HALF])
+        writer.writerow(["model", "set", "latency_ms", "median_ms", "backend", "precision", "threads", SPLIT_HALF])
         for n, passes in by_pass.items():
             if passes:
                 stats = Stats.of([t for s in passes.values() for t in s])
                 value = stats.value_ms("p25")
-                writer.writerow([f"{n}.onnx", sets[n], value, stats.median_ms, args.backend, host.threads,
-                                 _split_half_pct(passes, value)])  # fmt: skip
+                writer.writerow([f"{n}.onnx", sets[n], value, stats.median_ms, args.backend, args.precision,
+                                 host.threads, _split_half_pct(passes, value)])  # fmt: skip
     print(f"kept in {path}", flush=True)
     return path
+
+
+def _calibration(shape: tuple[int, ...]) -> np.ndarray:
+    """A fixed random batch to quantize a network on: its latency does not depend on the values."""
+    return np.random.default_rng(1).standard_normal((8, *shape[1:])).astype(np.float32)
 
 
 def _split_half_pct(passes: dict[int, list[float]], value_ms: float) -> float:
@@ -190,7 +198,7 @@ def _convert_and_time(
     for set_name, name, module, shape in networks:
         onnx_path = from_module(name, module, shape).to_onnx(out_dir)
         try:
-            artifact = backend.export(load_onnx(onnx_path), Precision.FP32, artifacts / name)
+            artifact = backend.export(load_onnx(onnx_path), args.precision, artifacts / name, _calibration(shape))
             sessions[name] = backend.open(artifact, threads=host.threads)
         except (EdgebenchError, RuntimeError) as e:  # a network the backend cannot run is left out, named
             print(f"  {name} ({set_name}) left out: {error_text(e)}", flush=True)
@@ -331,12 +339,13 @@ def score(args: argparse.Namespace, path: Path) -> None:
     by_set: dict[str, list[MeasuredNetwork]] = {}
     for n, s in zip(networks, sets, strict=True):
         by_set.setdefault(s, []).append(n)
-    prior = params_for(host, args.backend, Precision.FP32, calibrated=False)
+    precision = Precision(table["precision"].iloc[0]) if "precision" in table else Precision.FP32  # older: fp32
+    prior = params_for(host, args.backend, precision, calibrated=False)
     probed = probed_kinds(host)
     shape_fit = _fit(by_set[FIT], prior, probed)
     family_fit = _fit(by_set[FIT] + by_set.get(FIT_SIZES, []), prior, probed)
     print(
-        f"host {args.backend} fp32, {host.threads} thread(s), channel block {block}; shape fit on "
+        f"host {args.backend} {precision}, {host.threads} thread(s), channel block {block}; shape fit on "
         f"{len(by_set[FIT])} networks of {FIT}, family fit on those and {len(by_set.get(FIT_SIZES, []))} of {FIT_SIZES}"
     )
     _probes_alone(by_set, prior)
@@ -364,7 +373,7 @@ def score(args: argparse.Namespace, path: Path) -> None:
                     if not family_of(n)], ">= 95 %")  # fmt: skip
     if args.write:
         record = calibration_record(
-            shape_fit, args.backend, Precision.FP32, host.threads,
+            shape_fit, args.backend, precision, host.threads,
             f"costmodel_host.py: {len(by_set[FIT])} networks of {FIT} measured here", other,
         )  # fmt: skip
         save_profile(with_calibration(host, record), args.write,
@@ -392,6 +401,10 @@ def main() -> None:
     parser.add_argument(
         "--family-sizes", type=int, nargs="*", default=list(FAMILY_SIZES), help="standard families at these sizes too"
     )
+    parser.add_argument(
+        "--precision", type=Precision, choices=list(Precision), default=Precision.FP32,
+        help="convert and time at this precision (int8: quantized on a random calibration batch)",
+    )  # fmt: skip
     parser.add_argument("--passes", type=int, default=8)
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
