@@ -10,7 +10,8 @@ and scores both on the other half with nn-Meter's metrics and Kendall's tau. Tar
 beats the baseline on every metric (aim: >= 98 % within +-10 %, tau >= 0.95). ``--seeds`` repeats the split.
 ``--fit-rows 10 20`` fits on that many rows instead of half and scores on all the rest (issue 30: a handful of
 a user's own measurements). ``--device host --backend onnxruntime --column latency_ms --data FILE`` calibrates
-the host profile on a measurement CSV that ``benchmarks/costmodel_host.py --keep`` wrote.
+the host profile on a measurement CSV that ``benchmarks/costmodel_host.py --keep`` wrote (``--precision int8`` for
+one it timed at INT8).
 
 Usage: python benchmarks/calibration.py [--data PATH] [--seeds 0 1 2] [--fit-rows 10 20]
        python benchmarks/calibration.py --device host --backend onnxruntime --column latency_ms --data FILE
@@ -48,6 +49,8 @@ def main() -> None:
     parser.add_argument("--device", default="rpi5")
     parser.add_argument("--backend", default=None, help="with --column: one runtime's column of --data")
     parser.add_argument("--column", default=None)
+    parser.add_argument("--precision", type=Precision, choices=list(Precision), default=Precision.FP32,
+                        help="the precision --data was timed at (costmodel_host.py --precision)")  # fmt: skip
     args = parser.parse_args()
     profile = get_device(args.device)
     columns = {args.backend: args.column} if args.backend else COLUMNS
@@ -57,10 +60,10 @@ def main() -> None:
         for rows in args.fit_rows:
             fraction = 1 - rows / len(networks) if rows else 0.5
             for seed in args.seeds:
-                r = calibrate_profile(profile, backend, Precision.FP32, 1, networks, args.data.name, fraction, seed)
+                r = calibrate_profile(profile, backend, args.precision, 1, networks, args.data.name, fraction, seed)
                 n_fit = len(networks) - r.held_out.n
-                print(f"{args.device} {backend} ({column}), seed {seed}: fit on {n_fit}, held out {r.held_out.n} "
-                      "networks", flush=True)  # fmt: skip
+                print(f"{args.device} {backend} {args.precision} ({column}), seed {seed}: fit on {n_fit}, held out "
+                      f"{r.held_out.n} networks", flush=True)  # fmt: skip
                 print(_row("cost model", r.held_out))
                 print(_row("FLOPs-linear", r.baseline))
                 beats = all(
