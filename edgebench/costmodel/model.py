@@ -54,6 +54,9 @@ BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
 #: their time). ONNX Runtime's and OpenVINO's, priced so, fitted their standard families at 224 px better and at 128
 #: px worse (91 -> 73-82 % within +-10 % under the 3x32x32 fit): left additive.
 OVERLAPS_WEIGHTS = frozenset({"tflite"})
+#: What an INT8 estimate not fitted on INT8 measurements says of itself: on the host (session 36) the FP32 rules put
+#: ONNX Runtime's and OpenVINO's INT8 standard families at 0.34-0.97 of their time, 25-42 % within +-10 %.
+INT8_RULES = "INT8 priced with the FP32 kernel rules, no quantize or dequantize kernels: expect it too fast"
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,10 @@ class CostParams:
     def provenance(self) -> str:
         """Which numbers these are, and how well they did on held-out networks."""
         c = self.calibration
+        unfitted_int8 = self.precision is Precision.INT8 and (c is None or c.precision is not Precision.INT8)
+        caveat = f"; {INT8_RULES}" if unfitted_int8 else ""
         if c is None:
-            return "uncalibrated priors (error unknown)"
+            return f"uncalibrated priors (error unknown{caveat})"
         e = c.held_out
         text = (
             f"calibrated on {c.fitted_on} ({c.backend} {c.precision}, {c.threads} thread(s)); held-out error: "
@@ -128,7 +133,7 @@ class CostParams:
             text += f"; scaled to {self.threads} thread(s) by the profile's parallel_efficiency prior (unchecked)"
         if c.precision is not self.precision:
             text += f"; used for {self.precision} with its peak and byte width (unchecked)"
-        return text
+        return text + caveat
 
 
 def effective_peak(profile: DeviceProfile, precision: Precision, threads: int) -> float:

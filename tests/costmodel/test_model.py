@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgebench.costmodel.graph import Kernel
-from edgebench.costmodel.model import CostParams, effective_peak, estimate, params_for
+from edgebench.costmodel.model import INT8_RULES, CostParams, effective_peak, estimate, params_for
 from edgebench.devices import get_device
 from edgebench.devices.profile import Calibration, FitError, Sourced
 from edgebench.exceptions import UnsupportedError
@@ -414,8 +414,15 @@ def test_calibration_replaces_priors_for_its_backend_only() -> None:
     assert tflite.size_factor[KernelKind.CONV][SizeClass.SMALL] == 0.5
     assert tflite.overhead_per_network_ms == 0.3 and tflite.bytes_per_elem == 1.0
     assert "test rows" in tflite.provenance and "99 % within ±10 %" in tflite.provenance
+    assert tflite.provenance.endswith(f"(unchecked); {INT8_RULES}")  # an FP32 fit says INT8 is not what it saw
     ort = params_for(profile, "onnxruntime", Precision.FP32)
-    assert ort.calibration is None and "uncalibrated" in ort.provenance
+    assert ort.calibration is None and ort.provenance == "uncalibrated priors (error unknown)"
+    ort8 = params_for(profile, "onnxruntime", Precision.INT8)
+    assert ort8.provenance == f"uncalibrated priors (error unknown; {INT8_RULES})"
+    int8_cal = cal.model_copy(update={"precision": Precision.INT8})
+    int8_fit = profile.cost_model.model_copy(update={"calibrations": (int8_cal,)})
+    fitted = params_for(profile.model_copy(update={"cost_model": int8_fit}), "tflite", Precision.INT8)
+    assert "INT8" not in fitted.provenance  # fitted on INT8 measurements: its held-out error speaks for it
     assert params_for(profile, "tflite", Precision.FP32, calibrated=False).calibration is None
 
 
