@@ -54,8 +54,8 @@ BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
 #: their time). ONNX Runtime's and OpenVINO's, priced so, fitted their standard families at 224 px better and at 128
 #: px worse (91 -> 73-82 % within +-10 % under the 3x32x32 fit): left additive.
 OVERLAPS_WEIGHTS = frozenset({"tflite"})
-#: What an INT8 estimate not fitted on INT8 measurements says of itself: on the host (session 36) the FP32 rules put
-#: ONNX Runtime's and OpenVINO's INT8 standard families at 0.34-0.97 of their time, 25-42 % within +-10 %.
+#: What an INT8 estimate not fitted on INT8 measurements says of itself: on the host (session 36) the FP32 rules put the
+#: three runtimes' INT8 standard families at 224 px at 0.13-1.06 of their time, 17-42 % within +-10 % after a fit.
 INT8_RULES = "INT8 priced with the FP32 kernel rules, no quantize or dequantize kernels: expect it too fast"
 
 

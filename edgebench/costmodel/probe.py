@@ -110,7 +110,7 @@ def probe(backend: str = "onnxruntime", runs: int = 200) -> Probe:
     timings of each chain, the convs' in :data:`ROUNDS` interleaved rounds; about 40 s with ONNX Runtime at 200 runs).
 
     Raises:
-        BusyMachineError: rates no idle machine gives (a depthwise conv past the dense conv's peak).
+        BusyMachineError: rates no idle machine gives (a depthwise or 1x1 conv past the dense conv's peak).
     """
     timer = ChainTimer(backend, runs)
     c, hw = 64, 32
