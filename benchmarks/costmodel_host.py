@@ -26,8 +26,8 @@ profile's priors belong to another machine), with the rates at which ``--backend
 hard activations, transposes and window pools, its weight reads and its slower depthwise paths (large kernels,
 channels a blocked runtime cannot block); ``--shipped-priors`` starts from the shipped profile instead.
 
-``--precision int8`` converts and times every network quantized (on a fixed random batch: the values do not move
-the latency) and prices it at that precision, from the same probed priors.
+``--precision int8`` converts and times every network quantized (on ``edgebench bench``'s default batch of fixed
+random inputs: the values do not move the latency) and prices it at that precision, from the same probed priors.
 
 Prints nn-Meter's metrics per test set, and first how the probed priors alone price each set (no network measured:
 the chains the probes time run faster than networks do, by a gap that differs by family). ``--keep DIR`` keeps the
@@ -57,6 +57,7 @@ import pandas as pd
 from torch import nn
 
 from edgebench.backends import Backend, get_backend
+from edgebench.benchmark import default_calibration
 from edgebench.costmodel.calibrate import calibration_record, fit, probed_kinds, with_calibration
 from edgebench.costmodel.measurements import MeasuredNetwork, read_measurements
 from edgebench.costmodel.model import CostParams, KernelTable, params_for, rules_for
@@ -172,11 +173,6 @@ def measure(args: argparse.Namespace, out_dir: Path) -> Path:
     return path
 
 
-def _calibration(shape: tuple[int, ...]) -> np.ndarray:
-    """A fixed random batch to quantize a network on: its latency does not depend on the values."""
-    return np.random.default_rng(1).standard_normal((8, *shape[1:])).astype(np.float32)
-
-
 def _split_half_pct(passes: dict[int, list[float]], value_ms: float) -> float:
     """How far the value (the p25) from the later half of the passes lies from the earlier half's, in % of
     ``value_ms``, the value from all: what the same run would have reported had it timed the network half as long."""
@@ -198,7 +194,8 @@ def _convert_and_time(
     for set_name, name, module, shape in networks:
         onnx_path = from_module(name, module, shape).to_onnx(out_dir)
         try:
-            artifact = backend.export(load_onnx(onnx_path), args.precision, artifacts / name, _calibration(shape))
+            batch = default_calibration(shape) if args.precision is Precision.INT8 else None  # as `bench` quantizes
+            artifact = backend.export(load_onnx(onnx_path), args.precision, artifacts / name, batch)
             sessions[name] = backend.open(artifact, threads=host.threads)
         except (EdgebenchError, RuntimeError) as e:  # a network the backend cannot run is left out, named
             print(f"  {name} ({set_name}) left out: {error_text(e)}", flush=True)
