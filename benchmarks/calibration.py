@@ -56,7 +56,7 @@ def main() -> None:
     columns = {args.backend: args.column} if args.backend else COLUMNS
     started = time.perf_counter()
     for backend, column in columns.items():
-        networks = read_measurements(args.data, column, rules_for(profile, backend))
+        networks = read_measurements(args.data, column, rules_for(profile, backend, args.precision))
         for rows in args.fit_rows:
             fraction = 1 - rows / len(networks) if rows else 0.5
             for seed in args.seeds:

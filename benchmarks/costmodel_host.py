@@ -325,18 +325,18 @@ def score(args: argparse.Namespace, path: Path) -> None:
     shape fit and of the standard families under the family fit too, and optionally save the profile with the
     shape fit."""
     host = _priors(args, path)
-    rules = rules_for(host, args.backend)
+    table = pd.read_csv(path)
+    precision = Precision(table["precision"].iloc[0]) if "precision" in table else Precision.FP32  # older: fp32
+    rules = rules_for(host, args.backend, precision)
     if args.channel_block is not None:
         rules = dataclasses.replace(rules, channel_block=args.channel_block)
     block = rules.channel_block
     networks = read_measurements(path, "latency_ms", rules)
-    table = pd.read_csv(path)
     sets = table["set"].tolist()
     halves = dict(zip(sets, table[SPLIT_HALF], strict=True)) if SPLIT_HALF in table else {}  # older files lack it
     by_set: dict[str, list[MeasuredNetwork]] = {}
     for n, s in zip(networks, sets, strict=True):
         by_set.setdefault(s, []).append(n)
-    precision = Precision(table["precision"].iloc[0]) if "precision" in table else Precision.FP32  # older: fp32
     prior = params_for(host, args.backend, precision, calibrated=False)
     probed = probed_kinds(host)
     shape_fit = _fit(by_set[FIT], prior, probed)

@@ -63,7 +63,7 @@ def main() -> None:
                         for name, m in models
                     ]
                     provenance = estimates[0][1].estimate.provenance
-                    rules = rules_for(profile, runtime.backend)  # the calibration's networks as this runtime runs them
+                    rules = rules_for(profile, runtime.backend, precision)  # the calibration's networks as it runs them
                     seen = _calibration_roles(rules) if "nb201" in provenance else None
                     print(f"\n{profile.name} {runtime.backend} {precision}, {estimates[0][1].threads} thread(s): "
                           f"{provenance}")  # fmt: skip

@@ -176,7 +176,7 @@ def execute(job: RunJob) -> ResultRow:
     with torch.no_grad():
         reference = checkpoint.module(torch.from_numpy(x_test)).numpy()
     backend = get_backend(job.backend)
-    kernels = module_kernels(checkpoint.module, shape, rules_for(profile, job.backend))
+    kernels = module_kernels(checkpoint.module, shape, rules_for(profile, job.backend, job.precision))
     predicted = estimate(kernels, params_for(profile, job.backend, job.precision, threads))
     fit = calibration_for(profile, job.backend, job.precision)
     target = target_for(profile)

@@ -150,7 +150,7 @@ def predict_model(
     backend, prec = runtime_for(prof, backend, precision)
     threads = threads or prof.threads
     check_onnx(model)  # an empty or junk file would otherwise price as zero kernels
-    kernels = load_kernels(model, rules_for(prof, backend))
+    kernels = load_kernels(model, rules_for(prof, backend, prec))
     return ModelEstimate(
         model, prof.name, backend, prec, threads, estimate(kernels, params_for(prof, backend, prec, threads))
     )
@@ -211,7 +211,7 @@ def calibrate(
     """
     prof = as_device(device)
     backend, prec = runtime_for(prof, backend, precision)
-    networks = read_measurements(measurements, latency_column, rules_for(prof, backend), progress)
+    networks = read_measurements(measurements, latency_column, rules_for(prof, backend, prec), progress)
     threads = threads or prof.threads
     report = calibrate_profile(
         prof, backend, prec, threads, networks, f"{measurements.name}:{latency_column}", test_fraction, seed

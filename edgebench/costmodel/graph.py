@@ -34,6 +34,7 @@ class Kernel:
     rows: int = 0  # output rows (channels x height) of a depthwise conv, 0 for other kernels
     gated: int = 0  # channels of a squeeze-excite gate's multiply (a per-channel scale computed in the network)
     one_pixel: bool = False  # a 1x1 conv on a one-pixel map: a batch-1 GEMV (squeeze-excite's layers)
+    in_channels: int = 0  # a conv's input channels, 0 for other kernels
 
     @property
     def alone(self) -> bool:

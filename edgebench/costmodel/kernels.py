@@ -417,7 +417,7 @@ def _kernel(
         one_pixel = kind is KernelKind.POINTWISE_CONV and prod(y) == y[1]
         role = ONE_PIXEL_CONV if one_pixel else role
         return Kernel(name, kind, ops, flops, in_elems + out_elems + summed, weights, detail, lanes, depth, role,
-                      rows=rows, one_pixel=one_pixel)  # fmt: skip
+                      rows=rows, one_pixel=one_pixel, in_channels=g.shape(node.input[0], node)[1])  # fmt: skip
     if op in LINEAR:
         flops, weights = _linear(g, node)
         depth = round(flops / 2 / out_elems)

@@ -35,6 +35,7 @@ import numpy as np
 
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
+from edgebench.costmodel.quantized import INT8_RULES, Int8Rates, int8_ms, int8_role, int8_rules
 from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
@@ -54,9 +55,6 @@ BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
 #: their time). ONNX Runtime's and OpenVINO's, priced so, fitted their standard families at 224 px better and at 128
 #: px worse (91 -> 73-82 % within +-10 % under the 3x32x32 fit): left additive.
 OVERLAPS_WEIGHTS = frozenset({"tflite"})
-#: What an INT8 estimate not fitted on INT8 measurements says of itself: on the host (session 36) the FP32 rules put the
-#: three runtimes' INT8 standard families at 224 px at 0.13-1.06 of their time, 17-42 % within +-10 % after a fit.
-INT8_RULES = "INT8 priced with the FP32 kernel rules, no quantize or dequantize kernels: expect it too fast"
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,7 @@ class CostParams:
     spill_scale: float = 1.0  # a calibration's factor on the time of that spill
     overlaps_weights: bool = False  # its weight reads bound a kernel beside its compute, not on top of it
     channel_scale: tuple[float, float] | None = None  # (outputs per ns, ns per channel) of squeeze-excite gates
+    int8: Int8Rates | None = None  # the runtime's INT8 kernels' own rates, at INT8 where its profile states them
 
     def ns_per_byte(
         self, stream_bytes: np.ndarray, outer_share: np.ndarray | float = 1.0, activations: bool = False
@@ -119,8 +118,8 @@ class CostParams:
     def provenance(self) -> str:
         """Which numbers these are, and how well they did on held-out networks."""
         c = self.calibration
-        unfitted_int8 = self.precision is Precision.INT8 and (c is None or c.precision is not Precision.INT8)
-        caveat = f"; {INT8_RULES}" if unfitted_int8 else ""
+        fitted = c is not None and c.precision is Precision.INT8
+        caveat = f"; {INT8_RULES}" if self.precision is Precision.INT8 and not (self.int8 or fitted) else ""
         if c is None:
             return f"uncalibrated priors (error unknown{caveat})"
         e = c.held_out
@@ -158,16 +157,18 @@ def calibration_for(profile: DeviceProfile, backend: str, precision: Precision) 
     return next(iter(exact or own), None)
 
 
-def rules_for(profile: DeviceProfile, backend: str) -> KernelRules:
+def rules_for(profile: DeviceProfile, backend: str, precision: Precision = Precision.FP32) -> KernelRules:
     """What ``backend``'s runtime on ``profile``'s device does to a graph: its channel block and what a pass of its
     blocked convs costs, the activations it fuses and the ops it runs in place (the profile's, else the runtime's
     defaults), its converter's zero folding and layout, what else it runs in a conv's epilogue on the runtime's device,
-    and its output and pixel blocks."""
-    return KernelRules.of(
+    and its output and pixel blocks; at INT8, its INT8 graph's where the profile states its ``int8`` rates."""
+    rules = KernelRules.of(
         backend, profile.channel_block(backend), profile.fuses(backend), profile.filter_pass(backend),
         profile.runtime(backend).device, profile.output_block(backend), profile.in_place(backend),
         profile.pixel_block(backend),
     )  # fmt: skip
+    int8 = precision is Precision.INT8 and profile.runtime(backend).int8 is not None
+    return int8_rules(rules, backend) if int8 else rules
 
 
 def params_for(
@@ -220,6 +221,9 @@ def params_for(
         spill_scale=spill,
         overlaps_weights=backend in OVERLAPS_WEIGHTS,
         channel_scale=channel_scale(profile, backend, threads),
+        int8=Int8Rates.of(stated, thread_share(profile, threads))
+        if precision is Precision.INT8 and (stated := profile.runtime(backend).int8)
+        else None,
     )
 
 
@@ -351,6 +355,7 @@ class KernelTable:
     rows: np.ndarray  # output rows of a depthwise conv, 0 for the rest
     gated: np.ndarray  # channels a squeeze-excite gate's multiply scales, 0 for the rest
     reads: np.ndarray  # index into READS of how it reads its weights, -1 for a kernel without
+    int8_role: np.ndarray  # what prices it at INT8 (quantized.Int8Role)
     networks: int
 
     @classmethod
@@ -372,6 +377,7 @@ class KernelTable:
             rows=np.array([k.rows for _, k in flat], dtype=np.float64),
             gated=np.array([k.gated for _, k in flat], dtype=np.float64),
             reads=np.array([_reads(k) for _, k in flat], dtype=np.int64),
+            int8_role=np.array([int8_role(k) for _, k in flat], dtype=np.int64),
             networks=len(networks),
         )
 
@@ -437,11 +443,13 @@ class KernelTable:
         return np.where(np.isin(self.kind, [KINDS.index(k) for k in p.large_map_kinds]), spilled, 0.0)
 
     def _priced(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
-        """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top."""
+        """``ms`` with the runtime's own prices: its squeeze-excite gates' in place of it, its rated ops' on top, and
+        its INT8 kernels' at INT8 in place of those."""
         if p.channel_scale:
             gouts, channel_ns = p.channel_scale
             ms = np.where(self.gated > 0, self.flops / (gouts * 1e6) + self.gated * channel_ns / 1e6, ms)
-        return self._with_priced_ops(ms, p)
+        ms = self._with_priced_ops(ms, p)
+        return int8_ms(self, ms, p.int8) if p.int8 else ms
 
     def _with_priced_ops(self, ms: np.ndarray, p: CostParams) -> np.ndarray:
         """``ms`` with the cost of the ops priced at a rate: a floor for one that runs alone, added to the time of

@@ -21,6 +21,7 @@ import numpy as np
 from torch import nn
 
 from edgebench.backends import get_backend
+from edgebench.benchmark import default_calibration
 from edgebench.costmodel.layouts import FILTER_SET
 from edgebench.devices.local import cpu_flags, cpu_model, nchwc_block, vector_isa
 from edgebench.devices.profile import DeviceProfile
@@ -159,8 +160,10 @@ def _checked(found: Probe) -> Probe:
 
 
 class ChainTimer:
-    def __init__(self, backend: str, runs: int) -> None:
-        self.backend, self.runs = get_backend(backend), runs
+    """Times chains of kernels on one thread of a backend, at a precision (INT8 quantized on ``bench``'s inputs)."""
+
+    def __init__(self, backend: str, runs: int, precision: Precision = Precision.FP32) -> None:
+        self.backend, self.runs, self.precision = get_backend(backend), runs, precision
 
     def per_kernel_ms(self, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
         """Milliseconds one more kernel of a chain adds."""
@@ -175,7 +178,8 @@ class ChainTimer:
 
     def _ms(self, module: nn.Module, shape: tuple[int, ...], out: Path, name: str) -> float:
         onnx_path = from_module(name, module.eval(), shape).to_onnx(out)
-        artifact = self.backend.export(load_onnx(onnx_path), Precision.FP32, out / name)
+        calibration = default_calibration(shape) if self.precision is Precision.INT8 else None
+        artifact = self.backend.export(load_onnx(onnx_path), self.precision, out / name, calibration)
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
         with self.backend.open(artifact, threads=1) as session:
             return float(np.percentile(session.measure(x, warmup=20, repeats=self.runs).samples_ms, 25))

@@ -21,6 +21,7 @@ from torch import nn
 
 from edgebench.costmodel.depthwise_probe import probe_depthwise_stream, probe_large_depthwise, probe_wide_depthwise
 from edgebench.costmodel.graph import Kernel
+from edgebench.costmodel.int8_probe import probe_int8
 from edgebench.costmodel.kernels import KernelRules, module_kernels
 from edgebench.costmodel.layouts import FILTER_SET
 from edgebench.costmodel.map_probe import probe_large_maps
@@ -36,6 +37,7 @@ from edgebench.costmodel.probe import (
     sourced,
     weights_gbps,
 )
+from edgebench.costmodel.quantized import INT8_FUSES
 from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
 from edgebench.exceptions import UnsupportedError
 from edgebench.types import Precision, WeightRead
@@ -363,6 +365,7 @@ class RuntimeRates:
     wide_depthwise: dict[str, Any] | None = None
     large_maps: dict[str, Any] | None = None
     plain_layout: Rates = field(default_factory=dict)
+    int8: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -415,6 +418,14 @@ class RuntimeRates:
         if self.filter_pass:
             parts.append(f"a blocked conv's pass over its input costs {self.filter_pass['value']:.1f} blocks")
         parts += [f"activations from {name} at {rate['value']:.1f} GB/s" for name, rate in self.cache_gbps.items()]
+        if self.int8:
+            q = {name: figure["value"] for name, figure in self.int8.items() if isinstance(figure, dict)}
+            parts.append(
+                f"INT8 depthwise convs at {q['depthwise_gflops']:.1f} GFLOP/s ({q['odd_depthwise_gflops']:.1f} off "
+                f"{self.int8['channel_multiple']} channels), stems {q['stem_ns']:.2f} ns a value, average pools "
+                f"{q['pool_gelems']:.2f} G reads/s, float islands {q['island_gelems']:.2f} and adds "
+                f"{q['binary_gelems']:.2f} G elements/s"
+            )
         return "; ".join(parts)
 
 
@@ -434,7 +445,13 @@ def probe_runtime(profile: DeviceProfile, backend: str, runs: int = 200) -> Runt
         probe_channel_scale(profile, backend, half) if profile.channel_block(backend) > 1 else None,
         probe_filter_pass(profile, backend, half), conv, probe_wide_depthwise(backend, half),
         probe_large_maps(backend, half), probe_plain_layout(profile, backend, half),
+        probe_int8(backend, half) if _quantized(profile, backend) else None,
     )  # fmt: skip
+
+
+def _quantized(profile: DeviceProfile, backend: str) -> bool:
+    """Whether ``backend``'s INT8 kernels are probed: it runs INT8 and its INT8 graph has rules of its own."""
+    return Precision.INT8 in profile.runtime(backend).precisions and backend in INT8_FUSES
 
 
 def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DeviceProfile:
@@ -444,7 +461,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
         "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale, "filter_pass": found.filter_pass,
         "conv_gflops": found.conv_gflops, "wide_depthwise": found.wide_depthwise, "large_maps": found.large_maps,
-        "plain_layout": found.plain_layout,
+        "plain_layout": found.plain_layout, "int8": found.int8,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

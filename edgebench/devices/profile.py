@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from edgebench.devices.int8 import Int8Kernels
 from edgebench.devices.local import gemm_rows, nchwc_block
+from edgebench.devices.sourced import PositiveSourced, Sourced, Strict
 from edgebench.exceptions import UnsupportedError
 from edgebench.spelling import option
 from edgebench.types import FUSIBLE_ACTIVATIONS, IN_PLACE_OPS, PRICED_OPS, KernelKind, Precision, SizeClass, WeightRead
@@ -18,33 +20,11 @@ from edgebench.types import FUSIBLE_ACTIVATIONS, IN_PLACE_OPS, PRICED_OPS, Kerne
 KNOWN_RUNTIMES = ("onnxruntime", "openvino", "tflite", "tensorrt")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Sourced(_Strict):
-    """A number together with where it came from."""
-
-    value: float = Field(ge=0, allow_inf_nan=False)
-    source: str = Field(min_length=1)
-    note: str = ""
-
-
-def _positive_sourced(v: Sourced) -> Sourced:
-    if v.value <= 0:
-        raise ValueError(f"must be > 0, not {v.value}")
-    return v
-
-
-#: A sourced size or rate, which must be positive.
-PositiveSourced = Annotated[Sourced, AfterValidator(_positive_sourced)]
-
-
 #: A runtime may read a kind's weights faster than the probed stream (a cache-friendlier order), but not by more.
 MAX_WEIGHT_SHARE = 4.0
 
 
-class LargeDepthwise(_Strict):
+class LargeDepthwise(Strict):
     """Where a runtime's fast depthwise kernels stop: one over ``above_taps`` taps (kernel height x width) runs on a
     slower path, at ``gflops`` on one core (LiteRT 2.x on an AVX2 CPU: 3x3 and 5x5 depthwise convs at 26-41 GFLOP/s,
     7x7 and 9x9 at 3.4-3.6)."""
@@ -53,7 +33,7 @@ class LargeDepthwise(_Strict):
     gflops: PositiveSourced
 
 
-class WideDepthwise(_Strict):
+class WideDepthwise(Strict):
     """Where a channels-last runtime's depthwise convs outgrow the first cache level: past ``above_kb`` KB of taps and
     weights per output pixel (channels x (2 x taps + 2) x element bytes: a pixel's window, its filters and biases), each
     output re-reads its taps and weights, at ``gbps`` on one core (LiteRT 2 on an AVX-512 Zen 4, 32 KB of L1 data
@@ -64,7 +44,7 @@ class WideDepthwise(_Strict):
     gbps: PositiveSourced
 
 
-class LargeMaps(_Strict):
+class LargeMaps(Strict):
     """Where a runtime's kernels stream their activations slower than the caches allow: the bytes a kernel reads and
     writes past ``above_mb`` MB come at ``gbps`` on one core, on top of its time, not under its compute (on an AVX-512
     Zen 4 with 16 MB of L3 a VM, 16 -> 96 -> 16 1x1 conv pairs ran 60 ns a pixel to 112x112 and 120 at 224x224 on
@@ -78,7 +58,7 @@ class LargeMaps(_Strict):
     kinds: tuple[KernelKind, ...] = ()
 
 
-class DepthwiseStream(_Strict):
+class DepthwiseStream(Strict):
     """What a runtime's depthwise convs cost per output, where it differs from the stream ceiling the device's probe
     sets: ``gouts`` billions of outputs a second on one core, plus ``row_ns`` nanoseconds per output row (channel x
     height) of setting up the row's edges and loop (ONNX Runtime 1.x on an AVX2 CPU: 3x3 depthwise convs ran at
@@ -92,7 +72,7 @@ class DepthwiseStream(_Strict):
     input_gbps: PositiveSourced | None = None
 
 
-class PlainDepthwise(_Strict):
+class PlainDepthwise(Strict):
     """How a channel-blocked runtime runs a depthwise conv outside its blocked layout (channels it cannot block):
     channel by channel, ``group_us`` microseconds each plus the taps at ``gflops``, on one core (ONNX Runtime 1.x on
     an AVX2 CPU: 58 channels at 28x28 took 119 µs, 5.6 times the 56-channel conv's 21 µs on its blocked kernel).
@@ -105,7 +85,7 @@ class PlainDepthwise(_Strict):
     input_gbps: PositiveSourced | None = None
 
 
-class ChannelScale(_Strict):
+class ChannelScale(Strict):
     """What a runtime's multiply of a map by a per-channel gate the network computes (a squeeze-excite gate, [1, C,
     1, 1] broadcast over the map) costs on one core: ``gouts`` billions of outputs a second plus ``channel_ns``
     nanoseconds per channel (ONNX Runtime 1.x on an AVX2 CPU: 8.0 G outputs/s + 15.7 ns a channel, 15 µs for a
@@ -124,7 +104,7 @@ _OP_LISTS = {
 }
 
 
-class Runtime(_Strict):
+class Runtime(Strict):
     """A backend the device really runs, at which precisions, and in which activation layout.
 
     ``channel_block`` > 1 is a runtime that keeps activations in blocks of that many channels (ONNX Runtime's NCHWc on
@@ -168,7 +148,7 @@ class Runtime(_Strict):
     reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where weights came from it at
     40). ``in_place``: the ops of ``IN_PLACE_OPS`` it runs without a kernel of their own, their producers writing
     straight into their output (TensorRT eliminates concatenations so; ONNX Runtime, LiteRT and OpenVINO's CPU plugin
-    copy them)."""
+    copy them). ``int8``: its INT8 kernels that the FP32 ones at the INT8 peak misprice (:class:`Int8Kernels`)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -190,6 +170,7 @@ class Runtime(_Strict):
     conv_gflops: PositiveSourced | None = None
     channel_scale: ChannelScale | None = None
     cache_gbps: dict[str, PositiveSourced] = Field(default_factory=dict)
+    int8: Int8Kernels | None = None
 
     @field_validator("op_gelems")
     @classmethod
@@ -249,7 +230,7 @@ class Runtime(_Strict):
         return v
 
 
-class AgentConnection(_Strict):
+class AgentConnection(Strict):
     """A remote measurement agent running on the device."""
 
     agent: str = Field(pattern=r"^https?://")
@@ -270,7 +251,7 @@ def _fractions(v: dict[KernelKind, float]) -> dict[KernelKind, float]:
     return v
 
 
-class FitError(_Strict):
+class FitError(Strict):
     """How well a calibration predicts networks it was not fitted on (nn-Meter's metrics)."""
 
     networks: int = Field(ge=1)
@@ -279,7 +260,7 @@ class FitError(_Strict):
     kendall_tau: float = Field(ge=-1, le=1)
 
 
-class Calibration(_Strict):
+class Calibration(Strict):
     """Cost-model parameters fitted on end-to-end measurements of one backend at one precision."""
 
     backend: str
@@ -288,7 +269,7 @@ class Calibration(_Strict):
     fitted_on: str = Field(min_length=1)
     date: datetime.date
     efficiency: dict[KernelKind, float] = Field(min_length=1)
-    size_factor: dict[KernelKind, dict[SizeClass, float]] = {}
+    size_factor: dict[KernelKind, dict[SizeClass, float]] = Field(default_factory=dict)
     overhead_per_layer_ms: float = Field(ge=0)
     overhead_per_network_ms: float = Field(ge=0)
     spill_scale: float = Field(default=1.0, gt=0)  # the runtime's ``large_maps`` spill, slower over 1 (1: none seen)
@@ -300,7 +281,7 @@ class Calibration(_Strict):
         return _fractions(v)
 
 
-class CacheLevel(_Strict):
+class CacheLevel(Strict):
     """An on-chip cache as the cost model sees it: a stream that fits in it is read at its bandwidth."""
 
     name: str
@@ -308,7 +289,7 @@ class CacheLevel(_Strict):
     bandwidth_gbps: PositiveSourced
 
 
-class CostModel(_Strict):
+class CostModel(Strict):
     """Roofline priors with provenance: a kernel takes max(flops / (peak x eff), bytes / (bandwidth x eff)) plus a
     fixed per-layer overhead, where eff = efficiency[kind] (times a per-kind size-class factor that calibration
     fits, 1 before it); a network adds a fixed per-network overhead. ``peak_gflops`` is the whole device's (all
@@ -342,7 +323,7 @@ class CostModel(_Strict):
     reduction_half_depth: Sourced | None = None
     exp_gelems: Sourced | None = None
     efficiency: dict[KernelKind, Sourced] = Field(min_length=1)
-    stream_ceiling: dict[KernelKind, Sourced] = {}
+    stream_ceiling: dict[KernelKind, Sourced] = Field(default_factory=dict)
     overhead_per_layer_ms: Sourced
     overhead_per_network_ms: Sourced
     cores: int = Field(default=1, ge=1)
@@ -376,7 +357,7 @@ class CostModel(_Strict):
         return self
 
 
-class DeviceProfile(_Strict):
+class DeviceProfile(Strict):
     """One edge device as edgebench knows it, parsed strictly from ``devices/NAME.yaml``."""
 
     schema_version: Literal[1] = 1

@@ -87,7 +87,7 @@ def estimated_by(profile: DeviceProfile, backend: str, precision: Precision) -> 
     """What shapes an estimated table's numbers besides its rows' keys: the resolved cost model (priors, calibration,
     threads), the model's version and the runtime's kernel rules (channel and output blocks, fused activations, zero
     folding). A recalibrated or edited profile changes it, so its tables are priced again."""
-    rules = rules_for(profile, backend)
+    rules = rules_for(profile, backend, precision)
     return {"cost_model": repr(params_for(profile, backend, precision)), "cost_model_version": COST_MODEL_VERSION,
             "threads": profile.threads, "fuses": sorted(rules.fuses), "channel_block": rules.channel_block,
             "output_block": rules.output_block, "folds_zeros": rules.folds_zeros}  # fmt: skip

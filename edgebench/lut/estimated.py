@@ -48,7 +48,7 @@ def estimate_lut(
     """Write (or return the existing) estimated LUT of ``space`` for one device, backend and precision."""
     progress = progress or Silent()
     params = params_for(profile, backend, precision)
-    rules = rules_for(profile, backend)
+    rules = rules_for(profile, backend, precision)
     space = space.for_device(profile.channel_multiple)
     path = LutId(profile.name, backend, str(precision), space.name).table_path(cache_dir)
     fingerprint = _fingerprint(profile, backend, precision, space)

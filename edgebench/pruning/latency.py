@@ -276,7 +276,7 @@ def _estimated(
     input_shape: tuple[int, ...],
     progress: Progress,
 ) -> tuple[dict[LayerShape, float], list[float]]:
-    params, rules = params_for(profile, backend, precision), rules_for(profile, backend)
+    params, rules = params_for(profile, backend, precision), rules_for(profile, backend, precision)
     progress.phase(f"estimating {backend} {precision} layers", len(shapes))
     ms = {}
     for s in shapes:

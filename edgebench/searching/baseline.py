@@ -80,7 +80,7 @@ def device_latency(
     """Milliseconds of ``module`` on the device, and their source: timed by the backend (median) when the device
     is measurable from here, else the profile's cost model."""
     if source_of(profile) is Source.ESTIMATED:
-        kernels = module_kernels(module.eval(), input_shape, rules_for(profile, backend))
+        kernels = module_kernels(module.eval(), input_shape, rules_for(profile, backend, precision))
         e = estimate(kernels, params_for(profile, backend, precision))
         return e.latency_ms, str(Source.ESTIMATED)
     with tempfile.TemporaryDirectory(prefix="edgebench-baseline-") as tmp:

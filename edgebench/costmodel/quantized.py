@@ -1,0 +1,139 @@
+"""INT8 as a runtime runs it: the graph rules of its quantized kernels, and the prices of the kernels that its FP32
+ones at the INT8 peak misprice, at the runtime's probed ``int8`` rates (:class:`~edgebench.devices.int8.Int8Kernels`).
+
+Without those rates an INT8 estimate is the FP32 rules at the INT8 peak and byte width, which put ONNX Runtime's
+standard families at 224 px at 0.34-0.97 of their INT8 time (one AVX-512 Zen 4 core): its depthwise convs are no
+faster at INT8, its 3-channel stems and average pools far slower, and its adds and float ops kernels of their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+import numpy as np
+
+from edgebench.costmodel.graph import Kernel
+from edgebench.costmodel.kernels import KernelRules
+from edgebench.devices.int8 import Int8Kernels
+from edgebench.types import KernelKind
+
+#: What an INT8 estimate says of itself when neither fitted on INT8 measurements nor priced at the runtime's ``int8``
+#: rates: on the host (session 36) the FP32 rules put the three runtimes' INT8 standard families at 224 px at
+#: 0.13-1.06 of their time, 17-42 % within +-10 % after a fit.
+INT8_RULES = "INT8 priced with the FP32 kernel rules, no quantize or dequantize kernels: expect it too fast"
+#: A conv with at most this many input channels is a stem (an image's): INT8 runtimes gather its windows value by value.
+STEM_CHANNELS = 4
+#: Ops that an INT8 graph runs in float, between a dequantize and a quantize, where they are kernels of their own: the
+#: activations ONNX Runtime's quantizer has no INT8 kernel for (its MobileNetV3s' 28-36 hard sigmoids ran so), and a
+#: ReLU or clip not applied by the kernel before it (one whose input other kernels read too, a NAS-Bench-201 cell's,
+#: became a dequantize and a quantize: a requantized copy).
+ISLAND_OPS = frozenset({"HardSigmoid", "HardSwish", "Relu", "Clip", "LeakyRelu", "BatchNormalization", "Tanh"})
+#: Elementwise ops of two maps, which an INT8 graph runs as kernels of their own (QLinearAdd, QLinearMul).
+BINARY_OPS = frozenset({"Add", "Sub", "Mul", "Sum"})
+#: The activations a runtime's INT8 convs apply as they requantize their output, by runtime, where its INT8 graph
+#: differs from its FP32 one: ONNX Runtime's QLinearConv clamps a ReLU or clip into its output range, runs
+#: channels-last (its input transposed into NHWC, no channel blocks, so a residual add is a kernel of its own), and
+#: runs a swish as a sigmoid and a multiply.
+INT8_FUSES = {"onnxruntime": frozenset({"Relu", "Clip"})}
+
+
+class Int8Role(IntEnum):
+    """What prices a kernel at INT8 where the runtime states ``int8`` rates."""
+
+    OTHER = 0  # the FP32 rules at the INT8 peak and byte width
+    STEM = 1
+    DEPTHWISE = 2
+    POOL = 3  # an average pool's window reads
+    ISLAND = 4
+    BINARY = 5
+
+
+def int8_role(kernel: Kernel) -> Int8Role:
+    """How ``kernel`` is priced at INT8 (:class:`Int8Role`)."""
+    if kernel.kind is KernelKind.DEPTHWISE_CONV:
+        return Int8Role.DEPTHWISE
+    if kernel.kind in (KernelKind.CONV, KernelKind.POINTWISE_CONV) and 0 < kernel.in_channels <= STEM_CHANNELS:
+        return Int8Role.STEM
+    if kernel.priced_op == "AveragePool" and kernel.alone:
+        return Int8Role.POOL
+    if kernel.kind in (KernelKind.ACTIVATION, KernelKind.ELEMENTWISE) and kernel.ops[0] in ISLAND_OPS:
+        return Int8Role.ISLAND
+    if kernel.kind is KernelKind.ELEMENTWISE and kernel.ops[0] in BINARY_OPS:
+        return Int8Role.BINARY
+    return Int8Role.OTHER
+
+
+def int8_rules(rules: KernelRules, backend: str) -> KernelRules:
+    """``rules`` (``backend``'s FP32 ones) as the runtime runs an INT8 graph (:data:`INT8_FUSES`)."""
+    if backend not in INT8_FUSES:
+        return rules
+    return dataclasses.replace(
+        rules, channel_block=1, channels_last=True, fuses=INT8_FUSES[backend], swish_kernel=False
+    )
+
+
+@dataclass(frozen=True)
+class Int8Rates:
+    """A runtime's ``int8`` rates at some number of threads (:class:`~edgebench.devices.int8.Int8Kernels`)."""
+
+    depthwise_gflops: float
+    odd_depthwise_gflops: float
+    channel_multiple: int
+    stem_ns: float
+    pool_gelems: float
+    island_gelems: float
+    binary_gelems: float
+
+    @classmethod
+    def of(cls, stated: Int8Kernels, cores: float) -> Int8Rates:
+        """The stated rates (one core's) on ``cores`` cores' worth of threads."""
+        return cls(
+            stated.depthwise_gflops.value * cores, stated.odd_depthwise_gflops.value * cores,
+            stated.channel_multiple, stated.stem_ns.value / cores, stated.pool_gelems.value * cores,
+            stated.island_gelems.value * cores, stated.binary_gelems.value * cores,
+        )  # fmt: skip
+
+
+class Kernels(Protocol):
+    """The columns of a table of kernels the INT8 prices read (:class:`~edgebench.costmodel.model.KernelTable`)."""
+
+    @property
+    def int8_role(self) -> np.ndarray: ...
+    @property
+    def flops(self) -> np.ndarray: ...
+    @property
+    def depth(self) -> np.ndarray: ...
+    @property
+    def weights(self) -> np.ndarray: ...
+    @property
+    def activations(self) -> np.ndarray: ...
+    @property
+    def priced(self) -> np.ndarray: ...
+    @property
+    def gated(self) -> np.ndarray: ...
+
+
+def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
+    """``ms`` (each kernel's FP32-rule price at INT8) with the INT8 rates in place of it: a depthwise conv's taps at
+    its channels' rate, a stem's gather on top of its multiply-adds, an average pool's window reads, an island's or a
+    binary op's elements (at least their price)."""
+    role = table.int8_role
+    taps = np.maximum(table.depth, 1.0)
+    channels = table.weights / taps  # a depthwise filter: one window per channel
+    odd = np.mod(np.round(channels), rates.channel_multiple) > 0
+    depthwise = table.flops / (np.where(odd, rates.odd_depthwise_gflops, rates.depthwise_gflops) * 1e6)
+    gathered = table.flops * taps / (2 * np.maximum(table.weights, 1.0))  # output pixels x input channels x taps
+    outputs = np.where(table.gated > 0, (table.activations - table.gated) / 2, table.activations / 3)  # of two maps
+    priced = {
+        Int8Role.DEPTHWISE: depthwise,
+        Int8Role.STEM: ms + gathered * rates.stem_ns / 1e6,
+        Int8Role.POOL: table.priced / (rates.pool_gelems * 1e6),
+        Int8Role.ISLAND: np.maximum(ms, table.activations / 2 / (rates.island_gelems * 1e6)),
+        Int8Role.BINARY: np.maximum(ms, outputs / (rates.binary_gelems * 1e6)),
+    }
+    for kind, price in priced.items():
+        ms = np.where(role == kind, price, ms)
+    return ms

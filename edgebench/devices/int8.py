@@ -1,0 +1,31 @@
+"""What a runtime's INT8 kernels cost where its FP32 kernels at the INT8 peak do not say (a profile's ``int8``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from edgebench.devices.sourced import PositiveSourced, Strict
+
+
+class Int8Kernels(Strict):
+    """A runtime's INT8 kernels that its FP32 ones at the INT8 peak misprice, each rate one core's, as
+    :mod:`edgebench.costmodel.int8_probe` times them. On one AVX-512 Zen 4 core, ONNX Runtime 1.x ran its INT8 dense
+    and 1x1 convs at 0.24-0.34 of their FP32 time, as the INT8 peak says, and the rest as follows.
+
+    ``depthwise_gflops``: depthwise convs whose channels are a multiple of ``channel_multiple`` (32-52 GFLOP/s, no
+    faster than at FP32); ``odd_depthwise_gflops``: the others (72-136 channels, 8 past a multiple of 16: 14-28
+    GFLOP/s, 1.7-3x the time of the next multiple's). ``stem_ns``: nanoseconds per value a conv with at most
+    :data:`~edgebench.costmodel.quantized.STEM_CHANNELS` input channels gathers (output pixels x input channels x
+    taps), on top of its multiply-adds (a 3->16 3x3 stem at 224 px took 299 µs, 2.9 times its FP32 time).
+    ``pool_gelems``: window reads of an average pool (3x3: 0.63-0.73 ns each, 20-25 times FP32's). ``island_gelems``:
+    elements of an op without an INT8 kernel, run in float between a dequantize and a quantize (a hard sigmoid; a
+    ReLU whose input other kernels read too becomes a requantized copy). ``binary_gelems``: outputs of an INT8 add
+    or multiply of two maps, a kernel of its own (the FP32 rules add a residual into the conv before it)."""
+
+    depthwise_gflops: PositiveSourced
+    odd_depthwise_gflops: PositiveSourced
+    channel_multiple: int = Field(ge=1)
+    stem_ns: PositiveSourced
+    pool_gelems: PositiveSourced
+    island_gelems: PositiveSourced
+    binary_gelems: PositiveSourced

@@ -1,0 +1,123 @@
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from torch import nn
+
+from edgebench.costmodel.int8_probe import Residual, probe_int8
+from edgebench.costmodel.kernels import module_kernels
+from edgebench.costmodel.model import INT8_RULES, estimate, params_for, rules_for
+from edgebench.costmodel.probe import ChainTimer
+from edgebench.costmodel.quantized import Int8Role, int8_role
+from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
+from edgebench.devices.profile import Runtime
+from edgebench.exceptions import ConfigError
+from edgebench.types import KernelKind, Precision
+
+RATES = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "stem_ns": 1.0, "pool_gelems": 2.0,
+         "island_gelems": 2.5, "binary_gelems": 3.0}  # fmt: skip
+
+
+def _with_int8(profile: DeviceProfile, **rates: float) -> DeviceProfile:
+    int8 = {name: {"value": v, "source": "test"} for name, v in (RATES | rates).items()} | {"channel_multiple": 16}
+    runtimes = tuple(
+        Runtime.model_validate({**r.model_dump(), "int8": int8}) if r.backend == "onnxruntime" else r
+        for r in profile.runtimes
+    )
+    return profile.model_copy(update={"runtimes": runtimes})
+
+
+class Net(nn.Module):
+    """A stem, depthwise convs of 32 (a multiple of 16) and 24 channels, an average pool, a hard sigmoid alone and a
+    residual add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1), nn.ReLU())
+        self.even = nn.Sequential(nn.Conv2d(32, 32, 3, 1, 1, groups=32), nn.ReLU(), nn.Conv2d(32, 24, 1))
+        self.odd = nn.Sequential(nn.Conv2d(24, 24, 3, 1, 1, groups=24), nn.ReLU())
+        self.pool = nn.AvgPool2d(3, 1, 1, count_include_pad=False)
+        self.gate = nn.Sequential(nn.Conv2d(24, 24, 1), nn.Hardsigmoid())
+        self.last = nn.Conv2d(24, 24, 1)
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        y = self.odd(self.even(self.stem(x)))
+        y = self.gate(self.pool(y))
+        return y + self.last(y)
+
+
+def test_int8_rates_price_a_runtimes_int8_kernels_in_its_int8_graph() -> None:
+    host = get_device("host")
+    rated = _with_int8(host)
+    fp32_rules, int8_rules = rules_for(rated, "onnxruntime"), rules_for(rated, "onnxruntime", Precision.INT8)
+    assert fp32_rules == rules_for(host, "onnxruntime", Precision.INT8)  # no int8 rates: the FP32 graph
+    assert (int8_rules.channel_block, int8_rules.fuses, int8_rules.channels_last) == (1, {"Relu", "Clip"}, True)
+    kernels = module_kernels(Net(), (1, 3, 64, 64), int8_rules)
+    roles = [int8_role(k) for k in kernels if k.kind is not KernelKind.ELEMENTWISE or "Add" in k.ops]
+    assert roles == [Int8Role.STEM, Int8Role.DEPTHWISE, Int8Role.OTHER, Int8Role.DEPTHWISE, Int8Role.POOL,
+                     Int8Role.OTHER, Int8Role.ISLAND, Int8Role.OTHER, Int8Role.BINARY]  # fmt: skip
+    params = params_for(rated, "onnxruntime", Precision.INT8, threads=1)
+    assert INT8_RULES not in params.provenance
+    assert INT8_RULES in params_for(host, "onnxruntime", Precision.INT8, threads=1).provenance
+    fixed = params.overhead_per_layer_ms
+    ms = {k.name: (k, t - fixed) for k, t in estimate(kernels, params).kernels}
+    (even, even_ms), (odd, odd_ms) = (ms[n] for n in ("/even/even.0/Conv", "/odd/odd.0/Conv"))
+    assert even_ms == pytest.approx(even.flops / 40e6, rel=1e-3)  # 32 channels: the multiple's rate
+    assert odd_ms == pytest.approx(odd.flops / 20e6, rel=1e-3)  # 24: off it, at half
+    pool, pool_ms = ms["/pool/AveragePool"]
+    assert pool_ms == pytest.approx(pool.priced_elems / 2e6, rel=1e-3)
+    island_ms = next(t for n, (_, t) in ms.items() if "HardSigmoid" in n)
+    assert island_ms == pytest.approx(24 * 32 * 32 / 2.5e6, rel=1e-3)  # its elements at the islands' rate
+    slow = estimate(kernels, params_for(_with_int8(host, stem_ns=3.0), "onnxruntime", Precision.INT8, threads=1))
+    stem_ms = next(t for k, t in slow.kernels if k.name == "/stem/stem.0/Conv") - ms["/stem/stem.0/Conv"][1] - fixed
+    assert stem_ms == pytest.approx(2.0 * 32 * 32 * 3 * 9 / 1e6, rel=1e-3)  # 2 ns more per value it gathers
+
+
+def test_a_profiles_int8_rates_are_saved_read_back_and_checked(tmp_path: Path) -> None:
+    rated = _with_int8(get_device("host"))
+    save_profile(rated, tmp_path / "host.yaml")
+    again = load_profile(tmp_path / "host.yaml")
+    assert again.runtime("onnxruntime").int8 == rated.runtime("onnxruntime").int8
+    text = (tmp_path / "host.yaml").read_text()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "host.yaml").write_text(text.replace("channel_multiple: 16", "channel_multiple: 0"))
+    with pytest.raises(ConfigError, match=r"runtimes\.0\.int8\.channel_multiple"):
+        load_profile(tmp_path / "bad" / "host.yaml")
+
+
+def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
+    """INT8 chains at fixed costs: depthwise convs at 40 GFLOP/s on multiples of 16 channels and 20 off them, a stem
+    link 1 ns per value gathered, a pool 0.5 ns per window read, a hard sigmoid 0.4 ns and an add 0.25 ns an
+    element, a 1x1 conv 10 µs; every figure twice as slow in round ``slow_round``."""
+    calls: list[int] = []
+
+    def per_kernel_ms(self: ChainTimer, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
+        assert self.precision is Precision.INT8
+        m, pixels = make(), shape[2] * shape[3]
+        calls.append(1)
+        convs = [c for c in m.modules() if isinstance(c, nn.Conv2d)]
+        ms = 0.01 * sum(c.in_channels > 3 and c.groups == 1 for c in convs)
+        if convs and convs[0].groups > 1:
+            c = convs[0].in_channels
+            ms = 2 * 9 * c * pixels / ((40 if c % 16 == 0 else 20) * 1e6)
+        elif convs and convs[0].in_channels == 3:
+            ms = pixels * 3 * convs[0].kernel_size[0] ** 2 * 1e-6
+        ms += sum(9 * shape[1] * pixels * 0.5e-6 for p in m.modules() if isinstance(p, nn.AvgPool2d))
+        ms += sum(shape[1] * pixels * 0.4e-6 for p in m.modules() if isinstance(p, nn.Hardsigmoid))
+        ms += shape[1] * pixels * 0.25e-6 if isinstance(m, Residual) else 0.0
+        return ms * (2 if (len(calls) - 1) // 11 == slow_round else 1)  # a round times 11 chains
+
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", per_kernel_ms)
+
+
+@pytest.mark.parametrize("slow_round", [0, 2])
+def test_the_int8_probe_keeps_each_figures_median_round(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
+    _timed_int8(monkeypatch, slow_round)
+    found = probe_int8("onnxruntime", runs=1)
+    values = {name: f["value"] if isinstance(f, dict) else f for name, f in found.items()}
+    expected = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "channel_multiple": 16, "stem_ns": 1.0,
+                "pool_gelems": 2.0, "island_gelems": 2.5, "binary_gelems": 4.0}  # fmt: skip
+    assert values == pytest.approx(expected)
+    assert "off a multiple of 16 channels" in found["odd_depthwise_gflops"]["source"]
+    ort = get_device("host").runtime("onnxruntime")
+    assert Runtime.model_validate({**ort.model_dump(), "int8": found}).int8 is not None  # a valid profile entry
