@@ -8,18 +8,26 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
+from scipy.optimize import least_squares
 from torch import nn
 
-from edgebench.costmodel.probe import ROUNDS, ChainTimer, probed_on, sourced
+from edgebench.costmodel.probe import ChainTimer, SplitUnit, probed_on, sourced
 from edgebench.types import Precision
 
 #: Depthwise convs are timed at these channels, 28x28: a multiple of 32, of 16 but not 32, and of 8 but not 16.
 DEPTHWISE_CHANNELS = (128, 112, 120)
+#: Rounds of every chain, each figure their median: one round's differences of two chains varied 1.6-3.9 G elements/s
+#: (a hard sigmoid's) on a quiet VM.
+ROUNDS = 5
 #: A depthwise conv slower than this share of the 128-channel one's rate runs on a path of its own.
 SLOWER = 0.8
 #: What the per-link figures are timed on: 32 channels at 56x56 (few channels, so the op is not lost in the conv).
 CHANNELS, SIDE = 32, 56
+#: The 1x1 convs the reduction half-depth is fitted to: input (and output) channels, and the side of their map.
+DEPTHS = {16: 64, 32: 64, 64: 32, 128: 32, 256: 16}
+DEPTH_RATES = "depth_rates"
 #: The share of a link's time an op must add to be timed at all; below it, its rate is a bound.
 NOISE = 0.1
 
@@ -35,16 +43,30 @@ class Residual(nn.Module):
         return x + self.conv(x)
 
 
-def _conv_then(act: Callable[[], nn.Module]) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(CHANNELS, CHANNELS, 1), act())
+class Halves(nn.Module):
+    """Two 1x1 convs to half the channels each, concatenated: a concatenation and one conv's multiply-adds."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.first, self.second = nn.Conv2d(channels, channels // 2, 1), nn.Conv2d(channels, channels // 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat((self.first(x), self.second(x)), 1)
+
+
+def _conv_then(act: Callable[[], nn.Module], channels: int = CHANNELS) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(channels, channels, 1), act())
 
 
 def probe_int8(backend: str, runs: int = 100) -> dict[str, Any]:
-    """``backend``'s ``int8`` rates, each with its source (one core's; about half a minute a round): each figure
-    the median of :data:`~edgebench.costmodel.probe.ROUNDS` rounds (one round's varied up to 2x on a quiet VM)."""
+    """``backend``'s ``int8`` rates, each with its source (one core's; about ten seconds a round): each figure the
+    median of :data:`ROUNDS` rounds, the reduction half-depth fitted to the median rate at each depth."""
     timer, where = ChainTimer(backend, runs, Precision.INT8), probed_on(backend)
     rounds = [_round(timer, where) for _ in range(ROUNDS)]
-    return {key: _median([r[key] for r in rounds]) for key in rounds[0]}
+    depths = [r.pop(DEPTH_RATES) for r in rounds]
+    found = {key: _median([r[key] for r in rounds]) for key in rounds[0]}
+    return found | {"reduction_half_depth": _half_depth({k: float(np.median([d[k] for d in depths])) for k in DEPTHS},
+                                                        where)}  # fmt: skip
 
 
 def _median(figures: list[Any]) -> Any:
@@ -70,6 +92,15 @@ def _round(timer: ChainTimer, where: str) -> dict[str, Any]:
             timer, functools.partial(Residual, CHANNELS), functools.partial(nn.Conv2d, CHANNELS, CHANNELS, 1), shape,
             f"{where}: residual adds of 1x1 convs at {CHANNELS}x{SIDE}x{SIDE}, against the convs alone",
         ),
+        "concat_gelems": _per_element(
+            timer, functools.partial(Halves, CHANNELS), functools.partial(nn.Conv2d, CHANNELS, CHANNELS, 1), shape,
+            f"{where}: two 1x1 convs to half the channels concatenated at {CHANNELS}x{SIDE}x{SIDE}, against one conv",
+        ),
+        "shuffle_gelems": _per_element(
+            timer, functools.partial(SplitUnit, CHANNELS, True), functools.partial(SplitUnit, CHANNELS, False), shape,
+            f"{where}: channel shuffles closing split units at {CHANNELS}x{SIDE}x{SIDE}, against the units without",
+        ),
+        DEPTH_RATES: _depth_rates(timer),
     }  # fmt: skip
 
 
@@ -82,11 +113,11 @@ def _depthwise(timer: ChainTimer, where: str) -> dict[str, Any]:
         gflops[c] = 2 * 9 * c * 28 * 28 / timer.per_kernel_ms(link, (1, c, 28, 28)) / 1e6
     fast, by_32, by_8 = gflops.values()
     multiple = 32 if by_32 < SLOWER * fast else 16 if by_8 < SLOWER * fast else 1
-    odd = min(by_32, by_8) if multiple > 1 else by_8
+    odd = min(by_32, by_8) if multiple == 32 else by_8
     found = ", ".join(f"{c}: {g:.1f}" for c, g in gflops.items())
     return {
         "depthwise_gflops": sourced(fast, f"{where}: 3x3 at 128x28x28 ({found} GFLOP/s by channels)"),
-        "odd_depthwise_gflops": sourced(odd, f"{where}: 3x3 at 28x28 off a multiple of {multiple} channels"),
+        "odd_depthwise_gflops": sourced(odd, f"{where}: 3x3 at 28x28 off the channel multiple (112 or 120 channels)"),
         "channel_multiple": multiple,
     }
 
@@ -95,20 +126,17 @@ def _depthwise_link(channels: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, groups=channels), nn.ReLU())
 
 
-def _stem_link(taps: int) -> nn.Module:
-    """A stem conv of ``taps`` x ``taps`` to 16 channels and a 1x1 conv back to 3: a link of a chain."""
-    return nn.Sequential(nn.Conv2d(3, 16, taps, padding=taps // 2), nn.ReLU(), nn.Conv2d(16, 3, 1), nn.ReLU())
+def _stem_link() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.ReLU())
 
 
 def _stem(timer: ChainTimer, where: str) -> dict[str, Any]:
-    """ns per value a stem gathers: 3x3 stems to 16 channels (and a 1x1 conv back) against 1x1 ones, at 112x112,
-    over the values the 3x3 gathers past the 1x1 (their multiply-adds differ by few)."""
+    """ns per value a stem gathers: 3x3 convs of three channels in and out at 112x112, whose multiply-adds are few
+    (a 3x3 stem timed against a 1x1 one, the gather's cost per tap alone, left out its cost per pixel: 0.2-0.75 ns
+    a value where 3->16 and 3->32 stems at 224 px cost 0.9-1.1)."""
     side = 112
-    shape = (1, 3, side, side)
-    added = timer.per_kernel_ms(functools.partial(_stem_link, 3), shape)
-    added -= timer.per_kernel_ms(functools.partial(_stem_link, 1), shape)
-    return sourced(max(added, 1e-6) * 1e6 / (side * side * 3 * 8), f"{where}: 3x3 stems of 3->16 channels at "
-                   f"{side}x{side}, against 1x1 ones")  # fmt: skip
+    ms = timer.per_kernel_ms(_stem_link, (1, 3, side, side))
+    return sourced(ms * 1e6 / (side * side * 3 * 9), f"{where}: 3x3 convs of 3 channels at {side}x{side}")
 
 
 def _pool(timer: ChainTimer, where: str) -> dict[str, Any]:
@@ -120,6 +148,25 @@ def _pool(timer: ChainTimer, where: str) -> dict[str, Any]:
         timer, functools.partial(_conv_then, pool), functools.partial(nn.Conv2d, CHANNELS, CHANNELS, 1), shape,
         f"{where}: 3x3 average pools after 1x1 convs at {CHANNELS}x28x28, against the convs alone", taps=9,
     )  # fmt: skip
+
+
+def _depth_rates(timer: ChainTimer) -> dict[int, float]:
+    """GOP/s of 1x1 convs of each of :data:`DEPTHS` input channels."""
+    rate = {}
+    for k, side in DEPTHS.items():
+        link = functools.partial(_conv_then, nn.ReLU, channels=k)
+        rate[k] = 2 * k * k * side * side / timer.per_kernel_ms(link, (1, k, side, side)) / 1e6
+    return rate
+
+
+def _half_depth(rate: dict[int, float], where: str) -> dict[str, Any]:
+    """K0 of the convs' rate R x K / (K + K0), fitted to the rates of 1x1 convs by their input channels K in log
+    space, each depth's relative error weighing alike (two depths, as the FP32 probe takes, gave K0 of 25 and 47 in
+    two runs on one VM; a fit of 1 / rate, led by the slowest depth, 42 where this gave 34)."""
+    k, measured = np.array(list(rate), dtype=float), np.log(list(rate.values()))
+    fitted = least_squares(lambda t: t[0] + np.log(k / (k + np.exp(t[1]))) - measured, [measured.max(), np.log(k[0])])
+    found = ", ".join(f"{depth}: {r:.0f}" for depth, r in rate.items())
+    return sourced(float(np.exp(fitted.x[1])), f"{where}: 1x1 convs by input channels ({found} GOP/s)")
 
 
 def _per_element(

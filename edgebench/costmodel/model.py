@@ -192,6 +192,8 @@ def params_for(
             size_factor[kind].update(factors)
         per_layer, per_network, spill = cal.overhead_per_layer_ms, cal.overhead_per_network_ms, cal.spill_scale
     threads = threads or profile.threads
+    int8 = Int8Rates.at(profile.runtime(backend).int8, precision, thread_share(profile, threads))
+    half_depth = cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0
     return CostParams(
         peak_gflops=effective_peak(profile, precision, threads),
         bandwidth_gbps=cm.memory_bandwidth_gbps.value,
@@ -205,7 +207,7 @@ def params_for(
         precision=precision,
         caches=tuple((c.size_mb.value, c.bandwidth_gbps.value) for c in cm.caches),
         activation_gbps=activation_gbps(profile, backend),
-        reduction_half_depth=cm.reduction_half_depth.value if cm.reduction_half_depth else 0.0,
+        reduction_half_depth=int8.reduction_half_depth if int8 else half_depth,
         stream_ceiling={k: s.value for k, s in cm.stream_ceiling.items()},
         op_gelems=op_rates(profile, backend, threads),
         weight_share={kind: share.value for kind, share in profile.runtime(backend).weight_share.items()},
@@ -221,9 +223,7 @@ def params_for(
         spill_scale=spill,
         overlaps_weights=backend in OVERLAPS_WEIGHTS,
         channel_scale=channel_scale(profile, backend, threads),
-        int8=Int8Rates.of(stated, thread_share(profile, threads))
-        if precision is Precision.INT8 and (stated := profile.runtime(backend).int8)
-        else None,
+        int8=int8,
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
 from edgebench.devices.int8 import Int8Kernels
-from edgebench.types import KernelKind
+from edgebench.types import KernelKind, Precision
 
 #: What an INT8 estimate says of itself when neither fitted on INT8 measurements nor priced at the runtime's ``int8``
 #: rates: on the host (session 36) the FP32 rules put the three runtimes' INT8 standard families at 224 px at
@@ -31,6 +31,8 @@ STEM_CHANNELS = 4
 #: ReLU or clip not applied by the kernel before it (one whose input other kernels read too, a NAS-Bench-201 cell's,
 #: became a dequantize and a quantize: a requantized copy).
 ISLAND_OPS = frozenset({"HardSigmoid", "HardSwish", "Relu", "Clip", "LeakyRelu", "BatchNormalization", "Tanh"})
+#: ONNX Runtime's quantizer runs a hard swish as a hard sigmoid in float and an INT8 multiply: its MobileNetV3-Small ran
+#: 28 hard sigmoids in float (9 gates, 19 from its hard swishes) and 19 INT8 multiplies besides its 9 gates'.
 #: Elementwise ops of two maps, which an INT8 graph runs as kernels of their own (QLinearAdd, QLinearMul).
 BINARY_OPS = frozenset({"Add", "Sub", "Mul", "Sum"})
 #: The activations a runtime's INT8 convs apply as they requantize their output, by runtime, where its INT8 graph
@@ -49,6 +51,9 @@ class Int8Role(IntEnum):
     POOL = 3  # an average pool's window reads
     ISLAND = 4
     BINARY = 5
+    CONCAT = 6
+    SHUFFLE = 7  # a transpose: a channel shuffle's, or the layout's
+    HARD_SWISH = 8  # an island and a multiply
 
 
 def int8_role(kernel: Kernel) -> Int8Role:
@@ -60,9 +65,13 @@ def int8_role(kernel: Kernel) -> Int8Role:
     if kernel.priced_op == "AveragePool" and kernel.alone:
         return Int8Role.POOL
     if kernel.kind in (KernelKind.ACTIVATION, KernelKind.ELEMENTWISE) and kernel.ops[0] in ISLAND_OPS:
-        return Int8Role.ISLAND
+        return Int8Role.HARD_SWISH if kernel.ops[0] == "HardSwish" else Int8Role.ISLAND
     if kernel.kind is KernelKind.ELEMENTWISE and kernel.ops[0] in BINARY_OPS:
         return Int8Role.BINARY
+    if kernel.kind is KernelKind.ELEMENTWISE and kernel.ops[0] == "Concat":
+        return Int8Role.CONCAT
+    if kernel.priced_op == "Transpose" and kernel.alone:
+        return Int8Role.SHUFFLE
     return Int8Role.OTHER
 
 
@@ -86,14 +95,22 @@ class Int8Rates:
     pool_gelems: float
     island_gelems: float
     binary_gelems: float
+    concat_gelems: float
+    shuffle_gelems: float
+    reduction_half_depth: float
 
     @classmethod
-    def of(cls, stated: Int8Kernels, cores: float) -> Int8Rates:
-        """The stated rates (one core's) on ``cores`` cores' worth of threads."""
+    def at(cls, stated: Int8Kernels | None, precision: Precision, cores: float) -> Int8Rates | None:
+        """The stated rates (one core's) on ``cores`` cores' worth of threads, at INT8 where the runtime states
+        them (else None)."""
+        if stated is None or precision is not Precision.INT8:
+            return None
         return cls(
             stated.depthwise_gflops.value * cores, stated.odd_depthwise_gflops.value * cores,
             stated.channel_multiple, stated.stem_ns.value / cores, stated.pool_gelems.value * cores,
             stated.island_gelems.value * cores, stated.binary_gelems.value * cores,
+            stated.concat_gelems.value * cores, stated.shuffle_gelems.value * cores,
+            stated.reduction_half_depth.value,
         )  # fmt: skip
 
 
@@ -119,20 +136,24 @@ class Kernels(Protocol):
 def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
     """``ms`` (each kernel's FP32-rule price at INT8) with the INT8 rates in place of it: a depthwise conv's taps at
     its channels' rate, a stem's gather on top of its multiply-adds, an average pool's window reads, an island's or a
-    binary op's elements (at least their price)."""
+    binary op's, a concatenation's or a transpose's elements (at least their price)."""
     role = table.int8_role
     taps = np.maximum(table.depth, 1.0)
     channels = table.weights / taps  # a depthwise filter: one window per channel
     odd = np.mod(np.round(channels), rates.channel_multiple) > 0
     depthwise = table.flops / (np.where(odd, rates.odd_depthwise_gflops, rates.depthwise_gflops) * 1e6)
     gathered = table.flops * taps / (2 * np.maximum(table.weights, 1.0))  # output pixels x input channels x taps
+    island = table.activations / 2 / (rates.island_gelems * 1e6)
     outputs = np.where(table.gated > 0, (table.activations - table.gated) / 2, table.activations / 3)  # of two maps
     priced = {
         Int8Role.DEPTHWISE: depthwise,
         Int8Role.STEM: ms + gathered * rates.stem_ns / 1e6,
         Int8Role.POOL: table.priced / (rates.pool_gelems * 1e6),
-        Int8Role.ISLAND: np.maximum(ms, table.activations / 2 / (rates.island_gelems * 1e6)),
+        Int8Role.ISLAND: np.maximum(ms, island),
+        Int8Role.HARD_SWISH: np.maximum(ms, island + table.activations / 2 / (rates.binary_gelems * 1e6)),
         Int8Role.BINARY: np.maximum(ms, outputs / (rates.binary_gelems * 1e6)),
+        Int8Role.CONCAT: np.maximum(ms, table.activations / 2 / (rates.concat_gelems * 1e6)),
+        Int8Role.SHUFFLE: np.maximum(ms, table.priced / (rates.shuffle_gelems * 1e6)),
     }
     for kind, price in priced.items():
         ms = np.where(role == kind, price, ms)

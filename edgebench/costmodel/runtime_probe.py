@@ -32,6 +32,7 @@ from edgebench.costmodel.probe import (
     RELU_MB,
     WEIGHT_CHANNELS,
     ChainTimer,
+    SplitUnit,
     probed_on,
     relu_gbps,
     sourced,
@@ -79,30 +80,6 @@ DENSE_FLOPS = 2 * 64 * 64 * 9 * 32 * 32
 
 #: Rates as a profile's runtime states them: op or kernel kind -> {value, source, note}.
 Rates = dict[str, dict[str, Any]]
-
-
-class ChannelShuffle(nn.Module):
-    """ShuffleNet's channel shuffle of two groups: a reshape, a transpose and a reshape back."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        return x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
-
-
-class SplitUnit(nn.Module):
-    """A ShuffleNet V2 unit with a 1x1 conv for its branch: split the channels, transform one half, concatenate,
-    then shuffle (``shuffle``) or not: a channel shuffle as standard networks have it. After a conv alone, LiteRT ran
-    the same transposes in half the time they took in ShuffleNet V2's units (OpenVINO and ONNX Runtime alike)."""
-
-    def __init__(self, channels: int, shuffle: bool) -> None:
-        super().__init__()
-        self.split_at, self.shuffle = channels // 2, shuffle
-        self.conv = nn.Conv2d(self.split_at, self.split_at, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kept, x = x.split(self.split_at, 1)
-        y = torch.cat((kept, self.conv(x)), 1)
-        return ChannelShuffle()(y) if self.shuffle else y
 
 
 #: The share of a link's time an op must add to be timed at all (timings here vary by more than a few per cent).
@@ -423,8 +400,9 @@ class RuntimeRates:
             parts.append(
                 f"INT8 depthwise convs at {q['depthwise_gflops']:.1f} GFLOP/s ({q['odd_depthwise_gflops']:.1f} off "
                 f"{self.int8['channel_multiple']} channels), stems {q['stem_ns']:.2f} ns a value, average pools "
-                f"{q['pool_gelems']:.2f} G reads/s, float islands {q['island_gelems']:.2f} and adds "
-                f"{q['binary_gelems']:.2f} G elements/s"
+                f"{q['pool_gelems']:.2f} G reads/s, float islands {q['island_gelems']:.2f}, adds "
+                f"{q['binary_gelems']:.2f}, concatenations {q['concat_gelems']:.2f} and shuffles "
+                f"{q['shuffle_gelems']:.2f} G elements/s, convs' reduction half-depth {q['reduction_half_depth']:.0f}"
             )
         return "; ".join(parts)
 

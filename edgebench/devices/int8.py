@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from edgebench.devices.sourced import PositiveSourced, Strict
+from edgebench.devices.sourced import PositiveSourced, Sourced, Strict
 
 
 class Int8Kernels(Strict):
@@ -20,7 +20,12 @@ class Int8Kernels(Strict):
     ``pool_gelems``: window reads of an average pool (3x3: 0.63-0.73 ns each, 20-25 times FP32's). ``island_gelems``:
     elements of an op without an INT8 kernel, run in float between a dequantize and a quantize (a hard sigmoid; a
     ReLU whose input other kernels read too becomes a requantized copy). ``binary_gelems``: outputs of an INT8 add
-    or multiply of two maps, a kernel of its own (the FP32 rules add a residual into the conv before it)."""
+    or multiply of two maps, a kernel of its own (the FP32 rules add a residual into the conv before it).
+    ``concat_gelems``: outputs of a concatenation (0.15-0.3 ns each, as long as at FP32). ``shuffle_gelems``: elements
+    of a transpose, a channel shuffle's or into the channels-last layout (0.4-0.5 ns each, 3x FP32's).
+    ``reduction_half_depth``: K0 of its dense and 1x1 convs' rate R x K / (K + K0) by their reduction depth K, which
+    INT8 convs depend on where FP32 ones did not (1x1 convs at 16 input channels 154 GOP/s, at 256 425; FP32 107-113
+    at every depth)."""
 
     depthwise_gflops: PositiveSourced
     odd_depthwise_gflops: PositiveSourced
@@ -29,3 +34,6 @@ class Int8Kernels(Strict):
     pool_gelems: PositiveSourced
     island_gelems: PositiveSourced
     binary_gelems: PositiveSourced
+    concat_gelems: PositiveSourced
+    shuffle_gelems: PositiveSourced
+    reduction_half_depth: Sourced

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from edgebench.costmodel.int8_probe import Residual, probe_int8
+from edgebench.costmodel.int8_probe import Halves, Residual, probe_int8
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import INT8_RULES, estimate, params_for, rules_for
-from edgebench.costmodel.probe import ChainTimer
+from edgebench.costmodel.probe import ChainTimer, SplitUnit
 from edgebench.costmodel.quantized import Int8Role, int8_role
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.profile import Runtime
@@ -15,7 +15,8 @@ from edgebench.exceptions import ConfigError
 from edgebench.types import KernelKind, Precision
 
 RATES = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "stem_ns": 1.0, "pool_gelems": 2.0,
-         "island_gelems": 2.5, "binary_gelems": 3.0}  # fmt: skip
+         "island_gelems": 2.5, "binary_gelems": 3.0, "concat_gelems": 3.0, "shuffle_gelems": 5.0,
+         "reduction_half_depth": 32.0}  # fmt: skip
 
 
 def _with_int8(profile: DeviceProfile, **rates: float) -> DeviceProfile:
@@ -57,6 +58,7 @@ def test_int8_rates_price_a_runtimes_int8_kernels_in_its_int8_graph() -> None:
     assert roles == [Int8Role.STEM, Int8Role.DEPTHWISE, Int8Role.OTHER, Int8Role.DEPTHWISE, Int8Role.POOL,
                      Int8Role.OTHER, Int8Role.ISLAND, Int8Role.OTHER, Int8Role.BINARY]  # fmt: skip
     params = params_for(rated, "onnxruntime", Precision.INT8, threads=1)
+    assert params.reduction_half_depth == 32.0 != params_for(rated, "onnxruntime", Precision.FP32).reduction_half_depth
     assert INT8_RULES not in params.provenance
     assert INT8_RULES in params_for(host, "onnxruntime", Precision.INT8, threads=1).provenance
     fixed = params.overhead_per_layer_ms
@@ -68,6 +70,11 @@ def test_int8_rates_price_a_runtimes_int8_kernels_in_its_int8_graph() -> None:
     assert pool_ms == pytest.approx(pool.priced_elems / 2e6, rel=1e-3)
     island_ms = next(t for n, (_, t) in ms.items() if "HardSigmoid" in n)
     assert island_ms == pytest.approx(24 * 32 * 32 / 2.5e6, rel=1e-3)  # its elements at the islands' rate
+    swish = module_kernels(nn.Sequential(nn.Conv2d(8, 8, 1), nn.Hardswish()), (1, 8, 16, 16), int8_rules)[-1]
+    assert int8_role(swish) is Int8Role.HARD_SWISH  # a hard sigmoid in float and a multiply
+    assert estimate([swish], params).latency_ms - params.overhead_per_network_ms - fixed == pytest.approx(
+        8 * 16 * 16 * (1 / 2.5e6 + 1 / 3e6), rel=1e-3
+    )
     slow = estimate(kernels, params_for(_with_int8(host, stem_ns=3.0), "onnxruntime", Precision.INT8, threads=1))
     stem_ms = next(t for k, t in slow.kernels if k.name == "/stem/stem.0/Conv") - ms["/stem/stem.0/Conv"][1] - fixed
     assert stem_ms == pytest.approx(2.0 * 32 * 32 * 3 * 9 / 1e6, rel=1e-3)  # 2 ns more per value it gathers
@@ -87,37 +94,43 @@ def test_a_profiles_int8_rates_are_saved_read_back_and_checked(tmp_path: Path) -
 
 def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
     """INT8 chains at fixed costs: depthwise convs at 40 GFLOP/s on multiples of 16 channels and 20 off them, a stem
-    link 1 ns per value gathered, a pool 0.5 ns per window read, a hard sigmoid 0.4 ns and an add 0.25 ns an
-    element, a 1x1 conv 10 µs; every figure twice as slow in round ``slow_round``."""
+    link 1 ns per value gathered, other convs at 400 GOP/s x K / (K + 32) by their input channels K, a pool 0.5 ns
+    per window read, a hard sigmoid 0.4 ns, an add 0.25, a concatenation 0.3 and a shuffle 0.1 an element; every
+    figure twice as slow in round ``slow_round``."""
     calls: list[int] = []
 
     def per_kernel_ms(self: ChainTimer, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
         assert self.precision is Precision.INT8
-        m, pixels = make(), shape[2] * shape[3]
+        m, pixels, elems = make(), shape[2] * shape[3], shape[1] * shape[2] * shape[3]
         calls.append(1)
-        convs = [c for c in m.modules() if isinstance(c, nn.Conv2d)]
-        ms = 0.01 * sum(c.in_channels > 3 and c.groups == 1 for c in convs)
-        if convs and convs[0].groups > 1:
-            c = convs[0].in_channels
-            ms = 2 * 9 * c * pixels / ((40 if c % 16 == 0 else 20) * 1e6)
-        elif convs and convs[0].in_channels == 3:
-            ms = pixels * 3 * convs[0].kernel_size[0] ** 2 * 1e-6
-        ms += sum(9 * shape[1] * pixels * 0.5e-6 for p in m.modules() if isinstance(p, nn.AvgPool2d))
-        ms += sum(shape[1] * pixels * 0.4e-6 for p in m.modules() if isinstance(p, nn.Hardsigmoid))
-        ms += shape[1] * pixels * 0.25e-6 if isinstance(m, Residual) else 0.0
-        return ms * (2 if (len(calls) - 1) // 11 == slow_round else 1)  # a round times 11 chains
+        ms = 0.0
+        for c in (c for c in m.modules() if isinstance(c, nn.Conv2d)):
+            macs = c.in_channels // c.groups * c.out_channels * c.kernel_size[0] ** 2 * pixels
+            if c.groups > 1:
+                ms += 2 * macs / ((40 if c.in_channels % 16 == 0 else 20) * 1e6)
+            elif c.in_channels == 3:
+                ms += pixels * 3 * c.kernel_size[0] ** 2 * 1e-6
+            else:
+                ms += 2 * macs / (400e6 * c.in_channels / (c.in_channels + 32))
+        ms += sum(9 * elems * 0.5e-6 for p in m.modules() if isinstance(p, nn.AvgPool2d))
+        ms += sum(elems * 0.4e-6 for p in m.modules() if isinstance(p, nn.Hardsigmoid))
+        ms += elems * 0.25e-6 if isinstance(m, Residual) else 0.0
+        ms += elems * 0.3e-6 if isinstance(m, Halves) else 0.0
+        ms += elems * 0.1e-6 if isinstance(m, SplitUnit) and m.shuffle else 0.0
+        return ms * (2 if (len(calls) - 1) // 19 == slow_round else 1)  # a round times 19 chains
 
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", per_kernel_ms)
 
 
-@pytest.mark.parametrize("slow_round", [0, 2])
+@pytest.mark.parametrize("slow_round", [0, 4])
 def test_the_int8_probe_keeps_each_figures_median_round(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
     _timed_int8(monkeypatch, slow_round)
     found = probe_int8("onnxruntime", runs=1)
     values = {name: f["value"] if isinstance(f, dict) else f for name, f in found.items()}
     expected = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "channel_multiple": 16, "stem_ns": 1.0,
-                "pool_gelems": 2.0, "island_gelems": 2.5, "binary_gelems": 4.0}  # fmt: skip
-    assert values == pytest.approx(expected)
-    assert "off a multiple of 16 channels" in found["odd_depthwise_gflops"]["source"]
+                "pool_gelems": 2.0, "island_gelems": 2.5, "binary_gelems": 4.0, "concat_gelems": 3.33,
+                "shuffle_gelems": 10.0, "reduction_half_depth": 32.0}  # fmt: skip
+    assert values == pytest.approx(expected, abs=0.01)
+    assert "off the channel multiple" in found["odd_depthwise_gflops"]["source"]
     ort = get_device("host").runtime("onnxruntime")
     assert Runtime.model_validate({**ort.model_dump(), "int8": found}).int8 is not None  # a valid profile entry
