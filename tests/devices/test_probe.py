@@ -29,6 +29,7 @@ def test_probing_writes_a_host_profile_whose_priors_name_this_cpu(runner: CliRun
     assert peak.source.startswith(f"probed on {cpu_model()} (onnxruntime") and peak.value > 0
     own = probed.runtime("onnxruntime")
     assert own.conv_gflops is not None and own.conv_gflops.source.startswith(f"probed on {cpu_model()}")
+    assert own.int8 is not None and own.int8.stem_ns.source.startswith(f"probed on {cpu_model()}")  # INT8 kernels too
     shipped = get_device("host").runtime("openvino")
     assert probed.runtime("openvino") == shipped  # a backend not asked for keeps the shipped figures
     assert api.foreign_priors(probed) is None
