@@ -27,7 +27,8 @@ hard activations, transposes and window pools, its weight reads and its slower d
 channels a blocked runtime cannot block); ``--shipped-priors`` starts from the shipped profile instead.
 
 ``--precision int8`` converts and times every network quantized (on ``edgebench bench``'s default batch of fixed
-random inputs: the values do not move the latency) and prices it at that precision, from the same probed priors.
+random inputs: the values do not move the latency) and prices it at that precision, from the same probed priors: for
+ONNX Runtime, whose probe times its INT8 kernels too (its ``int8`` entry), as its INT8 graph runs them.
 
 Prints nn-Meter's metrics per test set, and first how the probed priors alone price each set (no network measured:
 the chains the probes time run faster than networks do, by a gap that differs by family). ``--keep DIR`` keeps the
