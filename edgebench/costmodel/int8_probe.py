@@ -64,9 +64,9 @@ def probe_int8(backend: str, runs: int = 100) -> dict[str, Any]:
     timer, where = ChainTimer(backend, runs, Precision.INT8), probed_on(backend)
     rounds = [_round(timer, where) for _ in range(ROUNDS)]
     depths = [r.pop(DEPTH_RATES) for r in rounds]
+    rates = {k: float(np.median([d[k] for d in depths])) for k in DEPTHS}
     found = {key: _median([r[key] for r in rounds]) for key in rounds[0]}
-    return found | {"reduction_half_depth": _half_depth({k: float(np.median([d[k] for d in depths])) for k in DEPTHS},
-                                                        where)}  # fmt: skip
+    return found | {"reduction_half_depth": _half_depth(rates, where)}
 
 
 def _median(figures: list[Any]) -> Any:

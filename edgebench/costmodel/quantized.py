@@ -31,8 +31,6 @@ STEM_CHANNELS = 4
 #: ReLU or clip not applied by the kernel before it (one whose input other kernels read too, a NAS-Bench-201 cell's,
 #: became a dequantize and a quantize: a requantized copy).
 ISLAND_OPS = frozenset({"HardSigmoid", "HardSwish", "Relu", "Clip", "LeakyRelu", "BatchNormalization", "Tanh"})
-#: ONNX Runtime's quantizer runs a hard swish as a hard sigmoid in float and an INT8 multiply: its MobileNetV3-Small ran
-#: 28 hard sigmoids in float (9 gates, 19 from its hard swishes) and 19 INT8 multiplies besides its 9 gates'.
 #: Elementwise ops of two maps, which an INT8 graph runs as kernels of their own (QLinearAdd, QLinearMul).
 BINARY_OPS = frozenset({"Add", "Sub", "Mul", "Sum"})
 #: The activations a runtime's INT8 convs apply as they requantize their output, by runtime, where its INT8 graph
@@ -53,6 +51,8 @@ class Int8Role(IntEnum):
     BINARY = 5
     CONCAT = 6
     SHUFFLE = 7  # a transpose: a channel shuffle's, or the layout's
+    # ONNX Runtime's quantizer runs a hard swish as a hard sigmoid in float and an INT8 multiply: its MobileNetV3-Small
+    # ran 28 hard sigmoids in float (9 gates, 19 from its hard swishes) and 19 INT8 multiplies besides its 9 gates'.
     HARD_SWISH = 8  # an island and a multiply
 
 
