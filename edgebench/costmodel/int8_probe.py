@@ -13,7 +13,7 @@ import torch
 from scipy.optimize import least_squares
 from torch import nn
 
-from edgebench.costmodel.probe import ChainTimer, SplitUnit, probed_on, sourced
+from edgebench.costmodel.probe import NOISE, ChainTimer, SplitUnit, probed_on, sourced
 from edgebench.types import Precision
 
 #: Depthwise convs are timed at these channels, 28x28: a multiple of 32, of 16 but not 32, and of 8 but not 16.
@@ -28,8 +28,6 @@ CHANNELS, SIDE = 32, 56
 #: The 1x1 convs the reduction half-depth is fitted to: input (and output) channels, and the side of their map.
 DEPTHS = {16: 64, 32: 64, 64: 32, 128: 32, 256: 16}
 DEPTH_RATES = "depth_rates"
-#: The share of a link's time an op must add to be timed at all; below it, its rate is a bound.
-NOISE = 0.1
 
 
 class Residual(nn.Module):

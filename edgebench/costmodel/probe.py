@@ -33,6 +33,9 @@ from edgebench.types import Precision
 #: The share of the peak a dense 3x3 conv reaches; the peak is set from it.
 CONV_EFFICIENCY = 0.9
 CHAIN = 11
+#: The share of a link's time an op must add to be timed at all (timings here vary by more than a few per cent): the
+#: runtime probes keep their prior for an op under it, the INT8 probe states a bound.
+NOISE = 0.1
 #: The convs' chains are timed in this many interleaved rounds, the median kept: a busy moment slows one round.
 ROUNDS = 3
 #: How a profile whose priors were probed on a local CPU names its processor: this, the CPU's model, its vector ISA.

@@ -29,6 +29,7 @@ from edgebench.costmodel.model import READS, KernelTable, params_for, rules_for
 from edgebench.costmodel.plain_probe import probe_plain_depthwise, probe_plain_layout
 from edgebench.costmodel.probe import (
     CHAIN,
+    NOISE,
     RELU_MB,
     WEIGHT_CHANNELS,
     ChainTimer,
@@ -82,8 +83,6 @@ DENSE_FLOPS = 2 * 64 * 64 * 9 * 32 * 32
 Rates = dict[str, dict[str, Any]]
 
 
-#: The share of a link's time an op must add to be timed at all (timings here vary by more than a few per cent).
-NOISE = 0.1
 #: The activations and window pools :func:`probe_op_rates` times after a 1x1 conv, by the name the cost model
 #: prices them under (pools as NAS-Bench-201's cells and ResNet's stems run them: 3x3 windows, padded).
 PROBED_OPS: dict[str, Callable[[], nn.Module]] = {
