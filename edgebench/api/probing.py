@@ -25,8 +25,8 @@ def probe_host(
 ) -> DeviceProfile:
     """Probe this CPU for the host profile's cost-model priors and write the profile to ``out``: the CPU's kernel
     rates and memory hierarchy (timed with the first backend), then each backend's own rates (activations, pools,
-    transposes, weight reads, depthwise paths; about a minute each; ONNX Runtime's INT8 kernels too, a minute
-    more). ``runs``: timed runs per probe chain (half that for the runtimes' depthwise, conv, cache and INT8
+    transposes, weight reads, depthwise paths; about a minute each; ONNX Runtime's and OpenVINO's INT8 kernels too, a
+    minute more each). ``runs``: timed runs per probe chain (half that for the runtimes' depthwise, conv, cache and INT8
     probes). ``backends``: the host's installed ones if empty. Calibrations are dropped: they were fitted against the
     old priors. ``figures`` gets each probe's figures on a line; ``header``: the file's leading comment lines (else
     one naming this CPU and the command).

@@ -88,9 +88,9 @@ def probe(
     ] = 200,
 ) -> None:
     """Probe this CPU for the host profile's cost-model priors: kernel rates, caches and memory, then each
-    backend's own rates (a minute or two each; ONNX Runtime's INT8 kernels too, a minute more). The shipped host
-    profile's priors belong to the CPU they were probed on; estimates and `edgebench calibrate` on another CPU start
-    from this file instead.
+    backend's own rates (a minute or two each; ONNX Runtime's and OpenVINO's INT8 kernels too, a minute more each).
+    The shipped host profile's priors belong to the CPU they were probed on; estimates and `edgebench calibrate` on
+    another CPU start from this file instead.
 
     Example: edgebench devices probe -o host.yaml && edgebench calibrate --device host.yaml -m mine.csv
     """

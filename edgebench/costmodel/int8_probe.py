@@ -14,6 +14,8 @@ from scipy.optimize import least_squares
 from torch import nn
 
 from edgebench.costmodel.probe import NOISE, ChainTimer, SplitUnit, probed_on, sourced
+from edgebench.costmodel.quantized import INT8_FUSES
+from edgebench.nets.blocks import SqueezeExcite
 from edgebench.types import Precision
 
 #: Depthwise convs are timed at these channels, 28x28: a multiple of 32, of 16 but not 32, and of 8 but not 16.
@@ -27,6 +29,8 @@ SLOWER = 0.8
 CHANNELS, SIDE = 32, 56
 #: The 1x1 convs the reduction half-depth is fitted to: input (and output) channels, and the side of their map.
 DEPTHS = {16: 64, 32: 64, 64: 32, 128: 32, 256: 16}
+#: Channels and side of the depthwise convs a squeeze-excite gate is timed after.
+GATE_CHANNELS, GATE_SIDE = 96, 28
 DEPTH_RATES = "depth_rates"
 
 
@@ -58,9 +62,12 @@ def _conv_then(act: Callable[[], nn.Module], channels: int = CHANNELS) -> nn.Mod
 
 def probe_int8(backend: str, runs: int = 100) -> dict[str, Any]:
     """``backend``'s ``int8`` rates, each with its source (one core's; about ten seconds a round): each figure the
-    median of :data:`ROUNDS` rounds, the reduction half-depth fitted to the median rate at each depth."""
+    median of :data:`ROUNDS` rounds, the reduction half-depth fitted to the median rate at each depth. The element
+    rates of a runtime whose INT8 graph has kernels of its own (:data:`~edgebench.costmodel.quantized.INT8_FUSES`);
+    for another, its squeeze-excite gates'."""
     timer, where = ChainTimer(backend, runs, Precision.INT8), probed_on(backend)
-    rounds = [_round(timer, where) for _ in range(ROUNDS)]
+    own = _own_graph if backend in INT8_FUSES else _gate
+    rounds = [_round(timer, where) | own(timer, where) for _ in range(ROUNDS)]
     depths = [r.pop(DEPTH_RATES) for r in rounds]
     rates = {k: float(np.median([d[k] for d in depths])) for k in DEPTHS}
     found = {key: _median([r[key] for r in rounds]) for key in rounds[0]}
@@ -77,11 +84,19 @@ def _value(figure: Any) -> float:
 
 
 def _round(timer: ChainTimer, where: str) -> dict[str, Any]:
-    shape = (1, CHANNELS, SIDE, SIDE)
     return {
         **_depthwise(timer, where),
         "stem_ns": _stem(timer, where),
         "pool_gelems": _pool(timer, where),
+        DEPTH_RATES: _depth_rates(timer),
+    }
+
+
+def _own_graph(timer: ChainTimer, where: str) -> dict[str, Any]:
+    """The element rates of the kernels an INT8 graph of its own runs: float islands, adds, concatenations and
+    shuffles."""
+    shape = (1, CHANNELS, SIDE, SIDE)
+    return {
         "island_gelems": _per_element(
             timer, functools.partial(_conv_then, nn.Hardsigmoid), functools.partial(_conv_then, nn.ReLU), shape,
             f"{where}: hard sigmoids after 1x1 convs at {CHANNELS}x{SIDE}x{SIDE}, against ReLUs",
@@ -98,7 +113,19 @@ def _round(timer: ChainTimer, where: str) -> dict[str, Any]:
             timer, functools.partial(SplitUnit, CHANNELS, True), functools.partial(SplitUnit, CHANNELS, False), shape,
             f"{where}: channel shuffles closing split units at {CHANNELS}x{SIDE}x{SIDE}, against the units without",
         ),
-        DEPTH_RATES: _depth_rates(timer),
+    }  # fmt: skip
+
+
+def _gate(timer: ChainTimer, where: str) -> dict[str, Any]:
+    """Elements a squeeze-excite gate (its pool, layers and multiply) adds after a depthwise conv, where standard
+    networks place it, per ns."""
+    c, side = GATE_CHANNELS, GATE_SIDE
+    return {
+        "gate_gelems": _per_element(
+            timer, functools.partial(_depthwise_link, c, gated=True), functools.partial(_depthwise_link, c),
+            (1, c, side, side), f"{where}: squeeze-excite gates after 3x3 depthwise convs at {c}x{side}x{side}, "
+            "against the convs alone",
+        )
     }  # fmt: skip
 
 
@@ -120,8 +147,9 @@ def _depthwise(timer: ChainTimer, where: str) -> dict[str, Any]:
     }
 
 
-def _depthwise_link(channels: int) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, groups=channels), nn.ReLU())
+def _depthwise_link(channels: int, gated: bool = False) -> nn.Module:
+    link = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, groups=channels), nn.ReLU())
+    return link.append(SqueezeExcite(channels)) if gated else link
 
 
 def _stem_link() -> nn.Module:

@@ -18,6 +18,7 @@ import numpy as np
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
 from edgebench.devices.int8 import Int8Kernels
+from edgebench.devices.sourced import PositiveSourced
 from edgebench.types import KernelKind, Precision
 
 #: What an INT8 estimate says of itself when neither fitted on INT8 measurements nor priced at the runtime's ``int8``
@@ -38,6 +39,10 @@ BINARY_OPS = frozenset({"Add", "Sub", "Mul", "Sum"})
 #: channels-last (its input transposed into NHWC, no channel blocks, so a residual add is a kernel of its own), and
 #: runs a swish as a sigmoid and a multiply.
 INT8_FUSES = {"onnxruntime": frozenset({"Relu", "Clip"})}
+#: The runtimes whose INT8 kernels :mod:`~edgebench.costmodel.int8_probe` times: ONNX Runtime's, and OpenVINO's CPU
+#: plugin's, whose INT8 graph is its FP32 one (post-ops, elementwise chains, copies) but whose depthwise convs ran in
+#: float between reorders, its stems and shallow 1x1 convs slower than the INT8 peak says (2.5-4x on a Zen 5 core).
+INT8_PROBED = frozenset({"onnxruntime", "openvino"})
 
 
 class Int8Role(IntEnum):
@@ -54,6 +59,7 @@ class Int8Role(IntEnum):
     # ONNX Runtime's quantizer runs a hard swish as a hard sigmoid in float and an INT8 multiply: its MobileNetV3-Small
     # ran 28 hard sigmoids in float (9 gates, 19 from its hard swishes) and 19 INT8 multiplies besides its 9 gates'.
     HARD_SWISH = 8  # an island and a multiply
+    GATE = 9  # a squeeze-excite gate's multiply: a binary op's, or its own where the runtime states one
 
 
 def int8_role(kernel: Kernel) -> Int8Role:
@@ -66,6 +72,8 @@ def int8_role(kernel: Kernel) -> Int8Role:
         return Int8Role.POOL
     if kernel.kind in (KernelKind.ACTIVATION, KernelKind.ELEMENTWISE) and kernel.ops[0] in ISLAND_OPS:
         return Int8Role.HARD_SWISH if kernel.ops[0] == "HardSwish" else Int8Role.ISLAND
+    if kernel.kind is KernelKind.ELEMENTWISE and kernel.gated > 0:
+        return Int8Role.GATE
     if kernel.kind is KernelKind.ELEMENTWISE and kernel.ops[0] in BINARY_OPS:
         return Int8Role.BINARY
     if kernel.kind is KernelKind.ELEMENTWISE and kernel.ops[0] == "Concat":
@@ -93,10 +101,11 @@ class Int8Rates:
     channel_multiple: int
     stem_ns: float
     pool_gelems: float
-    island_gelems: float
-    binary_gelems: float
-    concat_gelems: float
-    shuffle_gelems: float
+    island_gelems: float | None
+    binary_gelems: float | None
+    concat_gelems: float | None
+    shuffle_gelems: float | None
+    gate_gelems: float | None
     reduction_half_depth: float
 
     @classmethod
@@ -105,12 +114,15 @@ class Int8Rates:
         them (else None)."""
         if stated is None or precision is not Precision.INT8:
             return None
+
+        def rate(figure: PositiveSourced | None) -> float | None:
+            return None if figure is None else figure.value * cores
+
         return cls(
             stated.depthwise_gflops.value * cores, stated.odd_depthwise_gflops.value * cores,
             stated.channel_multiple, stated.stem_ns.value / cores, stated.pool_gelems.value * cores,
-            stated.island_gelems.value * cores, stated.binary_gelems.value * cores,
-            stated.concat_gelems.value * cores, stated.shuffle_gelems.value * cores,
-            stated.reduction_half_depth.value,
+            rate(stated.island_gelems), rate(stated.binary_gelems), rate(stated.concat_gelems),
+            rate(stated.shuffle_gelems), rate(stated.gate_gelems), stated.reduction_half_depth.value,
         )  # fmt: skip
 
 
@@ -135,26 +147,34 @@ class Kernels(Protocol):
 
 def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
     """``ms`` (each kernel's FP32-rule price at INT8) with the INT8 rates in place of it: a depthwise conv's taps at
-    its channels' rate, a stem's gather on top of its multiply-adds, an average pool's window reads, an island's or a
-    binary op's, a concatenation's or a transpose's elements (at least their price)."""
+    its channels' rate, a stem's gather on top of its multiply-adds, an average pool's window reads, and where the
+    runtime states their rates an island's, a binary op's or a gate's outputs, a concatenation's or a transpose's
+    elements (at least their price)."""
     role = table.int8_role
     taps = np.maximum(table.depth, 1.0)
     channels = table.weights / taps  # a depthwise filter: one window per channel
     odd = np.mod(np.round(channels), rates.channel_multiple) > 0
-    depthwise = table.flops / (np.where(odd, rates.odd_depthwise_gflops, rates.depthwise_gflops) * 1e6)
     gathered = table.flops * taps / (2 * np.maximum(table.weights, 1.0))  # output pixels x input channels x taps
-    island = table.activations / 2 / (rates.island_gelems * 1e6)
-    outputs = np.where(table.gated > 0, (table.activations - table.gated) / 2, table.activations / 3)  # of two maps
     priced = {
-        Int8Role.DEPTHWISE: depthwise,
+        Int8Role.DEPTHWISE: table.flops / (np.where(odd, rates.odd_depthwise_gflops, rates.depthwise_gflops) * 1e6),
         Int8Role.STEM: ms + gathered * rates.stem_ns / 1e6,
         Int8Role.POOL: table.priced / (rates.pool_gelems * 1e6),
-        Int8Role.ISLAND: np.maximum(ms, island),
-        Int8Role.HARD_SWISH: np.maximum(ms, island + table.activations / 2 / (rates.binary_gelems * 1e6)),
-        Int8Role.BINARY: np.maximum(ms, outputs / (rates.binary_gelems * 1e6)),
-        Int8Role.CONCAT: np.maximum(ms, table.activations / 2 / (rates.concat_gelems * 1e6)),
-        Int8Role.SHUFFLE: np.maximum(ms, table.priced / (rates.shuffle_gelems * 1e6)),
     }
+    half = table.activations / 2
+    outputs = np.where(table.gated > 0, (table.activations - table.gated) / 2, table.activations / 3)  # of two maps
+    elementwise = {  # each role's rate, and the elements it is paid on
+        Int8Role.ISLAND: (rates.island_gelems, half),
+        Int8Role.BINARY: (rates.binary_gelems, outputs),
+        Int8Role.GATE: (rates.gate_gelems or rates.binary_gelems, outputs),
+        Int8Role.CONCAT: (rates.concat_gelems, half),
+        Int8Role.SHUFFLE: (rates.shuffle_gelems, table.priced),
+    }
+    for kind, (rate, elems) in elementwise.items():
+        if rate is not None:
+            priced[kind] = np.maximum(ms, elems / (rate * 1e6))
+    if rates.island_gelems is not None and rates.binary_gelems is not None:
+        swish = half / (rates.island_gelems * 1e6) + half / (rates.binary_gelems * 1e6)
+        priced[Int8Role.HARD_SWISH] = np.maximum(ms, swish)
     for kind, price in priced.items():
         ms = np.where(role == kind, price, ms)
     return ms

@@ -39,7 +39,7 @@ from edgebench.costmodel.probe import (
     sourced,
     weights_gbps,
 )
-from edgebench.costmodel.quantized import INT8_FUSES
+from edgebench.costmodel.quantized import INT8_PROBED
 from edgebench.devices.profile import MAX_WEIGHT_SHARE, DeviceProfile, Runtime
 from edgebench.exceptions import UnsupportedError
 from edgebench.types import Precision, WeightRead
@@ -79,6 +79,11 @@ WEIGHT_PROBES = {
 DENSE_CONV, DENSE = functools.partial(nn.Conv2d, 64, 64, 3, padding=1, bias=False), (1, 64, 32, 32)
 DENSE_FLOPS = 2 * 64 * 64 * 9 * 32 * 32
 
+#: The element rates of an ``int8`` entry, by what the summary calls them (a runtime states those it has).
+INT8_ELEMENTS = {
+    "island_gelems": "float islands", "binary_gelems": "adds", "concat_gelems": "concatenations",
+    "shuffle_gelems": "shuffles", "gate_gelems": "squeeze-excite gates",
+}  # fmt: skip
 #: Rates as a profile's runtime states them: op or kernel kind -> {value, source, note}.
 Rates = dict[str, dict[str, Any]]
 
@@ -396,12 +401,12 @@ class RuntimeRates:
         parts += [f"activations from {name} at {rate['value']:.1f} GB/s" for name, rate in self.cache_gbps.items()]
         if self.int8:
             q = {name: figure["value"] for name, figure in self.int8.items() if isinstance(figure, dict)}
+            elements = ", ".join(f"{name} {q[key]:.2f}" for key, name in INT8_ELEMENTS.items() if key in q)
             parts.append(
                 f"INT8 depthwise convs at {q['depthwise_gflops']:.1f} GFLOP/s ({q['odd_depthwise_gflops']:.1f} off "
                 f"{self.int8['channel_multiple']} channels), stems {q['stem_ns']:.2f} ns a value, average pools "
-                f"{q['pool_gelems']:.2f} G reads/s, float islands {q['island_gelems']:.2f}, adds "
-                f"{q['binary_gelems']:.2f}, concatenations {q['concat_gelems']:.2f} and shuffles "
-                f"{q['shuffle_gelems']:.2f} G elements/s, convs' reduction half-depth {q['reduction_half_depth']:.0f}"
+                f"{q['pool_gelems']:.2f} G reads/s, {elements} G elements/s, convs' reduction half-depth "
+                f"{q['reduction_half_depth']:.0f}"
             )
         return "; ".join(parts)
 
@@ -427,8 +432,8 @@ def probe_runtime(profile: DeviceProfile, backend: str, runs: int = 200) -> Runt
 
 
 def _quantized(profile: DeviceProfile, backend: str) -> bool:
-    """Whether ``backend``'s INT8 kernels are probed: it runs INT8 and its INT8 graph has rules of its own."""
-    return Precision.INT8 in profile.runtime(backend).precisions and backend in INT8_FUSES
+    """Whether ``backend``'s INT8 kernels are probed: it runs INT8 and is one of :data:`INT8_PROBED`."""
+    return Precision.INT8 in profile.runtime(backend).precisions and backend in INT8_PROBED
 
 
 def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DeviceProfile:

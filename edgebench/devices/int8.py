@@ -25,15 +25,23 @@ class Int8Kernels(Strict):
     of a transpose, a channel shuffle's or into the channels-last layout (0.4-0.5 ns each, 3x FP32's).
     ``reduction_half_depth``: K0 of its dense and 1x1 convs' rate R x K / (K + K0) by their reduction depth K, which
     INT8 convs depend on where FP32 ones did not (1x1 convs at 16 input channels 154 GOP/s, at 256 425; FP32 107-113
-    at every depth)."""
+    at every depth).
+
+    The four element rates (islands to shuffles) are stated for a runtime whose INT8 graph has kernels of its own
+    there (ONNX Runtime's); None for one that keeps its FP32 graph's post-ops and copies, which the FP32 rules price
+    (OpenVINO's CPU plugin: DenseNet-121's 56 concatenations took 0.2 ms, 2.5 at a rate probed as ONNX Runtime's is).
+    ``gate_gelems``: elements of a squeeze-excite gate's multiply where the runtime runs it on a planar map between
+    two reorders (OpenVINO's CPU plugin on one Zen 5 core: a gate added 0.8-1 ns an element after a depthwise conv,
+    as standard networks place it, and 0.18-0.24 after a 1x1 conv); None where the adds' rate prices it."""
 
     depthwise_gflops: PositiveSourced
     odd_depthwise_gflops: PositiveSourced
     channel_multiple: int = Field(ge=1)
     stem_ns: PositiveSourced
     pool_gelems: PositiveSourced
-    island_gelems: PositiveSourced
-    binary_gelems: PositiveSourced
-    concat_gelems: PositiveSourced
-    shuffle_gelems: PositiveSourced
+    island_gelems: PositiveSourced | None = None
+    binary_gelems: PositiveSourced | None = None
+    concat_gelems: PositiveSourced | None = None
+    shuffle_gelems: PositiveSourced | None = None
+    gate_gelems: PositiveSourced | None = None
     reduction_half_depth: Sourced

@@ -2,6 +2,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from torch import nn
 
 from edgebench.costmodel.int8_probe import Halves, Residual, probe_int8
@@ -12,6 +13,7 @@ from edgebench.costmodel.quantized import Int8Role, int8_role
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.profile import Runtime
 from edgebench.exceptions import ConfigError
+from edgebench.nets.blocks import SqueezeExcite
 from edgebench.types import KernelKind, Precision
 
 RATES = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "stem_ns": 1.0, "pool_gelems": 2.0,
@@ -19,10 +21,11 @@ RATES = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "stem_ns": 1.0,
          "reduction_half_depth": 32.0}  # fmt: skip
 
 
-def _with_int8(profile: DeviceProfile, **rates: float) -> DeviceProfile:
-    int8 = {name: {"value": v, "source": "test"} for name, v in (RATES | rates).items()} | {"channel_multiple": 16}
+def _with_int8(profile: DeviceProfile, backend: str = "onnxruntime", **rates: float | None) -> DeviceProfile:
+    stated = {name: v for name, v in (RATES | rates).items() if v is not None}
+    int8 = {name: {"value": v, "source": "test"} for name, v in stated.items()} | {"channel_multiple": 16}
     runtimes = tuple(
-        Runtime.model_validate({**r.model_dump(), "int8": int8}) if r.backend == "onnxruntime" else r
+        Runtime.model_validate({**r.model_dump(), "int8": int8}) if r.backend == backend else r
         for r in profile.runtimes
     )
     return profile.model_copy(update={"runtimes": runtimes})
@@ -80,6 +83,36 @@ def test_int8_rates_price_a_runtimes_int8_kernels_in_its_int8_graph() -> None:
     assert stem_ms == pytest.approx(2.0 * 32 * 32 * 3 * 9 / 1e6, rel=1e-3)  # 2 ns more per value it gathers
 
 
+GATED = nn.Sequential(
+    nn.Conv2d(32, 32, 3, padding=1, groups=32), nn.ReLU(), SqueezeExcite(32), nn.Conv2d(32, 32, 1),
+    nn.AvgPool2d(3, 1, 1), Halves(32),
+)  # fmt: skip
+
+
+def _kernel_ms(profile: DeviceProfile, backend: str) -> dict[str, float]:
+    params = params_for(profile, backend, Precision.INT8, threads=1)
+    kernels = module_kernels(GATED, (1, 32, 28, 28), rules_for(profile, backend, Precision.INT8))
+    return {k.name: t - params.overhead_per_layer_ms for k, t in estimate(kernels, params).kernels}
+
+
+def test_a_runtime_that_keeps_its_fp32_graph_at_int8_states_only_its_own_kernels() -> None:
+    host = get_device("host")
+    elements = dict.fromkeys(("island_gelems", "binary_gelems", "concat_gelems", "shuffle_gelems"))
+    rated = _with_int8(host, "openvino", gate_gelems=1.25, **elements)  # as the probe finds OpenVINO's
+    assert rules_for(rated, "openvino", Precision.INT8) == rules_for(rated, "openvino")  # its FP32 graph
+    stated, fp32_rules = _kernel_ms(rated, "openvino"), _kernel_ms(host, "openvino")
+    gate = module_kernels(GATED, (1, 32, 28, 28), rules_for(rated, "openvino", Precision.INT8))
+    assert [int8_role(k) for k in gate if k.gated] == [Int8Role.GATE]
+    assert stated["/2/Mul"] == pytest.approx(32 * 28 * 28 / 1.25e6, rel=1e-3)  # the map at the gates' rate
+    assert stated["/4/AveragePool"] == pytest.approx(32 * 28 * 28 * 9 / 2e6, rel=1e-3)
+    assert [int8_role(k) for k in gate if k.ops == ("Concat",)] == [Int8Role.CONCAT]
+    assert stated["/5/Concat"] == pytest.approx(fp32_rules["/5/Concat"], rel=1e-6)  # no rate: the FP32 rules' price
+    ort = _kernel_ms(_with_int8(host), "onnxruntime")
+    assert ort["/2/Mul"] == pytest.approx(32 * 28 * 28 / 3e6, rel=1e-3)  # no gate rate: the adds' (QLinearMul)
+    with pytest.raises(ValidationError, match="gate_gelems"):
+        _with_int8(host, "openvino", gate_gelems=0.0)
+
+
 def test_a_profiles_int8_rates_are_saved_read_back_and_checked(tmp_path: Path) -> None:
     rated = _with_int8(get_device("host"))
     save_profile(rated, tmp_path / "host.yaml")
@@ -92,11 +125,11 @@ def test_a_profiles_int8_rates_are_saved_read_back_and_checked(tmp_path: Path) -
         load_profile(tmp_path / "bad" / "host.yaml")
 
 
-def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
+def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -> None:
     """INT8 chains at fixed costs: depthwise convs at 40 GFLOP/s on multiples of 16 channels and 20 off them, a stem
     link 1 ns per value gathered, other convs at 400 GOP/s x K / (K + 32) by their input channels K, a pool 0.5 ns
-    per window read, a hard sigmoid 0.4 ns, an add 0.25, a concatenation 0.3 and a shuffle 0.1 an element; every
-    figure twice as slow in round ``slow_round``."""
+    per window read, a hard sigmoid 0.4 ns, an add 0.25, a concatenation 0.3, a shuffle 0.1 and a squeeze-excite
+    gate 0.8 an element; every figure twice as slow in round ``slow_round`` (of ``chains`` chains a round)."""
     calls: list[int] = []
 
     def per_kernel_ms(self: ChainTimer, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
@@ -104,7 +137,8 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
         m, pixels, elems = make(), shape[2] * shape[3], shape[1] * shape[2] * shape[3]
         calls.append(1)
         ms = 0.0
-        for c in (c for c in m.modules() if isinstance(c, nn.Conv2d)):
+        gated = {id(c) for g in m.modules() if isinstance(g, SqueezeExcite) for c in g.modules()}  # in the gate's
+        for c in (c for c in m.modules() if isinstance(c, nn.Conv2d) and id(c) not in gated):
             macs = c.in_channels // c.groups * c.out_channels * c.kernel_size[0] ** 2 * pixels
             if c.groups > 1:
                 ms += 2 * macs / ((40 if c.in_channels % 16 == 0 else 20) * 1e6)
@@ -113,24 +147,34 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
             else:
                 ms += 2 * macs / (400e6 * c.in_channels / (c.in_channels + 32))
         ms += sum(9 * elems * 0.5e-6 for p in m.modules() if isinstance(p, nn.AvgPool2d))
-        ms += sum(elems * 0.4e-6 for p in m.modules() if isinstance(p, nn.Hardsigmoid))
+        ms += sum(elems * 0.4e-6 for p in m.modules() if isinstance(p, nn.Hardsigmoid) and id(p) not in gated)
         ms += elems * 0.25e-6 if isinstance(m, Residual) else 0.0
         ms += elems * 0.3e-6 if isinstance(m, Halves) else 0.0
         ms += elems * 0.1e-6 if isinstance(m, SplitUnit) and m.shuffle else 0.0
-        return ms * (2 if (len(calls) - 1) // 19 == slow_round else 1)  # a round times 19 chains
+        ms += sum(elems * 0.8e-6 for g in m.modules() if isinstance(g, SqueezeExcite))
+        return ms * (2 if (len(calls) - 1) // chains == slow_round else 1)
 
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", per_kernel_ms)
 
 
-@pytest.mark.parametrize("slow_round", [0, 4])
-def test_the_int8_probe_keeps_each_figures_median_round(monkeypatch: pytest.MonkeyPatch, slow_round: int) -> None:
-    _timed_int8(monkeypatch, slow_round)
-    found = probe_int8("onnxruntime", runs=1)
+#: What the probe finds from :func:`_timed_int8`'s costs: every runtime's kernels, then those of an INT8 graph of its
+#: own (ONNX Runtime's), or its squeeze-excite gates (OpenVINO's, which keeps its FP32 graph).
+COMMON = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "channel_multiple": 16, "stem_ns": 1.0,
+          "pool_gelems": 2.0, "reduction_half_depth": 32.0}  # fmt: skip
+OWN_GRAPH = {"island_gelems": 2.5, "binary_gelems": 4.0, "concat_gelems": 3.33, "shuffle_gelems": 10.0}
+GATE = {"gate_gelems": 1.25}
+
+
+@pytest.mark.parametrize(("backend", "own", "slow_round"), [
+    ("onnxruntime", OWN_GRAPH, 0), ("onnxruntime", OWN_GRAPH, 4), ("openvino", GATE, 2),
+])  # fmt: skip
+def test_the_int8_probe_keeps_each_figures_median_round(
+    monkeypatch: pytest.MonkeyPatch, backend: str, own: dict[str, float], slow_round: int
+) -> None:
+    _timed_int8(monkeypatch, slow_round, chains=11 + 2 * len(own))  # two chains an element rate
+    found = probe_int8(backend, runs=1)
     values = {name: f["value"] if isinstance(f, dict) else f for name, f in found.items()}
-    expected = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "channel_multiple": 16, "stem_ns": 1.0,
-                "pool_gelems": 2.0, "island_gelems": 2.5, "binary_gelems": 4.0, "concat_gelems": 3.33,
-                "shuffle_gelems": 10.0, "reduction_half_depth": 32.0}  # fmt: skip
-    assert values == pytest.approx(expected, abs=0.01)
+    assert values == pytest.approx(COMMON | own, abs=0.01)
     assert "off the channel multiple" in found["odd_depthwise_gflops"]["source"]
-    ort = get_device("host").runtime("onnxruntime")
-    assert Runtime.model_validate({**ort.model_dump(), "int8": found}).int8 is not None  # a valid profile entry
+    runtime = get_device("host").runtime(backend)
+    assert Runtime.model_validate({**runtime.model_dump(), "int8": found}).int8 is not None  # a valid profile entry
