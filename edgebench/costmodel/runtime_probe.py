@@ -402,11 +402,12 @@ class RuntimeRates:
         if self.int8:
             q = {name: figure["value"] for name, figure in self.int8.items() if isinstance(figure, dict)}
             elements = ", ".join(f"{name} {q[key]:.2f}" for key, name in INT8_ELEMENTS.items() if key in q)
+            multiple = self.int8["channel_multiple"]
+            odd = f" ({q['odd_depthwise_gflops']:.1f} off {multiple} channels)" if multiple > 1 else ""
             parts.append(
-                f"INT8 depthwise convs at {q['depthwise_gflops']:.1f} GFLOP/s ({q['odd_depthwise_gflops']:.1f} off "
-                f"{self.int8['channel_multiple']} channels), stems {q['stem_ns']:.2f} ns a value, average pools "
-                f"{q['pool_gelems']:.2f} G reads/s, {elements} G elements/s, convs' reduction half-depth "
-                f"{q['reduction_half_depth']:.0f}"
+                f"INT8 depthwise convs at {q['depthwise_gflops']:.1f} GFLOP/s{odd}, stems {q['stem_ns']:.2f} ns a "
+                f"value, average pools {q['pool_gelems']:.2f} G reads/s, {elements} G elements/s, convs' reduction "
+                f"half-depth {q['reduction_half_depth']:.0f}"
             )
         return "; ".join(parts)
 
