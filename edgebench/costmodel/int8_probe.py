@@ -131,13 +131,11 @@ def _gate(timer: ChainTimer, where: str) -> dict[str, Any]:
 
 def _depthwise(timer: ChainTimer, where: str) -> dict[str, Any]:
     """Depthwise rates at the channels of :data:`DEPTHWISE_CHANNELS`, and the multiple of channels past which they
-    drop (1 where none does); 5x5 ones' at the first."""
+    drop (1 where none does)."""
     gflops = {}
     for c in DEPTHWISE_CHANNELS:
         link = functools.partial(_depthwise_link, c)
         gflops[c] = 2 * 9 * c * 28 * 28 / timer.per_kernel_ms(link, (1, c, 28, 28)) / 1e6
-    c = DEPTHWISE_CHANNELS[0]
-    wide = 2 * 25 * c * 28 * 28 / timer.per_kernel_ms(functools.partial(_depthwise_link, c, 5), (1, c, 28, 28)) / 1e6
     fast, by_32, by_8 = gflops.values()
     multiple = 32 if by_32 < SLOWER * fast else 16 if by_8 < SLOWER * fast else 1
     odd = min(by_32, by_8) if multiple == 32 else by_8
@@ -145,13 +143,12 @@ def _depthwise(timer: ChainTimer, where: str) -> dict[str, Any]:
     return {
         "depthwise_gflops": sourced(fast, f"{where}: 3x3 at 128x28x28 ({found} GFLOP/s by channels)"),
         "odd_depthwise_gflops": sourced(odd, f"{where}: 3x3 at 28x28 off the channel multiple (112 or 120 channels)"),
-        "depthwise_5x5_gflops": sourced(wide, f"{where}: 5x5 at {c}x28x28"),
         "channel_multiple": multiple,
     }
 
 
-def _depthwise_link(channels: int, kernel: int = 3, gated: bool = False) -> nn.Module:
-    link = nn.Sequential(nn.Conv2d(channels, channels, kernel, padding=kernel // 2, groups=channels), nn.ReLU())
+def _depthwise_link(channels: int, gated: bool = False) -> nn.Module:
+    link = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, groups=channels), nn.ReLU())
     return link.append(SqueezeExcite(channels)) if gated else link
 
 

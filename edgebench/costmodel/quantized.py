@@ -98,7 +98,6 @@ class Int8Rates:
 
     depthwise_gflops: float
     odd_depthwise_gflops: float
-    depthwise_5x5_gflops: float | None
     channel_multiple: int
     stem_ns: float
     pool_gelems: float
@@ -121,10 +120,9 @@ class Int8Rates:
 
         return cls(
             stated.depthwise_gflops.value * cores, stated.odd_depthwise_gflops.value * cores,
-            rate(stated.depthwise_5x5_gflops), stated.channel_multiple, stated.stem_ns.value / cores,
-            stated.pool_gelems.value * cores, rate(stated.island_gelems), rate(stated.binary_gelems),
-            rate(stated.concat_gelems), rate(stated.shuffle_gelems), rate(stated.gate_gelems),
-            stated.reduction_half_depth.value,
+            stated.channel_multiple, stated.stem_ns.value / cores, stated.pool_gelems.value * cores,
+            rate(stated.island_gelems), rate(stated.binary_gelems), rate(stated.concat_gelems),
+            rate(stated.shuffle_gelems), rate(stated.gate_gelems), stated.reduction_half_depth.value,
         )  # fmt: skip
 
 
@@ -154,9 +152,11 @@ def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
     elements (at least their price)."""
     role = table.int8_role
     taps = np.maximum(table.depth, 1.0)
+    channels = table.weights / taps  # a depthwise filter: one window per channel
+    odd = np.mod(np.round(channels), rates.channel_multiple) > 0
     gathered = table.flops * taps / (2 * np.maximum(table.weights, 1.0))  # output pixels x input channels x taps
     priced = {
-        Int8Role.DEPTHWISE: _depthwise_ms(table, taps, rates),
+        Int8Role.DEPTHWISE: table.flops / (np.where(odd, rates.odd_depthwise_gflops, rates.depthwise_gflops) * 1e6),
         Int8Role.STEM: ms + gathered * rates.stem_ns / 1e6,
         Int8Role.POOL: table.priced / (rates.pool_gelems * 1e6),
     }
@@ -178,16 +178,3 @@ def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
     for kind, price in priced.items():
         ms = np.where(role == kind, price, ms)
     return ms
-
-
-def _depthwise_ms(table: Kernels, taps: np.ndarray, rates: Int8Rates) -> np.ndarray:
-    """A depthwise conv's outputs at the ns an output a line through the 3x3 and 5x5 rates gives at its taps (at
-    least none a tap; every tap at the 3x3 rate without a 5x5 one), slower by the ratio of the rates off the channel
-    multiple."""
-    channels = table.weights / taps  # a depthwise filter: one window per channel
-    odd = np.mod(np.round(channels), rates.channel_multiple) > 0
-    slower = np.where(odd, rates.depthwise_gflops / rates.odd_depthwise_gflops, 1.0)
-    at_3x3 = 18 / rates.depthwise_gflops  # ns an output: 9 multiply-adds
-    wide = rates.depthwise_5x5_gflops
-    per_tap = at_3x3 / 9 if wide is None else float(np.clip((50 / wide - at_3x3) / 16, 0.0, at_3x3 / 9))
-    return table.flops / (2 * taps) * (at_3x3 + per_tap * (taps - 9)) * slower / 1e6

@@ -23,9 +23,6 @@ class Int8Kernels(Strict):
     or multiply of two maps, a kernel of its own (the FP32 rules add a residual into the conv before it).
     ``concat_gelems``: outputs of a concatenation (0.15-0.3 ns each, as long as at FP32). ``shuffle_gelems``: elements
     of a transpose, a channel shuffle's or into the channels-last layout (0.4-0.5 ns each, 3x FP32's).
-    ``depthwise_5x5_gflops``: 5x5 depthwise convs on the multiple, which run more taps an output loaded than 3x3 ones
-    (OpenVINO's on one Zen 5 core: 0.18 ns an output at 3x3, 0.33 at 5x5); the time an output is a line through the
-    two by taps (None: every window at the 3x3 rate).
     ``reduction_half_depth``: K0 of its dense and 1x1 convs' rate R x K / (K + K0) by their reduction depth K, which
     INT8 convs depend on where FP32 ones did not (1x1 convs at 16 input channels 154 GOP/s, at 256 425; FP32 107-113
     at every depth).
@@ -39,7 +36,6 @@ class Int8Kernels(Strict):
 
     depthwise_gflops: PositiveSourced
     odd_depthwise_gflops: PositiveSourced
-    depthwise_5x5_gflops: PositiveSourced | None = None
     channel_multiple: int = Field(ge=1)
     stem_ns: PositiveSourced
     pool_gelems: PositiveSourced
