@@ -4,6 +4,8 @@ ones at the INT8 peak misprice, at the runtime's probed ``int8`` rates (:class:`
 Without those rates an INT8 estimate is the FP32 rules at the INT8 peak and byte width, which put ONNX Runtime's
 standard families at 224 px at 0.34-0.97 of their INT8 time (one AVX-512 Zen 4 core): its depthwise convs are no
 faster at INT8, its 3-channel stems and average pools far slower, and its adds and float ops kernels of their own.
+OpenVINO's at 0.43-1.04 (one Zen 5 core): its graph stays its FP32 one, but its depthwise convs run in float between
+reorders, its shallow convs slow down, and its squeeze-excite gates reorder their maps.
 """
 
 from __future__ import annotations
