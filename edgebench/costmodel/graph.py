@@ -35,6 +35,7 @@ class Kernel:
     gated: int = 0  # channels of a squeeze-excite gate's multiply (a per-channel scale computed in the network)
     one_pixel: bool = False  # a 1x1 conv on a one-pixel map: a batch-1 GEMV (squeeze-excite's layers)
     in_channels: int = 0  # a conv's input channels, 0 for other kernels
+    weight_passes: int = 1  # times it reads its whole weights (a GEMM conv, once per tile of output pixels)
 
     @property
     def alone(self) -> bool:

@@ -21,7 +21,14 @@ import torch
 from onnx import shape_inference
 
 from edgebench.costmodel.graph import GENERIC, Graph, Kernel, ints
-from edgebench.costmodel.layouts import FILTER_PASS_COST, BlockedLayout, ChannelsLast, lanes_used, rows_used
+from edgebench.costmodel.layouts import (
+    FILTER_PASS_COST,
+    BlockedLayout,
+    ChannelsLast,
+    lanes_used,
+    rows_used,
+    weight_passes,
+)
 from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros, live
 from edgebench.costmodel.roles import CONV_ROLES, ONE_PIXEL_CONV, PLAIN_ROLES, ROLES
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
@@ -69,6 +76,10 @@ SCALE_OPS = {"Mul", "Add", "Sub", "Div"}
 SNIPPET = SCALE_OPS | (ACTIVATION & FUSABLE)
 
 
+#: The kinds a runtime with a ``pixel_block`` runs as GEMMs over tiles of output pixels.
+TILED = {KernelKind.CONV, KernelKind.POINTWISE_CONV}
+
+
 def _conv(
     g: Graph, node: onnx.NodeProto, block: int, pass_cost: float, output_block: int, pixel_block: int
 ) -> tuple[KernelKind, float, int, str, float]:
@@ -85,7 +96,7 @@ def _conv(
     stride = ints(node, "strides", [1])[0]
     detail = f"{cin}x{'x'.join(map(str, x[2:]))} -> {cout}x{'x'.join(map(str, y[2:]))} k{w[2]} s{stride} g{groups}"
     lanes = lanes_used(kind, cin, cout, block, pass_cost, output_block)
-    if kind in (KernelKind.CONV, KernelKind.POINTWISE_CONV):
+    if kind in TILED:
         lanes *= rows_used(prod(y[2:]), pixel_block)
     return kind, 2.0 * macs, prod(w), detail, lanes
 
@@ -312,6 +323,9 @@ def kernels(model: onnx.ModelProto, rules: KernelRules = ANY_RUNTIME) -> list[Ke
         off_block = channel_block > 1 and not blocked and op in WINDOW_POOLS | {"Conv"}
         tiles = (rules.output_block, channel_block if off_block else rules.pixel_block)  # a plain GEMM's pixel vectors
         kernel = _kernel(g, node, tail, tuple(ops), dynamic, block, summed, tiles)
+        if kernel.kind in TILED and not off_block:
+            pixels = prod(g.shape(node.output[0], node)[2:])
+            kernel = dataclasses.replace(kernel, weight_passes=weight_passes(pixels, rules.pixel_block))
         if off_block and kernel.kind in PLAIN_ROLES and not kernel.one_pixel:
             kernel = dataclasses.replace(kernel, plain=True, role=PLAIN_ROLES[kernel.kind])
         act = _priced_op(op, ops)

@@ -10,20 +10,21 @@ else ``exp_gelems`` for the exp-based ones. With caches, a kernel's weights add 
 network's weights and activation traffic fit in (all of it passes through them between two reads of a weight; for a
 runtime of :data:`OVERLAPS_WEIGHTS` as a bound beside the compute, not on top of it), the part past the first level at
 the runtime's ``weight_share`` of those levels' bandwidth for the kernel's kind where the profile states one (a 1x1 conv
-on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share). A depthwise conv past the runtime's
-``large_depthwise`` taps computes at that path's rate, and one a channel-blocked runtime cannot block at its
-``plain_depthwise`` rate and cost per channel (a strided one at least its input at that path's ``input_gbps``: it copies
-every window out first), and a dense or 1x1 conv the runtime leaves plain at its ``plain_layout`` share of the rate
-(im2col and a GEMM over whole pixel vectors), as it does a window pool's window reads. A runtime's ``depthwise_stream``
-prices its depthwise convs' outputs and output rows (at least their input at its ``input_gbps``, the bound of strided
-ones) in place of the depthwise ``stream_ceiling`` (their data then moves at the caches' bandwidth, not scaled by the
-fitted efficiency, as does the data of a kernel that runs an op priced at a rate alone: the rate prices its per-element
-cost), its ``wide_depthwise`` the re-reads of depthwise convs whose taps and weights per pixel outgrow the first cache
-level, its ``large_maps`` the activation bytes of a kernel (of the kinds it names) past what the caches stream for it
-(on top of the kernel's time), its ``channel_scale`` its squeeze-excite gates' multiplies in place of every other price,
-and its ``cache_gbps`` the activations held in a cache level in place of the level's bandwidth. The parameters come from
-the profile: its calibration for the backend and precision when it has one, else its priors. Every number this module
-returns is an estimate (``source=estimated``).
+on one pixel, a batch-1 GEMV, at the share for those, else the pointwise share); a conv a runtime computes a tile of
+output pixels at a time reads them once a tile, the later passes from the levels its own weights fit in. A depthwise
+conv past the runtime's ``large_depthwise`` taps computes at that path's rate, and one a channel-blocked runtime cannot
+block at its ``plain_depthwise`` rate and cost per channel (a strided one at least its input at that path's
+``input_gbps``: it copies every window out first), and a dense or 1x1 conv the runtime leaves plain at its
+``plain_layout`` share of the rate (im2col and a GEMM over whole pixel vectors), as it does a window pool's window
+reads. A runtime's ``depthwise_stream`` prices its depthwise convs' outputs and output rows (at least their input at its
+``input_gbps``, the bound of strided ones) in place of the depthwise ``stream_ceiling`` (their data then moves at the
+caches' bandwidth, not scaled by the fitted efficiency, as does the data of a kernel that runs an op priced at a rate
+alone: the rate prices its per-element cost), its ``wide_depthwise`` the re-reads of depthwise convs whose taps and
+weights per pixel outgrow the first cache level, its ``large_maps`` the activation bytes of a kernel (of the kinds it
+names) past what the caches stream for it (on top of the kernel's time), its ``channel_scale`` its squeeze-excite gates'
+multiplies in place of every other price, and its ``cache_gbps`` the activations held in a cache level in place of the
+level's bandwidth. The parameters come from the profile: its calibration for the backend and precision when it has one,
+else its priors. Every number this module returns is an estimate (``source=estimated``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile, Sourced
 from edgebench.types import EXP_BASED, PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-24"
+COST_MODEL_VERSION = "roofline-25"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -49,11 +50,9 @@ READS = tuple(WeightRead)
 #: How the kernels of each kind with weights read them (a 1x1 conv on one pixel as its own, ``Kernel.one_pixel``).
 KIND_READS = {kind: WeightRead(kind.value) for kind in KernelKind if kind.value in {r.value for r in WeightRead}}
 BYTES_PER_ELEM = {Precision.FP32: 4.0, Precision.FP16: 2.0, Precision.INT8: 1.0}
-#: Runtimes whose convs read their weights under their multiply-adds: XNNPACK's GEMM microkernels stream packed weights
-#: for each tile of output pixels (on an AVX-512 Zen 4, LiteRT's 160 -> 960 -> 160 1x1 pairs on 2x2 maps, 614 KB of
-#: weights a conv from L3, ran at the rate of their tiles' multiply-adds; added to it, the reads priced them 1.45 times
-#: their time). ONNX Runtime's and OpenVINO's, priced so, fitted their standard families at 224 px better and at 128
-#: px worse (91 -> 73-82 % within +-10 % under the 3x32x32 fit): left additive.
+#: Runtimes whose convs read their weights under their multiply-adds (XNNPACK's GEMMs stream packed weights for each
+#: tile of output pixels: on a Zen 4, LiteRT's 1x1 convs with 614 KB of weights in L3 ran at their multiply-add rate,
+#: where adding the reads priced them 1.45 times their time). ONNX Runtime's and OpenVINO's, priced so, fitted worse.
 OVERLAPS_WEIGHTS = frozenset({"tflite"})
 
 
@@ -258,8 +257,7 @@ def plain_reads(profile: DeviceProfile, backend: str, threads: int) -> float | N
 
 
 def depthwise_stream(profile: DeviceProfile, backend: str, threads: int) -> tuple[float, float] | None:
-    """(outputs per ns, ns per output row) at ``threads`` threads of ``backend``'s depthwise convs, where the profile
-    states them."""
+    """(outputs per ns, ns per output row) at ``threads`` threads of ``backend``'s depthwise convs, where stated."""
     stream = profile.runtime(backend).depthwise_stream
     return _at_threads(profile, threads, stream.gouts, stream.row_ns) if stream else None
 
@@ -355,6 +353,7 @@ class KernelTable:
     rows: np.ndarray  # output rows of a depthwise conv, 0 for the rest
     gated: np.ndarray  # channels a squeeze-excite gate's multiply scales, 0 for the rest
     reads: np.ndarray  # index into READS of how it reads its weights, -1 for a kernel without
+    passes: np.ndarray  # times it reads its whole weights
     int8_role: np.ndarray  # what prices it at INT8 (quantized.Int8Role)
     networks: int
 
@@ -377,6 +376,7 @@ class KernelTable:
             rows=np.array([k.rows for _, k in flat], dtype=np.float64),
             gated=np.array([k.gated for _, k in flat], dtype=np.float64),
             reads=np.array([_reads(k) for _, k in flat], dtype=np.int64),
+            passes=np.array([k.weight_passes for _, k in flat], dtype=np.float64),
             int8_role=np.array([int8_role(k) for _, k in flat], dtype=np.int64),
             networks=len(networks),
         )
@@ -426,7 +426,8 @@ class KernelTable:
         passing = np.bincount(self.network, weights=weight_bytes + act_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (moves * 1e6)
         share = np.array([*(p.read_share(r) for r in READS), 1.0])[self.reads]
-        weights = weight_bytes * p.ns_per_byte(passing[self.network], share) / 1e6
+        first, again = p.ns_per_byte(passing[self.network], share), p.ns_per_byte(weight_bytes, share)  # own fit
+        weights = weight_bytes * (first + (self.passes - 1) * again) / 1e6
         if p.overlaps_weights:
             return self._priced(np.maximum.reduce([compute, memory, issue, weights]), p) + fixed
         return self._priced(np.maximum.reduce([compute, memory, issue]), p) + weights + fixed

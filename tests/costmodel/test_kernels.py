@@ -227,8 +227,11 @@ def test_a_pixel_tiled_runtime_pads_a_convs_output_pixels_to_whole_tiles(side: i
     tiled = [k for k in kernels(model, KernelRules.of("tflite", output_block=16, pixel_block=7)) if k.name != "x"]
     lanes = {k.name: k.lanes_used for k in tiled if k.kind is not KernelKind.ELEMENTWISE}
     assert lanes == {"pw": pytest.approx(share), "dense": pytest.approx(share), "dw": 1.0}  # XNNPACK's mr: 7
-    plain = {k.name: k.lanes_used for k in kernels(model, KernelRules.of("tflite", output_block=16))}
-    assert plain["pw"] == plain["dense"] == 1.0
+    passes = {k.name: k.weight_passes for k in tiled if k.kind is not KernelKind.ELEMENTWISE}
+    assert passes == {"pw": -(-side * side // 7), "dense": -(-side * side // 7), "dw": 1}  # the weights once a tile
+    plain = {k.name: k for k in kernels(model, KernelRules.of("tflite", output_block=16))}
+    assert plain["pw"].lanes_used == plain["dense"].lanes_used == 1.0
+    assert plain["pw"].weight_passes == plain["dense"].weight_passes == 1
 
 
 def _network(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:

@@ -186,6 +186,19 @@ def test_a_one_pixel_conv_reads_its_weights_at_its_own_share_else_at_the_pointwi
     assert slower - same == pytest.approx(memory / 0.25 - memory / 0.5)
 
 
+def test_a_conv_read_once_a_pixel_tile_reads_its_weights_again_from_where_they_alone_fit() -> None:
+    heavy = replace(CONV, weight_elems=2_500_000, activation_elems=0)  # 10 MB, in a network of 20 MB
+    other = replace(heavy, name="other")
+    p = _params(overhead_per_layer_ms=0.0, caches=((1.0, 50.0),), overlaps_weights=True)
+    [once, _], [thrice, _] = (estimate([replace(heavy, weight_passes=n), other], p).kernels for n in (1, 3))
+    first = 10e6 * (0.05 / 50.0 + 0.95 / 10.0) / 1e6  # a twentieth of the network's 20 MB fits the cache
+    again = 10e6 * (0.1 / 50.0 + 0.9 / 10.0) / 1e6  # a tenth of its own 10 MB does
+    assert once[1] == pytest.approx(max(2.0, first)) and thrice[1] == pytest.approx(first + 2 * again)
+    share = replace(p, weight_share={WeightRead.CONV: 0.5})
+    slower = estimate([replace(heavy, weight_passes=3), other], share).kernels[0][1]
+    assert slower == pytest.approx(first + 2 * again + 10e6 * (0.95 / 10.0 + 2 * 0.9 / 10.0) / 1e6)  # past the cache
+
+
 def test_a_runtimes_weight_share_reaches_only_that_runtimes_params() -> None:
     host = get_device("host")
     runtimes = tuple(
