@@ -186,13 +186,22 @@ def _depth_rates(timer: ChainTimer) -> dict[int, float]:
 
 
 def _half_depth(rate: dict[int, float], where: str) -> dict[str, Any]:
-    """K0 of the convs' rate R x K / (K + K0), fitted to the rates of 1x1 convs by their input channels K in log
-    space, each depth's relative error weighing alike (two depths, as the FP32 probe takes, gave K0 of 25 and 47 in
-    two runs on one VM; a fit of 1 / rate, led by the slowest depth, 42 where this gave 34)."""
-    k, measured = np.array(list(rate), dtype=float), np.log(list(rate.values()))
-    fitted = least_squares(lambda t: t[0] + np.log(k / (k + np.exp(t[1]))) - measured, [measured.max(), np.log(k[0])])
+    """K0 of the convs' rate R x K / (K + K0) by their input channels K, fitted with a fixed cost a conv (which the
+    model prices as its per-layer overhead, not as depth) to their times in log space, each depth's relative error
+    weighing alike. Without that cost, ONNX Runtime's on a Zen 5 fitted a K0 of 50 (with it, 21 and 3.6 µs a conv) and
+    priced its networks' expanding 1x1 convs of 16 to 32 input channels 1.9-2.6x their profiled time."""
+    k = np.array(list(rate), dtype=float)
+    ops = 2 * k * k * np.array([DEPTHS[int(d)] ** 2 for d in k])
+    measured = np.log(ops / np.array(list(rate.values())) / 1e3)  # µs a conv
+
+    def error(t: np.ndarray) -> np.ndarray:
+        return np.log(ops / np.exp(t[0]) / 1e3 * (1 + np.exp(t[1]) / k) + t[2]) - measured
+
+    start = [np.log(max(rate.values())), np.log(k[0]), 0.0]
+    fitted = least_squares(error, start, bounds=([-np.inf, -np.inf, 0.0], np.inf))
     found = ", ".join(f"{depth}: {r:.0f}" for depth, r in rate.items())
-    return sourced(float(np.exp(fitted.x[1])), f"{where}: 1x1 convs by input channels ({found} GOP/s)")
+    fixed = f"{fitted.x[2]:.1f} µs a conv"
+    return sourced(float(np.exp(fitted.x[1])), f"{where}: 1x1 convs by input channels ({found} GOP/s; {fixed})")
 
 
 def _per_element(

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 from torch import nn
 
-from edgebench.costmodel.int8_probe import Halves, Residual, probe_int8
+from edgebench.costmodel.int8_probe import DEPTHS, Halves, Residual, probe_int8
 from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import INT8_RULES, estimate, params_for, rules_for
 from edgebench.costmodel.probe import ChainTimer, SplitUnit
@@ -128,9 +128,10 @@ def test_a_profiles_int8_rates_are_saved_read_back_and_checked(tmp_path: Path) -
 
 def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -> None:
     """INT8 chains at fixed costs: depthwise convs at 40 GFLOP/s on multiples of 16 channels and 20 off them, a stem
-    link 1 ns per value gathered, other convs at 400 GOP/s x K / (K + 32) by their input channels K, a pool 0.5 ns
-    per window read, a hard sigmoid 0.4 ns, an add 0.25, a concatenation 0.3, a shuffle 0.1 and a squeeze-excite
-    gate 0.8 an element; every figure twice as slow in round ``slow_round`` (of ``chains`` chains a round)."""
+    link 1 ns per value gathered, other convs at 400 GOP/s x K / (K + 32) by their input channels K (and 3 µs a conv
+    at the depths the half-depth is fitted to), a pool 0.5 ns per window read, a hard sigmoid 0.4 ns, an add 0.25, a
+    concatenation 0.3, a shuffle 0.1 and a squeeze-excite gate 0.8 an element; every figure twice as slow in round
+    ``slow_round`` (of ``chains`` chains a round)."""
     calls: list[int] = []
 
     def per_kernel_ms(self: ChainTimer, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
@@ -147,6 +148,7 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -
                 ms += pixels * 3 * c.kernel_size[0] ** 2 * 1e-6
             else:
                 ms += 2 * macs / (400e6 * c.in_channels / (c.in_channels + 32))
+        ms += 0.003 if (shape[1], shape[2]) in DEPTHS.items() else 0.0  # a depth link's fixed cost
         ms += sum(9 * elems * 0.5e-6 for p in m.modules() if isinstance(p, nn.AvgPool2d))
         ms += sum(elems * 0.4e-6 for p in m.modules() if isinstance(p, nn.Hardsigmoid) and id(p) not in gated)
         ms += elems * 0.25e-6 if isinstance(m, Residual) else 0.0
