@@ -426,7 +426,7 @@ class KernelTable:
         passing = np.bincount(self.network, weights=weight_bytes + act_bytes, minlength=self.networks)
         memory = act_bytes * p.ns_per_byte(act_bytes, activations=True) / (moves * 1e6)
         share = np.array([*(p.read_share(r) for r in READS), 1.0])[self.reads]
-        first, again = p.ns_per_byte(passing[self.network], share), p.ns_per_byte(weight_bytes, share)  # own fit
+        first, again = p.ns_per_byte(passing[self.network], share), p.ns_per_byte(weight_bytes, share)
         weights = weight_bytes * (first + (self.passes - 1) * again) / 1e6
         if p.overlaps_weights:
             return self._priced(np.maximum.reduce([compute, memory, issue, weights]), p) + fixed
