@@ -13,7 +13,7 @@ import torch
 from scipy.optimize import least_squares
 from torch import nn
 
-from edgebench.costmodel.probe import NOISE, ChainTimer, SplitUnit, probed_on, sourced
+from edgebench.costmodel.probe import NOISE, ChainTimer, ChannelShuffle, SplitUnit, probed_on, sourced
 from edgebench.costmodel.quantized import INT8_FUSES
 from edgebench.nets.blocks import SqueezeExcite
 from edgebench.types import Precision
@@ -46,14 +46,17 @@ class Residual(nn.Module):
 
 
 class Halves(nn.Module):
-    """Two 1x1 convs to half the channels each, concatenated: a concatenation and one conv's multiply-adds."""
+    """Two 1x1 convs to half the channels each, concatenated: a concatenation and one conv's multiply-adds; then
+    shuffled (``shuffle``) or not, as ShuffleNet V2's strided units close."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, shuffle: bool = False) -> None:
         super().__init__()
         self.first, self.second = nn.Conv2d(channels, channels // 2, 1), nn.Conv2d(channels, channels // 2, 1)
+        self.shuffle = shuffle
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat((self.first(x), self.second(x)), 1)
+        y = torch.cat((self.first(x), self.second(x)), 1)
+        return ChannelShuffle()(y) if self.shuffle else y
 
 
 def _conv_then(act: Callable[[], nn.Module], channels: int = CHANNELS) -> nn.Module:
@@ -94,7 +97,7 @@ def _round(timer: ChainTimer, where: str) -> dict[str, Any]:
 
 def _own_graph(timer: ChainTimer, where: str) -> dict[str, Any]:
     """The element rates of the kernels an INT8 graph of its own runs: float islands, adds, concatenations and
-    shuffles."""
+    shuffles (after a split, and of convs' outputs)."""
     shape = (1, CHANNELS, SIDE, SIDE)
     return {
         "island_gelems": _per_element(
@@ -112,6 +115,11 @@ def _own_graph(timer: ChainTimer, where: str) -> dict[str, Any]:
         "shuffle_gelems": _per_element(
             timer, functools.partial(SplitUnit, CHANNELS, True), functools.partial(SplitUnit, CHANNELS, False), shape,
             f"{where}: channel shuffles closing split units at {CHANNELS}x{SIDE}x{SIDE}, against the units without",
+        ),
+        "gather_gelems": _per_element(
+            timer, functools.partial(Halves, CHANNELS, shuffle=True), functools.partial(Halves, CHANNELS), shape,
+            f"{where}: channel shuffles of two 1x1 convs' concatenated outputs at {CHANNELS}x{SIDE}x{SIDE}, against "
+            "the concatenations alone",
         ),
     }  # fmt: skip
 

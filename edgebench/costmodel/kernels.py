@@ -23,6 +23,7 @@ from onnx import shape_inference
 from edgebench.costmodel.graph import GENERIC, Graph, Kernel, ints
 from edgebench.costmodel.layouts import (
     FILTER_PASS_COST,
+    LAYOUT_SENSITIVE,
     BlockedLayout,
     ChannelsLast,
     lanes_used,
@@ -30,7 +31,7 @@ from edgebench.costmodel.layouts import (
     weight_passes,
 )
 from edgebench.costmodel.rewrites import FOLDS_ZEROS, constants, cse, fold_zeros, live
-from edgebench.costmodel.roles import CONV_ROLES, ONE_PIXEL_CONV, PLAIN_ROLES, ROLES
+from edgebench.costmodel.roles import CONV_ROLES, ONE_PIXEL_CONV, PLAIN_ROLES, ROLES, SHUFFLE_OF_MAPS
 from edgebench.exceptions import ModelLoadError, UnsupportedOpError
 from edgebench.model import from_module
 from edgebench.types import FUSIBLE_ACTIVATIONS, PRICED_OPS, WINDOW_POOLS, KernelKind
@@ -469,7 +470,27 @@ def _role(g: Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:
         gates = [g.producers.get(i) for i in dynamic]
         if any(p is not None and p.op_type in ("Sigmoid", "HardSigmoid") and p.input[0] in dynamic for p in gates):
             return "swish (x times its sigmoid, unfused)"
+    if node.op_type == "Transpose" and _concatenates_maps(g, dynamic[0]):
+        return SHUFFLE_OF_MAPS
     return ROLES.get(node.op_type, GENERIC)
+
+
+def _concatenates_maps(g: Graph, x: str) -> bool:
+    """Whether ``x``, through reshapes, is a concatenation of conv or pool outputs alone (through the activations
+    and batch norms after them)."""
+    source = _source(g, x, FREE)
+    if source is None or source.op_type != "Concat":
+        return False
+    inputs = [_source(g, i, FREE | FUSABLE) for i in source.input]
+    return all(p is not None and p.op_type in LAYOUT_SENSITIVE for p in inputs)
+
+
+def _source(g: Graph, x: str, through: set[str]) -> onnx.NodeProto | None:
+    """The node that computes ``x``, past the ops of ``through`` (None for a graph input)."""
+    node = g.producers.get(x)
+    while node is not None and node.op_type in through:
+        node = g.producers.get(node.input[0])
+    return node
 
 
 def load_kernels(path: Path, rules: KernelRules = ANY_RUNTIME) -> list[Kernel]:

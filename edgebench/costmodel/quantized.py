@@ -19,6 +19,7 @@ import numpy as np
 
 from edgebench.costmodel.graph import Kernel
 from edgebench.costmodel.kernels import KernelRules
+from edgebench.costmodel.roles import SHUFFLE_OF_MAPS
 from edgebench.devices.int8 import Int8Kernels
 from edgebench.devices.sourced import PositiveSourced
 from edgebench.types import KernelKind, Precision
@@ -62,6 +63,7 @@ class Int8Role(IntEnum):
     # ran 28 hard sigmoids in float (9 gates, 19 from its hard swishes) and 19 INT8 multiplies besides its 9 gates'.
     HARD_SWISH = 8  # an island and a multiply
     GATE = 9  # a squeeze-excite gate's multiply: a binary op's, or its own where the runtime states one
+    GATHER = 10  # a channel shuffle of channels-last maps (roles.SHUFFLE_OF_MAPS): its own rate, or a shuffle's
 
 
 def int8_role(kernel: Kernel) -> Int8Role:
@@ -81,7 +83,7 @@ def int8_role(kernel: Kernel) -> Int8Role:
     if kernel.kind is KernelKind.ELEMENTWISE and kernel.ops[0] == "Concat":
         return Int8Role.CONCAT
     if kernel.priced_op == "Transpose" and kernel.alone:
-        return Int8Role.SHUFFLE
+        return Int8Role.GATHER if kernel.role == SHUFFLE_OF_MAPS else Int8Role.SHUFFLE
     return Int8Role.OTHER
 
 
@@ -109,6 +111,7 @@ class Int8Rates:
     shuffle_gelems: float | None
     gate_gelems: float | None
     reduction_half_depth: float
+    gather_gelems: float | None = None
 
     @classmethod
     def at(cls, stated: Int8Kernels | None, precision: Precision, cores: float) -> Int8Rates | None:
@@ -125,6 +128,7 @@ class Int8Rates:
             stated.channel_multiple, stated.stem_ns.value / cores, stated.pool_gelems.value * cores,
             rate(stated.island_gelems), rate(stated.binary_gelems), rate(stated.concat_gelems),
             rate(stated.shuffle_gelems), rate(stated.gate_gelems), stated.reduction_half_depth.value,
+            rate(stated.gather_gelems),
         )  # fmt: skip
 
 
@@ -151,7 +155,7 @@ def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
     """``ms`` (each kernel's FP32-rule price at INT8) with the INT8 rates in place of it: a depthwise conv's taps at
     its channels' rate, a stem's gather on top of its multiply-adds, an average pool's window reads, and where the
     runtime states their rates an island's, a binary op's or a gate's outputs, a concatenation's or a transpose's
-    elements (at least their price)."""
+    elements (a shuffle of channels-last maps at its own rate where stated; at least their price)."""
     role = table.int8_role
     taps = np.maximum(table.depth, 1.0)
     channels = table.weights / taps  # a depthwise filter: one window per channel
@@ -170,6 +174,7 @@ def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
         Int8Role.GATE: (rates.gate_gelems or rates.binary_gelems, outputs),
         Int8Role.CONCAT: (rates.concat_gelems, half),
         Int8Role.SHUFFLE: (rates.shuffle_gelems, table.priced),
+        Int8Role.GATHER: (rates.gather_gelems or rates.shuffle_gelems, table.priced),
     }
     for kind, (rate, elems) in elementwise.items():
         if rate is not None:

@@ -19,6 +19,10 @@ ROLES = {
     "Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid", "HardSwish": "hard-swish", "Tanh": "tanh",
     "Softmax": "softmax", "Gelu": "gelu",
 }  # fmt: skip
+#: A channel shuffle whose input is a concatenation of conv or pool outputs alone (ShuffleNet V2's strided units'):
+#: a runtime keeping those ops channels-last (ONNX Runtime's INT8 graph) transposes the concatenation back to NCHW in
+#: the shuffle's own transpose, which then moves the channel axis and gathers element by element.
+SHUFFLE_OF_MAPS = "transpose (channel shuffle of concatenated conv or pool outputs)"
 #: A 1x1 conv on a one-pixel map, as squeeze-excite blocks run their two layers: its weight reads are its cost.
 ONE_PIXEL_CONV = "pointwise convolution on one pixel (squeeze-excite's: a batch-1 GEMV, bound by its weight bytes)"
 CONV_ROLES = {

@@ -82,7 +82,7 @@ DENSE_FLOPS = 2 * 64 * 64 * 9 * 32 * 32
 #: The element rates of an ``int8`` entry, by what the summary calls them (a runtime states those it has).
 INT8_ELEMENTS = {
     "island_gelems": "float islands", "binary_gelems": "adds", "concat_gelems": "concatenations",
-    "shuffle_gelems": "shuffles", "gate_gelems": "squeeze-excite gates",
+    "shuffle_gelems": "shuffles", "gather_gelems": "shuffles of convs' outputs", "gate_gelems": "squeeze-excite gates",
 }  # fmt: skip
 #: Rates as a profile's runtime states them: op or kernel kind -> {value, source, note}.
 Rates = dict[str, dict[str, Any]]

@@ -32,7 +32,11 @@ class Int8Kernels(Strict):
     (OpenVINO's CPU plugin: DenseNet-121's 56 concatenations took 0.2 ms, 2.5 at a rate probed as ONNX Runtime's is).
     ``gate_gelems``: elements of a squeeze-excite gate's multiply where the runtime runs it on a planar map between
     two reorders (OpenVINO's CPU plugin on one Zen 5 core: a gate added 0.8-1 ns an element after a depthwise conv,
-    as standard networks place it, and 0.18-0.24 after a 1x1 conv); None where the adds' rate prices it."""
+    as standard networks place it, and 0.18-0.24 after a 1x1 conv); None where the adds' rate prices it.
+    ``gather_gelems``: elements of a channel shuffle of concatenated conv outputs, which ONNX Runtime's INT8 graph
+    keeps channels-last and transposes back to NCHW in the shuffle's own transpose, element by element (one Zen 5
+    core: 2.3-2.5 ns an element, 0.05-0.2 for a shuffle after a split; ShuffleNet V2's three strided units' shuffles
+    took 0.35 ms of its 1.7); None where ``shuffle_gelems`` prices them."""
 
     depthwise_gflops: PositiveSourced
     odd_depthwise_gflops: PositiveSourced
@@ -45,3 +49,4 @@ class Int8Kernels(Strict):
     shuffle_gelems: PositiveSourced | None = None
     gate_gelems: PositiveSourced | None = None
     reduction_half_depth: Sourced
+    gather_gelems: PositiveSourced | None = None

@@ -10,6 +10,7 @@ from edgebench.costmodel.kernels import module_kernels
 from edgebench.costmodel.model import INT8_RULES, estimate, params_for, rules_for
 from edgebench.costmodel.probe import ChainTimer, SplitUnit
 from edgebench.costmodel.quantized import Int8Role, int8_role
+from edgebench.costmodel.roles import ROLES, SHUFFLE_OF_MAPS
 from edgebench.costmodel.runtime_probe import INT8_ELEMENTS, RuntimeRates
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
 from edgebench.devices.profile import Runtime
@@ -84,6 +85,23 @@ def test_int8_rates_price_a_runtimes_int8_kernels_in_its_int8_graph() -> None:
     assert stem_ms == pytest.approx(2.0 * 32 * 32 * 3 * 9 / 1e6, rel=1e-3)  # 2 ns more per value it gathers
 
 
+def test_a_shuffle_of_concatenated_conv_outputs_is_a_gather_at_its_own_rate_and_one_after_a_split_is_not() -> None:
+    rated = _with_int8(get_device("host"), gather_gelems=0.5)
+    net = nn.Sequential(Halves(32, shuffle=True), SplitUnit(32, shuffle=True))
+    kernels = module_kernels(net, (1, 32, 28, 28), rules_for(rated, "onnxruntime", Precision.INT8))
+    shuffles = {k.name: k for k in kernels if k.ops == ("Transpose",) and not k.name.startswith("transpose ")}
+    assert [(n, k.role, int8_role(k)) for n, k in shuffles.items()] == [
+        ("/0/Transpose", SHUFFLE_OF_MAPS, Int8Role.GATHER),
+        ("/1/Transpose", ROLES["Transpose"], Int8Role.SHUFFLE),
+    ]
+    elems = 32 * 28 * 28
+    for profile, gather in ((rated, 0.5), (_with_int8(get_device("host")), 5.0)):  # unstated: the shuffles' rate
+        params = params_for(profile, "onnxruntime", Precision.INT8, threads=1)
+        ms = {k.name: t - params.overhead_per_layer_ms for k, t in estimate(kernels, params).kernels}
+        assert ms["/0/Transpose"] == pytest.approx(elems / (gather * 1e6), rel=1e-3)
+        assert ms["/1/Transpose"] == pytest.approx(elems / 5e6, rel=1e-3)
+
+
 GATED = nn.Sequential(
     nn.Conv2d(32, 32, 3, padding=1, groups=32), nn.ReLU(), SqueezeExcite(32), nn.Conv2d(32, 32, 1),
     nn.AvgPool2d(3, 1, 1), Halves(32),
@@ -130,8 +148,8 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -
     """INT8 chains at fixed costs: depthwise convs at 40 GFLOP/s on multiples of 16 channels and 20 off them, a stem
     link 1 ns per value gathered, other convs at 400 GOP/s x K / (K + 32) by their input channels K (and 3 µs a conv
     at the depths the half-depth is fitted to), a pool 0.5 ns per window read, a hard sigmoid 0.4 ns, an add 0.25, a
-    concatenation 0.3, a shuffle 0.1 and a squeeze-excite gate 0.8 an element; every figure twice as slow in round
-    ``slow_round`` (of ``chains`` chains a round)."""
+    concatenation 0.3, a shuffle 0.1 (of convs' outputs 2.5) and a squeeze-excite gate 0.8 an element; every figure
+    twice as slow in round ``slow_round`` (of ``chains`` chains a round)."""
     calls: list[int] = []
 
     def per_kernel_ms(self: ChainTimer, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
@@ -153,6 +171,7 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -
         ms += sum(elems * 0.4e-6 for p in m.modules() if isinstance(p, nn.Hardsigmoid) and id(p) not in gated)
         ms += elems * 0.25e-6 if isinstance(m, Residual) else 0.0
         ms += elems * 0.3e-6 if isinstance(m, Halves) else 0.0
+        ms += elems * 2.5e-6 if isinstance(m, Halves) and m.shuffle else 0.0
         ms += elems * 0.1e-6 if isinstance(m, SplitUnit) and m.shuffle else 0.0
         ms += sum(elems * 0.8e-6 for g in m.modules() if isinstance(g, SqueezeExcite))
         return ms * (2 if (len(calls) - 1) // chains == slow_round else 1)
@@ -164,7 +183,8 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -
 #: own (ONNX Runtime's), or its squeeze-excite gates (OpenVINO's, which keeps its FP32 graph).
 COMMON = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "channel_multiple": 16, "stem_ns": 1.0,
           "pool_gelems": 2.0, "reduction_half_depth": 32.0}  # fmt: skip
-OWN_GRAPH = {"island_gelems": 2.5, "binary_gelems": 4.0, "concat_gelems": 3.33, "shuffle_gelems": 10.0}
+OWN_GRAPH = {"island_gelems": 2.5, "binary_gelems": 4.0, "concat_gelems": 3.33, "shuffle_gelems": 10.0,
+             "gather_gelems": 0.4}  # fmt: skip
 GATE = {"gate_gelems": 1.25}
 
 
