@@ -4,6 +4,7 @@ and the kernels a runtime launches for it (:class:`Kernel`)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import onnx
@@ -83,6 +84,13 @@ class Graph:
 
     def only_consumer(self, name: str) -> bool:
         return self.consumers[name] == 1 and name not in self.outputs
+
+    def source(self, name: str, through: Collection[str]) -> onnx.NodeProto | None:
+        """The node that computes ``name``, past the ops of ``through`` (None for a graph input)."""
+        node = self.producers.get(name)
+        while node is not None and node.op_type in through:
+            node = self.producers.get(node.input[0])
+        return node
 
 
 def ints(node: onnx.NodeProto, name: str, default: list[int]) -> list[int]:

@@ -478,19 +478,9 @@ def _role(g: Graph, node: onnx.NodeProto, dynamic: list[str]) -> str:
 def _concatenates_maps(g: Graph, x: str) -> bool:
     """Whether ``x``, through reshapes, is a concatenation of conv or pool outputs alone (through the activations
     and batch norms after them)."""
-    source = _source(g, x, FREE)
-    if source is None or source.op_type != "Concat":
-        return False
-    inputs = [_source(g, i, FREE | FUSABLE) for i in source.input]
+    concat = g.source(x, FREE)
+    inputs = [g.source(i, FREE | FUSABLE) for i in concat.input] if concat and concat.op_type == "Concat" else [None]
     return all(p is not None and p.op_type in LAYOUT_SENSITIVE for p in inputs)
-
-
-def _source(g: Graph, x: str, through: set[str]) -> onnx.NodeProto | None:
-    """The node that computes ``x``, past the ops of ``through`` (None for a graph input)."""
-    node = g.producers.get(x)
-    while node is not None and node.op_type in through:
-        node = g.producers.get(node.input[0])
-    return node
 
 
 def load_kernels(path: Path, rules: KernelRules = ANY_RUNTIME) -> list[Kernel]:
