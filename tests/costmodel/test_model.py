@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from edgebench.costmodel.graph import Kernel
-from edgebench.costmodel.model import INT8_RULES, CostParams, effective_peak, estimate, params_for
+from edgebench.costmodel.model import INT8_RULES, CostParams, estimate, params_for
+from edgebench.costmodel.runtime_rates import effective_peak
 from edgebench.devices import get_device
 from edgebench.devices.profile import Calibration, FitError, Sourced
 from edgebench.exceptions import UnsupportedError
