@@ -112,6 +112,7 @@ class Int8Rates:
     gate_gelems: float | None
     reduction_half_depth: float
     gather_gelems: float | None = None
+    stem_pixel_ns: float = 0.0
 
     @classmethod
     def at(cls, stated: Int8Kernels | None, precision: Precision, cores: float) -> Int8Rates | None:
@@ -128,7 +129,7 @@ class Int8Rates:
             stated.channel_multiple, stated.stem_ns.value / cores, stated.pool_gelems.value * cores,
             rate(stated.island_gelems), rate(stated.binary_gelems), rate(stated.concat_gelems),
             rate(stated.shuffle_gelems), rate(stated.gate_gelems), stated.reduction_half_depth.value,
-            rate(stated.gather_gelems),
+            rate(stated.gather_gelems), stated.stem_pixel_ns.value / cores if stated.stem_pixel_ns else 0.0,
         )  # fmt: skip
 
 
@@ -153,17 +154,19 @@ class Kernels(Protocol):
 
 def int8_ms(table: Kernels, ms: np.ndarray, rates: Int8Rates) -> np.ndarray:
     """``ms`` (each kernel's FP32-rule price at INT8) with the INT8 rates in place of it: a depthwise conv's taps at
-    its channels' rate, a stem's gather on top of its multiply-adds, an average pool's window reads, and where the
-    runtime states their rates an island's, a binary op's or a gate's outputs, a concatenation's or a transpose's
-    elements (a shuffle of channels-last maps at its own rate where stated; at least their price)."""
+    its channels' rate, a stem's gather (by value and pixel) on top of its multiply-adds, an average pool's window
+    reads, and where the runtime states their rates an island's, a binary op's or a gate's outputs, a
+    concatenation's or a transpose's elements (a shuffle of channels-last maps at its own rate where stated; at
+    least their price)."""
     role = table.int8_role
     taps = np.maximum(table.depth, 1.0)
     channels = table.weights / taps  # a depthwise filter: one window per channel
     odd = np.mod(np.round(channels), rates.channel_multiple) > 0
-    gathered = table.flops * taps / (2 * np.maximum(table.weights, 1.0))  # output pixels x input channels x taps
+    pixels = table.flops / (2 * np.maximum(table.weights, 1.0))  # a conv's output pixels
+    gathered = pixels * taps  # x input channels x window
     priced = {
         Int8Role.DEPTHWISE: table.flops / (np.where(odd, rates.odd_depthwise_gflops, rates.depthwise_gflops) * 1e6),
-        Int8Role.STEM: ms + gathered * rates.stem_ns / 1e6,
+        Int8Role.STEM: ms + (gathered * rates.stem_ns + pixels * rates.stem_pixel_ns) / 1e6,
         Int8Role.POOL: table.priced / (rates.pool_gelems * 1e6),
     }
     half = table.activations / 2

@@ -404,10 +404,11 @@ class RuntimeRates:
             elements = ", ".join(f"{name} {q[key]:.2f}" for key, name in INT8_ELEMENTS.items() if key in q)
             multiple = self.int8["channel_multiple"]
             odd = f" ({q['odd_depthwise_gflops']:.1f} off {multiple} channels)" if multiple > 1 else ""
+            pixel = f" and {q['stem_pixel_ns']:.1f} a pixel" if "stem_pixel_ns" in q else ""
             parts.append(
                 f"INT8 depthwise convs at {q['depthwise_gflops']:.1f} GFLOP/s{odd}, stems {q['stem_ns']:.2f} ns a "
-                f"value, average pools {q['pool_gelems']:.2f} G reads/s, {elements} G elements/s, convs' reduction "
-                f"half-depth {q['reduction_half_depth']:.0f}"
+                f"value{pixel}, average pools {q['pool_gelems']:.2f} G reads/s, {elements} G elements/s, convs' "
+                f"reduction half-depth {q['reduction_half_depth']:.0f}"
             )
         return "; ".join(parts)
 

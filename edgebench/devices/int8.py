@@ -16,7 +16,9 @@ class Int8Kernels(Strict):
     faster than at FP32); ``odd_depthwise_gflops``: the others (72-136 channels, 8 past a multiple of 16: 14-28
     GFLOP/s, 1.7-3x the time of the next multiple's). ``stem_ns``: nanoseconds per value a conv with at most
     :data:`~edgebench.costmodel.quantized.STEM_CHANNELS` input channels gathers (output pixels x input channels x
-    taps), on top of its multiply-adds (a 3->16 3x3 stem at 224 px took 299 µs, 2.9 times its FP32 time).
+    taps), on top of its multiply-adds (a 3->16 3x3 stem at 224 px took 299 µs, 2.9 times its FP32 time);
+    ``stem_pixel_ns``: nanoseconds per output pixel on top of that (ONNX Runtime's on a Zen 5 core: 11 a pixel and
+    0.19 a value, so a 7x7 stem costs 2.4x a 3x3 one, not 5.4x; None where ``stem_ns`` alone was probed).
     ``pool_gelems``: window reads of an average pool (3x3: 0.63-0.73 ns each, 20-25 times FP32's). ``island_gelems``:
     elements of an op without an INT8 kernel, run in float between a dequantize and a quantize (a hard sigmoid; a
     ReLU whose input other kernels read too becomes a requantized copy). ``binary_gelems``: outputs of an INT8 add
@@ -42,6 +44,7 @@ class Int8Kernels(Strict):
     odd_depthwise_gflops: PositiveSourced
     channel_multiple: int = Field(ge=1)
     stem_ns: PositiveSourced
+    stem_pixel_ns: Sourced | None = None
     pool_gelems: PositiveSourced
     island_gelems: PositiveSourced | None = None
     binary_gelems: PositiveSourced | None = None

@@ -83,6 +83,9 @@ def test_int8_rates_price_a_runtimes_int8_kernels_in_its_int8_graph() -> None:
     slow = estimate(kernels, params_for(_with_int8(host, stem_ns=3.0), "onnxruntime", Precision.INT8, threads=1))
     stem_ms = next(t for k, t in slow.kernels if k.name == "/stem/stem.0/Conv") - ms["/stem/stem.0/Conv"][1] - fixed
     assert stem_ms == pytest.approx(2.0 * 32 * 32 * 3 * 9 / 1e6, rel=1e-3)  # 2 ns more per value it gathers
+    wide = estimate(kernels, params_for(_with_int8(host, stem_pixel_ns=4.0), "onnxruntime", Precision.INT8, threads=1))
+    stem_ms = next(t for k, t in wide.kernels if k.name == "/stem/stem.0/Conv") - ms["/stem/stem.0/Conv"][1] - fixed
+    assert stem_ms == pytest.approx(4.0 * 32 * 32 / 1e6, rel=1e-3)  # and 4 ns per output pixel
 
 
 def test_a_shuffle_of_concatenated_conv_outputs_is_a_gather_at_its_own_rate_and_one_after_a_split_is_not() -> None:
@@ -146,10 +149,10 @@ def test_a_profiles_int8_rates_are_saved_read_back_and_checked(tmp_path: Path) -
 
 def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -> None:
     """INT8 chains at fixed costs: depthwise convs at 40 GFLOP/s on multiples of 16 channels and 20 off them, a stem
-    link 1 ns per value gathered, other convs at 400 GOP/s x K / (K + 32) by their input channels K (and 3 µs a conv
-    at the depths the half-depth is fitted to), a pool 0.5 ns per window read, a hard sigmoid 0.4 ns, an add 0.25, a
-    concatenation 0.3, a shuffle 0.1 (of convs' outputs 2.5) and a squeeze-excite gate 0.8 an element; every figure
-    twice as slow in round ``slow_round`` (of ``chains`` chains a round)."""
+    link 1 ns per value gathered and 2 a pixel, other convs at 400 GOP/s x K / (K + 32) by their input channels K
+    (and 3 µs a conv at the depths the half-depth is fitted to), a pool 0.5 ns per window read, a hard sigmoid 0.4 ns,
+    an add 0.25, a concatenation 0.3, a shuffle 0.1 (of convs' outputs 2.5) and a squeeze-excite gate 0.8 an
+    element; every figure twice as slow in round ``slow_round`` (of ``chains`` chains a round)."""
     calls: list[int] = []
 
     def per_kernel_ms(self: ChainTimer, make: Callable[[], nn.Module], shape: tuple[int, ...]) -> float:
@@ -163,7 +166,7 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -
             if c.groups > 1:
                 ms += 2 * macs / ((40 if c.in_channels % 16 == 0 else 20) * 1e6)
             elif c.in_channels == 3:
-                ms += pixels * 3 * c.kernel_size[0] ** 2 * 1e-6
+                ms += pixels * (2 + 3 * c.kernel_size[0] ** 2) * 1e-6
             else:
                 ms += 2 * macs / (400e6 * c.in_channels / (c.in_channels + 32))
         ms += 0.003 if (shape[1], shape[2]) in DEPTHS.items() else 0.0  # a depth link's fixed cost
@@ -182,7 +185,7 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -
 #: What the probe finds from :func:`_timed_int8`'s costs: every runtime's kernels, then those of an INT8 graph of its
 #: own (ONNX Runtime's), or its squeeze-excite gates (OpenVINO's, which keeps its FP32 graph).
 COMMON = {"depthwise_gflops": 40.0, "odd_depthwise_gflops": 20.0, "channel_multiple": 16, "stem_ns": 1.0,
-          "pool_gelems": 2.0, "reduction_half_depth": 32.0}  # fmt: skip
+          "stem_pixel_ns": 2.0, "pool_gelems": 2.0, "reduction_half_depth": 32.0}  # fmt: skip
 OWN_GRAPH = {"island_gelems": 2.5, "binary_gelems": 4.0, "concat_gelems": 3.33, "shuffle_gelems": 10.0,
              "gather_gelems": 0.4}  # fmt: skip
 GATE = {"gate_gelems": 1.25}
@@ -194,7 +197,7 @@ GATE = {"gate_gelems": 1.25}
 def test_the_int8_probe_keeps_each_figures_median_round(
     monkeypatch: pytest.MonkeyPatch, backend: str, own: dict[str, float], slow_round: int
 ) -> None:
-    _timed_int8(monkeypatch, slow_round, chains=11 + 2 * len(own))  # two chains an element rate
+    _timed_int8(monkeypatch, slow_round, chains=12 + 2 * len(own))  # two chains an element rate
     found = probe_int8(backend, runs=1)
     values = {name: f["value"] if isinstance(f, dict) else f for name, f in found.items()}
     assert values == pytest.approx(COMMON | own, abs=0.01)
@@ -204,4 +207,7 @@ def test_the_int8_probe_keeps_each_figures_median_round(
     summary = RuntimeRates(backend, {}, {}, int8=found).summary()
     stated = [name for key, name in INT8_ELEMENTS.items() if f"{name} {values.get(key, 0):.2f}" in summary]
     assert stated == [INT8_ELEMENTS[key] for key in own]  # the element rates it has, and no others
-    assert "; INT8 depthwise convs at 40.0 GFLOP/s (20.0 off 16 channels), stems 1.00 ns a value" in summary
+    assert (
+        "; INT8 depthwise convs at 40.0 GFLOP/s (20.0 off 16 channels), stems 1.00 ns a value and 2.0 a pixel"
+        in summary
+    )
