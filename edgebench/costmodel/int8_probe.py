@@ -13,6 +13,7 @@ import torch
 from scipy.optimize import least_squares
 from torch import nn
 
+from edgebench.costmodel.overhead_probe import probe_overheads
 from edgebench.costmodel.probe import NOISE, ChainTimer, ChannelShuffle, SplitUnit, probed_on, sourced
 from edgebench.costmodel.quantized import INT8_FUSES
 from edgebench.nets.blocks import SqueezeExcite
@@ -69,14 +70,17 @@ def probe_int8(backend: str, runs: int = 100) -> dict[str, Any]:
     """``backend``'s ``int8`` rates, each with its source (one core's; about ten seconds a round): each figure the
     median of :data:`ROUNDS` rounds, the reduction half-depth fitted to the median rate at each depth. The element
     rates of a runtime whose INT8 graph has kernels of its own (:data:`~edgebench.costmodel.quantized.INT8_FUSES`);
-    for another, its squeeze-excite gates'."""
+    for another, its squeeze-excite gates'; and its fixed costs at INT8 (:mod:`~edgebench.costmodel.overhead_probe`)."""
     timer, where = ChainTimer(backend, runs, Precision.INT8), probed_on(backend)
     own = _own_graph if backend in INT8_FUSES else _gate
     rounds = [_round(timer, where) | own(timer, where) for _ in range(ROUNDS)]
     depths = [r.pop(DEPTH_RATES) for r in rounds]
     rates = {k: float(np.median([d[k] for d in depths])) for k in DEPTHS}
     found = {key: _median([r[key] for r in rounds]) for key in rounds[0]}
-    return found | {"reduction_half_depth": _half_depth(rates, where)}
+    return found | {
+        "reduction_half_depth": _half_depth(rates, where),
+        "overheads": probe_overheads(backend, timer.precision, runs),
+    }
 
 
 def _median(figures: list[Any]) -> Any:

@@ -47,6 +47,7 @@ from edgebench.costmodel.runtime_rates import (
     large_depthwise,
     large_maps,
     op_rates,
+    overheads,
     plain_depthwise,
     plain_reads,
     thread_share,
@@ -56,7 +57,7 @@ from edgebench.devices.profile import Calibration, DeviceProfile
 from edgebench.types import PRICED_OPS, KernelKind, Precision, SizeClass, Source, WeightRead
 
 #: Bump when the model's formulas change: every table it priced is priced again.
-COST_MODEL_VERSION = "roofline-25"
+COST_MODEL_VERSION = "roofline-26"
 
 KINDS = tuple(KernelKind)
 PRICED = tuple(sorted(PRICED_OPS))
@@ -178,13 +179,13 @@ def params_for(
     calibrated: bool = True,
 ) -> CostParams:
     """Resolve the profile's cost model for a backend, precision and thread count: its calibration for them when
-    it has one (and ``calibrated``), else its priors."""
+    it has one (and ``calibrated``), else its priors (the runtime's own rates and fixed costs where it states them)."""
     profile.check_supports(backend, precision)
     cm = profile.cost_model
     cal = calibration_for(profile, backend, precision) if calibrated else None
     efficiency = {k: s.value for k, s in cm.efficiency.items()} | conv_efficiency(profile, backend)
     size_factor = {k: dict.fromkeys(SizeClass, 1.0) for k in KernelKind}
-    per_layer, per_network, spill = cm.overhead_per_layer_ms.value, cm.overhead_per_network_ms.value, 1.0
+    (per_layer, per_network), spill = overheads(profile, backend, precision), 1.0
     if cal is not None:
         efficiency.update(cal.efficiency)
         for kind, factors in cal.size_factor.items():

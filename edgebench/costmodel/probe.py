@@ -199,10 +199,15 @@ class ChainTimer:
 
     def per_link_ms(self, chain: Callable[[int], nn.Module], shape: tuple[int, ...]) -> float:
         """Milliseconds one more link adds to ``chain(links)``: a module of that many links."""
+        return self.line(chain, shape)[1]
+
+    def line(self, chain: Callable[[int], nn.Module], shape: tuple[int, ...]) -> tuple[float, float]:
+        """Milliseconds ``chain(links)`` takes besides its links (an inference call's), and one more link adds."""
         with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as tmp:
             one = self._ms(chain(1), shape, Path(tmp), "one")
             many = self._ms(chain(CHAIN), shape, Path(tmp), "chain")
-        return max(many - one, 1e-6) / (CHAIN - 1)
+        link = max(many - one, 1e-6) / (CHAIN - 1)
+        return max(one - link, 0.0), link
 
     def _ms(self, module: nn.Module, shape: tuple[int, ...], out: Path, name: str) -> float:
         onnx_path = from_module(name, module.eval(), shape).to_onnx(out)

@@ -26,6 +26,7 @@ from edgebench.costmodel.kernels import KernelRules, module_kernels
 from edgebench.costmodel.layouts import FILTER_SET
 from edgebench.costmodel.map_probe import probe_large_maps
 from edgebench.costmodel.model import READS, KernelTable, params_for, rules_for
+from edgebench.costmodel.overhead_probe import probe_overheads
 from edgebench.costmodel.plain_probe import probe_plain_depthwise, probe_plain_layout
 from edgebench.costmodel.probe import (
     CHAIN,
@@ -347,6 +348,7 @@ class RuntimeRates:
     large_maps: dict[str, Any] | None = None
     plain_layout: Rates = field(default_factory=dict)
     int8: dict[str, Any] | None = None
+    overheads: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """The figures on one line."""
@@ -400,7 +402,11 @@ class RuntimeRates:
             parts.append(f"a blocked conv's pass over its input costs {self.filter_pass['value']:.1f} blocks")
         parts += [f"activations from {name} at {rate['value']:.1f} GB/s" for name, rate in self.cache_gbps.items()]
         if self.int8:
-            q = {name: figure["value"] for name, figure in self.int8.items() if isinstance(figure, dict)}
+            q = {
+                name: figure["value"]
+                for name, figure in self.int8.items()
+                if isinstance(figure, dict) and "value" in figure
+            }
             elements = ", ".join(f"{name} {q[key]:.2f}" for key, name in INT8_ELEMENTS.items() if key in q)
             multiple = self.int8["channel_multiple"]
             odd = f" ({q['odd_depthwise_gflops']:.1f} off {multiple} channels)" if multiple > 1 else ""
@@ -410,6 +416,9 @@ class RuntimeRates:
                 f"value{pixel}, average pools {q['pool_gelems']:.2f} G reads/s, {elements} G elements/s, convs' "
                 f"reduction half-depth {q['reduction_half_depth']:.0f}"
             )
+        fixed = [(at, o) for at, o in (("", self.overheads), (" at INT8", (self.int8 or {}).get("overheads"))) if o]
+        parts += [f"kernels{at} {o['layer_us']['value']:.2f} µs and calls {o['call_us']['value']:.1f} µs besides their "
+                  "work" for at, o in fixed]  # fmt: skip
         return "; ".join(parts)
 
 
@@ -429,7 +438,7 @@ def probe_runtime(profile: DeviceProfile, backend: str, runs: int = 200) -> Runt
         probe_channel_scale(profile, backend, half) if profile.channel_block(backend) > 1 else None,
         probe_filter_pass(profile, backend, half), conv, probe_wide_depthwise(backend, half),
         probe_large_maps(backend, half), probe_plain_layout(profile, backend, half),
-        probe_int8(backend, half) if _quantized(profile, backend) else None,
+        probe_int8(backend, half) if _quantized(profile, backend) else None, probe_overheads(backend, runs=runs),
     )  # fmt: skip
 
 
@@ -445,7 +454,7 @@ def with_runtime_rates(profile: DeviceProfile, found: RuntimeRates) -> DevicePro
         "plain_depthwise": found.plain_depthwise, "depthwise_stream": found.depthwise_stream,
         "cache_gbps": found.cache_gbps, "channel_scale": found.channel_scale, "filter_pass": found.filter_pass,
         "conv_gflops": found.conv_gflops, "wide_depthwise": found.wide_depthwise, "large_maps": found.large_maps,
-        "plain_layout": found.plain_layout, "int8": found.int8,
+        "plain_layout": found.plain_layout, "int8": found.int8, "overheads": found.overheads,
     }  # fmt: skip
     runtimes = [
         Runtime.model_validate({**r.model_dump(), **rates}) if r.backend == found.backend else r

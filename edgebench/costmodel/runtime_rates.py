@@ -112,3 +112,13 @@ def op_rates(profile: DeviceProfile, backend: str, threads: int) -> dict[str, fl
     rates = dict.fromkeys(EXP_BASED, cm.exp_gelems.value) if cm.exp_gelems else {}
     rates |= {name: rate.value for name, rate in profile.runtime(backend).op_gelems.items()}
     return {name: rate * thread_share(profile, threads) for name, rate in rates.items()}
+
+
+def overheads(profile: DeviceProfile, backend: str, precision: Precision) -> tuple[float, float]:
+    """(ms a kernel, ms an inference call) beyond their work: ``backend``'s own where the profile states them (its
+    INT8 ones at INT8, else its FP32 ones; one thread's), else the device's priors."""
+    runtime, cm = profile.runtime(backend), profile.cost_model
+    own = (runtime.int8.overheads if precision is Precision.INT8 and runtime.int8 else None) or runtime.overheads
+    if own is None:
+        return cm.overhead_per_layer_ms.value, cm.overhead_per_network_ms.value
+    return own.layer_us.value / 1e3, own.call_us.value / 1e3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from edgebench.devices.overheads import Overheads
 from edgebench.devices.sourced import PositiveSourced, Sourced, Strict
 
 
@@ -38,7 +39,8 @@ class Int8Kernels(Strict):
     ``gather_gelems``: elements of a channel shuffle of concatenated conv outputs, which ONNX Runtime's INT8 graph
     keeps channels-last and transposes back to NCHW in the shuffle's own transpose, element by element (one Zen 5
     core: 2.3-2.5 ns an element, 0.05-0.2 for a shuffle after a split; ShuffleNet V2's three strided units' shuffles
-    took 0.35 ms of its 1.7); None where ``shuffle_gelems`` prices them."""
+    took 0.35 ms of its 1.7); None where ``shuffle_gelems`` prices them. ``overheads``: its fixed costs at INT8
+    (:class:`~edgebench.devices.overheads.Overheads`; None: the runtime's FP32 ones)."""
 
     depthwise_gflops: PositiveSourced
     odd_depthwise_gflops: PositiveSourced
@@ -53,3 +55,4 @@ class Int8Kernels(Strict):
     gate_gelems: PositiveSourced | None = None
     reduction_half_depth: Sourced
     gather_gelems: PositiveSourced | None = None
+    overheads: Overheads | None = None

@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from edgebench.devices.int8 import Int8Kernels
 from edgebench.devices.local import gemm_rows, nchwc_block
+from edgebench.devices.overheads import Overheads
 from edgebench.devices.sourced import PositiveSourced, Sourced, Strict
 from edgebench.exceptions import UnsupportedError
 from edgebench.spelling import option
@@ -148,7 +149,8 @@ class Runtime(Strict):
     reads set: ONNX Runtime on one AVX2 CPU streamed a 4 MB ReLU through L3 at 68 GB/s, where weights came from it at
     40). ``in_place``: the ops of ``IN_PLACE_OPS`` it runs without a kernel of their own, their producers writing
     straight into their output (TensorRT eliminates concatenations so; ONNX Runtime, LiteRT and OpenVINO's CPU plugin
-    copy them). ``int8``: its INT8 kernels that the FP32 ones at the INT8 peak misprice (:class:`Int8Kernels`)."""
+    copy them). ``int8``: its INT8 kernels that the FP32 ones at the INT8 peak misprice (:class:`Int8Kernels`).
+    ``overheads``: what its kernels and inference calls cost beyond their work (:class:`Overheads`)."""
 
     backend: str
     precisions: tuple[Precision, ...] = Field(min_length=1)
@@ -171,6 +173,7 @@ class Runtime(Strict):
     channel_scale: ChannelScale | None = None
     cache_gbps: dict[str, PositiveSourced] = Field(default_factory=dict)
     int8: Int8Kernels | None = None
+    overheads: Overheads | None = None
 
     @field_validator("op_gelems")
     @classmethod

@@ -28,6 +28,7 @@ from edgebench.costmodel.map_probe import (
     probe_large_maps,
 )
 from edgebench.costmodel.model import READS, CostParams, KernelTable, params_for, rules_for
+from edgebench.costmodel.overhead_probe import SHAPE, probe_overheads
 from edgebench.costmodel.plain_probe import (
     PAIR_SIDE,
     PLAIN_CHANNELS,
@@ -62,7 +63,7 @@ from edgebench.costmodel.runtime_probe import (
     with_runtime_rates,
 )
 from edgebench.devices import DeviceProfile, get_device, load_profile, save_profile
-from edgebench.devices.profile import CacheLevel
+from edgebench.devices.profile import CacheLevel, Runtime
 from edgebench.exceptions import BusyMachineError, ConfigError
 from edgebench.types import KernelKind, Precision, WeightRead
 
@@ -154,6 +155,44 @@ def test_a_runtimes_probed_rates_go_in_its_profile_and_bad_ones_are_refused(tmp_
         (tmp_path / "bad" / "host.yaml").write_text(bad)
         with pytest.raises(ConfigError, match=match):
             load_profile(tmp_path / "bad" / "host.yaml")
+
+
+def test_a_runtimes_fixed_costs_are_a_chains_time_besides_its_links_and_replace_the_priors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lines = {
+        Precision.FP32: [(0.0021, 0.00036), (0.0022, 0.00035), (0.0090, 0.0011)],
+        Precision.INT8: [(0.003, 0.0005)] * 3,
+    }
+
+    def line(self: ChainTimer, chain: Callable[[int], nn.Module], shape: tuple[int, ...]) -> tuple[float, float]:
+        assert shape == SHAPE and len(list(chain(2).children())) == 2
+        return lines[self.precision].pop(0)
+
+    monkeypatch.setattr(ChainTimer, "line", line)
+    found = probe_overheads("onnxruntime")
+    assert (found["layer_us"]["value"], found["call_us"]["value"]) == (0.36, 2.2)  # each the median round's
+    rates = RuntimeRates("onnxruntime", {}, {}, overheads=found)
+    assert "kernels 0.36 µs and calls 2.2 µs besides their work" in rates.summary()
+    host = get_device("host")
+    save_profile(with_runtime_rates(host, rates), tmp_path / "host.yaml")
+    rated = load_profile(tmp_path / "host.yaml")
+
+    def fixed(profile: DeviceProfile, precision: Precision) -> tuple[float, float]:
+        params = params_for(profile, "onnxruntime", precision, calibrated=False)
+        return params.overhead_per_layer_ms, params.overhead_per_network_ms
+
+    cm = host.cost_model
+    assert fixed(host, Precision.FP32) == (cm.overhead_per_layer_ms.value, cm.overhead_per_network_ms.value)
+    assert fixed(rated, Precision.FP32) == fixed(rated, Precision.INT8) == pytest.approx((0.00036, 0.0022))  # no INT8
+    stated = {"value": 1.0, "source": "test"}
+    int8 = dict.fromkeys(("depthwise_gflops", "odd_depthwise_gflops", "stem_ns", "pool_gelems"), stated)
+    int8 |= {"reduction_half_depth": stated, "channel_multiple": 16}
+    int8["overheads"] = probe_overheads("onnxruntime", Precision.INT8)
+    own = Runtime.model_validate({**rated.runtime("onnxruntime").model_dump(), "int8": int8})
+    quantized = rated.model_copy(update={"runtimes": (own, *(r for r in rated.runtimes if r is not own))})
+    assert fixed(quantized, Precision.INT8) == pytest.approx((0.0005, 0.003))
+    assert fixed(quantized, Precision.FP32) == pytest.approx((0.00036, 0.0022))
 
 
 def test_the_weight_share_probe_recovers_the_share_a_runtime_reads_at(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -180,6 +180,7 @@ def _timed_int8(monkeypatch: pytest.MonkeyPatch, slow_round: int, chains: int) -
         return ms * (2 if (len(calls) - 1) // chains == slow_round else 1)
 
     monkeypatch.setattr(ChainTimer, "per_kernel_ms", per_kernel_ms)
+    monkeypatch.setattr(ChainTimer, "line", lambda *_: (0.004, 0.0008))  # the fixed costs' chains: 4 and 0.8 µs
 
 
 #: What the probe finds from :func:`_timed_int8`'s costs: every runtime's kernels, then those of an INT8 graph of its
@@ -199,7 +200,11 @@ def test_the_int8_probe_keeps_each_figures_median_round(
 ) -> None:
     _timed_int8(monkeypatch, slow_round, chains=12 + 2 * len(own))  # two chains an element rate
     found = probe_int8(backend, runs=1)
-    values = {name: f["value"] if isinstance(f, dict) else f for name, f in found.items()}
+    fixed = found["overheads"]
+    assert (fixed["layer_us"]["value"], fixed["call_us"]["value"]) == (0.8, 4.0) and "at int8" in fixed["call_us"][
+        "source"
+    ]
+    values = {name: f["value"] if isinstance(f, dict) else f for name, f in found.items() if name != "overheads"}
     assert values == pytest.approx(COMMON | own, abs=0.01)
     assert "off the channel multiple" in found["odd_depthwise_gflops"]["source"]
     runtime = get_device("host").runtime(backend)
