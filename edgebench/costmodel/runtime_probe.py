@@ -180,6 +180,12 @@ def _elems_per_link(
     return (elems[1] - elems[0]) / (CHAIN - 1)
 
 
+#: A share under this is no read the probe tells apart (the chain's weights priced as taking far longer than the
+#: chain did): LiteRT's 3x3 convs at 512x4x4, whose reads XNNPACK hides under their multiply-adds, once came out under
+#: 0.005 on a Zen 5 (three tiles of 7 pixels, each reading the 9.4 MB filter), 0.00 as written, which no profile takes.
+MIN_WEIGHT_SHARE = 0.05
+
+
 def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float, runs: int = 200) -> Rates:
     """The share of the memory bandwidth at which ``backend`` reads the weights of each of :data:`WEIGHT_PROBES`
     from memory: a chain of its layers (their weights far past the caches) timed on one thread,
@@ -189,7 +195,7 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float
     (``conv_gflops``, :func:`probe_conv_rate`) runs against its price, so a VM whose memory or cores run slower than
     when the profile was probed does not read as a different share. The share is of the bandwidth past the first
     cache level (a VM may report a host-wide L3, 480 MiB on one Xeon here, 'half' of which holds every chain); one
-    whose chain fits the first level has none to find and is left out."""
+    whose chain fits the first level has none to find and is left out, and so is one under :data:`MIN_WEIGHT_SHARE`."""
     timer, rules = ChainTimer(backend, runs), rules_for(profile, backend)
     bandwidth = weights_gbps(ChainTimer("onnxruntime", runs), max(WEIGHT_CHANNELS))
     params = replace(
@@ -218,7 +224,8 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float
             full, half = priced(reads, reads, 1.0), priced(reads, reads, 0.5)
             reading = half - full  # the read time past the first level at the full bandwidth: it doubles at half
             if reading > 0:  # else the first level holds the whole chain: no read past it to compare
-                shares[reads] = reading / max(measured[reads] - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
+                share = reading / max(measured[reads] - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
+                shares |= {reads: share} if share >= MIN_WEIGHT_SHARE else {}
     where = probed_on(backend)
     found = {}
     for reads, share in shares.items():

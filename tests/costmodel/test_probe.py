@@ -245,6 +245,9 @@ def test_the_weight_share_probe_leaves_out_a_kind_whose_weights_the_first_cache_
     assert (
         probe_weight_shares(with_caches(l2.model_copy(update=huge)), "onnxruntime", 100.0) == {}
     )  # L2 holds every chain
+    times = [1.0, *[1e4] * len(kinds)]  # the bandwidth's chain, then chains far slower than their reads explain
+    monkeypatch.setattr(ChainTimer, "per_kernel_ms", lambda *_: times.pop(0))
+    assert probe_weight_shares(host, "onnxruntime", 100.0) == {}  # shares under MIN_WEIGHT_SHARE: none stated
 
 
 @pytest.mark.parametrize(
