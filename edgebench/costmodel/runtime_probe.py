@@ -225,7 +225,8 @@ def probe_weight_shares(profile: DeviceProfile, backend: str, conv_gflops: float
             reading = half - full  # the read time past the first level at the full bandwidth: it doubles at half
             if reading > 0:  # else the first level holds the whole chain: no read past it to compare
                 share = reading / max(measured[reads] - speed * (full - reading), reading / MAX_WEIGHT_SHARE)
-                shares |= {reads: share} if share >= MIN_WEIGHT_SHARE else {}
+                if share >= MIN_WEIGHT_SHARE:
+                    shares[reads] = share
     where = probed_on(backend)
     found = {}
     for reads, share in shares.items():
